@@ -1,0 +1,151 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#
+#   make            build build/readyd and build/readyctl
+#   make check      install missing Debian packages, build, run every test
+#   make demo       build and run readyd on examples/demo.conf
+#   make bench      run the benchmarks in tools/bench/ (prints figures)
+#   make deps       install missing Debian packages only (apt-get, as root)
+#   V=1             show the commands
+
+OUT      := build
+ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+CC       ?= gcc
+PYTHON   ?= /usr/bin/python3
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral \
+	    -Wno-format-truncation
+CFLAGS   ?= -O2 -g
+ALL_CFLAGS = $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP \
+	     -Iinclude -Iuser -I$(OUT) -DREADYD_VERSION='"$(VERSION)"'
+SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	     -fno-omit-frame-pointer
+LIBS     := -lbpf -lelf -lz -linih -lcjson
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.DELETE_ON_ERROR:
+.PHONY: all check demo bench deps unit integration clean format lint
+
+# Debian 12 packages: build chain, libraries, and the real servers the tests run.
+DEB_PKGS := make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
+	    libcmocka-dev libinih-dev libcjson-dev pkg-config iproute2 \
+	    python3 socat nginx-light redis-server prometheus
+
+# Modules shared by the daemon, the CLI and the unit tests.
+CORE_SRCS := log util strbuf duration argv listen_spec config config_keys backoff \
+	     listener service metrics textfile
+DAEMON_SRCS := $(CORE_SRCS) loop supervisor tracer sockets control daemon \
+	       daemon_events daemon_control readyd
+CTL_SRCS := log util duration ctl_client ctl_format readyctl
+
+all: $(OUT)/readyd $(OUT)/readyctl
+
+# ---- dependencies -------------------------------------------------------
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
+	done); \
+	if [ -z "$$missing" ]; then echo "  DEPS     all installed"; \
+	elif [ "$$(id -u)" != 0 ]; then echo "missing packages: $$missing (run 'make deps' as root)"; exit 1; \
+	else echo "  DEPS     installing:" $$missing; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null \
+		|| { echo "apt-get install failed"; exit 1; }; \
+	fi
+
+# ---- kernel side ---------------------------------------------------------
+$(OUT)/vmlinux.h: | $(OUT)
+	$(call msg,VMLINUX,$@)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+$(OUT)/readyd.bpf.o: bpf/readyd.bpf.c include/readyd_event.h $(OUT)/vmlinux.h | $(OUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
+		-Iinclude -I$(OUT) -c $< -o $@
+	$(Q)llvm-strip -g $@ 2>/dev/null || true
+
+$(OUT)/readyd.skel.h: $(OUT)/readyd.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name readyd_bpf > $@
+
+# ---- user side -----------------------------------------------------------
+$(OUT) $(OUT)/obj $(OUT)/asan $(OUT)/tests:
+	$(Q)mkdir -p $@
+
+$(OUT)/obj/%.o: user/%.c | $(OUT)/obj $(OUT)/readyd.skel.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(OUT)/asan/%.o: user/%.c | $(OUT)/asan $(OUT)/readyd.skel.h
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c $< -o $@
+
+$(OUT)/readyd: $(DAEMON_SRCS:%=$(OUT)/obj/%.o)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+$(OUT)/readyctl: $(CTL_SRCS:%=$(OUT)/obj/%.o)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ -lcjson
+
+# Sanitized builds of both binaries: the integration tests run these.
+$(OUT)/asan/readyd: $(DAEMON_SRCS:%=$(OUT)/asan/%.o)
+	$(call msg,LINK-SAN,$@)
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(LIBS)
+
+$(OUT)/asan/readyctl: $(CTL_SRCS:%=$(OUT)/asan/%.o)
+	$(call msg,LINK-SAN,$@)
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ -lcjson
+
+# ---- tests ---------------------------------------------------------------
+UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+
+# Each unit test links the real modules it names in tests/unit/<test>.deps.
+define unit_rule
+$(OUT)/tests/$(1): tests/unit/$(1).c $$(patsubst %,$(OUT)/asan/%.o,$$(shell cat tests/unit/$(1).deps)) | $(OUT)/tests
+	$$(call msg,TEST-CC,$$@)
+	$$(Q)$$(CC) $$(ALL_CFLAGS) $$(SAN_FLAGS) -o $$@ $$^ -lcmocka $$(LIBS)
+endef
+$(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
+
+unit: $(UNIT_TESTS:%=$(OUT)/tests/%)
+	@fail=0; for t in $^; do \
+		echo "  UNIT     $$t"; \
+		UBSAN_OPTIONS=print_stacktrace=1 $$t || fail=1; \
+	done; exit $$fail
+
+integration: $(OUT)/asan/readyd $(OUT)/asan/readyctl $(OUT)/readyd $(OUT)/readyctl
+	$(Q)READYD=$(OUT)/asan/readyd READYCTL=$(OUT)/asan/readyctl \
+		$(PYTHON) tests/integration/run.py
+
+check: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory integration
+
+demo: $(OUT)/readyd $(OUT)/readyctl
+	$(Q)tools/demo.sh
+
+bench: $(OUT)/readyd $(OUT)/readyctl
+	$(Q)$(PYTHON) tools/bench/run.py
+
+format:
+	clang-format -i user/*.c user/*.h bpf/*.c include/*.h tests/unit/*.c
+
+lint: $(OUT)/readyd.skel.h
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+		--inline-suppr -D_GNU_SOURCE -Iinclude -Iuser -I$(OUT) user/
+
+clean:
+	rm -rf $(OUT)
+
+-include $(wildcard $(OUT)/obj/*.d $(OUT)/asan/*.d $(OUT)/tests/*.d)

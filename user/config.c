@@ -1,0 +1,395 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The inih glue: a reader that counts lines (Debian's inih is built without
+ * INI_HANDLER_LINENO) and sees section headers itself (inih does not call
+ * back for a section with no keys), then validation of the whole file.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "argv.h"
+#include "config_internal.h"
+#include "util.h"
+
+#define CONFIG_FILE_MAX (1 << 20)
+#define DEFAULT_READY_TIMEOUT (30 * NSEC_PER_SEC)
+#define DEFAULT_STOP_TIMEOUT (10 * NSEC_PER_SEC)
+
+struct text_stream {
+	const char *pos;
+	struct parse_ctx *ctx;
+};
+
+const char *restart_policy_name(enum restart_policy p)
+{
+	switch (p) {
+	case RESTART_NO:
+		return "no";
+	case RESTART_ON_FAILURE:
+		return "on-failure";
+	case RESTART_ALWAYS:
+		return "always";
+	}
+	return "?";
+}
+
+void config_error(struct parse_ctx *ctx, unsigned int line, const char *fmt, ...)
+{
+	struct config_diag *d = ctx->diag;
+	char msg[512], *full = NULL;
+	char **grown;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if ((line ? asprintf(&full, "%s:%u: %s", ctx->file, line, msg)
+		  : asprintf(&full, "%s: %s", ctx->file, msg)) < 0)
+		return;
+	grown = realloc(d->lines, sizeof(char *) * (d->n + 1));
+	if (!grown) {
+		free(full);
+		return;
+	}
+	d->lines = grown;
+	d->lines[d->n++] = full;
+}
+
+static bool service_name_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > SERVICE_NAME_MAX)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("_.-@", *s))
+			return false;
+	return true;
+}
+
+static void begin_service(struct parse_ctx *ctx, const char *name)
+{
+	struct config *cfg = ctx->cfg;
+	struct service_config *s;
+
+	ctx->section = SECTION_INVALID;
+	if (!service_name_valid(name)) {
+		config_error(ctx, ctx->line,
+			     "service name \"%s\" must be 1-%d letters, digits, or _ . - @", name,
+			     SERVICE_NAME_MAX);
+		return;
+	}
+	for (size_t i = 0; i < cfg->n_services; i++)
+		if (strcmp(cfg->services[i].name, name) == 0) {
+			config_error(ctx, ctx->line,
+				     "service \"%s\" is defined twice (first at line %u)", name,
+				     cfg->services[i].line);
+			return;
+		}
+	if (cfg->n_services == CONFIG_MAX_SERVICES) {
+		config_error(ctx, ctx->line, "more than %d services", CONFIG_MAX_SERVICES);
+		return;
+	}
+	s = &cfg->services[cfg->n_services++];
+	memset(s, 0, sizeof(*s));
+	str_copy(s->name, name, sizeof(s->name));
+	s->line = ctx->line;
+	s->ready_timeout_ns = DEFAULT_READY_TIMEOUT;
+	s->stop_timeout_ns = DEFAULT_STOP_TIMEOUT;
+	s->restart = RESTART_ON_FAILURE;
+	s->backoff = backoff_default;
+	s->uid = (uid_t)-1;
+	s->gid = (gid_t)-1;
+	ctx->svc = s;
+	ctx->section = SECTION_SERVICE;
+}
+
+/* "[readyd]" or "[service "NAME"]", text between the brackets already trimmed. */
+static void begin_section(struct parse_ctx *ctx, char *text)
+{
+	size_t len = strlen(text);
+
+	ctx->svc = NULL;
+	if (strcmp(text, "readyd") == 0) {
+		ctx->section = SECTION_READYD;
+	} else if (str_starts_with(text, "service") && isspace((unsigned char)text[7])) {
+		char *name = text + 7;
+		while (isspace((unsigned char)*name))
+			name++;
+		len = strlen(name);
+		if (len < 2 || name[0] != '"' || name[len - 1] != '"') {
+			config_error(ctx, ctx->line,
+				     "write the service name in double quotes: [service \"%s\"]",
+				     name);
+			ctx->section = SECTION_INVALID;
+			return;
+		}
+		name[len - 1] = '\0';
+		begin_service(ctx, name + 1);
+	} else {
+		config_error(ctx, ctx->line,
+			     "unknown section [%s]; expected [readyd] or [service \"NAME\"]", text);
+		ctx->section = SECTION_INVALID;
+	}
+}
+
+static void see_section_header(struct parse_ctx *ctx, const char *line)
+{
+	char text[256];
+	const char *close = strchr(line, ']');
+	size_t n;
+
+	if (!close)
+		return; /* inih reports the syntax error */
+	line++;
+	while (isspace((unsigned char)*line))
+		line++;
+	n = (size_t)(close - line);
+	while (n && isspace((unsigned char)line[n - 1]))
+		n--;
+	if (n >= sizeof(text))
+		n = sizeof(text) - 1;
+	memcpy(text, line, n);
+	text[n] = '\0';
+	begin_section(ctx, text);
+}
+
+/* inih reader: one physical line per call, which lets us count lines. */
+static char *read_line(char *buf, int size, void *stream)
+{
+	struct text_stream *ts = stream;
+	struct parse_ctx *ctx = ts->ctx;
+	const char *nl, *p;
+	size_t len;
+
+	if (!*ts->pos)
+		return NULL;
+	nl = strchr(ts->pos, '\n');
+	len = nl ? (size_t)(nl - ts->pos + 1) : strlen(ts->pos);
+	ctx->line++;
+	if (len >= (size_t)size) {
+		config_error(ctx, ctx->line,
+			     "line longer than %d bytes; continue a long command on indented lines",
+			     size - 2);
+		ts->pos += len;
+		strcpy(buf, "\n");
+		return buf;
+	}
+	memcpy(buf, ts->pos, len);
+	buf[len] = '\0';
+	ts->pos += len;
+	ctx->continuation = buf[0] == ' ' || buf[0] == '\t';
+	for (p = buf; isspace((unsigned char)*p); p++)
+		;
+	if (*p == '[')
+		see_section_header(ctx, p);
+	return buf;
+}
+
+static int on_key(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse_ctx *ctx = user;
+	const struct config_key *key;
+	unsigned int *seen;
+	const char *hint;
+
+	(void)section; /* tracked by read_line, which also sees empty sections */
+	if (ctx->section == SECTION_INVALID)
+		return 1; /* the header was reported; don't pile errors on its keys */
+	if (ctx->section == SECTION_NONE) {
+		config_error(ctx, ctx->line,
+			     "%s is outside any section; put it under [readyd] or [service \"NAME\"]",
+			     name);
+		return 1;
+	}
+	key = config_key_find(ctx->section, name);
+	if (!key) {
+		hint = config_key_suggest(ctx->section, name);
+		config_error(ctx, ctx->line, "unknown key \"%s\" in [%s]%s%s%s", name,
+			     ctx->section == SECTION_READYD ? "readyd" : "service",
+			     hint ? "; did you mean \"" : "", hint ? hint : "", hint ? "\"?" : "");
+		return 1;
+	}
+	if (ctx->continuation && key->slot >= 0 && strcmp(name, "command") != 0) {
+		config_error(ctx, ctx->line, "%s does not continue on an indented line", name);
+		return 1;
+	}
+	if (key->slot >= 0 && !ctx->continuation) {
+		seen = ctx->section == SECTION_READYD ? ctx->cfg->seen : ctx->svc->seen;
+		if (seen[key->slot]) {
+			config_error(ctx, ctx->line, "%s is set twice (first at line %u)", name,
+				     seen[key->slot]);
+			return 1;
+		}
+		seen[key->slot] = ctx->line;
+	}
+	key->set(ctx, value);
+	return 1;
+}
+
+static void finish_service(struct parse_ctx *ctx, struct service_config *s, unsigned int cmd_line)
+{
+	const char *why;
+
+	if (!s->command) {
+		config_error(ctx, s->line, "service \"%s\" has no command; add command = /path/to/server ARGS",
+			     s->name);
+		return;
+	}
+	if (argv_split(s->command, &s->argv, &why) < 0)
+		config_error(ctx, cmd_line, "command: %s", why ? why : "out of memory");
+	else if (s->argv[0][0] != '/')
+		config_error(ctx, cmd_line,
+			     "command must start with an absolute path (got \"%s\"): readyd does not "
+			     "search PATH",
+			     s->argv[0]);
+}
+
+static int set_default(struct parse_ctx *ctx, char **field, const char *value)
+{
+	if (*field)
+		return 0;
+	*field = strdup(value);
+	if (!*field) {
+		config_error(ctx, 0, "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int config_parse_text(const char *name, const char *text, struct config *cfg,
+		      struct config_diag *diag)
+{
+	struct parse_ctx ctx = { .cfg = cfg, .diag = diag, .file = name };
+	struct text_stream ts = { .pos = text, .ctx = &ctx };
+	int rc;
+
+	memset(cfg, 0, sizeof(*cfg));
+	memset(diag, 0, sizeof(*diag));
+	cfg->path = strdup(name);
+	cfg->services = calloc(CONFIG_MAX_SERVICES, sizeof(*cfg->services));
+	ctx.command_lines = calloc(CONFIG_MAX_SERVICES, sizeof(unsigned int));
+	if (!cfg->path || !cfg->services || !ctx.command_lines) {
+		free(ctx.command_lines);
+		config_free(cfg);
+		return -ENOMEM;
+	}
+	rc = ini_parse_stream(read_line, &ts, on_key, &ctx);
+	if (rc > 0)
+		config_error(&ctx, (unsigned int)rc,
+			     "syntax error: expected key = value, [readyd] or [service \"NAME\"]");
+	else if (rc < 0)
+		config_error(&ctx, 0, "out of memory while parsing");
+	for (size_t i = 0; i < cfg->n_services; i++)
+		finish_service(&ctx, &cfg->services[i], ctx.command_lines[i]);
+	set_default(&ctx, &cfg->textfile, CONFIG_DEFAULT_TEXTFILE);
+	set_default(&ctx, &cfg->control, CONFIG_DEFAULT_CONTROL);
+	free(ctx.command_lines);
+	if (diag->n) {
+		config_free(cfg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Read up to max bytes (the file may shrink meanwhile); NUL-terminates buf. */
+static int read_all(int fd, char *buf, size_t max, size_t *len)
+{
+	size_t done = 0;
+
+	while (done < max) {
+		ssize_t n = read(fd, buf + done, max - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	buf[done] = '\0';
+	*len = done;
+	return 0;
+}
+
+int config_load(const char *path, struct config *cfg, struct config_diag *diag)
+{
+	/* The config may be a symlink (config management does that); it is read, never written. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	char *text;
+	size_t len = 0;
+	int err;
+
+	memset(diag, 0, sizeof(*diag));
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		err = -errno;
+	else if (!S_ISREG(st.st_mode))
+		err = -EINVAL;
+	else if (st.st_size > CONFIG_FILE_MAX)
+		err = -EFBIG;
+	else
+		err = 0;
+	if (err) {
+		close(fd);
+		return err;
+	}
+	text = malloc((size_t)st.st_size + 1);
+	err = text ? read_all(fd, text, (size_t)st.st_size, &len) : -ENOMEM;
+	close(fd);
+	if (!err && strlen(text) != len)
+		err = -EILSEQ; /* a NUL byte: not a text file */
+	if (err) {
+		free(text);
+		return err;
+	}
+	err = config_parse_text(path, text, cfg, diag);
+	free(text);
+	return err;
+}
+
+void config_free(struct config *cfg)
+{
+	for (size_t i = 0; cfg->services && i < cfg->n_services; i++) {
+		struct service_config *s = &cfg->services[i];
+		free(s->command);
+		argv_free(s->argv);
+		free(s->user);
+		free(s->group);
+		free(s->working_directory);
+		for (size_t j = 0; j < s->n_env; j++)
+			free(s->environment[j]);
+	}
+	free(cfg->services);
+	free(cfg->path);
+	free(cfg->textfile);
+	free(cfg->control);
+	free(cfg->control_group);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+void config_diag_free(struct config_diag *diag)
+{
+	for (size_t i = 0; i < diag->n; i++)
+		free(diag->lines[i]);
+	free(diag->lines);
+	memset(diag, 0, sizeof(*diag));
+}
+
+const struct service_config *config_find(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_services; i++)
+		if (strcmp(cfg->services[i].name, name) == 0)
+			return &cfg->services[i];
+	return NULL;
+}

@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The configuration keys: one setter each, parsing and checking one value. */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config_internal.h"
+#include "duration.h"
+#include "util.h"
+
+static int set_string(struct parse_ctx *ctx, char **field, const char *value)
+{
+	char *copy = strdup(value);
+
+	if (!copy) {
+		config_error(ctx, ctx->line, "out of memory");
+		return -ENOMEM;
+	}
+	free(*field);
+	*field = copy;
+	return 0;
+}
+
+static int set_abs_path(struct parse_ctx *ctx, char **field, const char *key, const char *value,
+			size_t max)
+{
+	if (value[0] != '/') {
+		config_error(ctx, ctx->line, "%s must be an absolute path, got \"%s\"", key, value);
+		return -EINVAL;
+	}
+	if (strlen(value) >= max) {
+		config_error(ctx, ctx->line, "%s is longer than %zu bytes", key, max - 1);
+		return -EINVAL;
+	}
+	return set_string(ctx, field, value);
+}
+
+static int set_textfile(struct parse_ctx *ctx, const char *value)
+{
+	return set_abs_path(ctx, &ctx->cfg->textfile, "textfile", value, 4096);
+}
+
+static int set_control(struct parse_ctx *ctx, const char *value)
+{
+	return set_abs_path(ctx, &ctx->cfg->control, "control", value, 108);
+}
+
+static int set_control_group(struct parse_ctx *ctx, const char *value)
+{
+	struct group *gr = getgrnam(value);
+
+	if (!gr) {
+		config_error(ctx, ctx->line, "control_group: no group named \"%s\" on this host",
+			     value);
+		return -EINVAL;
+	}
+	ctx->cfg->control_gid = gr->gr_gid;
+	return set_string(ctx, &ctx->cfg->control_group, value);
+}
+
+static int set_command(struct parse_ctx *ctx, const char *value)
+{
+	struct service_config *s = ctx->svc;
+	char *joined;
+
+	if (!ctx->continuation || !s->command) {
+		ctx->command_lines[s - ctx->cfg->services] = ctx->line;
+		return set_string(ctx, &s->command, value);
+	}
+	/* An indented line continues a long command (inih lines are <200 bytes). */
+	if (asprintf(&joined, "%s %s", s->command, value) < 0) {
+		config_error(ctx, ctx->line, "out of memory");
+		return -ENOMEM;
+	}
+	free(s->command);
+	s->command = joined;
+	return 0;
+}
+
+static int set_listen(struct parse_ctx *ctx, const char *value)
+{
+	struct service_config *s = ctx->svc;
+	const char *why;
+
+	if (s->n_listen == CONFIG_MAX_LISTEN) {
+		config_error(ctx, ctx->line, "listen: at most %d listeners per service",
+			     CONFIG_MAX_LISTEN);
+		return -EINVAL;
+	}
+	if (listen_spec_parse(value, &s->listen[s->n_listen], &why)) {
+		config_error(ctx, ctx->line, "listen = %s: %s", value, why);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < s->n_listen; i++)
+		if (strcmp(s->listen[i].text, s->listen[s->n_listen].text) == 0) {
+			config_error(ctx, ctx->line, "listen = %s is declared twice", value);
+			return -EINVAL;
+		}
+	s->n_listen++;
+	return 0;
+}
+
+static int set_duration(struct parse_ctx *ctx, uint64_t *field, const char *key, const char *value)
+{
+	int err = duration_parse(value, field);
+
+	if (err == -ERANGE)
+		config_error(ctx, ctx->line, "%s = %s is longer than a year", key, value);
+	else if (err)
+		config_error(ctx, ctx->line,
+			     "%s = %s is not a duration; write e.g. 500ms, 30s, 2m, 1h "
+			     "(a bare number is seconds)",
+			     key, value);
+	else if (*field == 0) {
+		config_error(ctx, ctx->line, "%s must be longer than 0", key);
+		err = -EINVAL;
+	}
+	return err;
+}
+
+static int set_ready_timeout(struct parse_ctx *ctx, const char *value)
+{
+	return set_duration(ctx, &ctx->svc->ready_timeout_ns, "ready_timeout", value);
+}
+
+static int set_stop_timeout(struct parse_ctx *ctx, const char *value)
+{
+	return set_duration(ctx, &ctx->svc->stop_timeout_ns, "stop_timeout", value);
+}
+
+static int set_restart(struct parse_ctx *ctx, const char *value)
+{
+	static const enum restart_policy all[] = { RESTART_NO, RESTART_ON_FAILURE, RESTART_ALWAYS };
+
+	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
+		if (strcmp(value, restart_policy_name(all[i])) == 0) {
+			ctx->svc->restart = all[i];
+			return 0;
+		}
+	config_error(ctx, ctx->line, "restart = %s: expected no, on-failure or always", value);
+	return -EINVAL;
+}
+
+static int set_user(struct parse_ctx *ctx, const char *value)
+{
+	struct service_config *s = ctx->svc;
+	struct passwd *pw = getpwnam(value);
+	int n = CONFIG_MAX_GROUPS;
+
+	if (!pw) {
+		config_error(ctx, ctx->line, "user: no user named \"%s\" on this host", value);
+		return -EINVAL;
+	}
+	s->uid = pw->pw_uid;
+	if (!s->group)
+		s->gid = pw->pw_gid;
+	if (getgrouplist(value, pw->pw_gid, s->groups, &n) < 0) {
+		config_error(ctx, ctx->line, "user: \"%s\" is in more than %d groups", value,
+			     CONFIG_MAX_GROUPS);
+		return -EINVAL;
+	}
+	s->n_groups = (size_t)n;
+	return set_string(ctx, &s->user, value);
+}
+
+static int set_group(struct parse_ctx *ctx, const char *value)
+{
+	struct group *gr = getgrnam(value);
+
+	if (!gr) {
+		config_error(ctx, ctx->line, "group: no group named \"%s\" on this host", value);
+		return -EINVAL;
+	}
+	ctx->svc->gid = gr->gr_gid;
+	return set_string(ctx, &ctx->svc->group, value);
+}
+
+static int set_working_directory(struct parse_ctx *ctx, const char *value)
+{
+	return set_abs_path(ctx, &ctx->svc->working_directory, "working_directory", value, 4096);
+}
+
+static bool env_name_valid(const char *s, size_t len)
+{
+	if (len == 0 || (s[0] >= '0' && s[0] <= '9'))
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!(s[i] == '_' || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
+		      (s[i] >= '0' && s[i] <= '9')))
+			return false;
+	return true;
+}
+
+static int set_environment(struct parse_ctx *ctx, const char *value)
+{
+	struct service_config *s = ctx->svc;
+	const char *eq = strchr(value, '=');
+
+	if (!eq || !env_name_valid(value, (size_t)(eq - value))) {
+		config_error(ctx, ctx->line,
+			     "environment = %s: expected KEY=VALUE with KEY made of letters, "
+			     "digits and _",
+			     value);
+		return -EINVAL;
+	}
+	if (s->n_env == CONFIG_MAX_ENV) {
+		config_error(ctx, ctx->line, "environment: at most %d variables", CONFIG_MAX_ENV);
+		return -EINVAL;
+	}
+	s->environment[s->n_env] = NULL;
+	if (set_string(ctx, &s->environment[s->n_env], value))
+		return -ENOMEM;
+	s->n_env++;
+	return 0;
+}
+
+static const struct config_key keys[] = {
+	{ "textfile", SECTION_READYD, 0, set_textfile },
+	{ "control", SECTION_READYD, 1, set_control },
+	{ "control_group", SECTION_READYD, 2, set_control_group },
+	{ "command", SECTION_SERVICE, 0, set_command },
+	{ "listen", SECTION_SERVICE, -1, set_listen },
+	{ "ready_timeout", SECTION_SERVICE, 1, set_ready_timeout },
+	{ "restart", SECTION_SERVICE, 2, set_restart },
+	{ "stop_timeout", SECTION_SERVICE, 3, set_stop_timeout },
+	{ "user", SECTION_SERVICE, 4, set_user },
+	{ "group", SECTION_SERVICE, 5, set_group },
+	{ "working_directory", SECTION_SERVICE, 6, set_working_directory },
+	{ "environment", SECTION_SERVICE, -1, set_environment },
+};
+
+const struct config_key *config_key_find(enum config_section section, const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		if (keys[i].section == section && strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+/* Levenshtein distance, capped: names are short. */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[64];
+
+	if (la >= ARRAY_SIZE(row) || lb >= ARRAY_SIZE(row))
+		return (size_t)-1;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[lb];
+}
+
+const char *config_key_suggest(enum config_section section, const char *name)
+{
+	const char *best = NULL;
+	size_t best_d = (size_t)-1;
+
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		size_t d;
+		if (keys[i].section != section)
+			continue;
+		d = edit_distance(name, keys[i].name);
+		/* A key that contains the typo (or the reverse) is a good guess too. */
+		if (strstr(keys[i].name, name) || strstr(name, keys[i].name))
+			d = d < 2 ? d : 2;
+		if (d < best_d) {
+			best_d = d;
+			best = keys[i].name;
+		}
+	}
+	return best_d <= 3 ? best : NULL;
+}

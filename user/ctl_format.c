@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "ctl_format.h"
+
+#include <string.h>
+
+#include "util.h"
+
+static const char *str(const cJSON *o, const char *key, const char *fallback)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsString(v) ? v->valuestring : fallback;
+}
+
+static double num(const cJSON *o, const char *key, double fallback)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : fallback;
+}
+
+/* A duration in ms from the reply, as "15.2ms"; "-" when absent or null. */
+static const char *dur(char *buf, size_t size, const cJSON *o, const char *key)
+{
+	double v = num(o, key, -1);
+
+	if (v < 0)
+		return "-";
+	fmt_duration(buf, size, (uint64_t)(v * NSEC_PER_MSEC));
+	return buf;
+}
+
+void ctl_print_list(FILE *out, const cJSON *reply)
+{
+	const cJSON *services = cJSON_GetObjectItemCaseSensitive(reply, "services"), *s;
+	int wname = 4;
+
+	cJSON_ArrayForEach(s, services)
+	{
+		int n = (int)strlen(str(s, "name", ""));
+		wname = n > wname ? n : wname;
+	}
+	fprintf(out, "%-*s  %-9s  %7s  %8s  %8s  %s\n", wname, "NAME", "STATE", "PID", "SINCE",
+		"READY_IN", "LISTENERS");
+	cJSON_ArrayForEach(s, services)
+	{
+		char since[32], ready[32], pid[16] = "-", ls[32];
+		if (num(s, "pid", 0) > 0)
+			snprintf(pid, sizeof(pid), "%.0f", num(s, "pid", 0));
+		snprintf(ls, sizeof(ls), "%.0f/%.0f%s", num(s, "listeners_ready", 0),
+			 num(s, "listeners_total", 0),
+			 cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "declared")) ? ""
+											: " (seen)");
+		fprintf(out, "%-*s  %-9s  %7s  %8s  %8s  %s\n", wname, str(s, "name", "?"),
+			str(s, "state", "?"), pid, dur(since, sizeof(since), s, "since_ms"),
+			dur(ready, sizeof(ready), s, "ready_ms"), ls);
+	}
+	fprintf(out, "(mode: %s)\n", str(reply, "mode", "?"));
+}
+
+static void print_listener(FILE *out, const cJSON *l)
+{
+	const cJSON *at = cJSON_GetObjectItemCaseSensitive(l, "after_spawn_ms");
+	static const char *const levels[] = { "bound", "listening", "accepting", "closed" };
+	char t[32];
+
+	fprintf(out, "    %-28s %-10s", str(l, "listen", "?"), str(l, "level", "?"));
+	for (size_t i = 0; i < ARRAY_SIZE(levels); i++)
+		if (num(at, levels[i], -1) >= 0)
+			fprintf(out, "  %s +%s", levels[i], dur(t, sizeof(t), at, levels[i]));
+	if (strcmp(str(l, "level", ""), "accepting") == 0)
+		fprintf(out, "  via %s (pid %.0f %s)", str(l, "via", "?"), num(l, "pid", 0),
+			str(l, "comm", "?"));
+	if (cJSON_GetObjectItemCaseSensitive(l, "bound") &&
+	    strcmp(str(l, "bound", ""), str(l, "listen", "")) != 0)
+		fprintf(out, "  bound to %s", str(l, "bound", ""));
+	if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(l, "declared")))
+		fprintf(out, "  (not declared)");
+	fputc('\n', out);
+	if (str(l, "conflict", NULL))
+		fprintf(out, "      %s\n", str(l, "conflict", ""));
+}
+
+void ctl_print_status(FILE *out, const cJSON *reply)
+{
+	const cJSON *s = cJSON_GetObjectItemCaseSensitive(reply, "service");
+	const cJSON *exit = cJSON_GetObjectItemCaseSensitive(s, "last_exit");
+	const cJSON *ls = cJSON_GetObjectItemCaseSensitive(s, "listeners"), *l;
+	char a[32], b[32];
+
+	fprintf(out, "%s: %s for %s", str(s, "name", "?"), str(s, "state", "?"),
+		dur(a, sizeof(a), s, "since_ms"));
+	if (num(s, "pid", 0) > 0)
+		fprintf(out, " (pid %.0f)", num(s, "pid", 0));
+	fprintf(out, "\n  cause:     %s\n", str(s, "cause", ""));
+	fprintf(out, "  command:   %s\n", str(s, "command", ""));
+	fprintf(out, "  ready in:  %s\n", dur(a, sizeof(a), s, "ready_ms"));
+	fprintf(out, "  restarts:  %.0f (restart=%s)", num(s, "restarts", 0),
+		str(s, "restart_policy", "?"));
+	if (num(s, "restart_in_ms", -1) >= 0)
+		fprintf(out, ", next in %s", dur(a, sizeof(a), s, "restart_in_ms"));
+	fputc('\n', out);
+	if (num(s, "ready_timeout_in_ms", -1) >= 0)
+		fprintf(out, "  timeout:   not ready -> failed in %s\n",
+			dur(a, sizeof(a), s, "ready_timeout_in_ms"));
+	if (exit)
+		fprintf(out, "  last exit: %s, %s ago\n", str(exit, "text", "?"),
+			dur(b, sizeof(b), exit, "ago_ms"));
+	fprintf(out, "  listeners:%s\n", cJSON_GetArraySize(ls) ? "" : " none seen yet");
+	cJSON_ArrayForEach(l, ls)
+	{
+		print_listener(out, l);
+	}
+}

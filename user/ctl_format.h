@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* readyctl's human output: tables and status blocks from the daemon's JSON. */
+#ifndef READYD_CTL_FORMAT_H
+#define READYD_CTL_FORMAT_H
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+
+void ctl_print_list(FILE *out, const cJSON *reply);
+void ctl_print_status(FILE *out, const cJSON *reply);
+
+#endif

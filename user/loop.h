@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The one event loop: epoll over fd sources, plus timers kept in a min-heap
+ * behind a single timerfd. Level-triggered throughout. Callbacks may add,
+ * delete and re-arm anything, including themselves.
+ */
+#ifndef READYD_LOOP_H
+#define READYD_LOOP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct loop;
+struct loop_source;
+struct loop_timer;
+
+typedef void (*loop_fd_fn)(struct loop *loop, struct loop_source *src, uint32_t events);
+typedef void (*loop_timer_fn)(struct loop *loop, struct loop_timer *timer);
+
+struct loop_source {
+	int fd;
+	loop_fd_fn fn;
+	void *data;
+};
+
+struct loop_timer {
+	uint64_t deadline; /* CLOCK_MONOTONIC ns */
+	size_t slot;	   /* 1 + heap index while armed, 0 when not */
+	loop_timer_fn fn;
+	void *data;
+};
+
+int loop_new(struct loop **out);
+void loop_free(struct loop *loop);
+
+int loop_add(struct loop *loop, struct loop_source *src, uint32_t events);
+int loop_mod(struct loop *loop, struct loop_source *src, uint32_t events);
+/* Stop watching src->fd (the caller still owns and closes the fd). */
+void loop_del(struct loop *loop, struct loop_source *src);
+
+/* Arm (or re-arm) a timer for an absolute CLOCK_MONOTONIC deadline. */
+int loop_timer_arm(struct loop *loop, struct loop_timer *t, uint64_t deadline);
+void loop_timer_cancel(struct loop *loop, struct loop_timer *t);
+static inline bool loop_timer_armed(const struct loop_timer *t)
+{
+	return t->slot != 0;
+}
+
+/* Run until loop_quit(); returns the code given to it, or -errno. */
+int loop_run(struct loop *loop);
+void loop_quit(struct loop *loop, int code);
+
+#endif

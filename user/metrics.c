@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "metrics.h"
+
+#include <string.h>
+
+#include "util.h"
+
+static const char *const modes[] = { "fentry", "tracepoint", "poll" };
+static const char *const phases[] = { [LEVEL_BOUND] = "bind", [LEVEL_LISTENING] = "listen",
+				      [LEVEL_ACCEPTING] = "accept" };
+
+static void family(struct strbuf *b, const char *name, const char *type, const char *help)
+{
+	strbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void seconds(struct strbuf *b, uint64_t ns)
+{
+	strbuf_printf(b, "%.6f\n", (double)ns / NSEC_PER_SEC);
+}
+
+/* `name{service="x"` — the caller closes the brace. */
+static void with_service(struct strbuf *b, const char *name, const struct svc *s)
+{
+	strbuf_printf(b, "%s{service=\"", name);
+	strbuf_label_value(b, s->cfg->name);
+	strbuf_printf(b, "\"");
+}
+
+static void render_global(struct strbuf *b, const struct metrics_global *g)
+{
+	family(b, "readyd_build_info", "gauge", "readyd version, always 1.");
+	strbuf_printf(b, "readyd_build_info{version=\"");
+	strbuf_label_value(b, g->version);
+	strbuf_printf(b, "\"} 1\n");
+	family(b, "readyd_tracer_mode", "gauge",
+	       "How readyd observes sockets: 1 for the mode in use (fentry, tracepoint, poll).");
+	for (size_t i = 0; i < ARRAY_SIZE(modes); i++)
+		strbuf_printf(b, "readyd_tracer_mode{mode=\"%s\"} %d\n", modes[i],
+			      strcmp(modes[i], g->mode) == 0);
+	family(b, "readyd_events_total", "counter", "Kernel events received from the ring buffer.");
+	strbuf_printf(b, "readyd_events_total %llu\n", (unsigned long long)g->events_total);
+	family(b, "readyd_events_dropped_total", "counter",
+	       "Kernel events lost because the ring buffer was full.");
+	strbuf_printf(b, "readyd_events_dropped_total %llu\n",
+		      (unsigned long long)g->events_dropped);
+}
+
+static void render_states(struct strbuf *b, const struct svc *const *svcs, size_t n)
+{
+	family(b, "readyd_service_state", "gauge",
+	       "Service state, one-hot over stopped, starting, running, unhealthy, failed, "
+	       "stopping.");
+	for (size_t i = 0; i < n; i++)
+		for (int st = 0; st < SVC_STATE_COUNT; st++) {
+			with_service(b, "readyd_service_state", svcs[i]);
+			strbuf_printf(b, ",state=\"%s\"} %d\n", svc_state_name(st),
+				      svcs[i]->state == (enum svc_state)st);
+		}
+	family(b, "readyd_service_restarts_total", "counter",
+	       "Restarts made by the restart policy.");
+	for (size_t i = 0; i < n; i++) {
+		with_service(b, "readyd_service_restarts_total", svcs[i]);
+		strbuf_printf(b, "} %llu\n", (unsigned long long)svcs[i]->restarts);
+	}
+}
+
+static void render_timings(struct strbuf *b, const struct svc *const *svcs, size_t n)
+{
+	family(b, "readyd_service_ready_seconds", "gauge",
+	       "Seconds from spawn to running for the current instance (absent until ready).");
+	for (size_t i = 0; i < n; i++)
+		if (svcs[i]->ready_at) {
+			with_service(b, "readyd_service_ready_seconds", svcs[i]);
+			strbuf_printf(b, "} ");
+			seconds(b, svcs[i]->ready_at - svcs[i]->spawned_at);
+		}
+	family(b, "readyd_service_phase_seconds", "gauge",
+	       "Seconds from spawn until every declared listener was bound (bind), listening "
+	       "(listen) and accepting (accept), for the current instance.");
+	for (size_t i = 0; i < n; i++)
+		for (int lv = LEVEL_BOUND; lv <= LEVEL_ACCEPTING; lv++) {
+			uint64_t at = svc_phase_at(svcs[i], lv);
+			if (!at || !svcs[i]->spawned_at || at < svcs[i]->spawned_at)
+				continue;
+			with_service(b, "readyd_service_phase_seconds", svcs[i]);
+			strbuf_printf(b, ",phase=\"%s\"} ", phases[lv]);
+			seconds(b, at - svcs[i]->spawned_at);
+		}
+}
+
+static void render_listener(struct strbuf *b, const struct svc *s, const struct listener *l)
+{
+	for (int lv = 0; lv < LEVEL_COUNT; lv++) {
+		with_service(b, "readyd_listener_state", s);
+		strbuf_printf(b, ",listen=\"");
+		strbuf_label_value(b, l->label);
+		strbuf_printf(b, "\",state=\"%s\"} %d\n", level_name(lv), l->level == (enum level)lv);
+	}
+}
+
+static void render_listeners(struct strbuf *b, const struct svc *const *svcs, size_t n)
+{
+	family(b, "readyd_listener_state", "gauge",
+	       "Listener level, one-hot over absent, bound, listening, accepting, closed.");
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < svcs[i]->n_listeners; j++)
+			render_listener(b, svcs[i], &svcs[i]->listeners[j]);
+		for (size_t j = 0; j < svcs[i]->n_observed; j++)
+			render_listener(b, svcs[i], &svcs[i]->observed[j]);
+	}
+}
+
+void metrics_render(struct strbuf *out, const struct metrics_global *g,
+		    const struct svc *const *svcs, size_t n)
+{
+	strbuf_reset(out);
+	render_global(out, g);
+	render_states(out, svcs, n);
+	render_timings(out, svcs, n);
+	render_listeners(out, svcs, n);
+}

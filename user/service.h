@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The per-service state machine. Pure: events and the time come in, a new
+ * state, a cause and actions (spawn, signal) come out; the caller does the
+ * I/O. Read the table in service.c to see every transition.
+ */
+#ifndef READYD_SERVICE_H
+#define READYD_SERVICE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "listener.h"
+
+#define SVC_OBSERVED_MAX 8
+#define SVC_CAUSE_MAX 320
+
+enum svc_state { SVC_STOPPED, SVC_STARTING, SVC_RUNNING, SVC_UNHEALTHY, SVC_FAILED, SVC_STOPPING, SVC_STATE_COUNT };
+
+enum svc_event {
+	SVC_EV_START,	      /* operator or boot wants it up */
+	SVC_EV_STOP,	      /* operator or shutdown wants it down */
+	SVC_EV_PROGRESS,      /* a listener's level rose: maybe ready now */
+	SVC_EV_LISTENER_LOST, /* a listener that served it is closed */
+	SVC_EV_EXIT,	      /* the main process is gone (or could not be spawned) */
+	SVC_EV_DEADLINE,      /* svc.deadline passed */
+	SVC_EV_COUNT
+};
+
+/* What svc.deadline means when it passes. */
+enum svc_deadline { DEADLINE_NONE, DEADLINE_READY, DEADLINE_KILL, DEADLINE_RESTART };
+
+struct svc_exit {
+	int code;   /* exit status, or -1 */
+	int signal; /* terminating signal, or 0 */
+	char spawn_error[128]; /* non-empty: the command never ran ("exec: No such file...") */
+};
+
+struct svc_input {
+	const char *why;     /* START/STOP: who asks; LISTENER_LOST: listener label */
+	struct svc_exit exit; /* EXIT */
+	uint32_t random;     /* for restart jitter */
+};
+
+struct svc_actions {
+	bool spawn;
+	int signal; /* to the process group: 0, SIGTERM or SIGKILL */
+	bool changed;
+	enum svc_state from, to;
+};
+
+struct svc {
+	const struct service_config *cfg;
+	enum svc_state state;
+	uint64_t since; /* when the current state began */
+	char cause[SVC_CAUSE_MAX]; /* why the last transition happened */
+	pid_t pid;	 /* main process, 0 if none */
+	uint64_t spawned_at, ready_at;
+	uint64_t deadline;
+	enum svc_deadline deadline_kind;
+	bool want_up;	    /* false once stopped by operator or shutdown */
+	bool start_pending; /* start again once the current process is gone */
+	bool started_once;
+	unsigned int attempt;  /* consecutive failures, for backoff */
+	uint64_t restarts;     /* automatic restarts */
+	uint64_t transitions[SVC_STATE_COUNT];
+	bool has_exit;
+	struct svc_exit last_exit;
+	uint64_t last_exit_at;
+	struct listener listeners[CONFIG_MAX_LISTEN]; /* declared, in config order */
+	size_t n_listeners;
+	struct listener observed[SVC_OBSERVED_MAX]; /* when none is declared */
+	size_t n_observed;
+};
+
+void svc_init(struct svc *s, const struct service_config *cfg);
+void svc_handle(struct svc *s, enum svc_event ev, const struct svc_input *in, uint64_t now,
+		struct svc_actions *out);
+/* The spawn action succeeded: this is the main process. */
+void svc_spawned(struct svc *s, pid_t pid);
+bool svc_ready(const struct svc *s);
+/* Needs the syscall tracepoints: waiting to see a listener accept. */
+bool svc_needs_syscalls(const struct svc *s);
+
+/*
+ * The listener a kernel-reported socket belongs to: the one that already
+ * holds sk, else a declared one whose spec the address satisfies, else (for
+ * services that declare none, when `create`) a new observed listener.
+ */
+struct listener *svc_listener_for(struct svc *s, uint64_t sk, const struct sock_addr *a,
+				  bool create);
+/* When the service reached `level` on all declared listeners (0: not yet). */
+uint64_t svc_phase_at(const struct svc *s, enum level level);
+/* "tcp:127.0.0.1:8080 listening, unix:/run/a.sock absent" */
+void svc_describe_listeners(const struct svc *s, char *buf, size_t size);
+
+const char *svc_state_name(enum svc_state st);
+void svc_exit_describe(const struct svc_exit *e, char *buf, size_t size);
+const char *accept_via_name(unsigned int via);
+
+#endif

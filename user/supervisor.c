@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "supervisor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "util.h"
+
+#define ENV_MAX (CONFIG_MAX_ENV + 16)
+#define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+struct spawn_failure {
+	int err;
+	char stage[96];
+};
+
+/* The environment a service starts with: clean, like systemd's. */
+static size_t build_env(const struct service_config *cfg, char *const *extra, char **env,
+			char store[][160])
+{
+	size_t n = 0, k = 0;
+
+	env[n++] = DEFAULT_PATH;
+	snprintf(store[k], sizeof(store[k]), "READYD_SERVICE=%s", cfg->name);
+	env[n++] = store[k++];
+	if (cfg->user) {
+		snprintf(store[k], sizeof(store[k]), "USER=%s", cfg->user);
+		env[n++] = store[k++];
+		snprintf(store[k], sizeof(store[k]), "LOGNAME=%s", cfg->user);
+		env[n++] = store[k++];
+	}
+	for (; extra && *extra && n < ENV_MAX - CONFIG_MAX_ENV - 1; extra++)
+		env[n++] = *extra;
+	for (size_t i = 0; i < cfg->n_env; i++) /* configured last: they override */
+		env[n++] = cfg->environment[i];
+	env[n] = NULL;
+	return n;
+}
+
+static void __attribute__((noreturn)) child_fail(int fd, const char *stage, const char *arg)
+{
+	struct spawn_failure f = { .err = errno };
+
+	snprintf(f.stage, sizeof(f.stage), "%s%s%s", stage, arg ? " " : "", arg ? arg : "");
+	if (write(fd, &f, sizeof(f)) < 0)
+		_exit(126);
+	_exit(127);
+}
+
+/* In the child: from fork to exec, async-signal-safe calls only. */
+static void __attribute__((noreturn)) child_run(const struct service_config *cfg, char **env,
+						int go_fd, int status_fd, int devnull,
+						pid_t parent)
+{
+	sigset_t none;
+	char go;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL); /* readyd blocks signals for its signalfd */
+	signal(SIGPIPE, SIG_DFL);
+	setpgid(0, 0);
+	if (read(go_fd, &go, 1) != 1) /* readyd gave up on this child */
+		_exit(127);
+	if (dup2(devnull, STDIN_FILENO) < 0)
+		child_fail(status_fd, "stdin", NULL);
+	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC); /* no fd of readyd's leaks into a service */
+	if (cfg->working_directory && chdir(cfg->working_directory) < 0)
+		child_fail(status_fd, "chdir", cfg->working_directory);
+	if (cfg->user && setgroups(cfg->n_groups, cfg->groups) < 0)
+		child_fail(status_fd, "setgroups for", cfg->user);
+	if ((cfg->user || cfg->group) && setgid(cfg->gid) < 0)
+		child_fail(status_fd, "setgid for", cfg->group ? cfg->group : cfg->user);
+	if (cfg->user && setuid(cfg->uid) < 0)
+		child_fail(status_fd, "setuid to", cfg->user);
+	/* Set after the credential change, which clears it. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent)
+		_exit(127);
+	execve(cfg->argv[0], cfg->argv, env);
+	child_fail(status_fd, "exec", cfg->argv[0]);
+}
+
+int supervisor_spawn(const struct service_config *cfg, char *const *extra_env, spawn_hook hook,
+		     void *ctx, struct child *out)
+{
+	char *env[ENV_MAX + 1], store[4][160];
+	int go[2] = { -1, -1 }, status[2] = { -1, -1 }, devnull, err;
+	pid_t parent = getpid(), pid;
+
+	build_env(cfg, extra_env, env, store);
+	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (devnull < 0 || pipe2(go, O_CLOEXEC) < 0 || pipe2(status, O_CLOEXEC) < 0) {
+		err = -errno;
+		goto fail;
+	}
+	pid = fork();
+	if (pid < 0) {
+		err = -errno;
+		goto fail;
+	}
+	if (pid == 0) {
+		close(go[1]);
+		close(status[0]);
+		child_run(cfg, env, go[0], status[1], devnull, parent);
+	}
+	setpgid(pid, pid); /* also done by the child: whoever runs first wins */
+	out->pid = pid;
+	out->pidfd = pidfd_open(pid, 0);
+	out->status_fd = status[0];
+	status[0] = -1;
+	err = out->pidfd < 0 ? -errno : hook(pid, ctx);
+	if (!err && write(go[1], "g", 1) != 1)
+		err = -errno;
+	if (err) { /* the child never execs: it sees EOF on the go pipe and exits */
+		fd_close(go[1]);
+		go[1] = -1;
+		waitpid(pid, NULL, 0);
+		out->pidfd = fd_close(out->pidfd);
+		out->status_fd = fd_close(out->status_fd);
+		goto fail;
+	}
+	fcntl(out->status_fd, F_SETFL, O_NONBLOCK);
+	err = 0;
+fail:
+	fd_close(go[0]);
+	fd_close(go[1]);
+	fd_close(status[0]);
+	fd_close(status[1]);
+	fd_close(devnull);
+	return err;
+}
+
+int supervisor_exec_status(int status_fd, char *why, size_t size)
+{
+	struct spawn_failure f;
+	ssize_t n = read(status_fd, &f, sizeof(f));
+
+	if (n < 0)
+		return errno == EAGAIN ? -EAGAIN : -errno;
+	if (n == 0)
+		return 0;
+	if (n != sizeof(f)) {
+		snprintf(why, size, "failed before exec");
+		return 1;
+	}
+	f.stage[sizeof(f.stage) - 1] = '\0';
+	snprintf(why, size, "%s: %s", f.stage, strerror(f.err));
+	return 1;
+}
+
+int supervisor_reap(int pidfd, struct svc_exit *exit)
+{
+	siginfo_t info;
+
+	memset(&info, 0, sizeof(info));
+	if (waitid(P_PIDFD, (id_t)pidfd, &info, WEXITED | WNOHANG) < 0)
+		return -errno;
+	if (info.si_pid == 0)
+		return -EAGAIN;
+	memset(exit, 0, sizeof(*exit));
+	if (info.si_code == CLD_EXITED) {
+		exit->code = info.si_status;
+	} else {
+		exit->code = -1;
+		exit->signal = info.si_status;
+	}
+	return 0;
+}
+
+int supervisor_kill_group(pid_t pgid, int sig)
+{
+	if (pgid <= 1)
+		return -EINVAL; /* never kill(-1) or kill(0) */
+	if (kill(-pgid, sig) < 0 && errno != ESRCH)
+		return -errno;
+	return 0;
+}

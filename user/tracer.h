@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The kernel side, seen from userspace: load bpf/readyd.bpf.c in the best
+ * mode the kernel allows, keep the watched-process map, turn the syscall
+ * tracepoints on only while some service is starting, and decode the ring
+ * buffer into struct rd_event callbacks.
+ */
+#ifndef READYD_TRACER_H
+#define READYD_TRACER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "readyd_event.h"
+
+enum tracer_mode { TRACER_AUTO, TRACER_FENTRY, TRACER_TRACEPOINT, TRACER_POLL };
+
+typedef void (*tracer_event_fn)(const struct rd_event *e, void *ctx);
+
+struct tracer_opts {
+	enum tracer_mode want;	 /* AUTO tries fentry, then tracepoint */
+	size_t ringbuf_bytes;	 /* power of two, >= page size; 0: 256 KiB */
+	size_t max_watched;	 /* processes followed at once; 0: 16384 */
+	tracer_event_fn on_event;
+	void *ctx;
+};
+
+struct tracer;
+
+/* Load and attach. -errno, with the reason logged, when no BPF mode works. */
+int tracer_open(const struct tracer_opts *opts, struct tracer **out);
+void tracer_close(struct tracer *t);
+
+enum tracer_mode tracer_mode(const struct tracer *t);
+const char *tracer_mode_name(enum tracer_mode m);
+int tracer_mode_parse(const char *s, enum tracer_mode *m);
+
+/* The ring buffer's epoll fd: readable when events are waiting. */
+int tracer_fd(const struct tracer *t);
+/* Deliver every waiting event to on_event. Returns the count or -errno. */
+int tracer_consume(struct tracer *t);
+
+/* Follow tgid (and, in the kernel, every process it forks) for `service`. */
+int tracer_watch(struct tracer *t, pid_t tgid, uint32_t service);
+/* Drop everything the kernel still holds for `service` (a new instance starts). */
+void tracer_forget_service(struct tracer *t, uint32_t service);
+
+/* Attach or detach the syscall tracepoints; idempotent. */
+int tracer_set_syscalls(struct tracer *t, bool on);
+bool tracer_syscalls_on(const struct tracer *t);
+
+/* Events the kernel could not queue because the ring buffer was full. */
+uint64_t tracer_dropped(struct tracer *t);
+
+#endif

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Small helpers with no better home: clocks, bounded strings, fds. */
+#ifndef READYD_UTIL_H
+#define READYD_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define NSEC_PER_MSEC 1000000ULL
+#define NSEC_PER_SEC 1000000000ULL
+
+/* CLOCK_MONOTONIC in ns: the clock of bpf_ktime_get_ns() and of all timers. */
+uint64_t now_mono_ns(void);
+/* CLOCK_REALTIME in ns, for showing wall-clock times to people. */
+uint64_t now_real_ns(void);
+
+/* Copy with truncation, always NUL-terminated; returns strlen(src). */
+size_t str_copy(char *dst, const char *src, size_t size);
+/* Append to a NUL-terminated buffer with truncation. */
+void str_append(char *dst, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+bool str_starts_with(const char *s, const char *prefix);
+/* Replace bytes that would break a log line or a label (quotes, controls). */
+void str_sanitize(char *s);
+
+/* Human-friendly duration: "850us", "12.3ms", "4.20s", "3m05s", "2h10m". */
+void fmt_duration(char *buf, size_t size, uint64_t ns);
+
+/* close() that keeps errno and accepts -1; returns -1 for `fd = fd_close(fd)`. */
+int fd_close(int fd);
+/* mkdir -p with the given mode for directories it creates. */
+int mkdir_parents(const char *dir, unsigned int mode);
+
+#endif
