@@ -75,6 +75,26 @@ static bool service_name_valid(const char *s)
 	return true;
 }
 
+/* One more service slot (and its command line number). */
+static int grow_services(struct parse_ctx *ctx)
+{
+	struct config *cfg = ctx->cfg;
+	size_t n = cfg->n_services + 1;
+	struct service_config *grown = realloc(cfg->services, n * sizeof(*grown));
+	unsigned int *lines;
+
+	if (grown)
+		cfg->services = grown;
+	lines = grown ? realloc(ctx->command_lines, n * sizeof(*lines)) : NULL;
+	if (!lines) {
+		config_error(ctx, ctx->line, "out of memory");
+		return -ENOMEM;
+	}
+	ctx->command_lines = lines;
+	lines[n - 1] = 0;
+	return 0;
+}
+
 static void begin_service(struct parse_ctx *ctx, const char *name)
 {
 	struct config *cfg = ctx->cfg;
@@ -98,6 +118,8 @@ static void begin_service(struct parse_ctx *ctx, const char *name)
 		config_error(ctx, ctx->line, "more than %d services", CONFIG_MAX_SERVICES);
 		return;
 	}
+	if (grow_services(ctx) < 0)
+		return;
 	s = &cfg->services[cfg->n_services++];
 	memset(s, 0, sizeof(*s));
 	str_copy(s->name, name, sizeof(s->name));
@@ -275,13 +297,8 @@ int config_parse_text(const char *name, const char *text, struct config *cfg,
 	memset(cfg, 0, sizeof(*cfg));
 	memset(diag, 0, sizeof(*diag));
 	cfg->path = strdup(name);
-	cfg->services = calloc(CONFIG_MAX_SERVICES, sizeof(*cfg->services));
-	ctx.command_lines = calloc(CONFIG_MAX_SERVICES, sizeof(unsigned int));
-	if (!cfg->path || !cfg->services || !ctx.command_lines) {
-		free(ctx.command_lines);
-		config_free(cfg);
+	if (!cfg->path)
 		return -ENOMEM;
-	}
 	rc = ini_parse_stream(read_line, &ts, on_key, &ctx);
 	if (rc > 0)
 		config_error(&ctx, (unsigned int)rc,

@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "cmocka_all.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "util.h"
+
+static const char good[] =
+	"# readyd test config\n"
+	"[readyd]\n"
+	"textfile = /tmp/readyd-test.prom\n"
+	"control  = /tmp/readyd-test.sock\n"
+	"\n"
+	"[service \"web\"]\n"
+	"command       = /usr/bin/python3 -m http.server 8080 --bind 127.0.0.1\n"
+	"listen        = tcp:127.0.0.1:8080      ; inline comment\n"
+	"listen        = unix:/run/web.sock\n"
+	"ready_timeout = 500ms\n"
+	"restart       = always\n"
+	"stop_timeout  = 2m\n"
+	"working_directory = /tmp\n"
+	"environment   = GREETING=hello world\n"
+	"environment   = EMPTY=\n"
+	"user          = root\n"
+	"\n"
+	"[service \"db\"]\n"
+	"command = /usr/bin/redis-server\n"
+	"  --port 6379 --save ''\n"
+	"  --appendonly no\n";
+
+/* Parse text that must fail; return the joined messages for inspection. */
+static char *errors_of(const char *text)
+{
+	struct config_diag diag;
+	struct config cfg;
+	size_t len = 1;
+	char *all;
+
+	assert_int_equal(config_parse_text("t.conf", text, &cfg, &diag), -EINVAL);
+	assert_true(diag.n > 0);
+	for (size_t i = 0; i < diag.n; i++)
+		len += strlen(diag.lines[i]) + 1;
+	all = calloc(1, len);
+	for (size_t i = 0; i < diag.n; i++) {
+		strcat(all, diag.lines[i]);
+		strcat(all, "\n");
+	}
+	config_diag_free(&diag);
+	return all;
+}
+
+static void expect_error(const char *text, const char *where, const char *what)
+{
+	char *all = errors_of(text);
+
+	if (!strstr(all, where) || !strstr(all, what))
+		fail_msg("expected \"%s\" and \"%s\" in:\n%s", where, what, all);
+	free(all);
+}
+
+static void good_config_parses(void **state)
+{
+	struct config_diag diag;
+	struct config cfg;
+	const struct service_config *web, *db;
+
+	(void)state;
+	assert_int_equal(config_parse_text("good.conf", good, &cfg, &diag), 0);
+	assert_int_equal(diag.n, 0);
+	assert_string_equal(cfg.textfile, "/tmp/readyd-test.prom");
+	assert_int_equal(cfg.n_services, 2);
+	web = config_find(&cfg, "web");
+	assert_non_null(web);
+	assert_string_equal(web->argv[0], "/usr/bin/python3");
+	assert_string_equal(web->argv[5], "127.0.0.1");
+	assert_int_equal(web->n_listen, 2);
+	assert_string_equal(web->listen[1].text, "unix:/run/web.sock");
+	assert_int_equal(web->ready_timeout_ns, 500 * NSEC_PER_MSEC);
+	assert_int_equal(web->stop_timeout_ns, 120 * NSEC_PER_SEC);
+	assert_int_equal(web->restart, RESTART_ALWAYS);
+	assert_int_equal(web->uid, 0);
+	assert_int_equal(web->n_env, 2);
+	assert_string_equal(web->environment[0], "GREETING=hello world");
+	db = config_find(&cfg, "db");
+	/* Indented lines continue a long command. */
+	assert_string_equal(db->argv[4], "");
+	assert_string_equal(db->argv[6], "no");
+	assert_int_equal(db->restart, RESTART_ON_FAILURE);
+	assert_int_equal(db->ready_timeout_ns, 30 * NSEC_PER_SEC);
+	config_free(&cfg);
+}
+
+static void defaults_without_readyd_section(void **state)
+{
+	struct config_diag diag;
+	struct config cfg;
+
+	(void)state;
+	assert_int_equal(config_parse_text("d.conf", "[service \"a\"]\ncommand = /bin/true\n", &cfg,
+					   &diag),
+			 0);
+	assert_string_equal(cfg.textfile, CONFIG_DEFAULT_TEXTFILE);
+	assert_string_equal(cfg.control, CONFIG_DEFAULT_CONTROL);
+	config_free(&cfg);
+}
+
+static void unknown_key_suggests_closest(void **state)
+{
+	(void)state;
+	expect_error("[service \"a\"]\ncommand = /bin/true\nlisten_on = tcp:80\n", "t.conf:3:",
+		     "did you mean \"listen\"");
+	expect_error("[service \"a\"]\ncommand = /bin/true\nready_timout = 5s\n", "t.conf:3:",
+		     "did you mean \"ready_timeout\"");
+	expect_error("[readyd]\ntextfle = /x\n", "t.conf:2:", "did you mean \"textfile\"");
+	expect_error("[service \"a\"]\ncommand = /bin/true\nzzzzzzzzzzzz = 1\n", "t.conf:3:",
+		     "unknown key \"zzzzzzzzzzzz\" in [service]\n");
+}
+
+static void bad_values_name_line_and_fix(void **state)
+{
+	(void)state;
+	expect_error("[service \"a\"]\ncommand = /bin/true\nready_timeout = soon\n", "t.conf:3:",
+		     "write e.g. 500ms, 30s");
+	expect_error("[service \"a\"]\ncommand = /bin/true\nready_timeout = 0\n", "t.conf:3:",
+		     "longer than 0");
+	expect_error("[service \"a\"]\ncommand = /bin/true\nlisten = tcp:99999\n", "t.conf:3:",
+		     "port must be a number from 1 to 65535");
+	expect_error("[service \"a\"]\ncommand = /bin/true\nrestart = sometimes\n", "t.conf:3:",
+		     "expected no, on-failure or always");
+	expect_error("[service \"a\"]\ncommand = /bin/true\nuser = no-such-user-here\n",
+		     "t.conf:3:", "no user named");
+	expect_error("[service \"a\"]\ncommand = /bin/true\ngroup = no-such-group-here\n",
+		     "t.conf:3:", "no group named");
+	expect_error("[service \"a\"]\ncommand = /bin/true\nenvironment = 1BAD=x\n", "t.conf:3:",
+		     "KEY=VALUE");
+	expect_error("[service \"a\"]\ncommand = /bin/true\nworking_directory = tmp\n",
+		     "t.conf:3:", "absolute path");
+	expect_error("[readyd]\ncontrol = /a/very/long/path/that/goes/on/and/on/and/on/and/on/"
+		     "and/on/and/on/and/on/and/on/and/on/and/on/and/on/and/on/and/on/control.sock\n",
+		     "t.conf:2:", "longer than 107 bytes");
+}
+
+static void commands_are_checked(void **state)
+{
+	(void)state;
+	expect_error("[service \"a\"]\nlisten = tcp:80\n", "t.conf:1:", "has no command");
+	expect_error("[service \"a\"]\ncommand = python3 -m x\n", "t.conf:2:",
+		     "absolute path (got \"python3\")");
+	expect_error("[service \"a\"]\n\ncommand = /bin/sh -c 'oops\n", "t.conf:3:",
+		     "unterminated single quote");
+}
+
+static void structure_errors(void **state)
+{
+	(void)state;
+	expect_error("command = /bin/true\n", "t.conf:1:", "outside any section");
+	expect_error("[services \"a\"]\ncommand = /bin/true\n", "t.conf:1:", "unknown section");
+	expect_error("[service a]\ncommand = /bin/true\n", "t.conf:1:", "double quotes");
+	expect_error("[service \"a b\"]\ncommand = /bin/true\n", "t.conf:1:", "letters, digits");
+	expect_error("[service \"a\"]\ncommand = /bin/true\n[service \"a\"]\ncommand = /bin/true\n",
+		     "t.conf:3:", "defined twice (first at line 1)");
+	expect_error("[service \"a\"]\ncommand = /bin/true\ncommand = /bin/false\n", "t.conf:3:",
+		     "set twice (first at line 2)");
+	expect_error("[service \"a\"]\ncommand = /bin/true\nlisten = tcp:80\nlisten = tcp:80\n",
+		     "t.conf:4:", "declared twice");
+	expect_error("[service \"a\"]\ncommand = /bin/true\nthis line has no equals\n",
+		     "t.conf:3:", "syntax error");
+	expect_error("[service \"a\"]\ncommand = /bin/true\nrestart = no\n  always\n", "t.conf:4:",
+		     "does not continue");
+}
+
+static void empty_service_section_is_not_ignored(void **state)
+{
+	(void)state;
+	expect_error("[service \"lonely\"]\n", "t.conf:1:", "\"lonely\" has no command");
+}
+
+static void long_lines_are_refused_not_split(void **state)
+{
+	char text[600];
+
+	(void)state;
+	snprintf(text, sizeof(text), "[service \"a\"]\ncommand = /bin/echo %0300d\n", 7);
+	expect_error(text, "t.conf:2:", "continue a long command on indented lines");
+}
+
+static void every_error_is_reported_at_once(void **state)
+{
+	char *all;
+	int lines = 0;
+
+	(void)state;
+	all = errors_of("[service \"a\"]\nready_timeout = x\nrestart = y\nlisten = z\n");
+	for (char *p = all; *p; p++)
+		lines += *p == '\n';
+	assert_int_equal(lines, 4); /* three bad values and the missing command */
+	free(all);
+}
+
+static void load_reports_missing_file(void **state)
+{
+	struct config_diag diag;
+	struct config cfg;
+
+	(void)state;
+	assert_int_equal(config_load("/nonexistent/readyd.conf", &cfg, &diag), -ENOENT);
+	assert_int_equal(diag.n, 0);
+	assert_int_equal(config_load("/tmp", &cfg, &diag), -EINVAL);
+}
+
+static void load_reads_a_file(void **state)
+{
+	char path[] = "/tmp/readyd-test-config-XXXXXX";
+	struct config_diag diag;
+	struct config cfg;
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, good, strlen(good)), (ssize_t)strlen(good));
+	close(fd);
+	assert_int_equal(config_load(path, &cfg, &diag), 0);
+	assert_int_equal(cfg.n_services, 2);
+	config_free(&cfg);
+	unlink(path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(good_config_parses),
+		cmocka_unit_test(defaults_without_readyd_section),
+		cmocka_unit_test(unknown_key_suggests_closest),
+		cmocka_unit_test(bad_values_name_line_and_fix),
+		cmocka_unit_test(commands_are_checked),
+		cmocka_unit_test(structure_errors),
+		cmocka_unit_test(empty_service_section_is_not_ignored),
+		cmocka_unit_test(long_lines_are_refused_not_split),
+		cmocka_unit_test(every_error_is_reported_at_once),
+		cmocka_unit_test(load_reports_missing_file),
+		cmocka_unit_test(load_reads_a_file),
+	};
+	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}

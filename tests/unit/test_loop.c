@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The event loop's timer heap and fd dispatch, with real timerfd/epoll. */
+#include "cmocka_all.h"
+
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "loop.h"
+#include "util.h"
+
+#define N_TIMERS 200
+
+static int fired[N_TIMERS], n_fired;
+
+static void on_timer(struct loop *loop, struct loop_timer *t)
+{
+	fired[n_fired++] = (int)(intptr_t)t->data;
+	if (n_fired == N_TIMERS / 2)
+		loop_quit(loop, 7);
+}
+
+static void timers_fire_in_deadline_order(void **state)
+{
+	struct loop_timer timers[N_TIMERS];
+	uint64_t base = now_mono_ns();
+	struct loop *loop;
+
+	(void)state;
+	assert_int_equal(loop_new(&loop), 0);
+	n_fired = 0;
+	/* Deadlines in a scrambled order; half are cancelled again. */
+	for (int i = 0; i < N_TIMERS; i++) {
+		int k = (i * 37) % N_TIMERS;
+		timers[k] = (struct loop_timer){ .fn = on_timer, .data = (void *)(intptr_t)k };
+		assert_int_equal(loop_timer_arm(loop, &timers[k], base + (uint64_t)k * 10000), 0);
+	}
+	for (int k = 1; k < N_TIMERS; k += 2)
+		loop_timer_cancel(loop, &timers[k]);
+	assert_false(loop_timer_armed(&timers[1]));
+	assert_true(loop_timer_armed(&timers[0]));
+	assert_int_equal(loop_run(loop), 7);
+	for (int i = 0; i < N_TIMERS / 2; i++)
+		assert_int_equal(fired[i], 2 * i);
+	loop_free(loop);
+}
+
+static void rearming_moves_a_timer(void **state)
+{
+	struct loop_timer a = { .fn = on_timer, .data = (void *)1 };
+	struct loop_timer b = { .fn = on_timer, .data = (void *)2 };
+	struct loop *loop;
+
+	(void)state;
+	assert_int_equal(loop_new(&loop), 0);
+	n_fired = N_TIMERS / 2 - 2; /* quit after two */
+	loop_timer_arm(loop, &a, now_mono_ns() + 1000000);
+	loop_timer_arm(loop, &b, now_mono_ns() + 2000000);
+	loop_timer_arm(loop, &a, now_mono_ns() + 3000000); /* a now after b */
+	assert_int_equal(loop_run(loop), 7);
+	assert_int_equal(fired[N_TIMERS / 2 - 2], 2);
+	assert_int_equal(fired[N_TIMERS / 2 - 1], 1);
+	loop_free(loop);
+}
+
+struct pipe_src {
+	struct loop_source src;
+	struct pipe_src *other;
+	int calls;
+};
+
+/* Deletes the other source mid-batch: the loop must not call it afterwards. */
+static void on_readable(struct loop *loop, struct loop_source *src, uint32_t events)
+{
+	struct pipe_src *p = src->data;
+	char c;
+
+	(void)events;
+	p->calls++;
+	if (read(src->fd, &c, 1) != 1)
+		fail();
+	if (p->other) {
+		loop_del(loop, &p->other->src);
+		p->other->src.fd = -1;
+	}
+	loop_quit(loop, 0);
+}
+
+static void deleting_a_source_mid_batch_is_safe(void **state)
+{
+	struct pipe_src a = { 0 }, b = { 0 };
+	int pa[2], pb[2];
+	struct loop *loop;
+
+	(void)state;
+	assert_int_equal(pipe(pa), 0);
+	assert_int_equal(pipe(pb), 0);
+	a = (struct pipe_src){ .src = { .fd = pa[0], .fn = on_readable, .data = &a }, .other = &b };
+	b = (struct pipe_src){ .src = { .fd = pb[0], .fn = on_readable, .data = &b }, .other = &a };
+	assert_int_equal(loop_new(&loop), 0);
+	loop_add(loop, &a.src, EPOLLIN);
+	loop_add(loop, &b.src, EPOLLIN);
+	assert_int_equal(write(pa[1], "x", 1), 1);
+	assert_int_equal(write(pb[1], "x", 1), 1);
+	assert_int_equal(loop_run(loop), 0);
+	assert_int_equal(a.calls + b.calls, 1); /* the deleted one never ran */
+	loop_free(loop);
+	close(pa[0]), close(pa[1]), close(pb[0]), close(pb[1]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(timers_fire_in_deadline_order),
+		cmocka_unit_test(rearming_moves_a_timer),
+		cmocka_unit_test(deleting_a_source_mid_batch_is_safe),
+	};
+	return cmocka_run_group_tests_name("loop", tests, NULL, NULL);
+}

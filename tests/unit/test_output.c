@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The textfile: metric formatting (pure) and the atomic write. */
+#include "cmocka_all.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "metrics.h"
+#include "textfile.h"
+#include "util.h"
+
+#define SEC NSEC_PER_SEC
+
+static struct service_config cfg;
+static struct svc svc;
+
+static void make_service(const char *listen)
+{
+	const char *why;
+
+	memset(&cfg, 0, sizeof(cfg));
+	str_copy(cfg.name, "web", sizeof(cfg.name));
+	cfg.ready_timeout_ns = 30 * SEC;
+	cfg.stop_timeout_ns = SEC;
+	cfg.backoff = backoff_default;
+	if (listen) {
+		assert_int_equal(listen_spec_parse(listen, &cfg.listen[0], &why), 0);
+		cfg.n_listen = 1;
+	}
+	svc_init(&svc, &cfg);
+}
+
+static char *render(uint64_t events)
+{
+	static struct strbuf b;
+	const struct svc *list[] = { &svc };
+	struct metrics_global g = { .version = "1.2.3", .mode = "tracepoint", .events_total = events };
+
+	metrics_render(&b, &g, list, 1);
+	assert_false(b.oom);
+	return b.data;
+}
+
+static void contains(const char *text, const char *line)
+{
+	if (!strstr(text, line))
+		fail_msg("missing line:\n%s\nin:\n%s", line, text);
+}
+
+static void every_family_has_help_and_type(void **state)
+{
+	static const char *const families[] = {
+		"readyd_build_info",	      "readyd_tracer_mode",		"readyd_events_total",
+		"readyd_events_dropped_total", "readyd_service_state",		"readyd_service_restarts_total",
+		"readyd_service_ready_seconds", "readyd_service_phase_seconds", "readyd_listener_state",
+	};
+	char *text;
+	char want[128];
+
+	(void)state;
+	make_service("tcp:8080");
+	text = render(0);
+	for (size_t i = 0; i < ARRAY_SIZE(families); i++) {
+		snprintf(want, sizeof(want), "# HELP %s ", families[i]);
+		contains(text, want);
+		snprintf(want, sizeof(want), "# TYPE %s ", families[i]);
+		contains(text, want);
+	}
+}
+
+static void state_is_one_hot(void **state)
+{
+	char *text;
+
+	(void)state;
+	make_service("tcp:8080");
+	text = render(7);
+	contains(text, "readyd_service_state{service=\"web\",state=\"stopped\"} 1\n");
+	contains(text, "readyd_service_state{service=\"web\",state=\"running\"} 0\n");
+	contains(text, "readyd_tracer_mode{mode=\"tracepoint\"} 1\n");
+	contains(text, "readyd_tracer_mode{mode=\"fentry\"} 0\n");
+	contains(text, "readyd_events_total 7\n");
+	contains(text, "readyd_listener_state{service=\"web\",listen=\"tcp:8080\",state=\"absent\"} 1\n");
+	assert_null(strstr(text, "readyd_service_ready_seconds{")); /* not ready: absent */
+}
+
+static void timings_after_ready(void **state)
+{
+	struct svc_actions a;
+	char *text;
+
+	(void)state;
+	make_service("tcp:8080");
+	svc_handle(&svc, SVC_EV_START, NULL, 100 * SEC, &a);
+	listener_note(&svc.listeners[0], 1, LEVEL_BOUND, 100 * SEC + 10000000);
+	listener_note(&svc.listeners[0], 1, LEVEL_LISTENING, 100 * SEC + 20000000);
+	listener_note(&svc.listeners[0], 1, LEVEL_ACCEPTING, 100 * SEC + 1500000000);
+	svc_handle(&svc, SVC_EV_PROGRESS, NULL, 100 * SEC + 1500000000, &a);
+	text = render(0);
+	contains(text, "readyd_service_ready_seconds{service=\"web\"} 1.500000\n");
+	contains(text, "readyd_service_phase_seconds{service=\"web\",phase=\"bind\"} 0.010000\n");
+	contains(text, "readyd_service_phase_seconds{service=\"web\",phase=\"listen\"} 0.020000\n");
+	contains(text, "readyd_service_phase_seconds{service=\"web\",phase=\"accept\"} 1.500000\n");
+	contains(text, "readyd_service_state{service=\"web\",state=\"running\"} 1\n");
+	contains(text, "listen=\"tcp:8080\",state=\"accepting\"} 1\n");
+}
+
+static void label_values_are_escaped(void **state)
+{
+	struct strbuf b = { 0 };
+
+	(void)state;
+	strbuf_label_value(&b, "unix:/run/a\"b\\c\nd");
+	assert_string_equal(b.data, "unix:/run/a\\\"b\\\\c\\nd");
+	strbuf_free(&b);
+}
+
+static void textfile_replaces_atomically(void **state)
+{
+	char dir[] = "/tmp/readyd-textfile-XXXXXX", path[64], tmp[80], buf[32];
+	struct stat st;
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/readyd.prom", dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	assert_int_equal(textfile_write(path, "a 1\n", 4), 0);
+	assert_int_equal(textfile_write(path, "b 2\n", 4), 0);
+	fd = open(path, O_RDONLY);
+	assert_int_equal(read(fd, buf, sizeof(buf)), 4);
+	close(fd);
+	assert_memory_equal(buf, "b 2\n", 4);
+	assert_int_equal(stat(tmp, &st), -1); /* no temp file left behind */
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0644);
+	/* A planted symlink at the temp name is refused, not followed. */
+	assert_int_equal(symlink("/tmp/readyd-elsewhere", tmp), 0);
+	assert_int_equal(textfile_write(path, "c 3\n", 4), -ELOOP);
+	assert_int_equal(stat("/tmp/readyd-elsewhere", &st), -1);
+	unlink(tmp);
+	unlink(path);
+	rmdir(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(every_family_has_help_and_type),
+		cmocka_unit_test(state_is_one_hot),
+		cmocka_unit_test(timings_after_ready),
+		cmocka_unit_test(label_values_are_escaped),
+		cmocka_unit_test(textfile_replaces_atomically),
+	};
+	return cmocka_run_group_tests_name("output", tests, NULL, NULL);
+}
