@@ -175,11 +175,12 @@ static __always_inline void fill_sock(struct rd_event *e, struct sock *sk)
 	e->sock_type = BPF_CORE_READ(sk, sk_type);
 	e->protocol = BPF_CORE_READ(sk, sk_protocol);
 	if (e->family == AF_INET) {
+		/* Explicit sizes: BPF_CORE_READ_INTO into an array reads one element. */
 		e->port = BPF_CORE_READ(sk, __sk_common.skc_num);
-		BPF_CORE_READ_INTO(e->addr, sk, __sk_common.skc_rcv_saddr);
+		bpf_core_read(e->addr, 4, &sk->__sk_common.skc_rcv_saddr);
 	} else if (e->family == AF_INET6) {
 		e->port = BPF_CORE_READ(sk, __sk_common.skc_num);
-		BPF_CORE_READ_INTO(e->addr, sk, __sk_common.skc_v6_rcv_saddr);
+		bpf_core_read(e->addr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
 	} else if (e->family == AF_UNIX) {
 		ua = BPF_CORE_READ((struct unix_sock *)sk, addr);
 		if (!ua)

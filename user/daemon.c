@@ -90,12 +90,11 @@ static void sync_syscall_tracing(struct daemon *d)
 static void log_transition(struct unit *u, const struct svc_actions *a)
 {
 	int level = a->to == SVC_FAILED || a->to == SVC_UNHEALTHY ? LOG_WARNING : LOG_INFO;
-	char cause[SVC_CAUSE_MAX];
+	char cause[2 * SVC_CAUSE_MAX];
 
-	str_copy(cause, u->svc.cause, sizeof(cause));
-	str_sanitize(cause);
 	log_msg(level, "service=%s transition=%s->%s pid=%d cause=\"%s\"", u->cfg->name,
-		svc_state_name(a->from), svc_state_name(a->to), (int)u->svc.pid, cause);
+		svc_state_name(a->from), svc_state_name(a->to), (int)u->svc.pid,
+		log_escape(cause, sizeof(cause), u->svc.cause));
 }
 
 static void unit_apply(struct unit *u, const struct svc_actions *a)
@@ -161,9 +160,11 @@ static void read_exec_status(struct unit *u)
 
 	if (rc == -EAGAIN)
 		return;
+	char text[256];
+
 	if (rc == 1)
 		log_warn("service=%s msg=\"command could not be started\" error=\"%s\"",
-			 u->cfg->name, u->spawn_error);
+			 u->cfg->name, log_escape(text, sizeof(text), u->spawn_error));
 	loop_del(u->d->loop, &u->status_src);
 	u->child.status_fd = fd_close(u->child.status_fd);
 }
@@ -332,8 +333,10 @@ static int load_config(struct daemon *d, const struct daemon_opts *o)
 	struct config_diag diag;
 	int err = config_load(o->config_path, &d->cfg, &diag);
 
+	char text[1024];
+
 	for (size_t i = 0; i < diag.n; i++)
-		log_err("msg=\"config error\" at=\"%s\"", diag.lines[i]);
+		log_err("msg=\"config error\" at=\"%s\"", log_escape(text, sizeof(text), diag.lines[i]));
 	if (err && !diag.n)
 		log_err("msg=\"cannot read config\" path=%s err=\"%s\"", o->config_path, strerror(-err));
 	else if (err)

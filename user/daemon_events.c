@@ -57,10 +57,11 @@ static void on_bind_failed(struct unit *u, const struct rd_event *e, const struc
 	}
 	if (l && l->bind_errno == EADDRINUSE)
 		return;
+	char quoted[2 * sizeof(text)];
+
 	sockets_describe_holder(a, text, sizeof(text));
-	str_sanitize(text);
-	log_warn("service=%s msg=\"port conflict\" detail=\"%s\" pid=%d", u->cfg->name, text,
-		 (int)e->tgid);
+	log_warn("service=%s msg=\"port conflict\" detail=\"%s\" pid=%d", u->cfg->name,
+		 log_escape(quoted, sizeof(quoted), text), (int)e->tgid);
 	if (!l)
 		return;
 	l->bind_errno = EADDRINUSE;

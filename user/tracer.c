@@ -61,7 +61,7 @@ int tracer_mode_parse(const char *s, enum tracer_mode *m)
 /* libbpf's own chatter: shown with -v only, as debug lines. */
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	char line[512];
+	char line[512], esc[1024];
 	size_t n;
 
 	if (level == LIBBPF_DEBUG || log_level() < LOG_DEBUG)
@@ -70,8 +70,7 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 	n = strlen(line);
 	while (n && line[n - 1] == '\n')
 		line[--n] = '\0';
-	str_sanitize(line);
-	log_debug("msg=\"libbpf: %s\"", line);
+	log_debug("msg=\"libbpf: %s\"", log_escape(esc, sizeof(esc), line));
 	return 0;
 }
 
@@ -202,10 +201,12 @@ int tracer_open(const struct tracer_opts *opts, struct tracer **out)
 		err = load(t, TRACER_FENTRY, opts);
 		if (!err)
 			goto done;
-		log_info("msg=\"fentry mode unavailable, trying tracepoints\" err=\"%s\"",
-			 strerror(-err));
-		if (opts->want == TRACER_FENTRY)
+		if (opts->want == TRACER_FENTRY) {
+			log_err("msg=\"fentry mode unavailable\" err=\"%s\"", strerror(-err));
 			goto fail;
+		}
+		log_info("msg=\"fentry mode unavailable, falling back to tracepoints\" err=\"%s\"",
+			 strerror(-err));
 	}
 	err = load(t, TRACER_TRACEPOINT, opts);
 	if (err) {

@@ -1,0 +1,247 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""Shared machinery for readyd integration tests.
+
+Each test gets a temp dir, writes a config, starts the real readyd (the
+ASan/UBSan build from `make check`), drives real servers under it, and
+asserts on what readyd reports through readyctl and the textfile. Every
+loop is bounded. Every service carries READYD_TEST_TAG in its environment so
+tearDown can find and fail on any process left behind.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+import uuid
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+READYD = os.path.abspath(os.environ.get("READYD", os.path.join(ROOT, "build/readyd")))
+READYCTL = os.path.abspath(os.environ.get("READYCTL", os.path.join(ROOT, "build/readyctl")))
+SERVERS = os.path.join(ROOT, "tests/integration/servers")
+PYTHON = "/usr/bin/python3"
+
+# ASan: a leak or error fails readyd's exit status, which tests check.
+os.environ.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:exitcode=66")
+os.environ.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1:exitcode=67")
+
+
+def free_port(family=socket.AF_INET, kind=socket.SOCK_STREAM):
+    """A port nobody listens on right now (tests pick their own, on loopback)."""
+    with socket.socket(family, kind) as s:
+        s.bind(("::1" if family == socket.AF_INET6 else "127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def why_no_bpf():
+    """None if this machine can run the BPF integration tests, else the reason."""
+    if os.geteuid() != 0:
+        return "not root: loading BPF programs needs CAP_BPF/CAP_SYS_ADMIN"
+    if not os.path.exists("/sys/kernel/btf/vmlinux"):
+        return "kernel has no BTF (/sys/kernel/btf/vmlinux)"
+    if not os.access(READYD, os.X_OK):
+        return "readyd is not built: %s" % READYD
+    return None
+
+
+_mode_reasons = {}
+
+
+def why_mode_unavailable(mode):
+    """Start readyd in `mode` with no services: does that mode load here?"""
+    if mode in _mode_reasons:
+        return _mode_reasons[mode]
+    tmp = tempfile.mkdtemp(prefix="readyd-probe-")
+    conf = os.path.join(tmp, "readyd.conf")
+    with open(conf, "w") as f:
+        f.write("[readyd]\ntextfile = %s/r.prom\ncontrol = %s/c.sock\n" % (tmp, tmp))
+    p = subprocess.Popen([READYD, "--config", conf, "--mode", mode],
+                         stderr=subprocess.PIPE, text=True)
+    reason = None
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if os.path.exists(os.path.join(tmp, "c.sock")):
+            break
+        if p.poll() is not None:
+            lines = p.stderr.read().splitlines()
+            err = [l for l in lines if "unavailable" in l] or [l for l in lines if "level=error" in l]
+            reason = "readyd --mode %s does not load on this kernel: %s" % (
+                mode, err[0] if err else "exit %d" % p.returncode)
+            break
+        time.sleep(0.05)
+    else:
+        reason = "readyd --mode %s did not come up within 20s" % mode
+    if p.poll() is None:
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=20)
+    shutil.rmtree(tmp, ignore_errors=True)
+    _mode_reasons[mode] = reason
+    return reason
+
+
+def tagged_pids(tag):
+    """Processes whose environment carries READYD_TEST_TAG=tag."""
+    found = []
+    needle = ("READYD_TEST_TAG=%s" % tag).encode()
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/environ" % d, "rb") as f:
+                if needle in f.read().split(b"\0"):
+                    found.append(int(d))
+        except OSError:
+            pass
+    return found
+
+
+def parse_textfile(path):
+    """{(name, frozenset(labels.items())): value} from a Prometheus textfile."""
+    out = {}
+    with open(path) as f:
+        for line in f:
+            if not line.strip() or line.startswith("#"):
+                continue
+            head, value = line.rsplit(" ", 1)
+            labels = {}
+            if "{" in head:
+                name, rest = head.split("{", 1)
+                for part in rest.rstrip("}").split('",'):
+                    if part:
+                        k, v = part.split('="', 1)
+                        labels[k] = v.rstrip('"')
+            else:
+                name = head
+            out[(name, frozenset(labels.items()))] = float(value)
+    return out
+
+
+class ReadydCase(unittest.TestCase):
+    """Base for tests that run readyd. Subclasses set MODE."""
+
+    MODE = "tracepoint"
+
+    @classmethod
+    def setUpClass(cls):
+        reason = why_no_bpf() or why_mode_unavailable(cls.MODE)
+        if reason:
+            raise unittest.SkipTest(reason)
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="readyd-it-")
+        os.chmod(self.tmp, 0o755)
+        self.tag = uuid.uuid4().hex[:12]
+        self.control = os.path.join(self.tmp, "control.sock")
+        self.textfile = os.path.join(self.tmp, "readyd.prom")
+        self.log_path = os.path.join(self.tmp, "readyd.log")
+        self.proc = None
+        self.extra_cleanup = []
+
+    def tearDown(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        for fn in self.extra_cleanup:
+            fn()
+        left = tagged_pids(self.tag)
+        for pid in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        failed = any(e for _, e in getattr(self._outcome, "errors", []) if e) \
+            if hasattr(self, "_outcome") else False
+        if failed or os.environ.get("READYD_TEST_KEEP"):
+            print("\n--- readyd log (%s) ---" % self.log_path)
+            print(self.log())
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        self.assertEqual(left, [], "processes left behind by readyd")
+
+    # ---- readyd ----
+
+    def service(self, name, command, *listen, **keys):
+        """One [service] section; keys are written as key = value."""
+        lines = ['[service "%s"]' % name, "command = %s" % command]
+        lines += ["listen = %s" % l for l in listen]
+        for k, v in keys.items():
+            for item in v if isinstance(v, list) else [v]:
+                lines.append("%s = %s" % (k, item))
+        lines.append("environment = READYD_TEST_TAG=%s" % self.tag)
+        return "\n".join(lines) + "\n"
+
+    def start_readyd(self, *sections, args=(), expect_up=True):
+        conf = os.path.join(self.tmp, "readyd.conf")
+        with open(conf, "w") as f:
+            f.write("[readyd]\ntextfile = %s\ncontrol = %s\n\n" % (self.textfile, self.control))
+            f.write("\n".join(sections))
+        self.log_file = open(self.log_path, "w")
+        self.proc = subprocess.Popen([READYD, "--config", conf, "--mode", self.MODE, "-v", *args],
+                                     stdout=self.log_file, stderr=subprocess.STDOUT)
+        if expect_up:
+            self.wait_for(lambda: os.path.exists(self.control) or self.proc.poll() is not None,
+                          20, "readyd to open its control socket")
+            self.assertIsNone(self.proc.poll(), "readyd exited at start:\n" + self.log())
+        return conf
+
+    def stop_readyd(self, timeout=30):
+        self.proc.send_signal(signal.SIGTERM)
+        rc = self.proc.wait(timeout=timeout)
+        return rc
+
+    def log(self):
+        try:
+            with open(self.log_path) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def ctl(self, *args, timeout=30):
+        p = subprocess.run([READYCTL, "--control", self.control, *args], capture_output=True,
+                           text=True, timeout=timeout)
+        return p.returncode, p.stdout, p.stderr
+
+    def ctl_json(self, *args):
+        rc, out, err = self.ctl("--json", *args)
+        self.assertIn(rc, (0, 1), "readyctl %s failed (%d): %s" % (args, rc, err))
+        return json.loads(out)
+
+    def status(self, name):
+        return self.ctl_json("status", name)["service"]
+
+    def listener(self, name, listen):
+        for l in self.status(name)["listeners"]:
+            if l["listen"] == listen:
+                return l
+        self.fail("%s has no listener %s" % (name, listen))
+
+    def wait_for(self, cond, timeout, what, interval=0.02):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            v = cond()
+            if v:
+                return v
+            time.sleep(interval)
+        self.fail("timed out after %.1fs waiting for %s\n--- log ---\n%s" % (timeout, what, self.log()))
+
+    def wait_state(self, name, state, timeout=15):
+        def reached():
+            s = self.status(name)
+            return s if s["state"] == state else None
+        return self.wait_for(reached, timeout, "%s to be %s" % (name, state), interval=0.05)
+
+    def metrics(self):
+        return parse_textfile(self.textfile)
+
+    def metric(self, name, **labels):
+        return self.metrics().get((name, frozenset(labels.items())))
+
+
+def python_server(script, *args):
+    return "%s -u %s/%s %s" % (PYTHON, SERVERS, script, " ".join(str(a) for a in args))

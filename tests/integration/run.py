@@ -1,0 +1,51 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""Run the integration tests: the core suite once per attach mode, the rest once.
+
+A mode that cannot load here is reported as skipped with the reason; the run
+fails if any test fails. Usage: run.py [-k PATTERN] [--modes fentry,tracepoint]
+"""
+import argparse
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import test_core  # noqa: E402
+
+# Every attach mode readyd has; each one that loads here runs the core suite.
+MODES = ["fentry", "tracepoint"]
+# Suites that do not depend on the attach mode run in the default one.
+ONCE = [test_core.ControlTests]
+PER_MODE = [test_core.CoreTests]
+
+
+def mode_class(base, mode):
+    return type("%s_%s" % (base.__name__, mode), (base,), {"MODE": mode})
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("-k", dest="pattern", action="append", help="only tests matching")
+    ap.add_argument("--modes", default=",".join(MODES))
+    args = ap.parse_args()
+    loader = unittest.TestLoader()
+    if args.pattern:
+        loader.testNamePatterns = ["*%s*" % p for p in args.pattern]
+    suite = unittest.TestSuite()
+    for mode in args.modes.split(","):
+        for base in PER_MODE:
+            suite.addTests(loader.loadTestsFromTestCase(mode_class(base, mode)))
+    for cls in ONCE:
+        suite.addTests(loader.loadTestsFromTestCase(cls))
+    result = unittest.TextTestRunner(verbosity=2).run(suite)
+    for test, reason in result.skipped:
+        print("SKIPPED %s: %s" % (test, reason))
+    print("integration: %d run, %d failed, %d errors, %d skipped" % (
+        result.testsRun, len(result.failures), len(result.errors), len(result.skipped)))
+    return 0 if result.wasSuccessful() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,305 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""Issue 2: real servers go starting -> running when the kernel shows them accepting."""
+import os
+import signal
+import socket
+import stat
+import subprocess
+import textwrap
+import time
+
+from harness import PYTHON, READYD, ReadydCase, free_port, python_server
+
+
+class CoreTests(ReadydCase):
+    """Run once per attach mode (see run.py)."""
+
+    def test_listening_is_not_ready_accepting_is(self):
+        port = free_port()
+        self.start_readyd(self.service("slow", python_server("slow_accept.py", port, 2),
+                                       "tcp:127.0.0.1:%d" % port))
+        self.wait_for(lambda: self.listener("slow", "tcp:127.0.0.1:%d" % port)["level"] == "listening",
+                      10, "the listener to be listening")
+        # The kernel completes handshakes into the backlog now; readyd must not call it ready.
+        self.assertEqual(self.status("slow")["state"], "starting")
+        s = self.wait_state("slow", "running", timeout=10)
+        l = self.listener("slow", "tcp:127.0.0.1:%d" % port)
+        self.assertEqual(l["via"], "accept")
+        self.assertGreaterEqual(s["ready_ms"], 1900)
+        self.assertGreaterEqual(l["after_spawn_ms"]["accepting"] - l["after_spawn_ms"]["listening"], 1900)
+        self.assertEqual(self.metric("readyd_service_state", service="slow", state="running"), 1)
+
+    def test_asyncio_server_ready_via_epoll(self):
+        port = free_port()
+        self.start_readyd(self.service("aio", python_server("asyncio_server.py", port),
+                                       "tcp:127.0.0.1:%d" % port))
+        self.wait_state("aio", "running")
+        self.assertEqual(self.listener("aio", "tcp:127.0.0.1:%d" % port)["via"], "epoll")
+
+    def test_http_server_ready_via_poll(self):
+        port = free_port()
+        self.start_readyd(self.service("web", "%s -m http.server %d --bind 127.0.0.1" % (PYTHON, port),
+                                       "tcp:127.0.0.1:%d" % port))
+        self.wait_state("web", "running")
+        self.assertEqual(self.listener("web", "tcp:127.0.0.1:%d" % port)["via"], "poll")
+
+    def test_socat_ready_via_select(self):
+        port = free_port()
+        self.start_readyd(self.service(
+            "socat", "/usr/bin/socat TCP-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork SYSTEM:'echo hi'" % port,
+            "tcp:127.0.0.1:%d" % port))
+        self.wait_state("socat", "running")
+        self.assertEqual(self.listener("socat", "tcp:127.0.0.1:%d" % port)["via"], "select")
+
+    def test_nginx_master_and_workers(self):
+        port = free_port()
+        prefix = os.path.join(self.tmp, "nginx")
+        os.makedirs(prefix)
+        with open(os.path.join(prefix, "nginx.conf"), "w") as f:
+            f.write(textwrap.dedent("""\
+                worker_processes 2;
+                pid %(p)s/nginx.pid;
+                error_log stderr;
+                events { worker_connections 64; }
+                http {
+                    access_log off;
+                    client_body_temp_path %(p)s/body;
+                    proxy_temp_path %(p)s/proxy;
+                    fastcgi_temp_path %(p)s/fastcgi;
+                    uwsgi_temp_path %(p)s/uwsgi;
+                    scgi_temp_path %(p)s/scgi;
+                    server { listen 127.0.0.1:%(port)d; return 200 "ok\\n"; }
+                }
+                """ % {"p": prefix, "port": port}))
+        self.start_readyd(self.service(
+            "nginx", "/usr/sbin/nginx -p %s -c %s/nginx.conf -g 'daemon off;'" % (prefix, prefix),
+            "tcp:127.0.0.1:%d" % port))
+        s = self.wait_state("nginx", "running")
+        l = self.listener("nginx", "tcp:127.0.0.1:%d" % port)
+        # The master binds and listens; a forked worker registers the listener with epoll.
+        self.assertEqual(l["via"], "epoll")
+        self.assertNotEqual(l["pid"], s["pid"], "accepting should be seen in a worker, not the master")
+        self.assertEqual(l["comm"], "nginx")
+
+    def test_redis_without_any_client(self):
+        port = free_port()
+        self.start_readyd(self.service(
+            "redis", "/usr/bin/redis-server --port %d --bind 127.0.0.1 --save '' --appendonly no "
+            "--dir %s" % (port, self.tmp), "tcp:127.0.0.1:%d" % port))
+        self.wait_state("redis", "running")
+        self.assertEqual(self.listener("redis", "tcp:127.0.0.1:%d" % port)["via"], "epoll")
+
+    def test_unix_socket_listener(self):
+        path = os.path.join(self.tmp, "app.sock")
+        self.start_readyd(self.service("unix", python_server("unix_server.py", path), "unix:" + path))
+        self.wait_state("unix", "running")
+        l = self.listener("unix", "unix:" + path)
+        self.assertEqual(l["via"], "accept")
+        self.assertEqual(l["bound"], "unix:" + path)
+
+    def test_udp_ready_when_bound(self):
+        port = free_port(kind=socket.SOCK_DGRAM)
+        self.start_readyd(self.service(
+            "dns", "/usr/bin/socat -u UDP-RECV:%d,bind=127.0.0.1 OPEN:/dev/null" % port, "udp:127.0.0.1:%d" % port))
+        self.wait_state("dns", "running")
+        self.assertEqual(self.listener("dns", "udp:127.0.0.1:%d" % port)["level"], "bound")
+
+    def test_no_declared_listener_first_accepting_one_counts(self):
+        port = free_port()
+        self.start_readyd(self.service("auto", python_server("asyncio_server.py", port)))
+        self.wait_state("auto", "running")
+        ls = self.status("auto")["listeners"]
+        self.assertEqual([l["listen"] for l in ls], ["tcp:127.0.0.1:%d" % port])
+        self.assertFalse(ls[0]["declared"])
+
+    def test_crash_fails_and_restarts_with_backoff(self):
+        self.start_readyd(self.service("crash", "/bin/sh -c 'exit 3'", "tcp:127.0.0.1:%d" % free_port()))
+        s = self.wait_state("crash", "failed")
+        self.assertIn("exited with status 3 before it was ready", s["cause"])
+        self.wait_for(lambda: self.status("crash")["restarts"] >= 2, 10, "two restarts")
+        s = self.status("crash")
+        # Third failure in a row: the next restart waits 4 s (1 s doubling).
+        if s["state"] == "failed":
+            self.assertGreater(s["restart_in_ms"], 1500)
+        self.assertGreaterEqual(self.metric("readyd_service_restarts_total", service="crash"), 2)
+
+    def test_never_accepting_fails_at_ready_timeout(self):
+        port = free_port()
+        self.start_readyd(self.service("stuck", python_server("never_listen.py", port),
+                                       "tcp:127.0.0.1:%d" % port, ready_timeout="1s", restart="no"))
+        s = self.wait_state("stuck", "failed", timeout=10)
+        self.assertIn("not ready after 1.00s (tcp:127.0.0.1:%d bound)" % port, s["cause"])
+        # The stuck process is stopped, and with restart=no not started again.
+        self.wait_for(lambda: self.status("stuck")["pid"] == 0, 15, "the stuck process to be killed")
+        self.assertEqual(self.status("stuck")["restarts"], 0)
+
+    def test_closed_listener_makes_unhealthy(self):
+        port = free_port()
+        self.start_readyd(self.service("closer", python_server("close_listener.py", port, 1.5),
+                                       "tcp:127.0.0.1:%d" % port))
+        self.wait_state("closer", "running")
+        s = self.wait_state("closer", "unhealthy", timeout=10)
+        self.assertEqual(s["cause"], "listener tcp:127.0.0.1:%d closed" % port)
+        self.assertNotEqual(s["pid"], 0, "the process is alive; the service is not")
+        self.assertEqual(self.metric("readyd_listener_state", service="closer",
+                                     listen="tcp:127.0.0.1:%d" % port, state="closed"), 1)
+
+    def test_port_conflict_names_the_holder(self):
+        holder = socket.socket()
+        holder.bind(("127.0.0.1", 0))
+        holder.listen(1)
+        self.extra_cleanup.append(holder.close)
+        port = holder.getsockname()[1]
+        self.start_readyd(self.service(
+            "web", "%s -m http.server %d --bind 127.0.0.1" % (PYTHON, port),
+            "tcp:127.0.0.1:%d" % port, restart="no"))
+        s = self.wait_state("web", "failed")
+        self.assertIn("port conflict: tcp:127.0.0.1:%d is held by pid %d (python3)" % (port, os.getpid()),
+                      s["cause"])
+        self.assertIn("port conflict", self.listener("web", "tcp:127.0.0.1:%d" % port)["conflict"])
+
+    def test_sigterm_stops_everything_and_exits_clean(self):
+        port = free_port()
+        self.start_readyd(self.service("aio", python_server("asyncio_server.py", port),
+                                       "tcp:127.0.0.1:%d" % port))
+        pid = self.wait_state("aio", "running")["pid"]
+        self.assertEqual(self.stop_readyd(), 0, "readyd exit status (ASan/UBSan report?)\n" + self.log())
+        self.assertFalse(os.path.exists(self.control), "control socket left behind")
+        self.assertFalse(os.path.exists("/proc/%d" % pid), "service still running")
+        self.assertEqual(self.metric("readyd_service_state", service="aio", state="stopped"), 1)
+
+    def test_syscall_tracepoints_only_while_starting(self):
+        port = free_port()
+        self.start_readyd(self.service("slow", python_server("slow_accept.py", port, 1.5),
+                                       "tcp:127.0.0.1:%d" % port))
+        self.wait_for(lambda: self.status("slow")["pid"] > 0, 10, "spawn")
+        self.assertTrue(self.syscall_tracepoints_attached(), "attached while starting")
+        self.wait_state("slow", "running")
+        self.wait_for(lambda: not self.syscall_tracepoints_attached(), 5, "detach once running")
+        self.assertIn('msg="syscall tracepoints detached"', self.log())
+
+    def syscall_tracepoints_attached(self):
+        out = subprocess.run(["bpftool", "perf", "show", "--json"], capture_output=True, text=True).stdout
+        return any(e.get("pid") == self.proc.pid and e.get("tracepoint", "").startswith("sys_")
+                   for e in __import__("json").loads(out or "[]"))
+
+    def test_textfile_passes_promtool(self):
+        port = free_port()
+        self.start_readyd(self.service("aio", python_server("asyncio_server.py", port),
+                                       "tcp:127.0.0.1:%d" % port),
+                          self.service("crash", "/bin/false"))
+        self.wait_state("aio", "running")
+        self.wait_state("crash", "failed")
+        time.sleep(0.1)
+        with open(self.textfile) as f:
+            p = subprocess.run(["promtool", "check", "metrics"], stdin=f, capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(self.metric("readyd_tracer_mode", mode=self.MODE), 1)
+        self.assertIsNotNone(self.metric("readyd_service_phase_seconds", service="aio", phase="accept"))
+
+
+class ControlTests(ReadydCase):
+    """The control socket and readyctl: one mode is enough."""
+
+    def test_wait_returns_when_running_or_failed(self):
+        port = free_port()
+        self.start_readyd(self.service("slow", python_server("slow_accept.py", port, 1),
+                                       "tcp:127.0.0.1:%d" % port),
+                          self.service("bad", "/bin/sh -c 'sleep 0.3; exit 1'", restart="no"))
+        t0 = time.monotonic()
+        rc, out, _ = self.ctl("wait", "slow", "--timeout", "10")
+        self.assertEqual(rc, 0, out)
+        self.assertGreater(time.monotonic() - t0, 0.5, "wait returned before the server accepted")
+        self.assertIn("slow: running", out)
+        rc, out, _ = self.ctl("wait", "bad", "--timeout", "10")
+        self.assertEqual(rc, 1, out)
+        self.assertIn("bad: failed", out)
+
+    def test_wait_times_out(self):
+        port = free_port()
+        self.start_readyd(self.service("slow", python_server("slow_accept.py", port, 30),
+                                       "tcp:127.0.0.1:%d" % port))
+        t0 = time.monotonic()
+        rc, _, err = self.ctl("wait", "slow", "--timeout", "500ms")
+        self.assertEqual(rc, 1)
+        self.assertIn("timed out", err)
+        self.assertLess(time.monotonic() - t0, 5)
+
+    def test_list_and_status_tables(self):
+        port = free_port()
+        self.start_readyd(self.service("aio", python_server("asyncio_server.py", port),
+                                       "tcp:127.0.0.1:%d" % port))
+        self.wait_state("aio", "running")
+        rc, out, _ = self.ctl("list")
+        self.assertEqual(rc, 0)
+        header, row = out.splitlines()[:2]
+        self.assertEqual(header.split(), ["NAME", "STATE", "PID", "SINCE", "READY_IN", "LISTENERS"])
+        self.assertEqual(row.split()[:2], ["aio", "running"])
+        self.assertEqual(row.split()[-1], "1/1")
+        rc, out, _ = self.ctl("status", "aio")
+        self.assertEqual(rc, 0)
+        self.assertIn("tcp:127.0.0.1:%d" % port, out)
+        self.assertIn("via epoll", out)
+        rc, _, err = self.ctl("status", "nope")
+        self.assertEqual(rc, 4)
+        self.assertIn('no service named "nope"', err)
+
+    def test_socket_is_root_only_and_bad_requests_are_rejected(self):
+        self.start_readyd(self.service("idle", "/bin/sleep 60"))
+        st = os.stat(self.control)
+        self.assertTrue(stat.S_ISSOCK(st.st_mode))
+        self.assertEqual(st.st_mode & 0o777, 0o600)
+        self.assertEqual(st.st_uid, 0)
+        for request, expect in ((b"this is not json\n", b"malformed request"),
+                                (b'{"cmd": "explode"}\n', b"unknown command"),
+                                (b"x" * 5000 + b"\n", b"larger than 4096")):
+            with socket.socket(socket.AF_UNIX) as c:
+                c.connect(self.control)
+                c.sendall(request)
+                c.settimeout(5)
+                reply = c.recv(4096)
+            self.assertIn(expect, reply)
+            self.assertIn(b'"ok":false', reply)
+        self.assertIn("malformed control request rejected", self.log())
+        rc, _, _ = self.ctl("list")
+        self.assertEqual(rc, 0, "readyd must survive bad requests")
+
+    def test_second_readyd_on_same_socket_refuses(self):
+        self.start_readyd(self.service("idle", "/bin/sleep 60"))
+        p = subprocess.run([READYD, "--config", os.path.join(self.tmp, "readyd.conf"),
+                            "--mode", self.MODE], capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("another readyd is answering", p.stderr)
+
+    def test_config_error_starts_nothing(self):
+        conf = self.start_readyd(self.service("ok", "/bin/sleep 60"),
+                                 '[service "bad"]\ncommand = /bin/sleep 60\nready_timout = 5s\n',
+                                 expect_up=False)
+        rc = self.proc.wait(timeout=30)
+        self.assertEqual(rc, 1)
+        self.assertIn('%s:11: unknown key \\"ready_timout\\" in [service]; did you mean \\"ready_timeout\\"?'
+                      % conf, self.log())
+        self.assertIn("nothing was started", self.log())
+        self.assertFalse(os.path.exists(self.control))
+
+    def test_check_config_flag(self):
+        conf = os.path.join(self.tmp, "c.conf")
+        with open(conf, "w") as f:
+            f.write('[service "a"]\ncommand = /bin/true\nlisten = tcp:http\n')
+        p = subprocess.run([READYD, "--check-config", "--config", conf],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("%s:3: listen = tcp:http: port must be a number from 1 to 65535" % conf, p.stderr)
+
+    def test_exec_failure_is_explained(self):
+        self.start_readyd(self.service("typo", "/usr/bin/no-such-server --port 1", restart="no"))
+        s = self.wait_state("typo", "failed")
+        self.assertEqual(s["cause"], "could not be started: exec /usr/bin/no-such-server: "
+                                     "No such file or directory")
+
+    def test_runs_as_another_user(self):
+        self.start_readyd(self.service("nobody", "/bin/sleep 60", user="nobody"))
+        pid = self.wait_for(lambda: self.status("nobody")["pid"], 10, "spawn")
+        with open("/proc/%d/status" % pid) as f:
+            uid_line = [l for l in f if l.startswith("Uid:")][0]
+        self.assertEqual(int(uid_line.split()[1]), 65534)
