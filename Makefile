@@ -44,7 +44,7 @@ DEB_PKGS := make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
 CORE_SRCS := log util strbuf duration argv listen_spec config config_keys backoff \
 	     listener service metrics textfile
 DAEMON_SRCS := $(CORE_SRCS) loop supervisor tracer sockets control daemon \
-	       daemon_events daemon_control readyd
+	       daemon_events daemon_control daemon_resync readyd
 CTL_SRCS := log util duration ctl_client ctl_format readyctl
 
 all: $(OUT)/readyd $(OUT)/readyctl

@@ -150,8 +150,9 @@ static __always_inline struct sock *fd_to_sock(int fd)
 /*
  * Finish a sun_path copied at full size: abstract names (leading NUL) are
  * shown with '@', and the name is cut at its real length. `path` sits at
- * offset <= 16 of a struct of >= 132 bytes, so the 7-bit mask the verifier
- * needs never leaves the object; the runtime bound is the compare.
+ * offset 0 of pending_bind (132 bytes) and 24 of rd_event (208 bytes), so
+ * the 7-bit mask the verifier needs never leaves the object; the runtime
+ * bound is the compare.
  */
 static __always_inline void path_finish(char *path, int len)
 {
@@ -171,6 +172,7 @@ static __always_inline void fill_sock(struct rd_event *e, struct sock *sk)
 	int len;
 
 	e->sk = (__u64)sk;
+	e->ino = BPF_CORE_READ(sk, sk_socket, file, f_inode, i_ino); /* 0 once released */
 	e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	e->sock_type = BPF_CORE_READ(sk, sk_type);
 	e->protocol = BPF_CORE_READ(sk, sk_protocol);

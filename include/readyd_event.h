@@ -45,9 +45,10 @@ struct rd_listener {
 struct rd_event {
 	__u64 ts_ns;	/* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
 	__u64 sk;	/* kernel struct sock address: a listener's identity while it lives */
+	__u64 ino;	/* socket inode, as sock_diag and /proc/PID/fd show it (0: unknown) */
 	/*
-	 * AF_UNIX path; abstract names start with '@'. Kept near the start so
-	 * that a 7-bit index into it stays inside the struct (BPF verifier).
+	 * AF_UNIX path; abstract names start with '@'. Kept near the start (offset
+	 * 24) so that a 7-bit index into it stays inside the struct (BPF verifier).
 	 */
 	char path[RD_UNIX_PATH_MAX];
 	__u32 type;	/* enum rd_event_type */
@@ -66,6 +67,6 @@ struct rd_event {
 	__u8 pad[4];
 };
 
-#define RD_EVENT_SIZE 200
+#define RD_EVENT_SIZE 208
 
 #endif /* READYD_EVENT_H */

@@ -403,6 +403,7 @@ int daemon_init(struct daemon *d, const struct daemon_opts *o)
 	}
 	d->export_timer = (struct loop_timer){ .fn = on_export_timer, .data = d };
 	d->refresh_timer = (struct loop_timer){ .fn = on_export_timer, .data = d };
+	daemon_resync_init(d);
 	log_info("msg=started version=%s mode=%s services=%zu control=%s textfile=%s",
 		 READYD_VERSION, tracer_mode_name(tracer_mode(d->tracer)), d->n_units,
 		 d->cfg.control, d->cfg.textfile);

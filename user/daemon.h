@@ -6,6 +6,7 @@
  *   daemon.c          setup, spawn/exit, timers, textfile, signals, shutdown
  *   daemon_events.c   kernel events -> listener levels -> service events
  *   daemon_control.c  control requests -> JSON replies
+ *   daemon_resync.c   the kernel's socket table checked against our view
  */
 #ifndef READYD_DAEMON_H
 #define READYD_DAEMON_H
@@ -51,6 +52,7 @@ struct daemon {
 	size_t n_units;
 	struct loop_source signal_src, tracer_src;
 	struct loop_timer export_timer, refresh_timer;
+	struct loop_timer unix_timer; /* daemon_resync.c */
 	struct strbuf export_buf;
 	uint64_t events_total;
 	bool shutting_down;
@@ -69,6 +71,9 @@ void daemon_mark_dirty(struct daemon *d);
 void daemon_on_event(const struct rd_event *e, void *ctx);
 void daemon_on_request(struct control_client *c, const char *line, const struct ucred *peer,
 		       void *ctx);
+void daemon_resync_init(struct daemon *d);
+/* A unix listener is up: make sure the periodic close check runs. */
+void daemon_watch_unix(struct daemon *d);
 /* Answer control clients waiting on u (after a transition). */
 void daemon_wake_waiters(struct unit *u);
 

@@ -73,6 +73,7 @@ static void on_bind(struct unit *u, const struct rd_event *e)
 {
 	struct sock_addr a;
 	struct listener *l;
+	bool changed;
 
 	event_addr(e, &a);
 	if (e->err) {
@@ -91,7 +92,9 @@ static void on_bind(struct unit *u, const struct rd_event *e)
 	}
 	l->bind_errno = 0;
 	l->conflict[0] = '\0';
-	if (listener_note(l, e->sk, LEVEL_BOUND, e->ts_ns)) {
+	changed = listener_note(l, e->sk, LEVEL_BOUND, e->ts_ns);
+	listener_set_ino(l, e->sk, e->ino);
+	if (changed) {
 		log_level_change(u, l, e);
 		unit_handle(u, SVC_EV_PROGRESS, NULL);
 	}
@@ -102,6 +105,7 @@ static void on_level(struct unit *u, const struct rd_event *e, enum level level)
 {
 	struct sock_addr a;
 	struct listener *l;
+	bool changed;
 
 	event_addr(e, &a);
 	l = svc_listener_for(&u->svc, e->sk, &a, true);
@@ -121,10 +125,14 @@ static void on_level(struct unit *u, const struct rd_event *e, enum level level)
 		l->via = e->aux;
 		event_comm(e, l->comm, sizeof(l->comm));
 	}
-	if (listener_note(l, e->sk, level, e->ts_ns)) {
+	changed = listener_note(l, e->sk, level, e->ts_ns);
+	listener_set_ino(l, e->sk, e->ino);
+	if (changed) {
 		log_level_change(u, l, e);
 		unit_handle(u, SVC_EV_PROGRESS, NULL);
 	}
+	if (e->family == AF_UNIX)
+		daemon_watch_unix(u->d);
 	daemon_mark_dirty(u->d);
 }
 

@@ -45,6 +45,14 @@ bool listener_has_sock(const struct listener *l, uint64_t sk)
 	return find_sock((struct listener *)l, sk) != NULL;
 }
 
+void listener_set_ino(struct listener *l, uint64_t sk, uint64_t ino)
+{
+	struct listener_sock *s = find_sock(l, sk);
+
+	if (s && ino)
+		s->ino = ino;
+}
+
 static struct listener_sock *add_sock(struct listener *l, uint64_t sk)
 {
 	struct listener_sock *s = NULL;
@@ -59,6 +67,7 @@ static struct listener_sock *add_sock(struct listener *l, uint64_t sk)
 			return NULL;
 	}
 	s->sk = sk;
+	s->ino = 0;
 	s->level = LEVEL_ABSENT;
 	return s;
 }

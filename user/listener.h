@@ -20,7 +20,8 @@
 enum level { LEVEL_ABSENT, LEVEL_BOUND, LEVEL_LISTENING, LEVEL_ACCEPTING, LEVEL_CLOSED, LEVEL_COUNT };
 
 struct listener_sock {
-	uint64_t sk; /* kernel identity */
+	uint64_t sk;  /* kernel identity */
+	uint64_t ino; /* socket inode (sock_diag's name for it), 0 if unknown */
 	enum level level;
 };
 
@@ -53,6 +54,8 @@ void listener_reset(struct listener *l);
  */
 bool listener_note(struct listener *l, uint64_t sk, enum level level, uint64_t now);
 bool listener_has_sock(const struct listener *l, uint64_t sk);
+/* Remember the inode of socket sk (known once the kernel reported it). */
+void listener_set_ino(struct listener *l, uint64_t sk, uint64_t ino);
 /* Accepting, or bound for connectionless sockets. */
 bool listener_ready(const struct listener *l);
 const char *level_name(enum level level);

@@ -144,6 +144,18 @@ class CoreTests(ReadydCase):
         self.assertEqual(self.metric("readyd_listener_state", service="closer",
                                      listen="tcp:127.0.0.1:%d" % port, state="closed"), 1)
 
+    def test_closed_unix_listener_makes_unhealthy(self):
+        path = os.path.join(self.tmp, "closer.sock")
+        self.start_readyd(self.service("closer", python_server("close_listener.py", path, 1.5),
+                                       "unix:" + path))
+        self.wait_state("closer", "running")
+        t0 = time.monotonic()
+        s = self.wait_state("closer", "unhealthy", timeout=10)
+        self.assertEqual(s["cause"], "listener unix:%s closed" % path)
+        # No kernel hook fires for a unix close: a 1 s sock_diag check notices.
+        self.assertLess(time.monotonic() - t0, 1.5 + 1.0 + 1.0)
+        self.assertIn("seen_by=sock_diag", self.log())
+
     def test_port_conflict_names_the_holder(self):
         holder = socket.socket()
         holder.bind(("127.0.0.1", 0))

@@ -1,14 +1,19 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 """Serve for AFTER seconds, then close the listening socket but keep running:
-the process is alive, the service is not."""
+the process is alive, the service is not. ADDR is a TCP port or a unix path."""
+import os
 import socket
 import sys
 import time
 
-port, after = int(sys.argv[1]), float(sys.argv[2])
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", port))
+addr, after = sys.argv[1], float(sys.argv[2])
+if addr.startswith("/"):
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(addr)
+else:
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", int(addr)))
 s.listen(16)
 s.settimeout(0.1)
 end = time.monotonic() + after
