@@ -3,7 +3,8 @@
 #   make            build build/readyd and build/readyctl
 #   make check      install missing Debian packages, build, run every test
 #   make demo       build and run readyd on examples/demo.conf
-#   make bench      run the benchmarks in tools/bench/ (prints figures)
+#   make bench      run the benchmarks in tools/bench/ (prints figures;
+#                   BENCH_ARGS="latency --starts 50" to narrow)
 #   make deps       install missing Debian packages only (apt-get, as root)
 #   V=1             show the commands
 
@@ -22,7 +23,7 @@ ALL_CFLAGS = $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP \
 	     -Iinclude -Iuser -I$(OUT) -DREADYD_VERSION='"$(VERSION)"'
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	     -fno-omit-frame-pointer
-LIBS     := -lbpf -lelf -lz -linih -lcjson
+LIBS     := -lbpf -lelf -lz -linih -lcjson -pthread
 
 ifeq ($(V),1)
 Q :=
@@ -43,7 +44,7 @@ DEB_PKGS := make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
 # Modules shared by the daemon, the CLI and the unit tests.
 CORE_SRCS := log util strbuf duration argv listen_spec config config_keys backoff \
 	     listener service metrics textfile
-DAEMON_SRCS := $(CORE_SRCS) loop supervisor tracer sockets control daemon \
+DAEMON_SRCS := $(CORE_SRCS) loop supervisor detacher tracer sockets control daemon \
 	       daemon_events daemon_control daemon_resync readyd
 CTL_SRCS := log util duration ctl_client ctl_format readyctl
 
@@ -135,8 +136,15 @@ check: deps
 demo: $(OUT)/readyd $(OUT)/readyctl
 	$(Q)tools/demo.sh
 
-bench: $(OUT)/readyd $(OUT)/readyctl
-	$(Q)$(PYTHON) tools/bench/run.py
+BENCH_BINS := $(OUT)/bench/syscall_loop $(OUT)/bench/conn_loop
+
+$(OUT)/bench/%: tools/bench/%.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(OUT)/bench
+	$(Q)$(CC) -O2 $(WARN) -o $@ $<
+
+bench: $(OUT)/readyd $(OUT)/readyctl $(BENCH_BINS)
+	$(Q)$(PYTHON) tools/bench/run.py $(BENCH_ARGS)
 
 format:
 	clang-format -i user/*.c user/*.h bpf/*.c include/*.h tests/unit/*.c

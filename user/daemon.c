@@ -19,6 +19,7 @@
 #define EXPORT_DEBOUNCE_NS (5 * NSEC_PER_MSEC)
 /* Rewritten this often even when nothing changed: node_textfile_mtime_seconds stays fresh. */
 #define EXPORT_REFRESH_NS (15 * NSEC_PER_SEC)
+#define SYSCALL_LINGER_NS (2 * NSEC_PER_SEC)
 
 static void unit_spawn(struct unit *u);
 static void maybe_finish_shutdown(struct daemon *d);
@@ -77,14 +78,29 @@ void daemon_mark_dirty(struct daemon *d)
 
 /* ---- carrying out what the state machine decided ---- */
 
-/* Syscall tracepoints cost every process on the node: only while someone starts. */
+static void on_syscall_linger(struct loop *loop, struct loop_timer *t)
+{
+	(void)loop;
+	tracer_set_syscalls(((struct daemon *)t->data)->tracer, false);
+}
+
+/*
+ * Syscall tracepoints cost every process on the node: attached while some
+ * service is starting, detached SYSCALL_LINGER_NS after the last one is done
+ * (a crash loop or the next start then finds them still attached).
+ */
 static void sync_syscall_tracing(struct daemon *d)
 {
 	bool need = false;
 
 	for (size_t i = 0; i < d->n_units && !need; i++)
 		need = svc_needs_syscalls(&d->units[i].svc);
-	tracer_set_syscalls(d->tracer, need);
+	if (need) {
+		loop_timer_cancel(d->loop, &d->syscall_linger);
+		tracer_set_syscalls(d->tracer, true);
+	} else if (tracer_syscalls_on(d->tracer) && !loop_timer_armed(&d->syscall_linger)) {
+		loop_timer_arm(d->loop, &d->syscall_linger, now_mono_ns() + SYSCALL_LINGER_NS);
+	}
 }
 
 static void log_transition(struct unit *u, const struct svc_actions *a)
@@ -403,6 +419,7 @@ int daemon_init(struct daemon *d, const struct daemon_opts *o)
 	}
 	d->export_timer = (struct loop_timer){ .fn = on_export_timer, .data = d };
 	d->refresh_timer = (struct loop_timer){ .fn = on_export_timer, .data = d };
+	d->syscall_linger = (struct loop_timer){ .fn = on_syscall_linger, .data = d };
 	daemon_resync_init(d);
 	log_info("msg=started version=%s mode=%s services=%zu control=%s textfile=%s",
 		 READYD_VERSION, tracer_mode_name(tracer_mode(d->tracer)), d->n_units,
@@ -418,6 +435,7 @@ int daemon_run(struct daemon *d)
 	export_now(d);
 	for (size_t i = 0; i < d->n_units; i++)
 		unit_handle(&d->units[i], SVC_EV_START, &boot);
+	sync_syscall_tracing(d); /* attached by tracer_open; no service may need them */
 	rc = loop_run(d->loop);
 	export_now(d); /* the final state, after every service stopped */
 	return rc;

@@ -52,6 +52,7 @@ struct daemon {
 	size_t n_units;
 	struct loop_source signal_src, tracer_src;
 	struct loop_timer export_timer, refresh_timer;
+	struct loop_timer syscall_linger; /* detach the syscall tracepoints when it fires */
 	struct loop_timer unix_timer; /* daemon_resync.c */
 	struct strbuf export_buf;
 	uint64_t events_total;

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "detacher.h"
 #include "log.h"
 #include "readyd.skel.h"
 #include "util.h"
@@ -32,6 +33,7 @@ struct tracer {
 	struct bpf_link *syscall_links[MAX_SYSCALL_PROGS];
 	size_t n_syscall;
 	bool syscalls_on;
+	struct detacher *detacher; /* destroys syscall links off the loop */
 	uint64_t *percpu; /* scratch for reading the per-CPU drop counter */
 	int ncpus;
 };
@@ -134,9 +136,12 @@ static void collect_syscall_progs(struct tracer *t)
 			t->syscall_progs[t->n_syscall++] = p;
 }
 
+static void detach_syscalls(struct tracer *t);
+
 static void unload(struct tracer *t)
 {
-	tracer_set_syscalls(t, false);
+	if (t->syscalls_on)
+		detach_syscalls(t);
 	ring_buffer__free(t->rb);
 	t->rb = NULL;
 	readyd_bpf__destroy(t->skel);
@@ -166,9 +171,12 @@ static int load(struct tracer *t, enum tracer_mode mode, const struct tracer_opt
 	}
 	if (!err) {
 		collect_syscall_progs(t);
-		/* Prove now that the tracepoints attach, not at the first spawn. */
+		/*
+		 * Prove now that the tracepoints attach, not at the first spawn.
+		 * They stay attached: services start next, and the daemon
+		 * detaches them once nothing is starting.
+		 */
 		err = tracer_set_syscalls(t, true);
-		tracer_set_syscalls(t, false);
 	}
 	if (err)
 		unload(t);
@@ -193,6 +201,10 @@ int tracer_open(const struct tracer_opts *opts, struct tracer **out)
 		err = -EOPNOTSUPP;
 		goto fail;
 	}
+	err = detacher_start(&t->detacher);
+	if (err)
+		log_warn("msg=\"no detacher thread: detaching will block the loop\" err=\"%s\"",
+			 strerror(-err));
 	err = ensure_tracefs();
 	if (err)
 		log_warn("msg=\"cannot mount tracefs: syscall tracepoints will not attach\" "
@@ -219,6 +231,7 @@ done:
 	*out = t;
 	return 0;
 fail:
+	detacher_stop(t->detacher);
 	free(t->percpu);
 	free(t);
 	return err;
@@ -229,6 +242,7 @@ void tracer_close(struct tracer *t)
 	if (!t)
 		return;
 	unload(t);
+	detacher_stop(t->detacher); /* links must go before the programs they hold */
 	free(t->percpu);
 	free(t);
 }
@@ -296,30 +310,52 @@ void tracer_forget_service(struct tracer *t, uint32_t service)
 	forget_in(t->skel->maps.listeners, sizeof(__u64), service);
 }
 
+/* Detach: hand the links to the detacher thread (the kernel waits an RCU grace period each). */
+static void detach_syscalls(struct tracer *t)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < t->n_syscall; i++)
+		if (t->syscall_links[i])
+			t->syscall_links[n++] = t->syscall_links[i];
+	if (t->detacher)
+		detacher_push(t->detacher, t->syscall_links, n);
+	else
+		for (size_t i = 0; i < n; i++)
+			bpf_link__destroy(t->syscall_links[i]);
+	memset(t->syscall_links, 0, sizeof(t->syscall_links));
+	t->syscalls_on = false;
+}
+
 int tracer_set_syscalls(struct tracer *t, bool on)
 {
-	int err = 0;
+	uint64_t waited_from = now_mono_ns(), t0;
+	int err;
 
 	if (on == t->syscalls_on)
 		return 0;
+	if (!on) {
+		detach_syscalls(t);
+		log_debug("msg=\"syscall tracepoints detached\"");
+		return 0;
+	}
+	/* Attaching is quick (~0.1 ms each) and must finish before a spawn. */
+	detacher_wait_idle(t->detacher);
+	t0 = now_mono_ns();
 	for (size_t i = 0; i < t->n_syscall; i++) {
-		if (!on) {
-			bpf_link__destroy(t->syscall_links[i]);
-			t->syscall_links[i] = NULL;
-			continue;
-		}
 		t->syscall_links[i] = bpf_program__attach(t->syscall_progs[i]);
 		if (!t->syscall_links[i]) {
 			err = -errno;
 			log_err("msg=\"cannot attach syscall tracepoint\" program=%s err=\"%s\"",
 				bpf_program__name(t->syscall_progs[i]), strerror(-err));
-			t->syscalls_on = true;
-			tracer_set_syscalls(t, false);
+			detach_syscalls(t);
 			return err;
 		}
 	}
-	t->syscalls_on = on;
-	log_debug("msg=\"syscall tracepoints %s\"", on ? "attached" : "detached");
+	t->syscalls_on = true;
+	log_debug("msg=\"syscall tracepoints attached\" took_us=%llu waited_us=%llu",
+		  (unsigned long long)((now_mono_ns() - t0) / 1000),
+		  (unsigned long long)((t0 - waited_from) / 1000));
 	return 0;
 }
 

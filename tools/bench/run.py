@@ -1,0 +1,41 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""readyd benchmarks: print figures, never pass/fail. See docs/performance.md.
+
+  run.py                      everything
+  run.py latency [--starts N] [--burst N]
+  run.py overhead [--reps N]
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import latency  # noqa: E402
+import overhead  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("what", nargs="?", choices=["all", "latency", "overhead"], default="all")
+    ap.add_argument("--mode", default="tracepoint", help="readyd --mode (default tracepoint)")
+    ap.add_argument("--starts", type=int, default=200, help="latency: service starts to sample")
+    ap.add_argument("--burst", type=int, default=20, help="latency: services started at once")
+    ap.add_argument("--reps", type=int, default=7, help="overhead: repetitions per situation")
+    ap.add_argument("--syscalls", type=int, default=3000000, help="overhead: getppid calls per run")
+    ap.add_argument("--conns", type=int, default=20000, help="overhead: connections per run")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        print("benchmarks need root (readyd loads BPF programs)")
+        return 1
+    print("machine: %s, %d CPUs, kernel %s" % (os.uname().nodename, os.cpu_count(), os.uname().release))
+    if args.what in ("all", "latency"):
+        latency.run(args)
+    if args.what in ("all", "overhead"):
+        overhead.run(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
