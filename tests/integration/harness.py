@@ -29,11 +29,19 @@ os.environ.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:exitcode=
 os.environ.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1:exitcode=67")
 
 
+_given = set()
+
+
 def free_port(family=socket.AF_INET, kind=socket.SOCK_STREAM):
-    """A port nobody listens on right now (tests pick their own, on loopback)."""
-    with socket.socket(family, kind) as s:
-        s.bind(("::1" if family == socket.AF_INET6 else "127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port nobody uses now and this run has not handed out before
+    (the kernel may offer the same ephemeral port again once it is closed)."""
+    while True:
+        with socket.socket(family, kind) as s:
+            s.bind(("::1" if family == socket.AF_INET6 else "127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _given:
+            _given.add(port)
+            return port
 
 
 def why_no_bpf():

@@ -19,10 +19,18 @@ READYCTL = os.environ.get("READYCTL", os.path.join(BUILD, "readyctl"))
 BENCH_BIN = os.path.join(BUILD, "bench")
 
 
+_given = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port nobody uses now and not handed out before in this run."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _given:
+            _given.add(port)
+            return port
 
 
 def pct(values, p):

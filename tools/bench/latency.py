@@ -53,6 +53,10 @@ def one_round(n, mode, samples):
             watcher.poll(0.05)
         for i in range(n):
             st = rd.ctl("status", "s%d" % i)["service"]
+            if st["state"] != "running" or "s%d" % i not in probes:
+                print("  (start s%d not measured: %s, %s)" % (i, st["state"], st["cause"]))
+                samples["failed"] = samples.get("failed", 0) + 1
+                continue
             kernel = st["listeners"][0]["mono_ns"]["accepting"]
             samples["state"].append(st["mono_ns"]["since"] - kernel)
             samples["textfile"].append(watcher.seen["s%d" % i] - kernel)
@@ -65,7 +69,8 @@ def one_round(n, mode, samples):
 
 
 def report(title, samples):
-    print("\n%s (%d starts)" % (title, len(samples["state"])))
+    print("\n%s (%d starts%s)" % (title, len(samples["state"]),
+                                 ", %d failed" % samples["failed"] if samples.get("failed") else ""))
     print("  %-34s %12s %12s %12s" % ("", "p50", "p99", "max"))
     rows = [("kernel event -> state change", "state"),
             ("kernel event -> textfile renamed", "textfile"),
