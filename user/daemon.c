@@ -57,11 +57,38 @@ static void export_now(struct daemon *d)
 		log_err("msg=\"textfile not written: out of memory\" path=%s", d->cfg.textfile);
 		return;
 	}
-	err = textfile_write(d->cfg.textfile, d->export_buf.data, d->export_buf.len);
+	err = textfile_writer_submit(d->textfile, d->export_buf.data, d->export_buf.len);
 	if (err)
 		log_err("msg=\"cannot write textfile\" path=%s err=\"%s\"", d->cfg.textfile,
 			strerror(-err));
 	loop_timer_arm(d->loop, &d->refresh_timer, now_mono_ns() + EXPORT_REFRESH_NS);
+}
+
+/* The asynchronous fsync finished: the new file is renamed into place. */
+static void on_textfile_synced(struct loop *loop, struct loop_source *src, uint32_t events)
+{
+	struct daemon *d = src->data;
+	int err = textfile_writer_complete(d->textfile);
+
+	(void)loop, (void)events;
+	if (err)
+		log_err("msg=\"cannot write textfile\" path=%s err=\"%s\"", d->cfg.textfile,
+			strerror(-err));
+}
+
+static int setup_textfile(struct daemon *d)
+{
+	int err = textfile_writer_new(d->cfg.textfile, &d->textfile);
+
+	if (err)
+		return err;
+	d->textfile_src = (struct loop_source){ .fd = textfile_writer_fd(d->textfile),
+						.fn = on_textfile_synced, .data = d };
+	if (d->textfile_src.fd < 0) {
+		log_warn("msg=\"no Linux AIO: the textfile fsync will block the loop\"");
+		return 0;
+	}
+	return loop_add(d->loop, &d->textfile_src, EPOLLIN);
 }
 
 static void on_export_timer(struct loop *loop, struct loop_timer *t)
@@ -403,6 +430,8 @@ int daemon_init(struct daemon *d, const struct daemon_opts *o)
 	if (!err)
 		err = setup_signals(d);
 	if (!err)
+		err = setup_textfile(d);
+	if (!err)
 		err = tracer_open(&topts, &d->tracer);
 	if (err)
 		return err;
@@ -438,6 +467,7 @@ int daemon_run(struct daemon *d)
 	sync_syscall_tracing(d); /* attached by tracer_open; no service may need them */
 	rc = loop_run(d->loop);
 	export_now(d); /* the final state, after every service stopped */
+	textfile_writer_flush(d->textfile);
 	return rc;
 }
 
@@ -447,6 +477,7 @@ void daemon_free(struct daemon *d)
 		unit_close_child(&d->units[i]);
 	control_close(d->control);
 	tracer_close(d->tracer);
+	textfile_writer_free(d->textfile);
 	if (d->signal_src.fd >= 0)
 		close(d->signal_src.fd);
 	loop_free(d->loop);

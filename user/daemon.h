@@ -20,6 +20,7 @@
 #include "service.h"
 #include "strbuf.h"
 #include "supervisor.h"
+#include "textfile.h"
 #include "tracer.h"
 
 struct daemon;
@@ -50,7 +51,8 @@ struct daemon {
 	struct control *control;
 	struct unit *units;
 	size_t n_units;
-	struct loop_source signal_src, tracer_src;
+	struct loop_source signal_src, tracer_src, textfile_src;
+	struct textfile_writer *textfile;
 	struct loop_timer export_timer, refresh_timer;
 	struct loop_timer syscall_linger; /* detach the syscall tracepoints when it fires */
 	struct loop_timer unix_timer; /* daemon_resync.c */
