@@ -140,6 +140,14 @@ static void log_transition(struct unit *u, const struct svc_actions *a)
 		log_escape(cause, sizeof(cause), u->svc.cause));
 }
 
+static void unit_sync_timer(struct unit *u)
+{
+	if (u->svc.deadline)
+		loop_timer_arm(u->d->loop, &u->timer, u->svc.deadline);
+	else
+		loop_timer_cancel(u->d->loop, &u->timer);
+}
+
 static void unit_apply(struct unit *u, const struct svc_actions *a)
 {
 	struct daemon *d = u->d;
@@ -154,12 +162,9 @@ static void unit_apply(struct unit *u, const struct svc_actions *a)
 		daemon_wake_waiters(u);
 		daemon_mark_dirty(d);
 	}
-	if (a->spawn)
-		unit_spawn(u);
-	if (u->svc.deadline)
-		loop_timer_arm(d->loop, &u->timer, u->svc.deadline);
-	else
-		loop_timer_cancel(d->loop, &u->timer);
+	if (a->spawn) /* one fork per loop iteration: events are read in between */
+		loop_job_queue(d->loop, &u->spawn_job);
+	unit_sync_timer(u);
 	sync_syscall_tracing(d);
 	if (d->shutting_down)
 		maybe_finish_shutdown(d);
@@ -273,12 +278,22 @@ static void unit_spawn(struct unit *u)
 		unit_handle(u, SVC_EV_EXIT, &in);
 		return;
 	}
-	svc_spawned(&u->svc, u->child.pid);
+	svc_spawned(&u->svc, u->child.pid, now_mono_ns());
+	unit_sync_timer(u);
 	u->pidfd_src = (struct loop_source){ .fd = u->child.pidfd, .fn = on_pidfd, .data = u };
 	u->status_src = (struct loop_source){ .fd = u->child.status_fd, .fn = on_status_fd, .data = u };
 	loop_add(d->loop, &u->pidfd_src, EPOLLIN);
 	loop_add(d->loop, &u->status_src, EPOLLIN);
 	log_info("service=%s msg=spawned pid=%d", u->cfg->name, (int)u->child.pid);
+}
+
+static void on_spawn_job(struct loop *loop, struct loop_job *job)
+{
+	struct unit *u = job->data;
+
+	(void)loop;
+	if (u->svc.state == SVC_STARTING && !u->svc.pid) /* else: stopped while queued */
+		unit_spawn(u);
 }
 
 /* ---- signals and shutdown ---- */
@@ -408,6 +423,7 @@ static int setup_units(struct daemon *d)
 		u->cfg = &d->cfg.services[i];
 		u->child.pidfd = u->child.status_fd = -1;
 		u->timer = (struct loop_timer){ .fn = on_unit_timer, .data = u };
+		u->spawn_job = (struct loop_job){ .fn = on_spawn_job, .data = u };
 		svc_init(&u->svc, u->cfg);
 	}
 	return 0;

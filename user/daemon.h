@@ -31,6 +31,7 @@ struct unit {
 	const struct service_config *cfg;
 	struct svc svc;
 	struct loop_timer timer; /* mirrors svc.deadline */
+	struct loop_job spawn_job;
 	struct child child;	 /* pidfd/status_fd are -1 when no process */
 	struct loop_source pidfd_src, status_src;
 	char spawn_error[128]; /* what the status pipe said, if exec failed */

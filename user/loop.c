@@ -22,6 +22,7 @@ struct loop {
 	bool quit;
 	int code;
 	bool batch_stale; /* a source went away: the rest of the batch may dangle */
+	struct loop_job *jobs, **jobs_tail;
 };
 
 /* ---- timer heap ---- */
@@ -172,6 +173,7 @@ int loop_new(struct loop **out)
 
 	if (!loop)
 		return -ENOMEM;
+	loop->jobs_tail = &loop->jobs;
 	loop->epfd = epoll_create1(EPOLL_CLOEXEC);
 	loop->timer_src.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	loop->timer_src.fn = on_timerfd;
@@ -201,6 +203,42 @@ void loop_free(struct loop *loop)
 	free(loop);
 }
 
+/* ---- jobs ---- */
+
+void loop_job_queue(struct loop *loop, struct loop_job *job)
+{
+	if (job->queued)
+		return;
+	job->next = NULL;
+	job->queued = true;
+	*loop->jobs_tail = job;
+	loop->jobs_tail = &job->next;
+}
+
+void loop_job_cancel(struct loop *loop, struct loop_job *job)
+{
+	struct loop_job **p;
+
+	if (!job->queued)
+		return;
+	for (p = &loop->jobs; *p != job; p = &(*p)->next)
+		;
+	*p = job->next;
+	if (loop->jobs_tail == &job->next)
+		loop->jobs_tail = p;
+	job->queued = false;
+}
+
+static void run_one_job(struct loop *loop)
+{
+	struct loop_job *job = loop->jobs;
+
+	if (!job)
+		return;
+	loop_job_cancel(loop, job);
+	job->fn(loop, job);
+}
+
 void loop_quit(struct loop *loop, int code)
 {
 	loop->quit = true;
@@ -212,7 +250,8 @@ int loop_run(struct loop *loop)
 	struct epoll_event evs[LOOP_BATCH];
 
 	while (!loop->quit) {
-		int n = epoll_wait(loop->epfd, evs, LOOP_BATCH, -1);
+		/* With jobs waiting, only look at what is ready; then run one. */
+		int n = epoll_wait(loop->epfd, evs, LOOP_BATCH, loop->jobs ? 0 : -1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -230,6 +269,8 @@ int loop_run(struct loop *loop)
 			if (loop->batch_stale)
 				break;
 		}
+		if (!loop->quit)
+			run_one_job(loop);
 	}
 	return loop->code;
 }

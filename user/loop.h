@@ -14,9 +14,11 @@
 struct loop;
 struct loop_source;
 struct loop_timer;
+struct loop_job;
 
 typedef void (*loop_fd_fn)(struct loop *loop, struct loop_source *src, uint32_t events);
 typedef void (*loop_timer_fn)(struct loop *loop, struct loop_timer *timer);
+typedef void (*loop_job_fn)(struct loop *loop, struct loop_job *job);
 
 struct loop_source {
 	int fd;
@@ -28,6 +30,17 @@ struct loop_timer {
 	uint64_t deadline; /* CLOCK_MONOTONIC ns */
 	size_t slot;	   /* 1 + heap index while armed, 0 when not */
 	loop_timer_fn fn;
+	void *data;
+};
+
+/*
+ * Work that may take a while (a fork) and must not hold up fd events: jobs
+ * run one per loop iteration, in FIFO order, between epoll batches.
+ */
+struct loop_job {
+	struct loop_job *next;
+	bool queued;
+	loop_job_fn fn;
 	void *data;
 };
 
@@ -46,6 +59,10 @@ static inline bool loop_timer_armed(const struct loop_timer *t)
 {
 	return t->slot != 0;
 }
+
+/* Queue a job (no-op if already queued) / drop a queued one. */
+void loop_job_queue(struct loop *loop, struct loop_job *job);
+void loop_job_cancel(struct loop *loop, struct loop_job *job);
 
 /* Run until loop_quit(); returns the code given to it, or -errno. */
 int loop_run(struct loop *loop);

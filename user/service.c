@@ -87,7 +87,7 @@ static void spawn(struct svc *s, const char *why, uint64_t now, struct svc_actio
 	for (size_t i = 0; i < s->n_listeners; i++)
 		listener_reset(&s->listeners[i]);
 	s->n_observed = 0;
-	set_deadline(s, DEADLINE_READY, now + s->cfg->ready_timeout_ns);
+	set_deadline(s, DEADLINE_NONE, 0); /* the ready timeout starts at the fork: svc_spawned */
 	set_state(s, SVC_STARTING, now, out, "%s", why);
 }
 
@@ -173,6 +173,12 @@ static void on_stop_alive(struct svc *s, const struct svc_input *in, uint64_t no
 {
 	s->want_up = false;
 	s->start_pending = false;
+	if (!s->pid) { /* the fork was still queued: nothing to stop */
+		set_deadline(s, DEADLINE_NONE, 0);
+		set_state(s, SVC_STOPPED, now, out, "%s before it was spawned",
+			  in->why ? in->why : "stop requested");
+		return;
+	}
 	terminate(s, now, out);
 	set_state(s, SVC_STOPPING, now, out, "%s", in->why ? in->why : "stop requested");
 }
@@ -373,9 +379,11 @@ void svc_init(struct svc *s, const struct service_config *cfg)
 		listener_init(&s->listeners[i], &cfg->listen[i], cfg->listen[i].text);
 }
 
-void svc_spawned(struct svc *s, pid_t pid)
+void svc_spawned(struct svc *s, pid_t pid, uint64_t now)
 {
 	s->pid = pid;
+	s->spawned_at = now;
+	set_deadline(s, DEADLINE_READY, now + s->cfg->ready_timeout_ns);
 }
 
 bool svc_ready(const struct svc *s)

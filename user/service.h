@@ -78,8 +78,11 @@ struct svc {
 void svc_init(struct svc *s, const struct service_config *cfg);
 void svc_handle(struct svc *s, enum svc_event ev, const struct svc_input *in, uint64_t now,
 		struct svc_actions *out);
-/* The spawn action succeeded: this is the main process. */
-void svc_spawned(struct svc *s, pid_t pid);
+/*
+ * The spawn action was carried out at `now` (the daemon queues forks, see
+ * loop_job): this is the main process; the ready timeout starts.
+ */
+void svc_spawned(struct svc *s, pid_t pid, uint64_t now);
 bool svc_ready(const struct svc *s);
 /* Needs the syscall tracepoints: waiting to see a listener accept. */
 bool svc_needs_syscalls(const struct svc *s);

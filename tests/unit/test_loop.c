@@ -108,12 +108,66 @@ static void deleting_a_source_mid_batch_is_safe(void **state)
 	close(pa[0]), close(pa[1]), close(pb[0]), close(pb[1]);
 }
 
+static int order[8], n_order;
+static int pipe_w = -1;
+
+static void on_job(struct loop *loop, struct loop_job *job)
+{
+	order[n_order++] = (int)(intptr_t)job->data;
+	if ((intptr_t)job->data == 1 && write(pipe_w, "x", 1) != 1) /* an fd event arrives */
+		fail();
+	if ((intptr_t)job->data == 3)
+		loop_quit(loop, 0);
+}
+
+static void on_pipe(struct loop *loop, struct loop_source *src, uint32_t events)
+{
+	char c;
+
+	(void)loop, (void)events;
+	if (read(src->fd, &c, 1) != 1)
+		fail();
+	order[n_order++] = 100; /* marks where the fd event was handled */
+}
+
+static void jobs_run_one_per_iteration_between_fd_events(void **state)
+{
+	struct loop_job jobs[4];
+	struct loop_source src;
+	struct loop *loop;
+	int p[2];
+
+	(void)state;
+	assert_int_equal(pipe(p), 0);
+	pipe_w = p[1];
+	n_order = 0;
+	assert_int_equal(loop_new(&loop), 0);
+	src = (struct loop_source){ .fd = p[0], .fn = on_pipe };
+	loop_add(loop, &src, EPOLLIN);
+	for (int i = 0; i < 4; i++) {
+		jobs[i] = (struct loop_job){ .fn = on_job, .data = (void *)(intptr_t)i };
+		loop_job_queue(loop, &jobs[i]);
+	}
+	loop_job_queue(loop, &jobs[0]); /* already queued: no-op */
+	loop_job_cancel(loop, &jobs[2]);
+	assert_int_equal(loop_run(loop), 0); /* job 3 quits */
+	/* job 0, job 1 (writes the pipe), the pipe handled before job 3. */
+	assert_int_equal(order[0], 0);
+	assert_int_equal(order[1], 1);
+	assert_int_equal(order[2], 100);
+	assert_int_equal(order[3], 3);
+	loop_free(loop);
+	close(p[0]);
+	close(p[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(timers_fire_in_deadline_order),
 		cmocka_unit_test(rearming_moves_a_timer),
 		cmocka_unit_test(deleting_a_source_mid_batch_is_safe),
+		cmocka_unit_test(jobs_run_one_per_iteration_between_fd_events),
 	};
 	return cmocka_run_group_tests_name("loop", tests, NULL, NULL);
 }

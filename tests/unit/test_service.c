@@ -67,7 +67,7 @@ static void start(struct fixture *f)
 	ev(f, SVC_EV_START, &in);
 	assert_true(f->act.spawn);
 	assert_int_equal(f->svc.state, SVC_STARTING);
-	svc_spawned(&f->svc, 4242);
+	svc_spawned(&f->svc, 4242, f->now);
 }
 
 static void exit_with(struct fixture *f, int code, int sig)
@@ -191,7 +191,7 @@ static void crash_before_ready_fails_and_restarts_with_backoff(void **state)
 		assert_true(f->act.spawn);
 		assert_int_equal(f->svc.state, SVC_STARTING);
 		assert_int_equal(f->svc.restarts, i + 1);
-		svc_spawned(&f->svc, 5000 + (int)i);
+		svc_spawned(&f->svc, 5000 + (int)i, f->now);
 	}
 }
 
@@ -203,11 +203,11 @@ static void backoff_resets_after_running_a_while(void **state)
 	start(f);
 	exit_with(f, 1, 0);
 	deadline(f);
-	svc_spawned(&f->svc, 1);
+	svc_spawned(&f->svc, 1, f->now);
 	exit_with(f, 1, 0);
 	assert_int_equal(f->svc.deadline - f->now, 2 * SEC); /* second failure: 2s */
 	deadline(f);
-	svc_spawned(&f->svc, 2);
+	svc_spawned(&f->svc, 2, f->now);
 	level(f, 0xa, "127.0.0.1", LEVEL_ACCEPTING);
 	f->now += 61 * SEC; /* ran longer than reset_after */
 	exit_with(f, 0, SIGSEGV);
@@ -362,6 +362,20 @@ static void port_conflict_is_named_in_the_cause(void **state)
 	assert_non_null(strstr(f->svc.cause, "held by pid 7 (nc)"));
 }
 
+static void stop_before_the_fork_needs_no_signal(void **state)
+{
+	struct fixture *f = *state;
+
+	init(f);
+	ev(f, SVC_EV_START, &(struct svc_input){ .why = "boot" });
+	assert_true(f->act.spawn);
+	assert_int_equal(f->svc.deadline, 0); /* ready timeout starts at the fork */
+	ev(f, SVC_EV_STOP, &(struct svc_input){ .why = "shutdown" });
+	assert_int_equal(f->svc.state, SVC_STOPPED);
+	assert_int_equal(f->act.signal, 0);
+	assert_string_equal(f->svc.cause, "shutdown before it was spawned");
+}
+
 static void late_events_for_stopped_service_change_nothing(void **state)
 {
 	struct fixture *f = *state;
@@ -425,6 +439,7 @@ int main(void)
 		T(stop_while_failed_cancels_restart),
 		T(spawn_failure_is_explained),
 		T(port_conflict_is_named_in_the_cause),
+		T(stop_before_the_fork_needs_no_signal),
 		T(late_events_for_stopped_service_change_nothing),
 		cmocka_unit_test(listener_levels_only_rise_and_fill_phases),
 		cmocka_unit_test(backoff_jitter_stays_in_bounds),
