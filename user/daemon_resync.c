@@ -3,7 +3,7 @@
  * Checking the kernel's current socket table against what events told us.
  *
  * Unix listeners have no always-on kernel hook that fires when they close
- * (TCP has inet_sock_set_state; fentry on unix_release_sock is not available
+ * (TCP has tcp_destroy_sock; fentry on unix_release_sock is not available
  * on every kernel), and the syscall tracepoints are detached once services
  * run. So while some unix listener is up, a sock_diag dump of listening unix
  * sockets runs every second and a listener whose inode is gone is closed.

@@ -115,8 +115,8 @@ static int attach_base(struct tracer *t, bool fentry)
 	s->links.on_exit = bpf_program__attach(s->progs.on_exit);
 	if (!s->links.on_exit)
 		return -errno;
-	s->links.on_sock_state = bpf_program__attach(s->progs.on_sock_state);
-	if (!s->links.on_sock_state)
+	s->links.on_tcp_destroy = bpf_program__attach(s->progs.on_tcp_destroy);
+	if (!s->links.on_tcp_destroy)
 		return -errno;
 	if (fentry) {
 		s->links.on_csk_accept = bpf_program__attach(s->progs.on_csk_accept);

@@ -22,9 +22,9 @@ def main():
     ap.add_argument("--mode", default="tracepoint", help="readyd --mode (default tracepoint)")
     ap.add_argument("--starts", type=int, default=200, help="latency: service starts to sample")
     ap.add_argument("--burst", type=int, default=20, help="latency: services started at once")
-    ap.add_argument("--reps", type=int, default=7, help="overhead: repetitions per situation")
-    ap.add_argument("--syscalls", type=int, default=3000000, help="overhead: getppid calls per run")
-    ap.add_argument("--conns", type=int, default=20000, help="overhead: connections per run")
+    ap.add_argument("--reps", type=int, default=15, help="overhead: repetitions per situation")
+    ap.add_argument("--syscalls", type=int, default=1000000, help="overhead: getppid calls per run")
+    ap.add_argument("--conns", type=int, default=10000, help="overhead: connections per run")
     args = ap.parse_args()
     if os.geteuid() != 0:
         print("benchmarks need root (readyd loads BPF programs)")
