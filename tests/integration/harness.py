@@ -21,7 +21,7 @@ import uuid
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 READYD = os.path.abspath(os.environ.get("READYD", os.path.join(ROOT, "build/readyd")))
 READYCTL = os.path.abspath(os.environ.get("READYCTL", os.path.join(ROOT, "build/readyctl")))
-SERVERS = os.path.join(ROOT, "tests/integration/servers")
+SERVERS = os.path.join(ROOT, "examples/servers")
 PYTHON = "/usr/bin/python3"
 
 # ASan: a leak or error fails readyd's exit status, which tests check.

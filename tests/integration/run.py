@@ -12,12 +12,13 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import test_artifacts  # noqa: E402
 import test_core  # noqa: E402
 
 # Every attach mode readyd has; each one that loads here runs the core suite.
 MODES = ["fentry", "tracepoint"]
 # Suites that do not depend on the attach mode run in the default one.
-ONCE = [test_core.ControlTests]
+ONCE = [test_core.ControlTests, test_artifacts.ArtifactTests]
 PER_MODE = [test_core.CoreTests]
 
 

@@ -1,0 +1,34 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""What the repository ships besides the binaries: alert rules, the demo config."""
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+from harness import READYD, ROOT
+
+
+class ArtifactTests(unittest.TestCase):
+
+    def test_alert_rules_load_in_prometheus(self):
+        if not shutil.which("promtool"):
+            self.skipTest("promtool is not installed (Debian package prometheus)")
+        p = subprocess.run(["promtool", "check", "rules", os.path.join(ROOT, "docs/alerts/readyd.rules.yml")],
+                           capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("SUCCESS: 6 rules found", p.stdout)
+
+    def test_demo_config_is_valid(self):
+        tmp = tempfile.mkdtemp(prefix="readyd-demo-check-")
+        try:
+            with open(os.path.join(ROOT, "examples/demo.conf")) as f:
+                text = f.read().replace("@ROOT@", ROOT).replace("@DEMO@", tmp)
+            conf = os.path.join(tmp, "readyd.conf")
+            with open(conf, "w") as f:
+                f.write(text)
+            p = subprocess.run([READYD, "--check-config", "--config", conf], capture_output=True, text=True)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn("valid, 6 services", p.stdout)
+        finally:
+            shutil.rmtree(tmp)
