@@ -140,6 +140,15 @@ static void append_conflicts(struct svc *s)
 			str_append(s->cause, sizeof(s->cause), "; %s", s->listeners[i].conflict);
 }
 
+/* The main process is gone; keep how it ended for status and the next cause. */
+static void record_exit(struct svc *s, const struct svc_input *in, uint64_t now)
+{
+	s->pid = 0;
+	s->has_exit = true;
+	s->last_exit = in->exit;
+	s->last_exit_at = now;
+}
+
 /* ---- the cells of the table ---- */
 
 static void on_start(struct svc *s, const struct svc_input *in, uint64_t now,
@@ -259,10 +268,7 @@ static void on_exit_alive(struct svc *s, const struct svc_input *in, uint64_t no
 	bool before_ready = s->state == SVC_STARTING;
 	char text[160];
 
-	s->pid = 0;
-	s->has_exit = true;
-	s->last_exit = in->exit;
-	s->last_exit_at = now;
+	record_exit(s, in, now);
 	svc_exit_describe(&in->exit, text, sizeof(text));
 	set_state(s, clean ? SVC_STOPPED : SVC_FAILED, now, out, "%s%s", text,
 		  before_ready && !in->exit.spawn_error[0] ? " before it was ready" : "");
@@ -275,10 +281,7 @@ static void on_exit_failed(struct svc *s, const struct svc_input *in, uint64_t n
 			   struct svc_actions *out)
 {
 	(void)out;
-	s->pid = 0;
-	s->has_exit = true;
-	s->last_exit = in->exit;
-	s->last_exit_at = now;
+	record_exit(s, in, now);
 	if (s->start_pending) {
 		set_deadline(s, DEADLINE_RESTART, now);
 		return;
@@ -291,10 +294,7 @@ static void on_exit_stopping(struct svc *s, const struct svc_input *in, uint64_t
 {
 	char text[160];
 
-	s->pid = 0;
-	s->has_exit = true;
-	s->last_exit = in->exit;
-	s->last_exit_at = now;
+	record_exit(s, in, now);
 	svc_exit_describe(&in->exit, text, sizeof(text));
 	set_deadline(s, s->start_pending ? DEADLINE_RESTART : DEADLINE_NONE, now);
 	set_state(s, SVC_STOPPED, now, out, "stopped (%s)", text);
