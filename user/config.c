@@ -382,6 +382,7 @@ void config_free(struct config *cfg)
 		free(s->command);
 		argv_free(s->argv);
 		free(s->user);
+		free(s->home);
 		free(s->group);
 		free(s->working_directory);
 		for (size_t j = 0; j < s->n_env; j++)

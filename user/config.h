@@ -44,6 +44,7 @@ struct service_config {
 	enum restart_policy restart;
 	struct backoff_params backoff;
 	char *user; /* NULL: run as readyd's own user */
+	char *home; /* user's home directory, for HOME */
 	char *group;
 	uid_t uid;
 	gid_t gid;

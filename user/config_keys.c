@@ -163,6 +163,8 @@ static int set_user(struct parse_ctx *ctx, const char *value)
 		return -EINVAL;
 	}
 	s->n_groups = (size_t)n;
+	if (set_string(ctx, &s->home, pw->pw_dir))
+		return -ENOMEM;
 	return set_string(ctx, &s->user, value);
 }
 

@@ -25,7 +25,7 @@ struct spawn_failure {
 
 /* The environment a service starts with: clean, like systemd's. */
 static size_t build_env(const struct service_config *cfg, char *const *extra, char **env,
-			char store[][160])
+			char store[][4096 + 8])
 {
 	size_t n = 0, k = 0;
 
@@ -36,6 +36,8 @@ static size_t build_env(const struct service_config *cfg, char *const *extra, ch
 		snprintf(store[k], sizeof(store[k]), "USER=%s", cfg->user);
 		env[n++] = store[k++];
 		snprintf(store[k], sizeof(store[k]), "LOGNAME=%s", cfg->user);
+		env[n++] = store[k++];
+		snprintf(store[k], sizeof(store[k]), "HOME=%s", cfg->home ? cfg->home : "/");
 		env[n++] = store[k++];
 	}
 	for (; extra && *extra && n < ENV_MAX - CONFIG_MAX_ENV - 1; extra++)
@@ -92,7 +94,7 @@ static void __attribute__((noreturn)) child_run(const struct service_config *cfg
 int supervisor_spawn(const struct service_config *cfg, char *const *extra_env, spawn_hook hook,
 		     void *ctx, struct child *out)
 {
-	char *env[ENV_MAX + 1], store[4][160];
+	char *env[ENV_MAX + 1], store[4][4096 + 8];
 	int go[2] = { -1, -1 }, status[2] = { -1, -1 }, devnull, err;
 	pid_t parent = getpid(), pid;
 

@@ -146,16 +146,21 @@ class ReadydCase(unittest.TestCase):
         self.textfile = os.path.join(self.tmp, "readyd.prom")
         self.log_path = os.path.join(self.tmp, "readyd.log")
         self.proc = None
+        self.expect_clean_exit = False
         self.extra_cleanup = []
 
     def tearDown(self):
+        rc = None
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(timeout=30)
+                rc = self.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+                rc = "hung on SIGTERM"
+        elif self.proc and self.expect_clean_exit:
+            rc = self.proc.returncode
         for fn in self.extra_cleanup:
             fn()
         left = tagged_pids(self.tag)
@@ -169,8 +174,12 @@ class ReadydCase(unittest.TestCase):
         if failed or os.environ.get("READYD_TEST_KEEP"):
             print("\n--- readyd log (%s) ---" % self.log_path)
             print(self.log())
+        log = self.log()
         shutil.rmtree(self.tmp, ignore_errors=True)
         self.assertEqual(left, [], "processes left behind by readyd")
+        # Every run of the sanitized readyd must end clean: ASan/LSan/UBSan make it non-zero.
+        if self.proc and self.expect_clean_exit:
+            self.assertEqual(rc, 0, "readyd exit status after SIGTERM\n" + log[-4000:])
 
     # ---- readyd ----
 
@@ -193,6 +202,7 @@ class ReadydCase(unittest.TestCase):
         self.proc = subprocess.Popen([READYD, "--config", conf, "--mode", self.MODE, "-v", *args],
                                      stdout=self.log_file, stderr=subprocess.STDOUT)
         if expect_up:
+            self.expect_clean_exit = True
             self.wait_for(lambda: os.path.exists(self.control) or self.proc.poll() is not None,
                           20, "readyd to open its control socket")
             self.assertIsNone(self.proc.poll(), "readyd exited at start:\n" + self.log())

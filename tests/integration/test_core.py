@@ -309,9 +309,20 @@ class ControlTests(ReadydCase):
         self.assertEqual(s["cause"], "could not be started: exec /usr/bin/no-such-server: "
                                      "No such file or directory")
 
-    def test_runs_as_another_user(self):
-        self.start_readyd(self.service("nobody", "/bin/sleep 60", user="nobody"))
+    def test_runs_as_another_user_with_a_clean_environment(self):
+        self.start_readyd(self.service("nobody", "/bin/sleep 60", user="nobody", environment="GREETING=hi"))
         pid = self.wait_for(lambda: self.status("nobody")["pid"], 10, "spawn")
         with open("/proc/%d/status" % pid) as f:
             uid_line = [l for l in f if l.startswith("Uid:")][0]
         self.assertEqual(int(uid_line.split()[1]), 65534)
+        with open("/proc/%d/environ" % pid, "rb") as f:
+            env = dict(kv.split("=", 1) for kv in f.read().decode().split("\0") if kv)
+        self.assertEqual(env.pop("READYD_TEST_TAG"), self.tag)
+        self.assertEqual(env, {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                               "READYD_SERVICE": "nobody", "USER": "nobody", "LOGNAME": "nobody",
+                               "HOME": "/nonexistent", "GREETING": "hi"})
+        with open("/proc/%d/fd/0" % pid, "rb"):
+            pass
+        self.assertEqual(os.readlink("/proc/%d/fd/0" % pid), "/dev/null")
+        self.assertEqual(sorted(os.listdir("/proc/%d/fd" % pid)), ["0", "1", "2"],
+                         "no readyd fd may leak into a service")
