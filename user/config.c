@@ -16,12 +16,29 @@
 #include <unistd.h>
 
 #include "argv.h"
+#include "duration.h"
 #include "config_internal.h"
 #include "util.h"
 
 #define CONFIG_FILE_MAX (1 << 20)
 #define DEFAULT_READY_TIMEOUT (30 * NSEC_PER_SEC)
 #define DEFAULT_STOP_TIMEOUT (10 * NSEC_PER_SEC)
+#define DEFAULT_START_LIMIT_BURST 5
+#define DEFAULT_START_LIMIT_INTERVAL (60 * NSEC_PER_SEC)
+#define DEFAULT_FAILURE_THRESHOLD 3
+#define DEFAULT_SUCCESS_THRESHOLD 1
+/* Restarts are spread by up to 10 %, so a node's services do not restart in lockstep. */
+#define RESTART_JITTER_PCT 10
+
+/* The slots of config_keys.c's table whose line cross-checks report. */
+#define SEEN_READY 7
+#define SEEN_RESTART_MAX_DELAY 9
+#define SEEN_PROBE_TIMEOUT 14
+
+const struct config_defaults config_builtin_defaults = {
+	.probe_interval_ns = 30 * NSEC_PER_SEC,
+	.probe_timeout_ns = 2 * NSEC_PER_SEC,
+};
 
 struct text_stream {
 	const char *pos;
@@ -128,6 +145,14 @@ static void begin_service(struct parse_ctx *ctx, const char *name)
 	s->stop_timeout_ns = DEFAULT_STOP_TIMEOUT;
 	s->restart = RESTART_ON_FAILURE;
 	s->backoff = backoff_default;
+	s->backoff.jitter_pct = RESTART_JITTER_PCT;
+	s->ready = READY_ACCEPT;
+	s->start_limit_burst = DEFAULT_START_LIMIT_BURST;
+	s->start_limit_interval_ns = DEFAULT_START_LIMIT_INTERVAL;
+	s->probe_interval_ns = ctx->defaults->probe_interval_ns;
+	s->probe_timeout_ns = ctx->defaults->probe_timeout_ns;
+	s->failure_threshold = DEFAULT_FAILURE_THRESHOLD;
+	s->success_threshold = DEFAULT_SUCCESS_THRESHOLD;
 	s->uid = (uid_t)-1;
 	s->gid = (gid_t)-1;
 	ctx->svc = s;
@@ -257,10 +282,33 @@ static int on_key(void *user, const char *section, const char *name, const char 
 	return 1;
 }
 
+/* Checks that span keys, reported at the line of the key that must change. */
+static void check_combinations(struct parse_ctx *ctx, struct service_config *s)
+{
+	unsigned int line;
+
+	if ((s->ready & READY_PROBE) && !s->n_probes)
+		config_error(ctx, s->seen[SEEN_READY],
+			     "ready = probe needs at least one probe = ... in service \"%s\"", s->name);
+	if (s->probe_timeout_ns > s->probe_interval_ns) {
+		line = s->seen[SEEN_PROBE_TIMEOUT] ? s->seen[SEEN_PROBE_TIMEOUT] : s->line;
+		config_error(ctx, line,
+			     "probe_timeout is longer than probe_interval in service \"%s\"; a probe "
+			     "must finish before the next is due",
+			     s->name);
+	}
+	if (s->backoff.max_ns < s->backoff.initial_ns) {
+		line = s->seen[SEEN_RESTART_MAX_DELAY] ? s->seen[SEEN_RESTART_MAX_DELAY] : s->line;
+		config_error(ctx, line, "restart_max_delay is shorter than restart_delay in service \"%s\"",
+			     s->name);
+	}
+}
+
 static void finish_service(struct parse_ctx *ctx, struct service_config *s, unsigned int cmd_line)
 {
 	const char *why;
 
+	check_combinations(ctx, s);
 	if (!s->command) {
 		config_error(ctx, s->line, "service \"%s\" has no command; add command = /path/to/server ARGS",
 			     s->name);
@@ -287,10 +335,11 @@ static int set_default(struct parse_ctx *ctx, char **field, const char *value)
 	return 0;
 }
 
-int config_parse_text(const char *name, const char *text, struct config *cfg,
-		      struct config_diag *diag)
+int config_parse_text(const char *name, const char *text, const struct config_defaults *defaults,
+		      struct config *cfg, struct config_diag *diag)
 {
-	struct parse_ctx ctx = { .cfg = cfg, .diag = diag, .file = name };
+	struct parse_ctx ctx = { .cfg = cfg, .diag = diag, .file = name,
+				 .defaults = defaults ? defaults : &config_builtin_defaults };
 	struct text_stream ts = { .pos = text, .ctx = &ctx };
 	int rc;
 
@@ -337,7 +386,8 @@ static int read_all(int fd, char *buf, size_t max, size_t *len)
 	return 0;
 }
 
-int config_load(const char *path, struct config *cfg, struct config_diag *diag)
+int config_load(const char *path, const struct config_defaults *defaults, struct config *cfg,
+		struct config_diag *diag)
 {
 	/* The config may be a symlink (config management does that); it is read, never written. */
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -370,7 +420,7 @@ int config_load(const char *path, struct config *cfg, struct config_diag *diag)
 		free(text);
 		return err;
 	}
-	err = config_parse_text(path, text, cfg, diag);
+	err = config_parse_text(path, text, defaults, cfg, diag);
 	free(text);
 	return err;
 }
@@ -387,6 +437,8 @@ void config_free(struct config *cfg)
 		free(s->working_directory);
 		for (size_t j = 0; j < s->n_env; j++)
 			free(s->environment[j]);
+		for (size_t j = 0; j < s->n_probes; j++)
+			probe_spec_free(&s->probes[j]);
 	}
 	free(cfg->services);
 	free(cfg->path);
@@ -410,4 +462,76 @@ const struct service_config *config_find(const struct config *cfg, const char *n
 		if (strcmp(cfg->services[i].name, name) == 0)
 			return &cfg->services[i];
 	return NULL;
+}
+
+static int default_from_env(const char *var, uint64_t *field, char *err, size_t size)
+{
+	const char *v = getenv(var);
+	uint64_t ns;
+
+	if (!v)
+		return 0;
+	if (duration_parse(v, &ns) || ns == 0) {
+		snprintf(err, size, "%s=%s is not a duration; write e.g. 10s or 500ms, or unset it", var,
+			 v);
+		return -EINVAL;
+	}
+	*field = ns;
+	return 0;
+}
+
+int config_defaults_from_env(struct config_defaults *d, char *err, size_t size)
+{
+	*d = config_builtin_defaults;
+	if (default_from_env("READYD_PROBE_INTERVAL", &d->probe_interval_ns, err, size) ||
+	    default_from_env("READYD_PROBE_TIMEOUT", &d->probe_timeout_ns, err, size))
+		return -EINVAL;
+	return 0;
+}
+
+void ready_mask_format(char *buf, size_t size, unsigned int mask)
+{
+	snprintf(buf, size, "%s%s%s", mask & READY_ACCEPT ? "accept" : "",
+		 (mask & READY_ACCEPT) && (mask & READY_PROBE) ? "," : "",
+		 mask & READY_PROBE ? "probe" : "");
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static bool argv_eq(char *const *a, char *const *b)
+{
+	for (; a && b && *a && *b; a++, b++)
+		if (strcmp(*a, *b) != 0)
+			return false;
+	return (!a || !*a) && (!b || !*b);
+}
+
+bool config_service_equal(const struct service_config *a, const struct service_config *b)
+{
+	if (strcmp(a->name, b->name) || !argv_eq(a->argv, b->argv) || a->n_listen != b->n_listen ||
+	    a->ready != b->ready || a->ready_timeout_ns != b->ready_timeout_ns ||
+	    a->stop_timeout_ns != b->stop_timeout_ns || a->restart != b->restart ||
+	    memcmp(&a->backoff, &b->backoff, sizeof(a->backoff)) ||
+	    a->start_limit_burst != b->start_limit_burst ||
+	    a->start_limit_interval_ns != b->start_limit_interval_ns || a->n_probes != b->n_probes ||
+	    a->probe_interval_ns != b->probe_interval_ns || a->probe_timeout_ns != b->probe_timeout_ns ||
+	    a->failure_threshold != b->failure_threshold ||
+	    a->success_threshold != b->success_threshold || a->on_unhealthy != b->on_unhealthy ||
+	    !str_eq(a->user, b->user) || !str_eq(a->group, b->group) || a->uid != b->uid ||
+	    a->gid != b->gid || !str_eq(a->working_directory, b->working_directory) ||
+	    a->n_env != b->n_env)
+		return false;
+	for (size_t i = 0; i < a->n_listen; i++)
+		if (strcmp(a->listen[i].text, b->listen[i].text))
+			return false;
+	for (size_t i = 0; i < a->n_probes; i++)
+		if (strcmp(a->probes[i].text, b->probes[i].text))
+			return false;
+	for (size_t i = 0; i < a->n_env; i++)
+		if (strcmp(a->environment[i], b->environment[i]))
+			return false;
+	return true;
 }

@@ -3,9 +3,15 @@
  * readyd.conf: an INI file read with libinih.
  *
  *   [readyd]               textfile, control, control_group
- *   [service "NAME"]       command, listen (repeatable), ready_timeout,
- *                          restart, stop_timeout, user, group,
- *                          working_directory, environment (repeatable)
+ *   [service "NAME"]       command, listen (repeatable), ready, ready_timeout,
+ *                          restart, restart_delay, restart_max_delay,
+ *                          restart_reset_after, start_limit_burst,
+ *                          start_limit_interval, stop_timeout, user, group,
+ *                          working_directory, environment (repeatable),
+ *                          probe (repeatable), probe_interval, probe_timeout,
+ *                          failure_threshold, success_threshold, on_unhealthy
+ *
+ * docs/configuration.md is the reference.
  *
  * Every error names file:line, the key, and what would be valid; a config
  * with any error is rejected whole.
@@ -20,17 +26,33 @@
 
 #include "backoff.h"
 #include "listen_spec.h"
+#include "probe_spec.h"
 
 #define CONFIG_MAX_SERVICES 256
 #define CONFIG_MAX_LISTEN 16
 #define CONFIG_MAX_ENV 64
 #define CONFIG_MAX_GROUPS 64
+#define CONFIG_MAX_PROBES 8
+#define START_LIMIT_BURST_MAX 100
 #define SERVICE_NAME_MAX 64
 #define CONFIG_DEFAULT_PATH "/etc/readyd/readyd.conf"
 #define CONFIG_DEFAULT_TEXTFILE "/var/lib/prometheus/node-exporter/readyd.prom"
 #define CONFIG_DEFAULT_CONTROL "/run/readyd/control.sock"
 
 enum restart_policy { RESTART_NO, RESTART_ON_FAILURE, RESTART_ALWAYS };
+enum on_unhealthy { ON_UNHEALTHY_NONE, ON_UNHEALTHY_RESTART };
+
+/* What must hold before `starting` becomes `running` (ready = a,b). */
+#define READY_ACCEPT 0x1 /* the kernel shows every declared listener accepting */
+#define READY_PROBE 0x2	 /* every probe succeeded (after the accept gate, if any) */
+
+/* Defaults that the environment may change (READYD_PROBE_INTERVAL, ...). */
+struct config_defaults {
+	uint64_t probe_interval_ns;
+	uint64_t probe_timeout_ns;
+};
+
+extern const struct config_defaults config_builtin_defaults;
 
 struct service_config {
 	char name[SERVICE_NAME_MAX + 1];
@@ -39,10 +61,20 @@ struct service_config {
 	char **argv;
 	struct listen_spec listen[CONFIG_MAX_LISTEN];
 	size_t n_listen;
+	unsigned int ready; /* READY_* bits */
 	uint64_t ready_timeout_ns;
 	uint64_t stop_timeout_ns;
 	enum restart_policy restart;
 	struct backoff_params backoff;
+	unsigned int start_limit_burst; /* 0: no start limit */
+	uint64_t start_limit_interval_ns;
+	struct probe_spec probes[CONFIG_MAX_PROBES];
+	size_t n_probes;
+	uint64_t probe_interval_ns;
+	uint64_t probe_timeout_ns;
+	unsigned int failure_threshold;
+	unsigned int success_threshold;
+	enum on_unhealthy on_unhealthy;
 	char *user; /* NULL: run as readyd's own user */
 	char *home; /* user's home directory, for HOME */
 	char *group;
@@ -54,7 +86,7 @@ struct service_config {
 	char *environment[CONFIG_MAX_ENV]; /* "KEY=VALUE" */
 	size_t n_env;
 	/* Line of each single-valued key, to report duplicates. */
-	unsigned int seen[16];
+	unsigned int seen[32];
 };
 
 struct config {
@@ -66,6 +98,7 @@ struct config {
 	struct service_config *services;
 	size_t n_services;
 	unsigned int seen[4];
+	unsigned int refs; /* units pointing into services (reload keeps old ones alive) */
 };
 
 /* Collected errors, printed by the caller: "file:line: message". */
@@ -74,14 +107,28 @@ struct config_diag {
 	size_t n;
 };
 
-/* Parse a file. 0 on success; -EINVAL with diag filled; -errno if unreadable. */
-int config_load(const char *path, struct config *cfg, struct config_diag *diag);
+/*
+ * Parse a file. 0 on success; -EINVAL with diag filled; -errno if
+ * unreadable. defaults: NULL for config_builtin_defaults.
+ */
+int config_load(const char *path, const struct config_defaults *defaults, struct config *cfg,
+		struct config_diag *diag);
 /* Parse text in memory; `name` is used in messages (unit tests, reload checks). */
-int config_parse_text(const char *name, const char *text, struct config *cfg,
-		      struct config_diag *diag);
+int config_parse_text(const char *name, const char *text, const struct config_defaults *defaults,
+		      struct config *cfg, struct config_diag *diag);
+/*
+ * The built-in defaults, changed by READYD_PROBE_INTERVAL and
+ * READYD_PROBE_TIMEOUT. -EINVAL with a message in err for a value that is
+ * not a duration: a typo in the environment must not pass silently.
+ */
+int config_defaults_from_env(struct config_defaults *d, char *err, size_t size);
+/* Same behaviour? (everything but line numbers); reload restarts what differs. */
+bool config_service_equal(const struct service_config *a, const struct service_config *b);
 void config_free(struct config *cfg);
 void config_diag_free(struct config_diag *diag);
 const struct service_config *config_find(const struct config *cfg, const char *name);
 const char *restart_policy_name(enum restart_policy p);
+/* "accept", "probe", "accept,probe" */
+void ready_mask_format(char *buf, size_t size, unsigned int mask);
 
 #endif

@@ -17,6 +17,7 @@ struct parse_ctx {
 	struct service_config *svc; /* current [service] */
 	unsigned int command_line;  /* per service, for argv errors */
 	unsigned int *command_lines; /* indexed like cfg->services */
+	const struct config_defaults *defaults;
 };
 
 typedef int (*config_setter)(struct parse_ctx *ctx, const char *value);

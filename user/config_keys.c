@@ -131,6 +131,132 @@ static int set_stop_timeout(struct parse_ctx *ctx, const char *value)
 	return set_duration(ctx, &ctx->svc->stop_timeout_ns, "stop_timeout", value);
 }
 
+static int set_uint(struct parse_ctx *ctx, unsigned int *field, const char *key, const char *value,
+		    unsigned int min, unsigned int max)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(value, &end, 10);
+	if (!*value || *end || errno || v < min || v > max || value[0] == '-') {
+		config_error(ctx, ctx->line, "%s = %s: expected a whole number from %u to %u", key,
+			     value, min, max);
+		return -EINVAL;
+	}
+	*field = (unsigned int)v;
+	return 0;
+}
+
+static int set_restart_delay(struct parse_ctx *ctx, const char *value)
+{
+	return set_duration(ctx, &ctx->svc->backoff.initial_ns, "restart_delay", value);
+}
+
+static int set_restart_max_delay(struct parse_ctx *ctx, const char *value)
+{
+	return set_duration(ctx, &ctx->svc->backoff.max_ns, "restart_max_delay", value);
+}
+
+static int set_restart_reset_after(struct parse_ctx *ctx, const char *value)
+{
+	return set_duration(ctx, &ctx->svc->backoff.reset_after_ns, "restart_reset_after", value);
+}
+
+static int set_start_limit_burst(struct parse_ctx *ctx, const char *value)
+{
+	return set_uint(ctx, &ctx->svc->start_limit_burst, "start_limit_burst", value, 0, START_LIMIT_BURST_MAX);
+}
+
+static int set_start_limit_interval(struct parse_ctx *ctx, const char *value)
+{
+	return set_duration(ctx, &ctx->svc->start_limit_interval_ns, "start_limit_interval", value);
+}
+
+static int set_probe(struct parse_ctx *ctx, const char *value)
+{
+	struct service_config *s = ctx->svc;
+	const char *why;
+	int err;
+
+	if (s->n_probes == CONFIG_MAX_PROBES) {
+		config_error(ctx, ctx->line, "probe: at most %d probes per service", CONFIG_MAX_PROBES);
+		return -EINVAL;
+	}
+	err = probe_spec_parse(value, &s->probes[s->n_probes], &why);
+	if (err) {
+		config_error(ctx, ctx->line, "probe = %s: %s", value, why ? why : "out of memory");
+		return err;
+	}
+	for (size_t i = 0; i < s->n_probes; i++)
+		if (strcmp(s->probes[i].text, value) == 0) {
+			probe_spec_free(&s->probes[s->n_probes]);
+			config_error(ctx, ctx->line, "probe = %s is declared twice", value);
+			return -EINVAL;
+		}
+	s->n_probes++;
+	return 0;
+}
+
+static int set_probe_interval(struct parse_ctx *ctx, const char *value)
+{
+	return set_duration(ctx, &ctx->svc->probe_interval_ns, "probe_interval", value);
+}
+
+static int set_probe_timeout(struct parse_ctx *ctx, const char *value)
+{
+	return set_duration(ctx, &ctx->svc->probe_timeout_ns, "probe_timeout", value);
+}
+
+static int set_failure_threshold(struct parse_ctx *ctx, const char *value)
+{
+	return set_uint(ctx, &ctx->svc->failure_threshold, "failure_threshold", value, 1, 100);
+}
+
+static int set_success_threshold(struct parse_ctx *ctx, const char *value)
+{
+	return set_uint(ctx, &ctx->svc->success_threshold, "success_threshold", value, 1, 100);
+}
+
+static int set_on_unhealthy(struct parse_ctx *ctx, const char *value)
+{
+	if (strcmp(value, "none") == 0)
+		ctx->svc->on_unhealthy = ON_UNHEALTHY_NONE;
+	else if (strcmp(value, "restart") == 0)
+		ctx->svc->on_unhealthy = ON_UNHEALTHY_RESTART;
+	else {
+		config_error(ctx, ctx->line, "on_unhealthy = %s: expected none or restart", value);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ready = accept | probe | accept,probe */
+static int set_ready(struct parse_ctx *ctx, const char *value)
+{
+	unsigned int mask = 0;
+	char copy[128], *save = NULL;
+
+	if (str_copy(copy, value, sizeof(copy)) >= sizeof(copy))
+		goto bad;
+	for (char *w = strtok_r(copy, ", ", &save); w; w = strtok_r(NULL, ", ", &save)) {
+		if (strcmp(w, "accept") == 0)
+			mask |= READY_ACCEPT;
+		else if (strcmp(w, "probe") == 0)
+			mask |= READY_PROBE;
+		else
+			goto bad;
+	}
+	if (!mask)
+		goto bad;
+	ctx->svc->ready = mask;
+	return 0;
+bad:
+	config_error(ctx, ctx->line, "ready = %s: expected accept, probe, or both: accept,probe",
+		     value);
+	return -EINVAL;
+}
+
 static int set_restart(struct parse_ctx *ctx, const char *value)
 {
 	static const enum restart_policy all[] = { RESTART_NO, RESTART_ON_FAILURE, RESTART_ALWAYS };
@@ -232,6 +358,18 @@ static const struct config_key keys[] = {
 	{ "group", SECTION_SERVICE, 5, set_group },
 	{ "working_directory", SECTION_SERVICE, 6, set_working_directory },
 	{ "environment", SECTION_SERVICE, -1, set_environment },
+	{ "ready", SECTION_SERVICE, 7, set_ready },
+	{ "restart_delay", SECTION_SERVICE, 8, set_restart_delay },
+	{ "restart_max_delay", SECTION_SERVICE, 9, set_restart_max_delay },
+	{ "restart_reset_after", SECTION_SERVICE, 10, set_restart_reset_after },
+	{ "start_limit_burst", SECTION_SERVICE, 11, set_start_limit_burst },
+	{ "start_limit_interval", SECTION_SERVICE, 12, set_start_limit_interval },
+	{ "probe", SECTION_SERVICE, -1, set_probe },
+	{ "probe_interval", SECTION_SERVICE, 13, set_probe_interval },
+	{ "probe_timeout", SECTION_SERVICE, 14, set_probe_timeout },
+	{ "failure_threshold", SECTION_SERVICE, 15, set_failure_threshold },
+	{ "success_threshold", SECTION_SERVICE, 16, set_success_threshold },
+	{ "on_unhealthy", SECTION_SERVICE, 17, set_on_unhealthy },
 };
 
 const struct config_key *config_key_find(enum config_section section, const char *name)

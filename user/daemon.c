@@ -389,7 +389,7 @@ static int override(char **field, const char *value)
 static int load_config(struct daemon *d, const struct daemon_opts *o)
 {
 	struct config_diag diag;
-	int err = config_load(o->config_path, &d->cfg, &diag);
+	int err = config_load(o->config_path, &o->defaults, &d->cfg, &diag);
 
 	char text[1024];
 

@@ -43,6 +43,7 @@ struct daemon_opts {
 	const char *textfile_path; /* overrides the config file */
 	enum tracer_mode mode;
 	size_t ringbuf_bytes;
+	struct config_defaults defaults; /* built-in, changed by READYD_PROBE_* */
 };
 
 struct daemon {

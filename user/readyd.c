@@ -39,11 +39,11 @@ static const struct option options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static int check_config(const char *path)
+static int check_config(const char *path, const struct config_defaults *defaults)
 {
 	struct config_diag diag;
 	struct config cfg;
-	int err = config_load(path, &cfg, &diag);
+	int err = config_load(path, defaults, &cfg, &diag);
 
 	for (size_t i = 0; i < diag.n; i++)
 		fprintf(stderr, "%s\n", diag.lines[i]);
@@ -62,6 +62,7 @@ int main(int argc, char **argv)
 {
 	struct daemon_opts o = { .config_path = CONFIG_DEFAULT_PATH, .mode = TRACER_AUTO };
 	int verbose = 0, check = 0, opt, rc;
+	char err_text[256];
 	struct daemon d;
 
 	while ((opt = getopt_long(argc, argv, "vh", options, NULL)) != -1) {
@@ -104,8 +105,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "readyd: unexpected argument \"%s\"\n%s", argv[optind], usage);
 		return 2;
 	}
+	if (config_defaults_from_env(&o.defaults, err_text, sizeof(err_text)) < 0) {
+		fprintf(stderr, "readyd: %s\n", err_text);
+		return 1;
+	}
 	if (check)
-		return check_config(o.config_path);
+		return check_config(o.config_path, &o.defaults);
 	log_init("readyd", verbose ? LOG_DEBUG : LOG_INFO);
 	rc = daemon_init(&d, &o);
 	if (!rc)

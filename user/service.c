@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The state machine: the table at the bottom, and the cells it names. */
 #include "service.h"
 
 #include <signal.h>
@@ -6,49 +7,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "readyd_event.h"
 #include "util.h"
 
 typedef void (*svc_fn)(struct svc *s, const struct svc_input *in, uint64_t now,
 		       struct svc_actions *out);
-
-static const char *const state_names[SVC_STATE_COUNT] = {
-	[SVC_STOPPED] = "stopped", [SVC_STARTING] = "starting", [SVC_RUNNING] = "running",
-	[SVC_UNHEALTHY] = "unhealthy", [SVC_FAILED] = "failed", [SVC_STOPPING] = "stopping",
-};
-
-const char *svc_state_name(enum svc_state st)
-{
-	return st < SVC_STATE_COUNT ? state_names[st] : "?";
-}
-
-const char *accept_via_name(unsigned int via)
-{
-	switch (via) {
-	case RD_VIA_ACCEPT:
-		return "accept";
-	case RD_VIA_EPOLL:
-		return "epoll";
-	case RD_VIA_POLL:
-		return "poll";
-	case RD_VIA_SELECT:
-		return "select";
-	case RD_VIA_FENTRY:
-		return "inet_csk_accept";
-	}
-	return "kernel state";
-}
-
-void svc_exit_describe(const struct svc_exit *e, char *buf, size_t size)
-{
-	if (e->spawn_error[0])
-		snprintf(buf, size, "could not be started: %s", e->spawn_error);
-	else if (e->signal)
-		snprintf(buf, size, "killed by signal %d (SIG%s)", e->signal,
-			 sigabbrev_np(e->signal) ? sigabbrev_np(e->signal) : "?");
-	else
-		snprintf(buf, size, "exited with status %d", e->code);
-}
 
 static void set_state(struct svc *s, enum svc_state to, uint64_t now, struct svc_actions *out,
 		      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
@@ -74,21 +36,50 @@ static void set_deadline(struct svc *s, enum svc_deadline kind, uint64_t at)
 	s->deadline = kind == DEADLINE_NONE ? 0 : at;
 }
 
+static const char *why_or(const struct svc_input *in, const char *fallback)
+{
+	return in->why ? in->why : fallback;
+}
+
 /* ---- actions shared by several cells of the table ---- */
 
-static void spawn(struct svc *s, const char *why, uint64_t now, struct svc_actions *out)
+static void spawn(struct svc *s, bool is_restart, const char *why, uint64_t now,
+		  struct svc_actions *out)
 {
 	out->spawn = true;
 	s->started_once = true;
+	s->restarts += is_restart;
 	s->pid = 0;
 	s->spawned_at = now;
 	s->ready_at = 0;
-	s->start_pending = false;
+	s->start_pending = s->pending_restart = s->liveness_restart = false;
 	for (size_t i = 0; i < s->n_listeners; i++)
 		listener_reset(&s->listeners[i]);
 	s->n_observed = 0;
+	for (size_t i = 0; i < s->cfg->n_probes; i++)
+		probe_health_restart(&s->probes[i]);
+	if (s->n_starts == START_LIMIT_BURST_MAX + 1) /* keep the newest */
+		memmove(s->starts, s->starts + 1, sizeof(s->starts[0]) * --s->n_starts);
+	s->starts[s->n_starts++] = now;
 	set_deadline(s, DEADLINE_NONE, 0); /* the ready timeout starts at the fork: svc_spawned */
 	set_state(s, SVC_STARTING, now, out, "%s", why);
+}
+
+/* Starts within the start-limit window before now. */
+static size_t recent_starts(const struct svc *s, uint64_t now)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->n_starts; i++)
+		n += now - s->starts[i] < s->cfg->start_limit_interval_ns;
+	return n;
+}
+
+static void forget_failures(struct svc *s)
+{
+	s->start_limit_hit = false;
+	s->n_starts = 0;
+	s->attempt = 0;
 }
 
 static void terminate(struct svc *s, uint64_t now, struct svc_actions *out)
@@ -112,24 +103,28 @@ static bool wants_restart(const struct svc *s, bool clean)
 	return false;
 }
 
-/* Schedule a restart if the policy wants one; say so at the end of the cause. */
-static void maybe_schedule_restart(struct svc *s, bool clean, const struct svc_input *in,
-				   uint64_t now)
+/* Restart after the backoff delay; say so at the end of the cause. */
+static void schedule_restart(struct svc *s, const struct svc_input *in, uint64_t now)
 {
 	const struct backoff_params *b = &s->cfg->backoff;
 	uint64_t delay;
 	char text[32];
 
-	if (!wants_restart(s, clean)) {
-		set_deadline(s, DEADLINE_NONE, 0);
-		return;
-	}
 	if (s->ready_at && now - s->ready_at >= b->reset_after_ns)
 		s->attempt = 0; /* it ran long enough: earlier failures are history */
 	delay = backoff_delay(b, s->attempt++, in->random);
 	set_deadline(s, DEADLINE_RESTART, now + delay);
 	fmt_duration(text, sizeof(text), delay);
 	str_append(s->cause, sizeof(s->cause), "; restart in %s", text);
+}
+
+static void maybe_schedule_restart(struct svc *s, bool clean, const struct svc_input *in,
+				   uint64_t now)
+{
+	if (wants_restart(s, clean))
+		schedule_restart(s, in, now);
+	else
+		set_deadline(s, DEADLINE_NONE, 0);
 }
 
 /* A failed bind on a declared address explains an early exit: say who holds it. */
@@ -149,17 +144,30 @@ static void record_exit(struct svc *s, const struct svc_input *in, uint64_t now)
 	s->last_exit_at = now;
 }
 
+/* Entering unhealthy: with on_unhealthy = restart, also stop it for a restart. */
+static void go_unhealthy(struct svc *s, uint64_t now, struct svc_actions *out, const char *why)
+{
+	bool restart = s->cfg->on_unhealthy == ON_UNHEALTHY_RESTART && s->pid;
+
+	set_state(s, SVC_UNHEALTHY, now, out, "%s%s", why,
+		  restart ? "; restarting it (on_unhealthy = restart)" : "");
+	if (restart) {
+		s->liveness_restart = true;
+		terminate(s, now, out);
+	}
+}
+
 /* ---- the cells of the table ---- */
 
 static void on_start(struct svc *s, const struct svc_input *in, uint64_t now,
 		     struct svc_actions *out)
 {
 	s->want_up = true;
-	s->attempt = 0;
+	forget_failures(s); /* an operator acting clears the start limit */
 	if (s->pid)
 		s->start_pending = true; /* the old process is still being stopped */
 	else
-		spawn(s, in->why ? in->why : "started", now, out);
+		spawn(s, false, why_or(in, "started"), now, out);
 }
 
 static void on_start_pending(struct svc *s, const struct svc_input *in, uint64_t now,
@@ -168,6 +176,14 @@ static void on_start_pending(struct svc *s, const struct svc_input *in, uint64_t
 	(void)in, (void)now, (void)out;
 	s->want_up = true;
 	s->start_pending = true;
+	forget_failures(s);
+}
+
+static void on_restart_pending(struct svc *s, const struct svc_input *in, uint64_t now,
+			       struct svc_actions *out)
+{
+	on_start_pending(s, in, now, out);
+	s->pending_restart = true;
 }
 
 static void on_start_noop(struct svc *s, const struct svc_input *in, uint64_t now,
@@ -181,15 +197,15 @@ static void on_stop_alive(struct svc *s, const struct svc_input *in, uint64_t no
 			  struct svc_actions *out)
 {
 	s->want_up = false;
-	s->start_pending = false;
-	if (!s->pid) { /* the fork was still queued: nothing to stop */
+	s->start_pending = s->liveness_restart = false;
+	if (!s->pid) { /* the fork was still queued, or a restart was pending */
 		set_deadline(s, DEADLINE_NONE, 0);
-		set_state(s, SVC_STOPPED, now, out, "%s before it was spawned",
-			  in->why ? in->why : "stop requested");
+		set_state(s, SVC_STOPPED, now, out, "%s%s", why_or(in, "stop requested"),
+			  s->state == SVC_STARTING ? " before it was spawned" : "");
 		return;
 	}
 	terminate(s, now, out);
-	set_state(s, SVC_STOPPING, now, out, "%s", in->why ? in->why : "stop requested");
+	set_state(s, SVC_STOPPING, now, out, "%s", why_or(in, "stop requested"));
 }
 
 /* Stop while failed: keep killing a process that is still there, drop a pending restart. */
@@ -199,11 +215,11 @@ static void on_stop_failed(struct svc *s, const struct svc_input *in, uint64_t n
 	s->want_up = false;
 	s->start_pending = false;
 	if (s->pid) {
-		set_state(s, SVC_STOPPING, now, out, "%s", in->why ? in->why : "stop requested");
+		set_state(s, SVC_STOPPING, now, out, "%s", why_or(in, "stop requested"));
 		return;
 	}
 	set_deadline(s, DEADLINE_NONE, 0);
-	set_state(s, SVC_STOPPED, now, out, "%s", in->why ? in->why : "stop requested");
+	set_state(s, SVC_STOPPED, now, out, "%s", why_or(in, "stop requested"));
 }
 
 static void on_stop_stopped(struct svc *s, const struct svc_input *in, uint64_t now,
@@ -215,11 +231,43 @@ static void on_stop_stopped(struct svc *s, const struct svc_input *in, uint64_t 
 	set_deadline(s, DEADLINE_NONE, 0); /* cancels a restart=always restart */
 }
 
+static void on_restart(struct svc *s, const struct svc_input *in, uint64_t now,
+		       struct svc_actions *out)
+{
+	if (!s->pid) { /* a fork still queued, or dead and waiting to restart */
+		on_start(s, in, now, out);
+		return;
+	}
+	s->want_up = true;
+	forget_failures(s);
+	s->start_pending = s->pending_restart = true;
+	s->liveness_restart = false;
+	terminate(s, now, out);
+	set_state(s, SVC_STOPPING, now, out, "%s", why_or(in, "restart requested"));
+}
+
+static void on_reset(struct svc *s, const struct svc_input *in, uint64_t now,
+		     struct svc_actions *out)
+{
+	bool was_limited = s->start_limit_hit;
+
+	(void)in, (void)out;
+	forget_failures(s);
+	/* Held back only by the limit: the restart policy resumes now. */
+	if (was_limited && s->state == SVC_FAILED && !s->pid && s->want_up)
+		set_deadline(s, DEADLINE_RESTART, now);
+}
+
 static void describe_ready(struct svc *s, char *buf, size_t size)
 {
 	const struct listener *why = NULL;
 	char took[32];
 
+	fmt_duration(took, sizeof(took), s->ready_at - s->spawned_at);
+	if (!(s->cfg->ready & READY_ACCEPT)) {
+		snprintf(buf, size, "every probe passed, %s after spawn", took);
+		return;
+	}
 	/* Name the listener that completed readiness: the latest to get there. */
 	for (size_t i = 0; i < s->n_listeners; i++)
 		if (!why || s->listeners[i].at[LEVEL_ACCEPTING] > why->at[LEVEL_ACCEPTING])
@@ -227,7 +275,6 @@ static void describe_ready(struct svc *s, char *buf, size_t size)
 	for (size_t i = 0; !why && i < s->n_observed; i++)
 		if (listener_ready(&s->observed[i]))
 			why = &s->observed[i];
-	fmt_duration(took, sizeof(took), s->ready_at - s->spawned_at);
 	if (!why)
 		snprintf(buf, size, "ready %s after spawn", took);
 	else if (why->connectionless)
@@ -235,18 +282,19 @@ static void describe_ready(struct svc *s, char *buf, size_t size)
 	else
 		snprintf(buf, size, "accepting on %s (%s by pid %d), %s after spawn", why->label,
 			 accept_via_name(why->via), (int)why->pid, took);
+	if (s->cfg->ready & READY_PROBE)
+		str_append(buf, size, "; every probe passed");
 }
 
-static void on_progress(struct svc *s, const struct svc_input *in, uint64_t now,
-			struct svc_actions *out)
+/* Starting or unhealthy, and maybe every condition holds now. */
+static void check_ready(struct svc *s, uint64_t now, struct svc_actions *out)
 {
 	char text[SVC_CAUSE_MAX];
 
-	(void)in;
 	if (!svc_ready(s))
 		return;
 	if (s->state == SVC_UNHEALTHY) {
-		set_state(s, SVC_RUNNING, now, out, "every listener is accepting again");
+		set_state(s, SVC_RUNNING, now, out, "every listener accepting and every probe passing again");
 		return;
 	}
 	s->ready_at = now;
@@ -255,10 +303,62 @@ static void on_progress(struct svc *s, const struct svc_input *in, uint64_t now,
 	set_state(s, SVC_RUNNING, now, out, "%s", text);
 }
 
+static void on_progress(struct svc *s, const struct svc_input *in, uint64_t now,
+			struct svc_actions *out)
+{
+	(void)in;
+	if (!s->liveness_restart)
+		check_ready(s, now, out);
+}
+
 static void on_listener_lost(struct svc *s, const struct svc_input *in, uint64_t now,
 			     struct svc_actions *out)
 {
-	set_state(s, SVC_UNHEALTHY, now, out, "listener %s closed", in->why ? in->why : "?");
+	char text[SVC_CAUSE_MAX];
+
+	snprintf(text, sizeof(text), "listener %s closed", why_or(in, "?"));
+	go_unhealthy(s, now, out, text);
+}
+
+/* Record a probe result; true if it just turned failing. */
+static bool record_probe(struct svc *s, const struct svc_input *in, uint64_t now)
+{
+	const struct service_config *c = s->cfg;
+
+	if (in->probe >= c->n_probes)
+		return false;
+	return probe_health_record(&s->probes[in->probe], in->ok, in->why, in->duration_ns, now,
+				   c->success_threshold, c->failure_threshold) &&
+	       s->probes[in->probe].verdict == VERDICT_FAILING;
+}
+
+static void on_probe_starting(struct svc *s, const struct svc_input *in, uint64_t now,
+			      struct svc_actions *out)
+{
+	record_probe(s, in, now);
+	check_ready(s, now, out); /* a failing probe just keeps it starting, up to ready_timeout */
+}
+
+static void on_probe_running(struct svc *s, const struct svc_input *in, uint64_t now,
+			     struct svc_actions *out)
+{
+	const struct probe_health *h = &s->probes[in->probe < CONFIG_MAX_PROBES ? in->probe : 0];
+	char text[SVC_CAUSE_MAX];
+
+	if (!record_probe(s, in, now))
+		return;
+	snprintf(text, sizeof(text), "probe %s failed %u time%s in a row: %s",
+		 s->cfg->probes[in->probe].text, h->consecutive_fail,
+		 h->consecutive_fail == 1 ? "" : "s", h->last_reason);
+	go_unhealthy(s, now, out, text);
+}
+
+static void on_probe_unhealthy(struct svc *s, const struct svc_input *in, uint64_t now,
+			       struct svc_actions *out)
+{
+	record_probe(s, in, now);
+	if (!s->liveness_restart)
+		check_ready(s, now, out);
 }
 
 static void on_exit_alive(struct svc *s, const struct svc_input *in, uint64_t now,
@@ -276,17 +376,27 @@ static void on_exit_alive(struct svc *s, const struct svc_input *in, uint64_t no
 	maybe_schedule_restart(s, clean, in, now);
 }
 
+/* Unhealthy and stopped for on_unhealthy = restart: back after the backoff delay. */
+static void on_exit_unhealthy(struct svc *s, const struct svc_input *in, uint64_t now,
+			      struct svc_actions *out)
+{
+	if (!s->liveness_restart) {
+		on_exit_alive(s, in, now, out);
+		return;
+	}
+	record_exit(s, in, now);
+	schedule_restart(s, in, now); /* a failure: it counts for backoff and start limit */
+}
+
 /* The process we were killing after a failure is gone: now the policy applies. */
 static void on_exit_failed(struct svc *s, const struct svc_input *in, uint64_t now,
 			   struct svc_actions *out)
 {
-	(void)out;
 	record_exit(s, in, now);
-	if (s->start_pending) {
-		set_deadline(s, DEADLINE_RESTART, now);
-		return;
-	}
-	maybe_schedule_restart(s, false, in, now);
+	if (s->start_pending)
+		spawn(s, s->pending_restart, "started by operator", now, out);
+	else
+		maybe_schedule_restart(s, false, in, now);
 }
 
 static void on_exit_stopping(struct svc *s, const struct svc_input *in, uint64_t now,
@@ -295,21 +405,48 @@ static void on_exit_stopping(struct svc *s, const struct svc_input *in, uint64_t
 	char text[160];
 
 	record_exit(s, in, now);
+	if (s->start_pending) { /* restart: straight from stopping to starting */
+		spawn(s, s->pending_restart, s->pending_restart ? "restarted by operator"
+								 : "started by operator", now, out);
+		return;
+	}
 	svc_exit_describe(&in->exit, text, sizeof(text));
-	set_deadline(s, s->start_pending ? DEADLINE_RESTART : DEADLINE_NONE, now);
+	set_deadline(s, DEADLINE_NONE, 0);
 	set_state(s, SVC_STOPPED, now, out, "stopped (%s)", text);
 }
 
-static void on_ready_timeout(struct svc *s, const struct svc_input *in, uint64_t now,
-			     struct svc_actions *out)
+/* "not ready after 30.00s (tcp:127.0.0.1:8080 listening; probe http://...: HTTP 503)" */
+static void on_ready_timeout(struct svc *s, uint64_t now, struct svc_actions *out)
 {
-	char levels[SVC_CAUSE_MAX - 64], took[32];
+	char what[SVC_CAUSE_MAX - 40], probes[SVC_CAUSE_MAX / 2], took[32];
 
-	(void)in;
-	svc_describe_listeners(s, levels, sizeof(levels));
+	what[0] = '\0';
+	if ((s->cfg->ready & READY_ACCEPT) || s->n_listeners)
+		svc_describe_listeners(s, what, sizeof(what));
+	svc_describe_probes(s, probes, sizeof(probes));
+	if (probes[0])
+		str_append(what, sizeof(what), "%s%s", what[0] ? "; " : "", probes);
 	fmt_duration(took, sizeof(took), s->cfg->ready_timeout_ns);
 	terminate(s, now, out);
-	set_state(s, SVC_FAILED, now, out, "not ready after %s (%s)", took, levels);
+	set_state(s, SVC_FAILED, now, out, "not ready after %s (%s)", took, what);
+}
+
+/* A restart is due: unless more than start_limit_burst starts fell in the window. */
+static void restart_or_limit(struct svc *s, uint64_t now, struct svc_actions *out)
+{
+	const struct service_config *c = s->cfg;
+	char window[32];
+
+	if (c->start_limit_burst && recent_starts(s, now) >= c->start_limit_burst) {
+		s->start_limit_hit = true;
+		fmt_duration(window, sizeof(window), c->start_limit_interval_ns);
+		set_state(s, SVC_FAILED, now, out,
+			  "start limit hit: %u starts within %s; not restarting until "
+			  "`readyctl reset %s` or a start",
+			  c->start_limit_burst, window, c->name);
+		return;
+	}
+	spawn(s, true, "restart", now, out);
 }
 
 static void on_deadline(struct svc *s, const struct svc_input *in, uint64_t now,
@@ -317,21 +454,20 @@ static void on_deadline(struct svc *s, const struct svc_input *in, uint64_t now,
 {
 	enum svc_deadline kind = s->deadline_kind;
 
+	(void)in;
 	set_deadline(s, DEADLINE_NONE, 0);
 	switch (kind) {
 	case DEADLINE_READY:
 		if (s->state == SVC_STARTING)
-			on_ready_timeout(s, in, now, out);
+			on_ready_timeout(s, now, out);
 		break;
 	case DEADLINE_KILL:
 		if (s->pid)
 			out->signal = SIGKILL;
 		break;
 	case DEADLINE_RESTART:
-		if (!s->pid) {
-			s->restarts++;
-			spawn(s, "restart", now, out);
-		}
+		if (!s->pid)
+			restart_or_limit(s, now, out);
 		break;
 	case DEADLINE_NONE:
 		break;
@@ -344,13 +480,13 @@ static void on_deadline(struct svc *s, const struct svc_input *in, uint64_t now,
  */
 // clang-format off
 static const svc_fn table[SVC_STATE_COUNT][SVC_EV_COUNT] = {
-	/*                 START             STOP             PROGRESS     LISTENER_LOST     EXIT              DEADLINE */
-	[SVC_STOPPED]   = { on_start,         on_stop_stopped, NULL,        NULL,             NULL,             on_deadline },
-	[SVC_STARTING]  = { on_start_noop,    on_stop_alive,   on_progress, NULL,             on_exit_alive,    on_deadline },
-	[SVC_RUNNING]   = { on_start_noop,    on_stop_alive,   NULL,        on_listener_lost, on_exit_alive,    on_deadline },
-	[SVC_UNHEALTHY] = { on_start_noop,    on_stop_alive,   on_progress, NULL,             on_exit_alive,    on_deadline },
-	[SVC_FAILED]    = { on_start,         on_stop_failed,  NULL,        NULL,             on_exit_failed,   on_deadline },
-	[SVC_STOPPING]  = { on_start_pending, NULL,            NULL,        NULL,             on_exit_stopping, on_deadline },
+	/*                 START             STOP             RESTART           RESET     PROGRESS     LISTENER_LOST     PROBE               EXIT               DEADLINE */
+	[SVC_STOPPED]   = { on_start,         on_stop_stopped, on_start,         on_reset, NULL,        NULL,             NULL,               NULL,              on_deadline },
+	[SVC_STARTING]  = { on_start_noop,    on_stop_alive,   on_restart,       on_reset, on_progress, NULL,             on_probe_starting,  on_exit_alive,     on_deadline },
+	[SVC_RUNNING]   = { on_start_noop,    on_stop_alive,   on_restart,       on_reset, NULL,        on_listener_lost, on_probe_running,   on_exit_alive,     on_deadline },
+	[SVC_UNHEALTHY] = { on_start_noop,    on_stop_alive,   on_restart,       on_reset, on_progress, NULL,             on_probe_unhealthy, on_exit_unhealthy, on_deadline },
+	[SVC_FAILED]    = { on_start,         on_stop_failed,  on_start,         on_reset, NULL,        NULL,             NULL,               on_exit_failed,    on_deadline },
+	[SVC_STOPPING]  = { on_start_pending, NULL,            on_restart_pending, on_reset, NULL,      NULL,             NULL,               on_exit_stopping,  on_deadline },
 };
 // clang-format on
 
@@ -366,111 +502,4 @@ void svc_handle(struct svc *s, enum svc_event ev, const struct svc_input *in, ui
 	fn = table[s->state][ev];
 	if (fn)
 		fn(s, in ? in : &none, now, out);
-}
-
-void svc_init(struct svc *s, const struct service_config *cfg)
-{
-	memset(s, 0, sizeof(*s));
-	s->cfg = cfg;
-	s->state = SVC_STOPPED;
-	str_copy(s->cause, "not started yet", sizeof(s->cause));
-	s->n_listeners = cfg->n_listen;
-	for (size_t i = 0; i < cfg->n_listen; i++)
-		listener_init(&s->listeners[i], &cfg->listen[i], cfg->listen[i].text);
-}
-
-void svc_spawned(struct svc *s, pid_t pid, uint64_t now)
-{
-	s->pid = pid;
-	s->spawned_at = now;
-	set_deadline(s, DEADLINE_READY, now + s->cfg->ready_timeout_ns);
-}
-
-bool svc_ready(const struct svc *s)
-{
-	if (s->n_listeners) {
-		for (size_t i = 0; i < s->n_listeners; i++)
-			if (!listener_ready(&s->listeners[i]))
-				return false;
-		return true;
-	}
-	for (size_t i = 0; i < s->n_observed; i++)
-		if (listener_ready(&s->observed[i]))
-			return true;
-	return false;
-}
-
-bool svc_needs_syscalls(const struct svc *s)
-{
-	return s->state == SVC_STARTING || (s->state == SVC_UNHEALTHY && !svc_ready(s));
-}
-
-static struct listener *find_by_sock(struct listener *ls, size_t n, uint64_t sk)
-{
-	for (size_t i = 0; sk && i < n; i++)
-		if (listener_has_sock(&ls[i], sk))
-			return &ls[i];
-	return NULL;
-}
-
-struct listener *svc_listener_for(struct svc *s, uint64_t sk, const struct sock_addr *a,
-				  bool create)
-{
-	struct listener *l;
-	char label[SOCK_ADDR_TEXT_MAX];
-
-	if (s->n_listeners) {
-		l = find_by_sock(s->listeners, s->n_listeners, sk);
-		for (size_t i = 0; !l && a && i < s->n_listeners; i++)
-			if (listen_spec_matches(s->listeners[i].spec, a))
-				l = &s->listeners[i];
-		return l;
-	}
-	l = find_by_sock(s->observed, s->n_observed, sk);
-	if (l || !a || !create || s->n_observed == SVC_OBSERVED_MAX)
-		return l;
-	sock_addr_format(label, sizeof(label), a);
-	for (size_t i = 0; i < s->n_observed; i++)
-		if (strcmp(s->observed[i].label, label) == 0)
-			return &s->observed[i];
-	l = &s->observed[s->n_observed++];
-	listener_init(l, NULL, label);
-	return l;
-}
-
-uint64_t svc_phase_at(const struct svc *s, enum level level)
-{
-	uint64_t at = 0;
-
-	if (s->n_listeners) { /* the phase ends when the last listener gets there */
-		for (size_t i = 0; i < s->n_listeners; i++) {
-			uint64_t t = s->listeners[i].at[level];
-			if (!t)
-				return 0;
-			if (t > at)
-				at = t;
-		}
-		return at;
-	}
-	for (size_t i = 0; i < s->n_observed; i++) { /* the first listener of the tree */
-		uint64_t t = s->observed[i].at[level];
-		if (t && (!at || t < at))
-			at = t;
-	}
-	return at;
-}
-
-void svc_describe_listeners(const struct svc *s, char *buf, size_t size)
-{
-	buf[0] = '\0';
-	if (!s->n_listeners) {
-		str_append(buf, size, s->n_observed ? "" : "no listener seen");
-		for (size_t i = 0; i < s->n_observed; i++)
-			str_append(buf, size, "%s%s %s", i ? ", " : "", s->observed[i].label,
-				   level_name(s->observed[i].level));
-		return;
-	}
-	for (size_t i = 0; i < s->n_listeners; i++)
-		str_append(buf, size, "%s%s %s", i ? ", " : "", s->listeners[i].label,
-			   level_name(s->listeners[i].level));
 }

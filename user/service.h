@@ -2,7 +2,8 @@
 /*
  * The per-service state machine. Pure: events and the time come in, a new
  * state, a cause and actions (spawn, signal) come out; the caller does the
- * I/O. Read the table in service.c to see every transition.
+ * I/O. service.c holds the transition table (read it to see every
+ * transition); service_query.c answers questions about a service.
  */
 #ifndef READYD_SERVICE_H
 #define READYD_SERVICE_H
@@ -12,6 +13,7 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "health.h"
 #include "listener.h"
 
 #define SVC_OBSERVED_MAX 8
@@ -22,8 +24,11 @@ enum svc_state { SVC_STOPPED, SVC_STARTING, SVC_RUNNING, SVC_UNHEALTHY, SVC_FAIL
 enum svc_event {
 	SVC_EV_START,	      /* operator or boot wants it up */
 	SVC_EV_STOP,	      /* operator or shutdown wants it down */
+	SVC_EV_RESTART,	      /* operator: stop if running, then start */
+	SVC_EV_RESET,	      /* operator: forget the start limit and the backoff */
 	SVC_EV_PROGRESS,      /* a listener's level rose: maybe ready now */
 	SVC_EV_LISTENER_LOST, /* a listener that served it is closed */
+	SVC_EV_PROBE,	      /* a probe finished (svc_input.probe, .ok, .why) */
 	SVC_EV_EXIT,	      /* the main process is gone (or could not be spawned) */
 	SVC_EV_DEADLINE,      /* svc.deadline passed */
 	SVC_EV_COUNT
@@ -39,9 +44,13 @@ struct svc_exit {
 };
 
 struct svc_input {
-	const char *why;     /* START/STOP: who asks; LISTENER_LOST: listener label */
+	const char *why;      /* START/STOP/RESTART: who asks; LISTENER_LOST: the listener;
+				 PROBE: why it failed */
 	struct svc_exit exit; /* EXIT */
-	uint32_t random;     /* for restart jitter */
+	unsigned int probe;   /* PROBE: index into cfg->probes */
+	bool ok;	      /* PROBE: passed? */
+	uint64_t duration_ns; /* PROBE */
+	uint32_t random;      /* for restart jitter */
 };
 
 struct svc_actions {
@@ -60,12 +69,18 @@ struct svc {
 	uint64_t spawned_at, ready_at;
 	uint64_t deadline;
 	enum svc_deadline deadline_kind;
-	bool want_up;	    /* false once stopped by operator or shutdown */
-	bool start_pending; /* start again once the current process is gone */
+	bool want_up;	      /* false once stopped by operator or shutdown */
+	bool start_pending;   /* operator: start as soon as the current process is gone */
+	bool pending_restart; /* ... and that start is a restart */
+	bool liveness_restart; /* on_unhealthy=restart: restart (with backoff) once it is gone */
 	bool started_once;
 	unsigned int attempt;  /* consecutive failures, for backoff */
-	uint64_t restarts;     /* automatic restarts */
-	uint64_t transitions[SVC_STATE_COUNT];
+	uint64_t restarts;     /* restarts: by policy, on_unhealthy, or operator */
+	uint64_t transitions[SVC_STATE_COUNT]; /* into each state */
+	/* Start times in the start-limit window, oldest first. */
+	uint64_t starts[START_LIMIT_BURST_MAX + 1];
+	size_t n_starts;
+	bool start_limit_hit;
 	bool has_exit;
 	struct svc_exit last_exit;
 	uint64_t last_exit_at;
@@ -73,20 +88,37 @@ struct svc {
 	size_t n_listeners;
 	struct listener observed[SVC_OBSERVED_MAX]; /* when none is declared */
 	size_t n_observed;
+	struct probe_health probes[CONFIG_MAX_PROBES]; /* like cfg->probes */
 };
 
-void svc_init(struct svc *s, const struct service_config *cfg);
+/* ---- service.c: the machine ---- */
 void svc_handle(struct svc *s, enum svc_event ev, const struct svc_input *in, uint64_t now,
 		struct svc_actions *out);
+
+/* ---- service_query.c ---- */
+void svc_init(struct svc *s, const struct service_config *cfg);
+/*
+ * Follow a reloaded config whose behaviour is equal (config_service_equal):
+ * only the pointers change.
+ */
+void svc_rebind(struct svc *s, const struct service_config *cfg);
 /*
  * The spawn action was carried out at `now` (the daemon queues forks, see
  * loop_job): this is the main process; the ready timeout starts.
  */
 void svc_spawned(struct svc *s, pid_t pid, uint64_t now);
+/* Every readiness condition holds (listeners per `ready`, probes). */
 bool svc_ready(const struct svc *s);
+/* The listener half of it: every declared listener ready (or, with none, one observed). */
+bool svc_listeners_ready(const struct svc *s);
 /* Needs the syscall tracepoints: waiting to see a listener accept. */
 bool svc_needs_syscalls(const struct svc *s);
-
+/*
+ * Should its probes run now? Only once the kernel has shown every declared
+ * listener accepting (unless `ready = probe` alone), so a probe's own
+ * connection is never what makes a listener "accepting".
+ */
+bool svc_probing(const struct svc *s);
 /*
  * The listener a kernel-reported socket belongs to: the one that already
  * holds sk, else a declared one whose spec the address satisfies, else (for
@@ -98,6 +130,8 @@ struct listener *svc_listener_for(struct svc *s, uint64_t sk, const struct sock_
 uint64_t svc_phase_at(const struct svc *s, enum level level);
 /* "tcp:127.0.0.1:8080 listening, unix:/run/a.sock absent" */
 void svc_describe_listeners(const struct svc *s, char *buf, size_t size);
+/* "probe http://...: HTTP 503" for each probe not OK, or "" */
+void svc_describe_probes(const struct svc *s, char *buf, size_t size);
 
 const char *svc_state_name(enum svc_state st);
 void svc_exit_describe(const struct svc_exit *e, char *buf, size_t size);

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
@@ -48,20 +49,43 @@ static size_t build_env(const struct service_config *cfg, char *const *extra, ch
 	return n;
 }
 
-static void __attribute__((noreturn)) child_fail(int fd, const char *stage, const char *arg)
+/* How a child is set up between fork and exec. */
+struct child_setup {
+	char *const *argv;
+	char **env;
+	int go_fd;     /* wait for a byte here before exec; -1: don't */
+	int status_fd; /* failures before exec are written here */
+	int stdin_fd, stdout_fd; /* dup2'ed to 0 and 1 (and 2 when capture) */
+	bool capture;	/* stderr goes where stdout goes (probes) */
+	pid_t parent;
+};
+
+/*
+ * Report why the child could not exec, and exit. Services: a binary record
+ * for supervisor_exec_status(). Probes: a text line, which becomes the
+ * probe's failure reason. (strerrordesc_np: no locale, no allocation.)
+ */
+static void __attribute__((noreturn)) child_fail(const struct child_setup *c, const char *stage,
+						 const char *arg)
 {
 	struct spawn_failure f = { .err = errno };
+	char line[160];
+	int n;
 
 	snprintf(f.stage, sizeof(f.stage), "%s%s%s", stage, arg ? " " : "", arg ? arg : "");
-	if (write(fd, &f, sizeof(f)) < 0)
+	if (c->capture) {
+		n = snprintf(line, sizeof(line), "%s: %s\n", f.stage, strerrordesc_np(f.err));
+		if (write(c->status_fd, line, (size_t)n) < 0)
+			_exit(126);
+	} else if (write(c->status_fd, &f, sizeof(f)) < 0) {
 		_exit(126);
+	}
 	_exit(127);
 }
 
 /* In the child: from fork to exec, async-signal-safe calls only. */
-static void __attribute__((noreturn)) child_run(const struct service_config *cfg, char **env,
-						int go_fd, int status_fd, int devnull,
-						pid_t parent)
+static void __attribute__((noreturn)) child_run(const struct service_config *cfg,
+						const struct child_setup *c)
 {
 	sigset_t none;
 	char go;
@@ -70,25 +94,27 @@ static void __attribute__((noreturn)) child_run(const struct service_config *cfg
 	sigprocmask(SIG_SETMASK, &none, NULL); /* readyd blocks signals for its signalfd */
 	signal(SIGPIPE, SIG_DFL);
 	setpgid(0, 0);
-	if (read(go_fd, &go, 1) != 1) /* readyd gave up on this child */
+	if (c->go_fd >= 0 && read(c->go_fd, &go, 1) != 1) /* readyd gave up on this child */
 		_exit(127);
-	if (dup2(devnull, STDIN_FILENO) < 0)
-		child_fail(status_fd, "stdin", NULL);
+	if (dup2(c->stdin_fd, STDIN_FILENO) < 0 ||
+	    (c->stdout_fd >= 0 && dup2(c->stdout_fd, STDOUT_FILENO) < 0) ||
+	    (c->capture && dup2(c->stdout_fd, STDERR_FILENO) < 0))
+		child_fail(c, "stdio", NULL);
 	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC); /* no fd of readyd's leaks into a service */
 	if (cfg->working_directory && chdir(cfg->working_directory) < 0)
-		child_fail(status_fd, "chdir", cfg->working_directory);
+		child_fail(c, "chdir", cfg->working_directory);
 	if (cfg->user && setgroups(cfg->n_groups, cfg->groups) < 0)
-		child_fail(status_fd, "setgroups for", cfg->user);
+		child_fail(c, "setgroups for", cfg->user);
 	if ((cfg->user || cfg->group) && setgid(cfg->gid) < 0)
-		child_fail(status_fd, "setgid for", cfg->group ? cfg->group : cfg->user);
+		child_fail(c, "setgid for", cfg->group ? cfg->group : cfg->user);
 	if (cfg->user && setuid(cfg->uid) < 0)
-		child_fail(status_fd, "setuid to", cfg->user);
+		child_fail(c, "setuid to", cfg->user);
 	/* Set after the credential change, which clears it. */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
-	if (getppid() != parent)
+	if (getppid() != c->parent)
 		_exit(127);
-	execve(cfg->argv[0], cfg->argv, env);
-	child_fail(status_fd, "exec", cfg->argv[0]);
+	execve(c->argv[0], c->argv, c->env);
+	child_fail(c, "exec", c->argv[0]);
 }
 
 int supervisor_spawn(const struct service_config *cfg, char *const *extra_env, spawn_hook hook,
@@ -96,7 +122,8 @@ int supervisor_spawn(const struct service_config *cfg, char *const *extra_env, s
 {
 	char *env[ENV_MAX + 1], store[4][4096 + 8];
 	int go[2] = { -1, -1 }, status[2] = { -1, -1 }, devnull, err;
-	pid_t parent = getpid(), pid;
+	struct child_setup setup;
+	pid_t pid;
 
 	build_env(cfg, extra_env, env, store);
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -104,6 +131,9 @@ int supervisor_spawn(const struct service_config *cfg, char *const *extra_env, s
 		err = -errno;
 		goto fail;
 	}
+	setup = (struct child_setup){ .argv = cfg->argv, .env = env, .go_fd = go[0],
+				      .status_fd = status[1], .stdin_fd = devnull, .stdout_fd = -1,
+				      .parent = getpid() };
 	pid = fork();
 	if (pid < 0) {
 		err = -errno;
@@ -112,7 +142,7 @@ int supervisor_spawn(const struct service_config *cfg, char *const *extra_env, s
 	if (pid == 0) {
 		close(go[1]);
 		close(status[0]);
-		child_run(cfg, env, go[0], status[1], devnull, parent);
+		child_run(cfg, &setup);
 	}
 	setpgid(pid, pid); /* also done by the child: whoever runs first wins */
 	out->pid = pid;
@@ -137,6 +167,53 @@ fail:
 	fd_close(go[1]);
 	fd_close(status[0]);
 	fd_close(status[1]);
+	fd_close(devnull);
+	return err;
+}
+
+int supervisor_spawn_probe(const struct service_config *cfg, char *const *argv, struct child *out,
+			   int *output_fd)
+{
+	char *env[ENV_MAX + 1], store[4][4096 + 8];
+	int outp[2] = { -1, -1 }, devnull, err = 0;
+	struct child_setup setup;
+	pid_t pid;
+
+	build_env(cfg, NULL, env, store);
+	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (devnull < 0 || pipe2(outp, O_CLOEXEC) < 0) {
+		err = -errno;
+		goto out;
+	}
+	/* Failures before exec land on the output pipe: they are the probe's reason. */
+	setup = (struct child_setup){ .argv = argv, .env = env, .go_fd = -1, .status_fd = outp[1],
+				      .stdin_fd = devnull, .stdout_fd = outp[1], .capture = true,
+				      .parent = getpid() };
+	pid = fork();
+	if (pid < 0) {
+		err = -errno;
+		goto out;
+	}
+	if (pid == 0) {
+		close(outp[0]);
+		child_run(cfg, &setup);
+	}
+	setpgid(pid, pid);
+	out->pid = pid;
+	out->status_fd = -1;
+	out->pidfd = pidfd_open(pid, 0);
+	if (out->pidfd < 0) {
+		err = -errno;
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		goto out;
+	}
+	fcntl(outp[0], F_SETFL, O_NONBLOCK);
+	*output_fd = outp[0];
+	outp[0] = -1;
+out:
+	fd_close(outp[0]);
+	fd_close(outp[1]);
 	fd_close(devnull);
 	return err;
 }

@@ -29,6 +29,14 @@ typedef int (*spawn_hook)(pid_t pid, void *ctx);
  */
 int supervisor_spawn(const struct service_config *cfg, char *const *extra_env, spawn_hook hook,
 		     void *ctx, struct child *out);
+/*
+ * Fork an exec probe with the service's user, group, working directory and
+ * environment, in its own process group, stdout and stderr on a pipe
+ * (*output_fd, non-blocking). A failure before exec is written to that pipe
+ * too. Not watched by the tracer: a probe's sockets are not the service's.
+ */
+int supervisor_spawn_probe(const struct service_config *cfg, char *const *argv, struct child *out,
+			   int *output_fd);
 /* 0: exec succeeded; 1: the child failed before exec (why filled); -EAGAIN: not yet. */
 int supervisor_exec_status(int status_fd, char *why, size_t size);
 /* 0: reaped, *exit filled; -EAGAIN: still running; -errno. */

@@ -41,7 +41,7 @@ static char *errors_of(const char *text)
 	size_t len = 1;
 	char *all;
 
-	assert_int_equal(config_parse_text("t.conf", text, &cfg, &diag), -EINVAL);
+	assert_int_equal(config_parse_text("t.conf", text, NULL, &cfg, &diag), -EINVAL);
 	assert_true(diag.n > 0);
 	for (size_t i = 0; i < diag.n; i++)
 		len += strlen(diag.lines[i]) + 1;
@@ -70,7 +70,7 @@ static void good_config_parses(void **state)
 	const struct service_config *web, *db;
 
 	(void)state;
-	assert_int_equal(config_parse_text("good.conf", good, &cfg, &diag), 0);
+	assert_int_equal(config_parse_text("good.conf", good, NULL, &cfg, &diag), 0);
 	assert_int_equal(diag.n, 0);
 	assert_string_equal(cfg.textfile, "/tmp/readyd-test.prom");
 	assert_int_equal(cfg.n_services, 2);
@@ -101,8 +101,8 @@ static void defaults_without_readyd_section(void **state)
 	struct config cfg;
 
 	(void)state;
-	assert_int_equal(config_parse_text("d.conf", "[service \"a\"]\ncommand = /bin/true\n", &cfg,
-					   &diag),
+	assert_int_equal(config_parse_text("d.conf", "[service \"a\"]\ncommand = /bin/true\n", NULL,
+					   &cfg, &diag),
 			 0);
 	assert_string_equal(cfg.textfile, CONFIG_DEFAULT_TEXTFILE);
 	assert_string_equal(cfg.control, CONFIG_DEFAULT_CONTROL);
@@ -208,9 +208,9 @@ static void load_reports_missing_file(void **state)
 	struct config cfg;
 
 	(void)state;
-	assert_int_equal(config_load("/nonexistent/readyd.conf", &cfg, &diag), -ENOENT);
+	assert_int_equal(config_load("/nonexistent/readyd.conf", NULL, &cfg, &diag), -ENOENT);
 	assert_int_equal(diag.n, 0);
-	assert_int_equal(config_load("/tmp", &cfg, &diag), -EINVAL);
+	assert_int_equal(config_load("/tmp", NULL, &cfg, &diag), -EINVAL);
 }
 
 static void load_reads_a_file(void **state)
@@ -224,7 +224,7 @@ static void load_reads_a_file(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, good, strlen(good)), (ssize_t)strlen(good));
 	close(fd);
-	assert_int_equal(config_load(path, &cfg, &diag), 0);
+	assert_int_equal(config_load(path, NULL, &cfg, &diag), 0);
 	assert_int_equal(cfg.n_services, 2);
 	config_free(&cfg);
 	unlink(path);

@@ -28,6 +28,7 @@ static void make_service(const char *listen)
 	cfg.ready_timeout_ns = 30 * SEC;
 	cfg.stop_timeout_ns = SEC;
 	cfg.backoff = backoff_default;
+	cfg.ready = READY_ACCEPT;
 	if (listen) {
 		assert_int_equal(listen_spec_parse(listen, &cfg.listen[0], &why), 0);
 		cfg.n_listen = 1;

@@ -38,6 +38,11 @@ static int setup(void **state)
 	f->cfg.stop_timeout_ns = 10 * SEC;
 	f->cfg.restart = RESTART_ON_FAILURE;
 	f->cfg.backoff = backoff_default;
+	f->cfg.ready = READY_ACCEPT;
+	f->cfg.failure_threshold = 3;
+	f->cfg.success_threshold = 1;
+	f->cfg.probe_interval_ns = 10 * SEC;
+	f->cfg.probe_timeout_ns = 1 * SEC;
 	add_listen(&f->cfg, "tcp:127.0.0.1:8080");
 	f->now = 1000 * SEC;
 	*state = f;

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * What a probe checks, as configured: `probe = tcp:HOST:PORT`,
+ * `http://HOST:PORT/PATH`, `unix:/path` or `exec:/path args`. Pure parsing;
+ * probe.c runs them.
+ */
+#ifndef READYD_PROBE_SPEC_H
+#define READYD_PROBE_SPEC_H
+
+#include <stdbool.h>
+#include <sys/socket.h>
+
+#define PROBE_TEXT_MAX 256
+
+enum probe_kind { PROBE_TCP, PROBE_HTTP, PROBE_UNIX, PROBE_EXEC };
+
+struct probe_spec {
+	enum probe_kind kind;
+	char text[PROBE_TEXT_MAX]; /* as configured: the metric label and the name in causes */
+	struct sockaddr_storage addr; /* tcp, http, unix */
+	socklen_t addrlen;
+	char host[80];	/* http: Host header, "127.0.0.1:8080" */
+	char path[PROBE_TEXT_MAX]; /* http: "/health?x=1" */
+	char **argv;	/* exec: malloc'd, NULL-terminated */
+};
+
+/* 0, or -EINVAL with *error saying what a valid probe looks like; -ENOMEM. */
+int probe_spec_parse(const char *s, struct probe_spec *p, const char **error);
+void probe_spec_free(struct probe_spec *p);
+const char *probe_kind_name(enum probe_kind k);
+
+#endif

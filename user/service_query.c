@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Questions about a service, and its set-up: everything but the transitions. */
+#include <stdio.h>
+#include <string.h>
+
+#include "readyd_event.h"
+#include "service.h"
+#include "util.h"
+
+static const char *const state_names[SVC_STATE_COUNT] = {
+	[SVC_STOPPED] = "stopped", [SVC_STARTING] = "starting", [SVC_RUNNING] = "running",
+	[SVC_UNHEALTHY] = "unhealthy", [SVC_FAILED] = "failed", [SVC_STOPPING] = "stopping",
+};
+
+const char *svc_state_name(enum svc_state st)
+{
+	return st < SVC_STATE_COUNT ? state_names[st] : "?";
+}
+
+const char *accept_via_name(unsigned int via)
+{
+	switch (via) {
+	case RD_VIA_ACCEPT:
+		return "accept";
+	case RD_VIA_EPOLL:
+		return "epoll";
+	case RD_VIA_POLL:
+		return "poll";
+	case RD_VIA_SELECT:
+		return "select";
+	case RD_VIA_FENTRY:
+		return "inet_csk_accept";
+	}
+	return "kernel state";
+}
+
+void svc_exit_describe(const struct svc_exit *e, char *buf, size_t size)
+{
+	if (e->spawn_error[0])
+		snprintf(buf, size, "could not be started: %s", e->spawn_error);
+	else if (e->signal)
+		snprintf(buf, size, "killed by signal %d (SIG%s)", e->signal,
+			 sigabbrev_np(e->signal) ? sigabbrev_np(e->signal) : "?");
+	else
+		snprintf(buf, size, "exited with status %d", e->code);
+}
+
+void svc_init(struct svc *s, const struct service_config *cfg)
+{
+	memset(s, 0, sizeof(*s));
+	s->state = SVC_STOPPED;
+	str_copy(s->cause, "not started yet", sizeof(s->cause));
+	svc_rebind(s, cfg);
+	for (size_t i = 0; i < cfg->n_listen; i++)
+		listener_init(&s->listeners[i], &cfg->listen[i], cfg->listen[i].text);
+}
+
+void svc_rebind(struct svc *s, const struct service_config *cfg)
+{
+	s->cfg = cfg;
+	s->n_listeners = cfg->n_listen;
+	for (size_t i = 0; i < cfg->n_listen; i++)
+		s->listeners[i].spec = &cfg->listen[i];
+}
+
+void svc_spawned(struct svc *s, pid_t pid, uint64_t now)
+{
+	s->pid = pid;
+	s->spawned_at = now;
+	s->deadline_kind = DEADLINE_READY;
+	s->deadline = now + s->cfg->ready_timeout_ns;
+}
+
+bool svc_listeners_ready(const struct svc *s)
+{
+	if (s->n_listeners) {
+		for (size_t i = 0; i < s->n_listeners; i++)
+			if (!listener_ready(&s->listeners[i]))
+				return false;
+		return true;
+	}
+	for (size_t i = 0; i < s->n_observed; i++)
+		if (listener_ready(&s->observed[i]))
+			return true;
+	return false;
+}
+
+/* No probe failing; during start with `ready = probe`, every probe passed. */
+static bool probes_ready(const struct svc *s)
+{
+	bool gate = s->state == SVC_STARTING && (s->cfg->ready & READY_PROBE);
+
+	for (size_t i = 0; i < s->cfg->n_probes; i++) {
+		enum probe_verdict v = s->probes[i].verdict;
+		if (v == VERDICT_FAILING || (gate && v != VERDICT_OK))
+			return false;
+	}
+	return true;
+}
+
+bool svc_ready(const struct svc *s)
+{
+	bool listeners = svc_listeners_ready(s);
+
+	/* ready = probe alone: listeners are not the gate, but a lost one still counts later. */
+	if (!(s->cfg->ready & READY_ACCEPT) && s->state == SVC_STARTING)
+		listeners = true;
+	if (!(s->cfg->ready & READY_ACCEPT) && !s->n_listeners)
+		listeners = true;
+	return listeners && probes_ready(s);
+}
+
+bool svc_needs_syscalls(const struct svc *s)
+{
+	return s->state == SVC_STARTING || (s->state == SVC_UNHEALTHY && !svc_listeners_ready(s));
+}
+
+bool svc_probing(const struct svc *s)
+{
+	bool gate_first = s->cfg->ready & READY_ACCEPT;
+
+	if (!s->cfg->n_probes || !s->pid)
+		return false;
+	switch (s->state) {
+	case SVC_STARTING:
+		return (s->cfg->ready & READY_PROBE) && (!gate_first || svc_listeners_ready(s));
+	case SVC_RUNNING:
+		return true;
+	case SVC_UNHEALTHY: /* paused while a listener is down, or while being restarted */
+		return !s->liveness_restart &&
+		       (svc_listeners_ready(s) || (!gate_first && !s->n_listeners));
+	default:
+		return false;
+	}
+}
+
+static struct listener *find_by_sock(struct listener *ls, size_t n, uint64_t sk)
+{
+	for (size_t i = 0; sk && i < n; i++)
+		if (listener_has_sock(&ls[i], sk))
+			return &ls[i];
+	return NULL;
+}
+
+struct listener *svc_listener_for(struct svc *s, uint64_t sk, const struct sock_addr *a,
+				  bool create)
+{
+	struct listener *l;
+	char label[SOCK_ADDR_TEXT_MAX];
+
+	if (s->n_listeners) {
+		l = find_by_sock(s->listeners, s->n_listeners, sk);
+		for (size_t i = 0; !l && a && i < s->n_listeners; i++)
+			if (listen_spec_matches(s->listeners[i].spec, a))
+				l = &s->listeners[i];
+		return l;
+	}
+	l = find_by_sock(s->observed, s->n_observed, sk);
+	if (l || !a || !create || s->n_observed == SVC_OBSERVED_MAX)
+		return l;
+	sock_addr_format(label, sizeof(label), a);
+	for (size_t i = 0; i < s->n_observed; i++)
+		if (strcmp(s->observed[i].label, label) == 0)
+			return &s->observed[i];
+	l = &s->observed[s->n_observed++];
+	listener_init(l, NULL, label);
+	return l;
+}
+
+uint64_t svc_phase_at(const struct svc *s, enum level level)
+{
+	uint64_t at = 0;
+
+	if (s->n_listeners) { /* the phase ends when the last listener gets there */
+		for (size_t i = 0; i < s->n_listeners; i++) {
+			uint64_t t = s->listeners[i].at[level];
+			if (!t)
+				return 0;
+			if (t > at)
+				at = t;
+		}
+		return at;
+	}
+	for (size_t i = 0; i < s->n_observed; i++) { /* the first listener of the tree */
+		uint64_t t = s->observed[i].at[level];
+		if (t && (!at || t < at))
+			at = t;
+	}
+	return at;
+}
+
+void svc_describe_listeners(const struct svc *s, char *buf, size_t size)
+{
+	const struct listener *ls = s->n_listeners ? s->listeners : s->observed;
+	size_t n = s->n_listeners ? s->n_listeners : s->n_observed;
+
+	buf[0] = '\0';
+	if (!n)
+		str_append(buf, size, "no listener seen");
+	for (size_t i = 0; i < n; i++)
+		str_append(buf, size, "%s%s %s", i ? ", " : "", ls[i].label, level_name(ls[i].level));
+}
+
+void svc_describe_probes(const struct svc *s, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	for (size_t i = 0; i < s->cfg->n_probes; i++) {
+		const struct probe_health *h = &s->probes[i];
+		if (h->verdict == VERDICT_OK)
+			continue;
+		str_append(buf, size, "%sprobe %s: %s", buf[0] ? ", " : "", s->cfg->probes[i].text,
+			   !h->has_result ? "no result yet"
+			   : h->last_ok	  ? "passing, not yet enough in a row"
+					  : h->last_reason);
+	}
+}
