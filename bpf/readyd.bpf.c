@@ -12,8 +12,9 @@
  *   - syscall tracepoints, attached only while a service is starting:
  *     bind, listen, and the ways a server waits on a listener
  *     (accept, epoll_ctl ADD, poll, select);
- *   - fentry/inet_csk_accept, preferred over the accept tracepoints when the
- *     kernel allows trampolines.
+ *   - fentry/inet_csk_accept where the kernel allows trampolines: sees TCP
+ *     accepts in the socket layer (io_uring ones too). The accept
+ *     tracepoints stay: unix sockets never reach inet_csk_accept.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -201,6 +202,8 @@ static __always_inline void fill_sock(struct rd_event *e, struct sock *sk)
 /*
  * sk is being waited on by a watched process. Emit RD_EV_ACCEPTING the first
  * time only: the atomic fetch-or makes concurrent threads agree on who sends.
+ * Ring space is reserved before the flag is claimed, so a full ring buffer
+ * (counted in `dropped`) leaves the flag clear for the next try.
  */
 static __always_inline int note_accepting(struct sock *sk, int fd, __u32 via, __u32 service)
 {
@@ -212,16 +215,16 @@ static __always_inline int note_accepting(struct sock *sk, int fd, __u32 via, __
 	if (!sk || BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_LISTEN)
 		return 0;
 	l = bpf_map_lookup_elem(&listeners, &key);
-	if (l) {
-		if (__sync_fetch_and_or(&l->flags, RD_LISTENER_ACCEPT_SENT) & RD_LISTENER_ACCEPT_SENT)
-			return 0;
-		service = l->service;
-	} else if (bpf_map_update_elem(&listeners, &key, &fresh, BPF_NOEXIST)) {
-		return 0; /* another CPU inserted it first and sends */
-	}
-	e = event_reserve(RD_EV_ACCEPTING, service);
+	if (l && (l->flags & RD_LISTENER_ACCEPT_SENT))
+		return 0; /* the common case, without touching the ring */
+	e = event_reserve(RD_EV_ACCEPTING, l ? l->service : service);
 	if (!e)
 		return 0;
+	if (l ? __sync_fetch_and_or(&l->flags, RD_LISTENER_ACCEPT_SENT) & RD_LISTENER_ACCEPT_SENT
+	      : bpf_map_update_elem(&listeners, &key, &fresh, BPF_NOEXIST) != 0) {
+		bpf_ringbuf_discard(e, 0); /* another CPU sent it */
+		return 0;
+	}
 	e->fd = fd;
 	e->aux = via;
 	fill_sock(e, sk);
@@ -415,7 +418,8 @@ int on_listen_exit(struct trace_event_raw_sys_exit *ctx)
 		goto out;
 	key = (__u64)sk;
 	fresh.service = *service;
-	bpf_map_update_elem(&listeners, &key, &fresh, BPF_NOEXIST);
+	/* A socket that just entered LISTEN starts afresh, even at a reused address. */
+	bpf_map_update_elem(&listeners, &key, &fresh, BPF_ANY);
 	e = event_reserve(RD_EV_LISTEN, fresh.service);
 	if (!e)
 		goto out;

@@ -214,19 +214,41 @@ static int check_existing(const char *path)
 	return unlink(path) < 0 ? -errno : 0; /* stale: left by a readyd that died */
 }
 
+/*
+ * The mode comes from the umask at bind (0600, or 0660 with a group), so
+ * there is no window where others could connect, and lchown never follows a
+ * symlink someone might have swapped in.
+ */
 static int bind_private(int fd, const char *path, gid_t gid)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	mode_t old = umask(0177); /* no window where others could connect */
+	mode_t old = umask(gid != (gid_t)-1 ? 0117 : 0177);
 	int err = 0;
 
 	str_copy(sa.sun_path, path, sizeof(sa.sun_path));
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		err = -errno;
 	umask(old);
-	if (!err && gid != (gid_t)-1 && (chown(path, 0, gid) < 0 || chmod(path, 0660) < 0))
+	if (!err && gid != (gid_t)-1 && lchown(path, 0, gid) < 0)
 		err = -errno;
 	return err;
+}
+
+/* A directory others may write to (without the sticky bit) lets them swap the socket. */
+static int check_parent(const char *dir)
+{
+	struct stat st;
+
+	if (stat(dir, &st) < 0)
+		return -errno;
+	if ((st.st_mode & S_IWOTH && !(st.st_mode & S_ISVTX)) ||
+	    (geteuid() == 0 && st.st_uid != 0)) {
+		log_err("msg=\"refusing a control socket in a directory others can write to\" "
+			"dir=%s owner=%u mode=%04o",
+			dir, (unsigned int)st.st_uid, (unsigned int)(st.st_mode & 07777));
+		return -EPERM;
+	}
+	return 0;
 }
 
 int control_open(struct loop *loop, const char *path, gid_t gid, control_request_fn fn, void *ctx,
@@ -245,6 +267,8 @@ int control_open(struct loop *loop, const char *path, gid_t gid, control_request
 	if (slash && slash != dir) {
 		*slash = '\0';
 		err = mkdir_parents(dir, 0755);
+		if (!err)
+			err = check_parent(dir);
 		if (err)
 			goto fail;
 	}

@@ -267,9 +267,12 @@ static void unit_spawn(struct unit *u)
 	struct svc_input in = { 0 };
 	int err;
 
+	uint64_t forked_at;
+
 	u->spawn_error[0] = '\0';
 	tracer_forget_service(d->tracer, u->id); /* leftovers of the previous instance */
 	err = tracer_set_syscalls(d->tracer, true); /* before the child can bind */
+	forked_at = now_mono_ns(); /* before the fork: no event of the child can be older */
 	if (!err)
 		err = supervisor_spawn(u->cfg, NULL, watch_child, u, &u->child);
 	if (err) {
@@ -278,7 +281,7 @@ static void unit_spawn(struct unit *u)
 		unit_handle(u, SVC_EV_EXIT, &in);
 		return;
 	}
-	svc_spawned(&u->svc, u->child.pid, now_mono_ns());
+	svc_spawned(&u->svc, u->child.pid, forked_at);
 	unit_sync_timer(u);
 	u->pidfd_src = (struct loop_source){ .fd = u->child.pidfd, .fn = on_pidfd, .data = u };
 	u->status_src = (struct loop_source){ .fd = u->child.status_fd, .fn = on_status_fd, .data = u };

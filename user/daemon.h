@@ -35,6 +35,7 @@ struct unit {
 	struct child child;	 /* pidfd/status_fd are -1 when no process */
 	struct loop_source pidfd_src, status_src;
 	char spawn_error[128]; /* what the status pipe said, if exec failed */
+	uint64_t last_conflict_scan;
 };
 
 struct daemon_opts {

@@ -178,8 +178,9 @@ static void do_status(struct daemon *d, struct control_client *c, struct unit *u
 /* wait: answered now if the outcome is known, else when the service gets there. */
 static bool wait_settled(const struct unit *u)
 {
+	/* Stopped settles it unless a restart is already scheduled (restart = always). */
 	return u->svc.state == SVC_RUNNING || u->svc.state == SVC_FAILED ||
-	       (u->svc.state == SVC_STOPPED && !u->svc.want_up);
+	       (u->svc.state == SVC_STOPPED && u->svc.deadline_kind != DEADLINE_RESTART);
 }
 
 static void answer_wait(struct control_client *c, void *ctx)
@@ -220,6 +221,8 @@ void daemon_on_request(struct control_client *c, const char *line, const struct 
 	if (cJSON_IsString(name))
 		u = daemon_unit_named(d, name->valuestring);
 	if (strcmp(cmd->valuestring, "status") != 0 && strcmp(cmd->valuestring, "wait") != 0) {
+		log_warn("msg=\"unknown control command rejected\" peer_pid=%d peer_uid=%d",
+			 (int)peer->pid, (int)peer->uid);
 		reply_error(c, "unknown command \"%.64s\"; known: list, status, wait",
 			    cmd->valuestring);
 	} else if (!u) {

@@ -32,16 +32,18 @@ static void event_comm(const struct rd_event *e, char *comm, size_t size)
 
 static void log_level_change(struct unit *u, const struct listener *l, const struct rd_event *e)
 {
-	char comm[RD_COMM_LEN + 1], took[32];
+	char comm[RD_COMM_LEN + 1], took[32], label[2 * SOCK_ADDR_TEXT_MAX];
 
 	event_comm(e, comm, sizeof(comm));
 	fmt_duration(took, sizeof(took), e->ts_ns > u->svc.spawned_at ? e->ts_ns - u->svc.spawned_at : 0);
+	/* An observed unix path is the service's choice: escaped, it cannot forge log lines. */
+	log_escape(label, sizeof(label), l->label);
 	if (l->level == LEVEL_ACCEPTING)
-		log_info("service=%s listener=%s level=accepting via=%s pid=%d comm=%s after=%s",
-			 u->cfg->name, l->label, accept_via_name(l->via), (int)e->tgid, comm, took);
+		log_info("service=%s listener=\"%s\" level=accepting via=%s pid=%d comm=%s after=%s",
+			 u->cfg->name, label, accept_via_name(l->via), (int)e->tgid, comm, took);
 	else
-		log_info("service=%s listener=%s level=%s pid=%d comm=%s after=%s", u->cfg->name,
-			 l->label, level_name(l->level), (int)e->tgid, comm, took);
+		log_info("service=%s listener=\"%s\" level=%s pid=%d comm=%s after=%s", u->cfg->name,
+			 label, level_name(l->level), (int)e->tgid, comm, took);
 }
 
 /* A failed bind on a declared address: name who holds it, once per instance. */
@@ -110,10 +112,10 @@ static void on_level(struct unit *u, const struct rd_event *e, enum level level)
 	event_addr(e, &a);
 	l = svc_listener_for(&u->svc, e->sk, &a, true);
 	if (!l) {
-		char label[SOCK_ADDR_TEXT_MAX];
+		char label[SOCK_ADDR_TEXT_MAX], esc[2 * SOCK_ADDR_TEXT_MAX];
 		sock_addr_format(label, sizeof(label), &a);
-		log_debug("service=%s msg=\"undeclared listener ignored\" listener=%s level=%s",
-			  u->cfg->name, label, level_name(level));
+		log_debug("service=%s msg=\"undeclared listener ignored\" listener=\"%s\" level=%s",
+			  u->cfg->name, log_escape(esc, sizeof(esc), label), level_name(level));
 		return;
 	}
 	if (!l->has_bound) {
@@ -145,7 +147,8 @@ static void on_close(struct unit *u, const struct rd_event *e)
 		return;
 	log_level_change(u, l, e);
 	daemon_mark_dirty(u->d);
-	if (l->level == LEVEL_CLOSED) {
+	/* Lost only if it mattered: another observed listener may still be serving. */
+	if (l->level == LEVEL_CLOSED && !svc_listeners_ready(&u->svc)) {
 		in.why = l->label;
 		unit_handle(u, SVC_EV_LISTENER_LOST, &in);
 	}
@@ -159,6 +162,12 @@ void daemon_on_event(const struct rd_event *e, void *ctx)
 	d->events_total++;
 	if (!u) {
 		log_debug("msg=\"event for unknown service id\" id=%u type=%u", e->service, e->type);
+		return;
+	}
+	/* Still queued from the previous instance: it must not count for this one. */
+	if (e->ts_ns < u->svc.spawned_at) {
+		log_debug("service=%s msg=\"event from a previous instance ignored\" type=%u",
+			  u->cfg->name, e->type);
 		return;
 	}
 	switch (e->type) {

@@ -61,6 +61,8 @@ static bool check_listeners(struct unit *u, struct listener *ls, size_t n,
 {
 	bool any = false;
 
+	char label[2 * SOCK_ADDR_TEXT_MAX];
+
 	for (size_t i = 0; i < n; i++) {
 		struct listener *l = &ls[i];
 		for (size_t j = 0; j < l->n_socks; j++) {
@@ -71,9 +73,11 @@ static bool check_listeners(struct unit *u, struct listener *ls, size_t n,
 				any = true;
 				continue;
 			}
-			log_info("service=%s listener=%s level=closed seen_by=sock_diag", u->cfg->name,
-				 l->label);
-			if (listener_note(l, s->sk, LEVEL_CLOSED, now) && l->level == LEVEL_CLOSED) {
+			log_info("service=%s listener=\"%s\" level=closed seen_by=sock_diag",
+				 u->cfg->name, log_escape(label, sizeof(label), l->label));
+			tracer_forget_sock(u->d->tracer, s->sk);
+			if (listener_note(l, s->sk, LEVEL_CLOSED, now) && l->level == LEVEL_CLOSED &&
+			    !svc_listeners_ready(&u->svc)) {
 				struct svc_input in = { .why = l->label };
 				unit_handle(u, SVC_EV_LISTENER_LOST, &in);
 			}

@@ -21,52 +21,63 @@ static const struct {
 	{ "h", 3600 * NSEC_PER_SEC },
 };
 
-/* Reads "12" or "1.25" at *p; returns the value scaled by 1e9 (fixed point). */
-static int parse_number(const char **p, uint64_t *scaled)
+struct number {
+	uint64_t whole, frac, frac_div; /* whole + frac / frac_div */
+};
+
+/* Reads "12" or "1.25" at *p. */
+static int parse_number(const char **p, struct number *n)
 {
 	const char *s = *p;
-	uint64_t whole = 0, frac = 0, frac_div = 1;
 
+	*n = (struct number){ .frac_div = 1 };
 	if (!isdigit((unsigned char)*s))
 		return -EINVAL;
 	for (; isdigit((unsigned char)*s); s++) {
-		whole = whole * 10 + (uint64_t)(*s - '0');
-		if (whole > DURATION_MAX)
-			return -ERANGE;
+		if (n->whole > DURATION_MAX / 10)
+			return -ERANGE; /* more than a year in any unit */
+		n->whole = n->whole * 10 + (uint64_t)(*s - '0');
 	}
 	if (*s == '.') {
 		s++;
 		if (!isdigit((unsigned char)*s))
 			return -EINVAL;
 		for (; isdigit((unsigned char)*s); s++)
-			if (frac_div < NSEC_PER_SEC) {
-				frac = frac * 10 + (uint64_t)(*s - '0');
-				frac_div *= 10;
+			if (n->frac_div < NSEC_PER_SEC) { /* ns precision is enough */
+				n->frac = n->frac * 10 + (uint64_t)(*s - '0');
+				n->frac_div *= 10;
 			}
 	}
-	*scaled = whole * NSEC_PER_SEC + frac * (NSEC_PER_SEC / frac_div);
 	*p = s;
 	return 0;
 }
 
+/* n units of unit_ns each, or -ERANGE past a year. */
+static int scale(const struct number *n, uint64_t unit_ns, uint64_t *out)
+{
+	if (n->whole > DURATION_MAX / unit_ns)
+		return -ERANGE;
+	*out = n->whole * unit_ns + n->frac * (unit_ns / n->frac_div) +
+	       n->frac * (unit_ns % n->frac_div) / n->frac_div;
+	return *out > DURATION_MAX ? -ERANGE : 0;
+}
+
 int duration_parse(const char *s, uint64_t *ns)
 {
-	uint64_t total = 0;
+	uint64_t total = 0, part;
+	struct number n;
 	int err;
 
 	if (!s || !*s)
 		return -EINVAL;
 	while (*s) {
-		uint64_t scaled, add = 0;
 		size_t i;
 
-		err = parse_number(&s, &scaled);
+		err = parse_number(&s, &n);
 		if (err)
 			return err;
-		if (!*s && total == 0) { /* bare number: seconds */
-			*ns = scaled;
-			return 0;
-		}
+		if (!*s && total == 0) /* bare number: seconds */
+			return scale(&n, NSEC_PER_SEC, ns);
 		for (i = 0; i < ARRAY_SIZE(units); i++) {
 			size_t len = strlen(units[i].name);
 			if (strncmp(s, units[i].name, len) == 0 && !isalpha((unsigned char)s[len]))
@@ -75,12 +86,10 @@ int duration_parse(const char *s, uint64_t *ns)
 		if (i == ARRAY_SIZE(units))
 			return -EINVAL;
 		s += strlen(units[i].name);
-		/* scaled is value * 1e9; the unit is ns per 1. */
-		if (scaled / NSEC_PER_SEC > DURATION_MAX / units[i].ns)
-			return -ERANGE;
-		add = scaled / NSEC_PER_SEC * units[i].ns +
-		      scaled % NSEC_PER_SEC * units[i].ns / NSEC_PER_SEC;
-		total += add;
+		err = scale(&n, units[i].ns, &part);
+		if (err)
+			return err;
+		total += part;
 		if (total > DURATION_MAX)
 			return -ERANGE;
 	}

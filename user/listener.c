@@ -42,7 +42,9 @@ static struct listener_sock *find_sock(struct listener *l, uint64_t sk)
 
 bool listener_has_sock(const struct listener *l, uint64_t sk)
 {
-	return find_sock((struct listener *)l, sk) != NULL;
+	const struct listener_sock *s = find_sock((struct listener *)l, sk);
+
+	return s && s->level != LEVEL_CLOSED; /* a closed one's address may serve anyone next */
 }
 
 void listener_set_ino(struct listener *l, uint64_t sk, uint64_t ino)
@@ -98,6 +100,10 @@ bool listener_note(struct listener *l, uint64_t sk, enum level level, uint64_t n
 		s = add_sock(l, sk);
 		if (!s)
 			return false;
+	} else if (s->level == LEVEL_CLOSED && level != LEVEL_CLOSED) {
+		/* The kernel reused a closed socket's address for a new socket. */
+		s->level = LEVEL_ABSENT;
+		s->ino = 0;
 	}
 	if (level == LEVEL_CLOSED || level > s->level)
 		s->level = level;

@@ -53,6 +53,7 @@ void listener_reset(struct listener *l);
  * level changed.
  */
 bool listener_note(struct listener *l, uint64_t sk, enum level level, uint64_t now);
+/* Does a live (not closed) socket of this listener have address sk? */
 bool listener_has_sock(const struct listener *l, uint64_t sk);
 /* Remember the inode of socket sk (known once the kernel reported it). */
 void listener_set_ino(struct listener *l, uint64_t sk, uint64_t ino);

@@ -17,33 +17,51 @@
 #include "util.h"
 
 #define ENV_MAX (CONFIG_MAX_ENV + 16)
-#define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+static char DEFAULT_PATH[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 struct spawn_failure {
 	int err;
 	char stage[96];
 };
 
-/* The environment a service starts with: clean, like systemd's. */
+/* Is KEY (of "KEY=...") set by the service's `environment`? */
+static bool configured(const struct service_config *cfg, const char *kv)
+{
+	size_t len = strcspn(kv, "=");
+
+	for (size_t i = 0; i < cfg->n_env; i++)
+		if (strncmp(cfg->environment[i], kv, len) == 0 && cfg->environment[i][len] == '=')
+			return true;
+	return false;
+}
+
+/* Add a default unless the service's own `environment` sets that key. */
+static void add_default(const struct service_config *cfg, char **env, size_t *n, char *kv)
+{
+	if (!configured(cfg, kv))
+		env[(*n)++] = kv;
+}
+
+/* The environment a service starts with: clean, like systemd's; `environment` wins. */
 static size_t build_env(const struct service_config *cfg, char *const *extra, char **env,
 			char store[][4096 + 8])
 {
 	size_t n = 0, k = 0;
 
-	env[n++] = DEFAULT_PATH;
+	add_default(cfg, env, &n, DEFAULT_PATH);
 	snprintf(store[k], sizeof(store[k]), "READYD_SERVICE=%s", cfg->name);
-	env[n++] = store[k++];
+	add_default(cfg, env, &n, store[k++]);
 	if (cfg->user) {
 		snprintf(store[k], sizeof(store[k]), "USER=%s", cfg->user);
-		env[n++] = store[k++];
+		add_default(cfg, env, &n, store[k++]);
 		snprintf(store[k], sizeof(store[k]), "LOGNAME=%s", cfg->user);
-		env[n++] = store[k++];
+		add_default(cfg, env, &n, store[k++]);
 		snprintf(store[k], sizeof(store[k]), "HOME=%s", cfg->home ? cfg->home : "/");
-		env[n++] = store[k++];
+		add_default(cfg, env, &n, store[k++]);
 	}
 	for (; extra && *extra && n < ENV_MAX - CONFIG_MAX_ENV - 1; extra++)
-		env[n++] = *extra;
-	for (size_t i = 0; i < cfg->n_env; i++) /* configured last: they override */
+		add_default(cfg, env, &n, *extra);
+	for (size_t i = 0; i < cfg->n_env; i++)
 		env[n++] = cfg->environment[i];
 	env[n] = NULL;
 	return n;

@@ -17,12 +17,19 @@ static int tmp_path(char *tmp, size_t size, const char *path)
 	return snprintf(tmp, size, "%s.tmp", path) >= (int)size ? -ENAMETOOLONG : 0;
 }
 
-/* Create PATH.tmp holding data; returns the open fd or -errno. */
+/*
+ * Create PATH.tmp holding data; returns the open fd or -errno. Whatever sits
+ * at that name is removed first and the file is created O_EXCL: a planted
+ * symlink, FIFO or hard link is never opened, only unlinked.
+ */
 static int write_tmp(const char *tmp, const char *data, size_t len)
 {
 	size_t done = 0;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	int fd;
 
+	if (unlink(tmp) < 0 && errno != ENOENT)
+		return -errno;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
 	while (done < len) {

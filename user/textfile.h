@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * The Prometheus textfile, replaced atomically: write PATH.tmp (O_NOFOLLOW,
- * so a planted symlink is refused), fsync, rename over PATH. Readers see the
- * old file or the new one, never a part; node_exporter ignores the .tmp name.
+ * The Prometheus textfile, replaced atomically: write a fresh PATH.tmp
+ * (whatever was at that name is unlinked, the file created O_EXCL, so no
+ * planted symlink, FIFO or hard link is ever written through), fsync, rename
+ * over PATH. Readers see the old file or the new one, never a part;
+ * node_exporter ignores the .tmp name.
  */
 #ifndef READYD_TEXTFILE_H
 #define READYD_TEXTFILE_H

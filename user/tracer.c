@@ -158,10 +158,11 @@ static int load(struct tracer *t, enum tracer_mode mode, const struct tracer_opt
 		return -errno;
 	bpf_map__set_max_entries(t->skel->maps.events, o->ringbuf_bytes ? o->ringbuf_bytes : 256 * 1024);
 	bpf_map__set_max_entries(t->skel->maps.watched_tgids, o->max_watched ? o->max_watched : 16384);
-	/* fentry sees accept in the socket layer; otherwise the accept syscalls do. */
+	/*
+	 * fentry adds accepts seen in the socket layer (io_uring too); the
+	 * accept tracepoints stay, unix sockets never reach inet_csk_accept.
+	 */
 	bpf_program__set_autoload(t->skel->progs.on_csk_accept, fentry);
-	bpf_program__set_autoload(t->skel->progs.on_accept_enter, !fentry);
-	bpf_program__set_autoload(t->skel->progs.on_accept4_enter, !fentry);
 	err = readyd_bpf__load(t->skel);
 	if (!err)
 		err = attach_base(t, fentry);
@@ -242,7 +243,7 @@ void tracer_close(struct tracer *t)
 	if (!t)
 		return;
 	unload(t);
-	detacher_stop(t->detacher); /* links must go before the programs they hold */
+	detacher_stop(t->detacher); /* joins the thread: queued links are destroyed first */
 	free(t->percpu);
 	free(t);
 }
@@ -301,6 +302,11 @@ static void forget_in(struct bpf_map *map, size_t key_size, uint32_t service)
 	for (size_t i = 0; i < n; i++)
 		bpf_map_delete_elem(fd, &doomed[i]);
 	free(doomed);
+}
+
+void tracer_forget_sock(struct tracer *t, uint64_t sk)
+{
+	bpf_map__delete_elem(t->skel->maps.listeners, &sk, sizeof(sk), 0);
 }
 
 void tracer_forget_service(struct tracer *t, uint32_t service)

@@ -156,6 +156,21 @@ class CoreTests(ReadydCase):
         self.assertLess(time.monotonic() - t0, 1.5 + 1.0 + 1.0)
         self.assertIn("seen_by=sock_diag", self.log())
 
+    def test_listener_reopened_brings_it_back(self):
+        port = free_port()
+        path = os.path.join(self.tmp, "again.sock")
+        self.start_readyd(self.service("tcp", python_server("close_listener.py", port, 1, 3),
+                                       "tcp:127.0.0.1:%d" % port),
+                          self.service("unix", python_server("close_listener.py", path, 1, 3),
+                                       "unix:" + path))
+        for name in ("tcp", "unix"):
+            self.wait_state(name, "running")
+        for name in ("tcp", "unix"):
+            self.wait_state(name, "unhealthy", timeout=10)
+        for name in ("tcp", "unix"):  # a new socket, maybe at the freed one's address
+            s = self.wait_state(name, "running", timeout=10)
+            self.assertEqual(s["cause"], "every listener accepting and every probe passing again")
+
     def test_port_conflict_names_the_holder(self):
         holder = socket.socket()
         holder.bind(("127.0.0.1", 0))
@@ -303,6 +318,21 @@ class ControlTests(ReadydCase):
         self.assertEqual(p.returncode, 1)
         self.assertIn("%s:3: listen = tcp:http: port must be a number from 1 to 65535" % conf, p.stderr)
 
+    def test_wait_settles_when_a_service_exits_cleanly(self):
+        self.start_readyd(self.service("oneshot", "/bin/sh -c 'sleep 0.3; exit 0'"))
+        rc, out, _ = self.ctl("wait", "oneshot", "--timeout", "10")
+        self.assertEqual(rc, 1, out)
+        self.assertIn("oneshot: stopped (exited with status 0", out)
+
+    def test_control_socket_in_a_world_writable_directory_is_refused(self):
+        shared = os.path.join(self.tmp, "shared")
+        os.mkdir(shared)
+        os.chmod(shared, 0o777)  # no sticky bit: anyone could swap the socket
+        self.control = os.path.join(shared, "control.sock")
+        self.start_readyd(self.service("idle", "/bin/sleep 60"), expect_up=False)
+        self.assertEqual(self.proc.wait(timeout=30), 1)
+        self.assertIn("refusing a control socket in a directory others can write to", self.log())
+
     def test_exec_failure_is_explained(self):
         self.start_readyd(self.service("typo", "/usr/bin/no-such-server --port 1", restart="no"))
         s = self.wait_state("typo", "failed")
@@ -310,17 +340,21 @@ class ControlTests(ReadydCase):
                                      "No such file or directory")
 
     def test_runs_as_another_user_with_a_clean_environment(self):
-        self.start_readyd(self.service("nobody", "/bin/sleep 60", user="nobody", environment="GREETING=hi"))
+        self.start_readyd(self.service("nobody", "/bin/sleep 60", user="nobody",
+                                       environment=["GREETING=hi", "HOME=/srv/nobody"]))
         pid = self.wait_for(lambda: self.status("nobody")["pid"], 10, "spawn")
         with open("/proc/%d/status" % pid) as f:
             uid_line = [l for l in f if l.startswith("Uid:")][0]
         self.assertEqual(int(uid_line.split()[1]), 65534)
         with open("/proc/%d/environ" % pid, "rb") as f:
-            env = dict(kv.split("=", 1) for kv in f.read().decode().split("\0") if kv)
+            pairs = [kv.split("=", 1) for kv in f.read().decode().split("\0") if kv]
+        keys = [k for k, _ in pairs]
+        self.assertEqual(len(keys), len(set(keys)), "duplicate variables: %s" % keys)
+        env = dict(pairs)
         self.assertEqual(env.pop("READYD_TEST_TAG"), self.tag)
         self.assertEqual(env, {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
                                "READYD_SERVICE": "nobody", "USER": "nobody", "LOGNAME": "nobody",
-                               "HOME": "/nonexistent", "GREETING": "hi"})
+                               "HOME": "/srv/nobody", "GREETING": "hi"})
         with open("/proc/%d/fd/0" % pid, "rb"):
             pass
         self.assertEqual(os.readlink("/proc/%d/fd/0" % pid), "/dev/null")

@@ -140,11 +140,13 @@ static void textfile_replaces_atomically(void **state)
 	assert_int_equal(stat(tmp, &st), -1); /* no temp file left behind */
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0644);
-	/* A planted symlink at the temp name is refused, not followed. */
+	/* A planted symlink or FIFO at the temp name is removed, never written through. */
 	assert_int_equal(symlink("/tmp/readyd-elsewhere", tmp), 0);
-	assert_int_equal(textfile_write(path, "c 3\n", 4), -ELOOP);
+	assert_int_equal(textfile_write(path, "c 3\n", 4), 0);
 	assert_int_equal(stat("/tmp/readyd-elsewhere", &st), -1);
-	unlink(tmp);
+	assert_int_equal(mkfifo(tmp, 0600), 0);
+	assert_int_equal(textfile_write(path, "d 4\n", 4), 0); /* no hang on the FIFO */
+	assert_int_equal(lstat(tmp, &st), -1);
 	unlink(path);
 	rmdir(dir);
 }

@@ -47,6 +47,12 @@ static void bad_durations_rejected(void **state)
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
 		assert_int_equal(duration_parse(bad[i], &ns), -EINVAL);
 	assert_int_equal(duration_parse("9999999h", &ns), -ERANGE);
+	/* Past a year, however written: no wrap-around to a short timeout. */
+	assert_int_equal(duration_parse("18446744074", &ns), -ERANGE);
+	assert_int_equal(duration_parse("31700000", &ns), -ERANGE);
+	assert_int_equal(duration_parse("99999999999999999999999s", &ns), -ERANGE);
+	assert_int_equal(duration_parse("1000000000000us", &ns), 0); /* 11.6 days: fine */
+	assert_int_equal(ns, 1000000000000000ULL);
 	assert_int_equal(duration_parse(NULL, &ns), -EINVAL);
 }
 

@@ -276,6 +276,22 @@ static void one_of_two_reuseport_sockets_closing_is_fine(void **state)
 	assert_int_equal(f->svc.state, SVC_UNHEALTHY);
 }
 
+static void a_reused_socket_address_is_a_new_socket(void **state)
+{
+	struct fixture *f = *state;
+
+	init(f);
+	start(f);
+	level(f, 0xa, "127.0.0.1", LEVEL_ACCEPTING);
+	level(f, 0xa, "127.0.0.1", LEVEL_CLOSED);
+	assert_int_equal(f->svc.state, SVC_UNHEALTHY);
+	/* The kernel hands the freed struct sock address to the new listener. */
+	level(f, 0xa, "127.0.0.1", LEVEL_LISTENING);
+	level(f, 0xa, "127.0.0.1", LEVEL_ACCEPTING);
+	assert_int_equal(f->svc.listeners[0].level, LEVEL_ACCEPTING);
+	assert_int_equal(f->svc.state, SVC_RUNNING);
+}
+
 static void stop_terms_then_kills_and_never_restarts(void **state)
 {
 	struct fixture *f = *state;
@@ -438,6 +454,7 @@ int main(void)
 		T(ready_timeout_kills_then_restarts),
 		T(closed_listener_makes_unhealthy_and_recovers),
 		T(one_of_two_reuseport_sockets_closing_is_fine),
+		T(a_reused_socket_address_is_a_new_socket),
 		T(stop_terms_then_kills_and_never_restarts),
 		T(clean_exit_stops_unless_restart_always),
 		T(restart_no_stays_failed),
