@@ -290,13 +290,13 @@ static void check_combinations(struct parse_ctx *ctx, struct service_config *s)
 	if ((s->ready & READY_PROBE) && !s->n_probes)
 		config_error(ctx, s->seen[SEEN_READY],
 			     "ready = probe needs at least one probe = ... in service \"%s\"", s->name);
-	if (s->probe_timeout_ns > s->probe_interval_ns) {
-		line = s->seen[SEEN_PROBE_TIMEOUT] ? s->seen[SEEN_PROBE_TIMEOUT] : s->line;
-		config_error(ctx, line,
+	if (s->probe_timeout_ns > s->probe_interval_ns && !s->seen[SEEN_PROBE_TIMEOUT])
+		s->probe_timeout_ns = s->probe_interval_ns; /* only the default: it follows */
+	else if (s->probe_timeout_ns > s->probe_interval_ns)
+		config_error(ctx, s->seen[SEEN_PROBE_TIMEOUT],
 			     "probe_timeout is longer than probe_interval in service \"%s\"; a probe "
 			     "must finish before the next is due",
 			     s->name);
-	}
 	if (s->backoff.max_ns < s->backoff.initial_ns) {
 		line = s->seen[SEEN_RESTART_MAX_DELAY] ? s->seen[SEEN_RESTART_MAX_DELAY] : s->line;
 		config_error(ctx, line, "restart_max_delay is shorter than restart_delay in service \"%s\"",
@@ -534,4 +534,37 @@ bool config_service_equal(const struct service_config *a, const struct service_c
 		if (strcmp(a->environment[i], b->environment[i]))
 			return false;
 	return true;
+}
+
+int config_open(const char *path, const struct config_defaults *defaults, struct config **out,
+		struct config_diag *diag)
+{
+	struct config *cfg = malloc(sizeof(*cfg));
+	int err;
+
+	memset(diag, 0, sizeof(*diag));
+	if (!cfg)
+		return -ENOMEM;
+	err = config_load(path, defaults, cfg, diag);
+	if (err) {
+		free(cfg);
+		return err;
+	}
+	cfg->refs = 1;
+	*out = cfg;
+	return 0;
+}
+
+struct config *config_ref(struct config *cfg)
+{
+	cfg->refs++;
+	return cfg;
+}
+
+void config_unref(struct config *cfg)
+{
+	if (cfg && --cfg->refs == 0) {
+		config_free(cfg);
+		free(cfg);
+	}
 }

@@ -125,6 +125,14 @@ int config_defaults_from_env(struct config_defaults *d, char *err, size_t size);
 /* Same behaviour? (everything but line numbers); reload restarts what differs. */
 bool config_service_equal(const struct service_config *a, const struct service_config *b);
 void config_free(struct config *cfg);
+/*
+ * The daemon's configs live on the heap with a reference count: a reload
+ * swaps in a new one while units still point into the old one.
+ */
+int config_open(const char *path, const struct config_defaults *defaults, struct config **out,
+		struct config_diag *diag);
+struct config *config_ref(struct config *cfg);
+void config_unref(struct config *cfg);
 void config_diag_free(struct config_diag *diag);
 const struct service_config *config_find(const struct config *cfg, const char *name);
 const char *restart_policy_name(enum restart_policy p);

@@ -22,8 +22,11 @@ struct control_client {
 	size_t in_len;
 	char *out;
 	size_t out_len, out_done;
-	bool replied;	  /* request handled: further input is ignored */
+	bool replied;	  /* the final line is queued: close once it is sent */
+	bool dead;	  /* closed: every call is a no-op until free_job runs */
 	const void *wait; /* waiting on this tag */
+	int wait_kind;
+	struct loop_job free_job;
 };
 
 struct control {
@@ -35,69 +38,114 @@ struct control {
 	struct control_client *clients[CONTROL_CLIENTS_MAX];
 };
 
-static void client_free(struct control_client *c)
+static void on_free_job(struct loop *loop, struct loop_job *job)
 {
+	struct control_client *c = job->data;
 	struct control *ctl = c->ctl;
 
+	(void)loop;
 	for (size_t i = 0; i < CONTROL_CLIENTS_MAX; i++)
 		if (ctl->clients[i] == c)
 			ctl->clients[i] = NULL;
-	loop_del(ctl->loop, &c->src);
-	loop_timer_cancel(ctl->loop, &c->idle);
-	close(c->src.fd);
 	free(c->out);
 	free(c);
 }
 
-static void client_flush(struct control_client *c)
+/*
+ * Close now, free later (from a loop job): callers up the stack may still
+ * hold the pointer within this callback, and every call on it is a no-op.
+ */
+static void client_free(struct control_client *c)
+{
+	if (c->dead)
+		return;
+	c->dead = true;
+	c->wait = NULL;
+	loop_del(c->ctl->loop, &c->src);
+	loop_timer_cancel(c->ctl->loop, &c->idle);
+	close(c->src.fd);
+	c->src.fd = -1;
+	loop_job_queue(c->ctl->loop, &c->free_job);
+}
+
+/* Send what is queued; close after the final line. Returns false if c was freed. */
+static bool client_flush(struct control_client *c)
 {
 	while (c->out_done < c->out_len) {
 		ssize_t n = send(c->src.fd, c->out + c->out_done, c->out_len - c->out_done,
 				 MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0 && errno == EAGAIN) {
-			loop_mod(c->ctl->loop, &c->src, EPOLLOUT);
-			return;
+			loop_mod(c->ctl->loop, &c->src, EPOLLOUT | EPOLLRDHUP);
+			return true;
 		}
 		if (n <= 0) {
 			client_free(c); /* the peer went away: nothing to tell it */
-			return;
+			return false;
 		}
 		c->out_done += (size_t)n;
 	}
-	client_free(c);
+	c->out_len = c->out_done = 0;
+	if (c->replied) {
+		client_free(c);
+		return false;
+	}
+	loop_mod(c->ctl->loop, &c->src, EPOLLIN | EPOLLRDHUP);
+	return true;
+}
+
+/* Append a line; a client that does not read is dropped past CONTROL_OUTPUT_MAX. */
+static bool client_queue(struct control_client *c, const char *data)
+{
+	size_t len = strlen(data);
+	char *grown;
+
+	if (c->out_len + len + 1 > CONTROL_OUTPUT_MAX ||
+	    !(grown = realloc(c->out, c->out_len + len + 1))) {
+		client_free(c);
+		return false;
+	}
+	c->out = grown;
+	memcpy(c->out + c->out_len, data, len);
+	c->out[c->out_len + len] = '\n';
+	c->out_len += len + 1;
+	return true;
+}
+
+bool control_send(struct control_client *c, const char *data)
+{
+	return !c->dead && client_queue(c, data) && client_flush(c);
 }
 
 void control_reply(struct control_client *c, const char *data)
 {
-	size_t len = strlen(data);
-
+	if (c->dead)
+		return;
 	c->replied = true;
 	c->wait = NULL;
-	free(c->out);
-	c->out = malloc(len + 1);
-	if (!c->out) {
-		client_free(c);
-		return;
-	}
-	memcpy(c->out, data, len);
-	c->out[len] = '\n';
-	c->out_len = len + 1;
-	c->out_done = 0;
-	client_flush(c);
+	if (client_queue(c, data))
+		client_flush(c);
 }
 
-void control_wait(struct control_client *c, const void *tag)
+void control_wait(struct control_client *c, const void *tag, int kind)
 {
+	if (c->dead)
+		return;
 	c->wait = tag;
+	c->wait_kind = kind;
 	loop_timer_cancel(c->ctl->loop, &c->idle);
+}
+
+int control_wait_kind(const struct control_client *c)
+{
+	return c->wait_kind;
 }
 
 void control_wake(struct control *ctl, const void *tag,
 		  void (*fn)(struct control_client *c, void *ctx), void *ctx)
 {
 	for (size_t i = 0; i < CONTROL_CLIENTS_MAX; i++)
-		if (ctl->clients[i] && ctl->clients[i]->wait == tag)
-			fn(ctl->clients[i], ctx); /* may free the client: slot is cleared */
+		if (ctl->clients[i] && !ctl->clients[i]->dead && ctl->clients[i]->wait == tag)
+			fn(ctl->clients[i], ctx);
 }
 
 static void client_read(struct control_client *c)
@@ -134,10 +182,8 @@ static void on_client(struct loop *loop, struct loop_source *src, uint32_t event
 	struct control_client *c = src->data;
 
 	(void)loop;
-	if (events & EPOLLOUT) {
-		client_flush(c);
+	if ((events & EPOLLOUT) && !client_flush(c))
 		return;
-	}
 	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP))
 		client_read(c);
 }
@@ -174,6 +220,7 @@ static void on_accept(struct loop *loop, struct loop_source *src, uint32_t event
 		return;
 	}
 	c->ctl = ctl;
+	c->free_job = (struct loop_job){ .fn = on_free_job, .data = c };
 	c->src = (struct loop_source){ .fd = fd, .fn = on_client, .data = c };
 	c->idle = (struct loop_timer){ .fn = on_idle, .data = c };
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->peer, &len) < 0 ||
@@ -305,9 +352,14 @@ void control_close(struct control *ctl)
 {
 	if (!ctl)
 		return;
-	for (size_t i = 0; i < CONTROL_CLIENTS_MAX; i++)
-		if (ctl->clients[i])
-			client_free(ctl->clients[i]);
+	for (size_t i = 0; i < CONTROL_CLIENTS_MAX; i++) {
+		struct control_client *c = ctl->clients[i];
+		if (!c)
+			continue;
+		client_free(c);
+		loop_job_cancel(ctl->loop, &c->free_job);
+		on_free_job(ctl->loop, &c->free_job);
+	}
 	loop_del(ctl->loop, &ctl->src);
 	close(ctl->src.fd);
 	unlink(ctl->path);

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * The control socket: a unix stream listener, one JSON request line per
- * connection, one JSON reply line (see docs/control-protocol.md). This file
- * is transport only: limits, credentials, buffering; daemon_control.c
- * decides what requests mean.
+ * connection, progress lines, one JSON reply line (docs/control-protocol.md).
+ * This file is transport only: limits, credentials, buffering; daemon_control.c
+ * decides what requests mean. A client pointer stays valid for the rest of
+ * the loop iteration even after it is closed (calls on it are no-ops).
  */
 #ifndef READYD_CONTROL_H
 #define READYD_CONTROL_H
@@ -18,6 +19,7 @@
 #define CONTROL_REQUEST_MAX 4096 /* bytes, newline included */
 #define CONTROL_CLIENTS_MAX 64
 #define CONTROL_IDLE_NS (10ULL * 1000000000ULL) /* to send a request */
+#define CONTROL_OUTPUT_MAX (4 << 20) /* queued for a client that does not read */
 
 struct control;
 struct control_client;
@@ -38,9 +40,18 @@ void control_close(struct control *ctl);
 
 /* Queue `data` (a newline is added) and close the connection once sent. */
 void control_reply(struct control_client *c, const char *data);
-/* Keep the client open, waiting for an event about `tag` (no idle timeout). */
-void control_wait(struct control_client *c, const void *tag);
-/* Call fn for every client waiting on `tag`; fn usually replies. */
+/*
+ * Queue a line and keep the connection open (progress before the reply).
+ * false if the client is gone (it stopped reading or hung up).
+ */
+bool control_send(struct control_client *c, const char *data);
+/*
+ * Keep the client open, waiting for events about `tag` (no idle timeout);
+ * `kind` is the caller's, for its own use when woken.
+ */
+void control_wait(struct control_client *c, const void *tag, int kind);
+int control_wait_kind(const struct control_client *c);
+/* Call fn for every client waiting on `tag`; fn sends progress or replies. */
 void control_wake(struct control *ctl, const void *tag,
 		  void (*fn)(struct control_client *c, void *ctx), void *ctx);
 

@@ -1,15 +1,20 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* readyctl's side of the control socket: one request line, one reply line. */
+/* readyctl's side of the control socket: one request line; progress lines, then the reply. */
 #ifndef READYD_CTL_CLIENT_H
 #define READYD_CTL_CLIENT_H
 
 #include <cjson/cJSON.h>
 
+/* Called for each progress line ({"event": ...}) before the reply. */
+typedef void (*ctl_progress_fn)(const cJSON *event, void *ctx);
+
 /*
  * Send `request` to the daemon at `path` and parse its reply. timeout_ms < 0
- * waits forever. Returns 0 with *reply set (free with cJSON_Delete), or
- * -errno: -ETIMEDOUT, -ECONNREFUSED/-ENOENT (no readyd), -EPROTO (bad reply).
+ * waits forever (it covers the whole exchange). Returns 0 with *reply set
+ * (free with cJSON_Delete), or -errno: -ETIMEDOUT, -ECONNREFUSED/-ENOENT
+ * (no readyd), -EACCES (socket permissions), -EPROTO (bad reply).
  */
-int ctl_request(const char *path, const cJSON *request, int timeout_ms, cJSON **reply);
+int ctl_request(const char *path, const cJSON *request, int timeout_ms, ctl_progress_fn progress,
+		void *ctx, cJSON **reply);
 
 #endif

@@ -81,6 +81,20 @@ static void print_listener(FILE *out, const cJSON *l)
 		fprintf(out, "      %s\n", str(l, "conflict", ""));
 }
 
+static void print_probe(FILE *out, const cJSON *p)
+{
+	char t[32];
+
+	fprintf(out, "    %-40s %-8s %.0f runs, %.0f failed", str(p, "probe", "?"),
+		str(p, "verdict", "?"), num(p, "runs", 0), num(p, "failures", 0));
+	if (num(p, "last_ago_ms", -1) >= 0)
+		fprintf(out, ", last %s %s ago (%s)",
+			cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "last_ok")) ? "passed"
+										      : "failed",
+			dur(t, sizeof(t), p, "last_ago_ms"), str(p, "last_failure", "-"));
+	fputc('\n', out);
+}
+
 void ctl_print_status(FILE *out, const cJSON *reply)
 {
 	const cJSON *s = cJSON_GetObjectItemCaseSensitive(reply, "service");
@@ -95,8 +109,14 @@ void ctl_print_status(FILE *out, const cJSON *reply)
 	fprintf(out, "\n  cause:     %s\n", str(s, "cause", ""));
 	fprintf(out, "  command:   %s\n", str(s, "command", ""));
 	fprintf(out, "  ready in:  %s\n", dur(a, sizeof(a), s, "ready_ms"));
-	fprintf(out, "  restarts:  %.0f (restart=%s)", num(s, "restarts", 0),
-		str(s, "restart_policy", "?"));
+	fprintf(out, "  ready:     %s%s\n", str(s, "ready", "?"),
+		cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "reload_pending"))
+			? " (a reloaded configuration applies at the next start)"
+			: "");
+	fprintf(out, "  restarts:  %.0f (restart=%s, on_unhealthy=%s)", num(s, "restarts", 0),
+		str(s, "restart_policy", "?"), str(s, "on_unhealthy", "?"));
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "start_limit_hit")))
+		fprintf(out, ", START LIMIT HIT");
 	if (num(s, "restart_in_ms", -1) >= 0)
 		fprintf(out, ", next in %s", dur(a, sizeof(a), s, "restart_in_ms"));
 	fputc('\n', out);
@@ -110,5 +130,12 @@ void ctl_print_status(FILE *out, const cJSON *reply)
 	cJSON_ArrayForEach(l, ls)
 	{
 		print_listener(out, l);
+	}
+	ls = cJSON_GetObjectItemCaseSensitive(s, "probes");
+	if (cJSON_GetArraySize(ls))
+		fprintf(out, "  probes:\n");
+	cJSON_ArrayForEach(l, ls)
+	{
+		print_probe(out, l);
 	}
 }

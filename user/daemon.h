@@ -2,10 +2,13 @@
 /*
  * The daemon: wires the pure state machines (service.c) to the world. Every
  * input arrives as an fd in the one loop (loop.c); every svc_actions that
- * comes out is carried out by unit_apply() in daemon.c.
- *   daemon.c          setup, spawn/exit, timers, textfile, signals, shutdown
+ * comes out is carried out by unit_handle() in daemon_units.c.
+ *   daemon.c          setup, signals, shutdown, textfile, syscall window
+ *   daemon_units.c    one service's life: actions, spawn, exit, config swap
  *   daemon_events.c   kernel events -> listener levels -> service events
+ *   daemon_probes.c   probes scheduled per service, results as events
  *   daemon_control.c  control requests -> JSON replies
+ *   daemon_reload.c   a new config diffed against the running services
  *   daemon_resync.c   the kernel's socket table checked against our view
  */
 #ifndef READYD_DAEMON_H
@@ -17,6 +20,7 @@
 #include "config.h"
 #include "control.h"
 #include "loop.h"
+#include "probe.h"
 #include "service.h"
 #include "strbuf.h"
 #include "supervisor.h"
@@ -24,18 +28,32 @@
 #include "tracer.h"
 
 struct daemon;
+struct unit;
+
+struct unit_probe {
+	struct unit *u;
+	unsigned int idx;
+	struct probe_run run;
+	struct loop_timer next;
+};
 
 struct unit {
 	struct daemon *d;
-	uint32_t id; /* service id in the kernel maps: index + 1 */
+	uint32_t id; /* service id in the kernel maps; never reused */
+	struct config *owner;  /* the config cfg points into (a reference) */
 	const struct service_config *cfg;
+	struct config *next_owner; /* reload: the config to use from the next spawn */
+	const struct service_config *next_cfg;
+	bool removed; /* reload dropped it: freed once nothing of it runs */
 	struct svc svc;
 	struct loop_timer timer; /* mirrors svc.deadline */
 	struct loop_job spawn_job;
-	struct child child;	 /* pidfd/status_fd are -1 when no process */
+	struct loop_job free_job; /* a removed unit goes at a clean point, never mid-callback */
+	struct child child; /* pidfd/status_fd are -1 when no process */
 	struct loop_source pidfd_src, status_src;
 	char spawn_error[128]; /* what the status pipe said, if exec failed */
 	uint64_t last_conflict_scan;
+	struct unit_probe probes[CONFIG_MAX_PROBES];
 };
 
 struct daemon_opts {
@@ -48,17 +66,19 @@ struct daemon_opts {
 };
 
 struct daemon {
-	struct config cfg;
+	const struct daemon_opts *opts;
+	struct config *cfg; /* the current config (a reference) */
 	struct loop *loop;
 	struct tracer *tracer;
 	struct control *control;
-	struct unit *units;
+	struct unit **units;
 	size_t n_units;
+	uint32_t next_id;
 	struct loop_source signal_src, tracer_src, textfile_src;
 	struct textfile_writer *textfile;
 	struct loop_timer export_timer, refresh_timer;
 	struct loop_timer syscall_linger; /* detach the syscall tracepoints when it fires */
-	struct loop_timer unix_timer; /* daemon_resync.c */
+	struct loop_timer unix_timer;	  /* daemon_resync.c */
 	struct strbuf export_buf;
 	uint64_t events_total;
 	bool shutting_down;
@@ -69,18 +89,59 @@ int daemon_init(struct daemon *d, const struct daemon_opts *opts);
 int daemon_run(struct daemon *d);
 void daemon_free(struct daemon *d);
 
-/* ---- shared by the daemon_*.c files ---- */
-void unit_handle(struct unit *u, enum svc_event ev, const struct svc_input *in);
+/* ---- daemon.c ---- */
+/* Load the config named by opts; its --control/--textfile win over the file. */
+int daemon_load_config(const struct daemon_opts *o, struct config **out, struct config_diag *diag);
+void daemon_mark_dirty(struct daemon *d);
+/* Attach the syscall tracepoints if some service waits on a listener, else detach soon. */
+void daemon_sync_syscalls(struct daemon *d);
+/* During shutdown: exit the loop once no service has a process. */
+void daemon_check_shutdown(struct daemon *d);
+
+/* ---- daemon_units.c ---- */
+struct unit *unit_new(struct daemon *d, struct config *owner, const struct service_config *cfg);
+/* Feed an event to the state machine, carry out what it decides, and say what that was. */
+struct svc_actions unit_handle(struct unit *u, enum svc_event ev, const struct svc_input *in);
+/* Use next_cfg from now on (nothing of the old instance may still run). */
+void unit_adopt_next_config(struct unit *u);
+/* A removed unit with nothing left running is freed (from a loop job). */
+void unit_release_if_gone(struct unit *u);
 struct unit *daemon_unit(struct daemon *d, uint32_t id);
 struct unit *daemon_unit_named(struct daemon *d, const char *name);
-void daemon_mark_dirty(struct daemon *d);
+void daemon_free_units(struct daemon *d);
+
+/* ---- daemon_events.c ---- */
 void daemon_on_event(const struct rd_event *e, void *ctx);
+
+/* ---- daemon_probes.c ---- */
+void unit_probes_init(struct unit *u);
+/* Start or stop the unit's probes to match svc_probing(). */
+void unit_probes_sync(struct unit *u);
+void unit_probes_stop(struct unit *u);
+bool unit_probes_busy(const struct unit *u);
+
+/* ---- daemon_control.c ---- */
 void daemon_on_request(struct control_client *c, const char *line, const struct ucred *peer,
 		       void *ctx);
+/* One transition as a progress line for a control client. */
+bool daemon_send_transition(struct control_client *c, const struct unit *u,
+			    const struct svc_actions *a);
+/* A transition of u: tell control clients waiting on it, answer the settled ones. */
+void daemon_wake_waiters(struct unit *u, const struct svc_actions *a);
+/* u is going away: answer everyone waiting on it. */
+void daemon_drop_waiters(struct unit *u);
+
+/* ---- daemon_reload.c ---- */
+struct reload_summary {
+	struct strbuf added, removed, changed, unchanged; /* "a b c" */
+};
+/* Re-read the config file; on any error nothing changes. 0 or -errno. */
+int daemon_reload(struct daemon *d, struct reload_summary *sum, struct config_diag *diag);
+void reload_summary_free(struct reload_summary *sum);
+
+/* ---- daemon_resync.c ---- */
 void daemon_resync_init(struct daemon *d);
 /* A unix listener is up: make sure the periodic close check runs. */
 void daemon_watch_unix(struct daemon *d);
-/* Answer control clients waiting on u (after a transition). */
-void daemon_wake_waiters(struct unit *u);
 
 #endif

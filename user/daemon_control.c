@@ -5,17 +5,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "argv.h"
 #include "daemon.h"
+#include "daemon_json.h"
 #include "log.h"
 #include "util.h"
 
-#define PROTOCOL_VERSION 1
+/* What a waiting client waits for. */
+enum wait_kind { WAIT_RUNNING, WAIT_STOPPED };
 
-static double ms(uint64_t ns)
-{
-	return (double)ns / NSEC_PER_MSEC;
-}
+struct request {
+	struct daemon *d;
+	struct control_client *c;
+	const struct ucred *peer;
+	struct unit *u;
+	bool wait; /* start/stop/restart: block until settled */
+};
+
+struct command {
+	const char *name;
+	bool needs_service;
+	bool mutating;
+	void (*run)(struct request *r);
+};
 
 static void reply_json(struct control_client *c, cJSON *obj)
 {
@@ -26,215 +37,322 @@ static void reply_json(struct control_client *c, cJSON *obj)
 	cJSON_Delete(obj);
 }
 
-static void reply_error(struct control_client *c, const char *fmt, const char *arg)
+static void reply_error(struct control_client *c, const char *msg, bool refused)
 {
 	cJSON *obj = cJSON_CreateObject();
-	char msg[256];
 
-	snprintf(msg, sizeof(msg), fmt, arg);
 	cJSON_AddFalseToObject(obj, "ok");
 	cJSON_AddStringToObject(obj, "error", msg);
+	if (refused)
+		cJSON_AddTrueToObject(obj, "refused");
 	reply_json(c, obj);
 }
 
-static cJSON *reply_new(struct daemon *d)
+/* ---- waiting ---- */
+
+/*
+ * Has u reached an outcome a client waiting with `kind` can be told?
+ * Running: running (ok), failed, or stopped with no restart coming.
+ * Stopped: stopped.
+ */
+static bool settled(const struct unit *u, enum wait_kind kind, bool *ok)
 {
-	cJSON *obj = cJSON_CreateObject();
+	enum svc_state st = u->svc.state;
 
-	cJSON_AddTrueToObject(obj, "ok");
-	cJSON_AddNumberToObject(obj, "protocol", PROTOCOL_VERSION);
-	cJSON_AddStringToObject(obj, "mode", tracer_mode_name(tracer_mode(d->tracer)));
-	cJSON_AddNumberToObject(obj, "now_mono_ns", (double)now_mono_ns());
-	return obj;
-}
-
-static size_t listeners_ready(const struct svc *s, size_t *total)
-{
-	const struct listener *ls = s->n_listeners ? s->listeners : s->observed;
-	size_t n = s->n_listeners ? s->n_listeners : s->n_observed, ready = 0;
-
-	for (size_t i = 0; i < n; i++)
-		ready += listener_ready(&ls[i]);
-	*total = n;
-	return ready;
-}
-
-/* The fields list and status share. */
-static cJSON *service_summary(const struct unit *u, uint64_t now)
-{
-	const struct svc *s = &u->svc;
-	cJSON *o = cJSON_CreateObject();
-	size_t total, ready = listeners_ready(s, &total);
-
-	cJSON_AddStringToObject(o, "name", u->cfg->name);
-	cJSON_AddStringToObject(o, "state", svc_state_name(s->state));
-	cJSON_AddNumberToObject(o, "pid", s->pid);
-	cJSON_AddNumberToObject(o, "since_ms", s->since ? ms(now - s->since) : -1);
-	if (s->ready_at)
-		cJSON_AddNumberToObject(o, "ready_ms", ms(s->ready_at - s->spawned_at));
-	else
-		cJSON_AddNullToObject(o, "ready_ms");
-	cJSON_AddNumberToObject(o, "listeners_ready", (double)ready);
-	cJSON_AddNumberToObject(o, "listeners_total", (double)total);
-	cJSON_AddBoolToObject(o, "declared", s->n_listeners > 0);
-	cJSON_AddStringToObject(o, "cause", s->cause);
-	return o;
-}
-
-static void add_time(cJSON *o, const char *key, uint64_t at, uint64_t origin)
-{
-	if (at && at >= origin)
-		cJSON_AddNumberToObject(o, key, ms(at - origin));
-	else
-		cJSON_AddNullToObject(o, key);
-}
-
-static cJSON *listener_json(const struct svc *s, const struct listener *l)
-{
-	cJSON *o = cJSON_CreateObject(), *at = cJSON_CreateObject(), *mono = cJSON_CreateObject();
-	char bound[SOCK_ADDR_TEXT_MAX];
-
-	cJSON_AddStringToObject(o, "listen", l->label);
-	cJSON_AddBoolToObject(o, "declared", l->spec != NULL);
-	cJSON_AddStringToObject(o, "level", level_name(l->level));
-	cJSON_AddBoolToObject(o, "ready", listener_ready(l));
-	if (l->has_bound) {
-		sock_addr_format(bound, sizeof(bound), &l->bound);
-		cJSON_AddStringToObject(o, "bound", bound);
+	if (kind == WAIT_STOPPED) {
+		*ok = st == SVC_STOPPED;
+		return *ok;
 	}
-	if (l->level == LEVEL_ACCEPTING) {
-		cJSON_AddStringToObject(o, "via", accept_via_name(l->via));
-		cJSON_AddNumberToObject(o, "pid", l->pid);
-		cJSON_AddStringToObject(o, "comm", l->comm);
-	}
-	if (l->conflict[0])
-		cJSON_AddStringToObject(o, "conflict", l->conflict);
-	/* Milliseconds after spawn at which each level was first reached. */
-	for (int lv = LEVEL_BOUND; lv < LEVEL_COUNT; lv++) {
-		add_time(at, level_name(lv), l->at[lv], s->spawned_at);
-		if (l->at[lv])
-			cJSON_AddNumberToObject(mono, level_name(lv), (double)l->at[lv]);
-	}
-	cJSON_AddItemToObject(o, "after_spawn_ms", at);
-	cJSON_AddItemToObject(o, "mono_ns", mono);
-	return o;
+	*ok = st == SVC_RUNNING;
+	return *ok || st == SVC_FAILED ||
+	       (st == SVC_STOPPED && u->svc.deadline_kind != DEADLINE_RESTART);
 }
 
-static cJSON *service_detail(const struct unit *u, uint64_t now)
+static void answer(struct control_client *c, struct unit *u, bool ok)
 {
-	const struct svc *s = &u->svc;
-	cJSON *o = service_summary(u, now), *ls = cJSON_CreateArray(), *mono = cJSON_CreateObject();
-	char text[4096];
+	cJSON *obj = json_reply_new(u->d);
 
-	argv_format(text, sizeof(text), u->cfg->argv);
-	cJSON_AddStringToObject(o, "command", text);
-	cJSON_AddStringToObject(o, "restart_policy", restart_policy_name(u->cfg->restart));
-	cJSON_AddNumberToObject(o, "restarts", (double)s->restarts);
-	if (s->deadline_kind == DEADLINE_RESTART && s->deadline > now)
-		cJSON_AddNumberToObject(o, "restart_in_ms", ms(s->deadline - now));
-	if (s->deadline_kind == DEADLINE_READY && s->deadline > now)
-		cJSON_AddNumberToObject(o, "ready_timeout_in_ms", ms(s->deadline - now));
-	if (s->has_exit) {
-		cJSON *e = cJSON_CreateObject();
-		svc_exit_describe(&s->last_exit, text, sizeof(text));
-		cJSON_AddStringToObject(e, "text", text);
-		cJSON_AddNumberToObject(e, "code", s->last_exit.code);
-		cJSON_AddNumberToObject(e, "signal", s->last_exit.signal);
-		cJSON_AddNumberToObject(e, "ago_ms", ms(now - s->last_exit_at));
-		cJSON_AddItemToObject(o, "last_exit", e);
-	}
-	for (size_t i = 0; i < s->n_listeners; i++)
-		cJSON_AddItemToArray(ls, listener_json(s, &s->listeners[i]));
-	for (size_t i = 0; i < s->n_observed; i++)
-		cJSON_AddItemToArray(ls, listener_json(s, &s->observed[i]));
-	cJSON_AddItemToObject(o, "listeners", ls);
-	/* Raw CLOCK_MONOTONIC stamps, for tools that correlate (tools/bench). */
-	cJSON_AddNumberToObject(mono, "spawned_at", (double)s->spawned_at);
-	cJSON_AddNumberToObject(mono, "since", (double)s->since);
-	cJSON_AddNumberToObject(mono, "ready_at", (double)s->ready_at);
-	cJSON_AddItemToObject(o, "mono_ns", mono);
-	return o;
+	cJSON_ReplaceItemInObject(obj, "ok", cJSON_CreateBool(ok));
+	cJSON_AddItemToObject(obj, "service", json_service_summary(u, now_mono_ns()));
+	reply_json(c, obj);
 }
 
-static void do_list(struct daemon *d, struct control_client *c)
+struct wake_ctx {
+	struct unit *u;
+	const struct svc_actions *a; /* NULL: the unit is going away */
+};
+
+bool daemon_send_transition(struct control_client *c, const struct unit *u,
+			    const struct svc_actions *a)
 {
-	cJSON *obj = reply_new(d), *arr = cJSON_CreateArray();
+	bool sent;
+	cJSON *ev = cJSON_CreateObject();
+	char *text;
+
+	cJSON_AddStringToObject(ev, "event", "transition");
+	cJSON_AddStringToObject(ev, "service", u->cfg->name);
+	cJSON_AddStringToObject(ev, "from", svc_state_name(a->from));
+	cJSON_AddStringToObject(ev, "to", svc_state_name(a->to));
+	cJSON_AddStringToObject(ev, "cause", u->svc.cause);
+	text = cJSON_PrintUnformatted(ev);
+	cJSON_Delete(ev);
+	sent = text && control_send(c, text);
+	free(text);
+	return sent;
+}
+
+static void wake_one(struct control_client *c, void *arg)
+{
+	struct wake_ctx *w = arg;
+	bool ok;
+
+	if (!w->a) {
+		reply_error(c, "the service was removed by a reload", false);
+		return;
+	}
+	if (!daemon_send_transition(c, w->u, w->a))
+		return; /* gone: it stopped reading or hung up */
+	if (settled(w->u, (enum wait_kind)control_wait_kind(c), &ok))
+		answer(c, w->u, ok);
+}
+
+void daemon_wake_waiters(struct unit *u, const struct svc_actions *a)
+{
+	struct wake_ctx w = { .u = u, .a = a };
+
+	if (u->d->control)
+		control_wake(u->d->control, u, wake_one, &w);
+}
+
+void daemon_drop_waiters(struct unit *u)
+{
+	struct wake_ctx w = { .u = u };
+
+	if (u->d->control)
+		control_wake(u->d->control, u, wake_one, &w);
+}
+
+/* Answer now if settled, else keep the client until the unit gets there. */
+static void wait_or_answer(struct request *r, enum wait_kind kind)
+{
+	bool ok;
+
+	if (!r->wait || settled(r->u, kind, &ok)) {
+		answer(r->c, r->u, r->wait ? ok : true);
+		return;
+	}
+	control_wait(r->c, r->u, kind);
+}
+
+/* ---- commands ---- */
+
+static void do_list(struct request *r)
+{
+	cJSON *obj = json_reply_new(r->d), *arr = cJSON_CreateArray();
 	uint64_t now = now_mono_ns();
 
-	for (size_t i = 0; i < d->n_units; i++)
-		cJSON_AddItemToArray(arr, service_summary(&d->units[i], now));
+	for (size_t i = 0; i < r->d->n_units; i++)
+		if (!r->d->units[i]->removed)
+			cJSON_AddItemToArray(arr, json_service_summary(r->d->units[i], now));
 	cJSON_AddItemToObject(obj, "services", arr);
-	reply_json(c, obj);
+	reply_json(r->c, obj);
 }
 
-static void do_status(struct daemon *d, struct control_client *c, struct unit *u)
+static void do_status(struct request *r)
 {
-	cJSON *obj = reply_new(d);
+	cJSON *obj = json_reply_new(r->d);
 
-	cJSON_AddItemToObject(obj, "service", service_detail(u, now_mono_ns()));
-	reply_json(c, obj);
+	cJSON_AddItemToObject(obj, "service", json_service_detail(r->u, now_mono_ns()));
+	reply_json(r->c, obj);
 }
 
-/* wait: answered now if the outcome is known, else when the service gets there. */
-static bool wait_settled(const struct unit *u)
+static void do_wait(struct request *r)
 {
-	/* Stopped settles it unless a restart is already scheduled (restart = always). */
-	return u->svc.state == SVC_RUNNING || u->svc.state == SVC_FAILED ||
-	       (u->svc.state == SVC_STOPPED && u->svc.deadline_kind != DEADLINE_RESTART);
+	r->wait = true;
+	wait_or_answer(r, WAIT_RUNNING);
 }
 
-static void answer_wait(struct control_client *c, void *ctx)
+/* The event, and its immediate transition streamed to this client if it waits. */
+static void operator_event(struct request *r, enum svc_event ev, const char *verb)
 {
-	struct unit *u = ctx;
-	cJSON *obj = reply_new(u->d);
+	char why[96];
+	struct svc_input in = { .why = why };
+	struct svc_actions a;
 
-	cJSON_ReplaceItemInObject(obj, "ok", cJSON_CreateBool(u->svc.state == SVC_RUNNING));
-	cJSON_AddItemToObject(obj, "service", service_summary(u, now_mono_ns()));
-	reply_json(c, obj);
+	snprintf(why, sizeof(why), "%s by operator (uid %u)", verb, (unsigned int)r->peer->uid);
+	log_info("service=%s msg=\"%s requested\" peer_pid=%d peer_uid=%u", r->u->cfg->name, verb,
+		 (int)r->peer->pid, (unsigned int)r->peer->uid);
+	a = unit_handle(r->u, ev, &in);
+	if (a.changed && r->wait)
+		daemon_send_transition(r->c, r->u, &a);
 }
 
-void daemon_wake_waiters(struct unit *u)
+static void do_start(struct request *r)
 {
-	if (wait_settled(u))
-		control_wake(u->d->control, u, answer_wait, u);
+	operator_event(r, SVC_EV_START, "started");
+	wait_or_answer(r, WAIT_RUNNING);
+}
+
+static void do_stop(struct request *r)
+{
+	operator_event(r, SVC_EV_STOP, "stopped");
+	wait_or_answer(r, WAIT_STOPPED);
+}
+
+static void do_restart(struct request *r)
+{
+	operator_event(r, SVC_EV_RESTART, "restarted");
+	wait_or_answer(r, WAIT_RUNNING);
+}
+
+static void do_reset(struct request *r)
+{
+	operator_event(r, SVC_EV_RESET, "reset");
+	daemon_mark_dirty(r->d);
+	r->wait = false;
+	wait_or_answer(r, WAIT_RUNNING);
+}
+
+static cJSON *words(const struct strbuf *b)
+{
+	cJSON *arr = cJSON_CreateArray();
+	char *copy = strdup(b->data ? b->data : ""), *save = NULL;
+
+	for (char *w = copy ? strtok_r(copy, " ", &save) : NULL; w; w = strtok_r(NULL, " ", &save))
+		cJSON_AddItemToArray(arr, cJSON_CreateString(w));
+	free(copy);
+	return arr;
+}
+
+static void do_reload(struct request *r)
+{
+	struct reload_summary sum;
+	struct config_diag diag;
+	cJSON *obj, *errs;
+	int err = daemon_reload(r->d, &sum, &diag);
+
+	log_info("msg=\"reload requested\" peer_pid=%d peer_uid=%u", (int)r->peer->pid,
+		 (unsigned int)r->peer->uid);
+	if (err) {
+		obj = cJSON_CreateObject();
+		cJSON_AddFalseToObject(obj, "ok");
+		cJSON_AddStringToObject(obj, "error", diag.n ? "the new configuration has errors; "
+							       "the running one is kept"
+							     : strerror(-err));
+		errs = cJSON_AddArrayToObject(obj, "config_errors");
+		for (size_t i = 0; i < diag.n; i++) {
+			cJSON_AddItemToArray(errs, cJSON_CreateString(diag.lines[i]));
+			log_err("msg=\"config error\" at=\"%s\"", diag.lines[i]);
+		}
+		config_diag_free(&diag);
+		reply_json(r->c, obj);
+		return;
+	}
+	obj = json_reply_new(r->d);
+	cJSON_AddItemToObject(obj, "added", words(&sum.added));
+	cJSON_AddItemToObject(obj, "removed", words(&sum.removed));
+	cJSON_AddItemToObject(obj, "changed", words(&sum.changed));
+	cJSON_AddItemToObject(obj, "unchanged", words(&sum.unchanged));
+	reload_summary_free(&sum);
+	reply_json(r->c, obj);
+}
+
+static const struct command commands[] = {
+	{ "list", false, false, do_list },	{ "status", true, false, do_status },
+	{ "wait", true, false, do_wait },	{ "start", true, true, do_start },
+	{ "stop", true, true, do_stop },	{ "restart", true, true, do_restart },
+	{ "reset", true, true, do_reset },	{ "reload", false, true, do_reload },
+};
+
+/* ---- authorization ---- */
+
+/* Is gid among the supplementary groups of process pid? */
+static bool in_groups(pid_t pid, gid_t gid)
+{
+	char path[64], line[4096];
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	while (f && !found && fgets(line, sizeof(line), f)) {
+		char *save = NULL;
+		if (!str_starts_with(line, "Groups:"))
+			continue;
+		for (char *w = strtok_r(line + 7, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save))
+			found |= (gid_t)strtoul(w, NULL, 10) == gid;
+		break;
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/* Mutating commands: root, or a member of control_group. */
+static bool may_mutate(const struct daemon *d, const struct ucred *peer)
+{
+	if (peer->uid == 0)
+		return true;
+	if (!d->cfg->control_group)
+		return false;
+	return peer->gid == d->cfg->control_gid || in_groups(peer->pid, d->cfg->control_gid);
+}
+
+static void refuse(struct request *r, const char *cmd)
+{
+	char msg[256];
+
+	log_warn("msg=\"control command refused: not permitted\" cmd=%s peer_pid=%d peer_uid=%u",
+		 cmd, (int)r->peer->pid, (unsigned int)r->peer->uid);
+	snprintf(msg, sizeof(msg), "permission denied: %s needs root%s%s (you are uid %u)", cmd,
+		 r->d->cfg->control_group ? " or group " : "",
+		 r->d->cfg->control_group ? r->d->cfg->control_group : "",
+		 (unsigned int)r->peer->uid);
+	reply_error(r->c, msg, true);
 }
 
 void daemon_on_request(struct control_client *c, const char *line, const struct ucred *peer,
 		       void *ctx)
 {
-	struct daemon *d = ctx;
+	struct request r = { .d = ctx, .c = c, .peer = peer, .wait = true };
 	cJSON *req = cJSON_Parse(line);
 	const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(req, "cmd");
 	const cJSON *name = cJSON_GetObjectItemCaseSensitive(req, "service");
-	struct unit *u = NULL;
+	const cJSON *wait = cJSON_GetObjectItemCaseSensitive(req, "wait");
+	const struct command *command = NULL;
+	char msg[160];
 
-	if (!cJSON_IsString(cmd)) {
-		log_warn("msg=\"malformed control request rejected\" peer_pid=%d peer_uid=%d",
-			 (int)peer->pid, (int)peer->uid);
-		reply_error(c, "%s", "malformed request: expected {\"cmd\": \"...\"}");
+	for (size_t i = 0; cJSON_IsString(cmd) && i < ARRAY_SIZE(commands); i++)
+		if (strcmp(cmd->valuestring, commands[i].name) == 0)
+			command = &commands[i];
+	if (!command) {
+		log_warn("msg=\"control request rejected\" reason=\"%s\" peer_pid=%d peer_uid=%u",
+			 cJSON_IsString(cmd) ? "unknown command" : "malformed", (int)peer->pid,
+			 (unsigned int)peer->uid);
+		snprintf(msg, sizeof(msg), cJSON_IsString(cmd)
+					   ? "unknown command \"%.40s\"; known: list, status, wait, "
+					     "start, stop, restart, reset, reload"
+					   : "malformed request: expected {\"cmd\": \"...\"}%.0s",
+			 cJSON_IsString(cmd) ? cmd->valuestring : "");
+		reply_error(c, msg, false);
 		goto out;
 	}
-	if (strcmp(cmd->valuestring, "list") == 0) {
-		do_list(d, c);
+	if (command->mutating && !may_mutate(r.d, peer)) {
+		refuse(&r, command->name);
 		goto out;
 	}
-	if (cJSON_IsString(name))
-		u = daemon_unit_named(d, name->valuestring);
-	if (strcmp(cmd->valuestring, "status") != 0 && strcmp(cmd->valuestring, "wait") != 0) {
-		log_warn("msg=\"unknown control command rejected\" peer_pid=%d peer_uid=%d",
-			 (int)peer->pid, (int)peer->uid);
-		reply_error(c, "unknown command \"%.64s\"; known: list, status, wait",
-			    cmd->valuestring);
-	} else if (!u) {
-		reply_error(c, "no service named \"%.64s\"",
-			    cJSON_IsString(name) ? name->valuestring : "");
-	} else if (strcmp(cmd->valuestring, "status") == 0) {
-		do_status(d, c, u);
-	} else if (wait_settled(u)) {
-		answer_wait(c, u);
-	} else {
-		control_wait(c, u);
+	if (command->needs_service) {
+		r.u = cJSON_IsString(name) ? daemon_unit_named(r.d, name->valuestring) : NULL;
+		if (!r.u) {
+			snprintf(msg, sizeof(msg), "no service named \"%.64s\"",
+				 cJSON_IsString(name) ? name->valuestring : "");
+			reply_error(c, msg, false);
+			goto out;
+		}
 	}
+	if (cJSON_IsBool(wait))
+		r.wait = cJSON_IsTrue(wait);
+	command->run(&r);
 out:
 	cJSON_Delete(req);
 }

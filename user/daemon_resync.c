@@ -92,9 +92,9 @@ static bool any_live_unix(struct daemon *d)
 	bool any = false;
 
 	for (size_t i = 0; i < d->n_units && !any; i++) {
-		struct svc *s = &d->units[i].svc;
-		any = check_listeners(&d->units[i], s->listeners, s->n_listeners, NULL, 0) ||
-		      check_listeners(&d->units[i], s->observed, s->n_observed, NULL, 0);
+		struct svc *s = &d->units[i]->svc;
+		any = check_listeners(d->units[i], s->listeners, s->n_listeners, NULL, 0) ||
+		      check_listeners(d->units[i], s->observed, s->n_observed, NULL, 0);
 	}
 	return any;
 }
@@ -113,7 +113,7 @@ static void on_unix_check(struct loop *loop, struct loop_timer *t)
 		any = true; /* try again later */
 	}
 	for (size_t i = 0; !err && i < d->n_units; i++) {
-		struct unit *u = &d->units[i];
+		struct unit *u = d->units[i];
 		any |= check_listeners(u, u->svc.listeners, u->svc.n_listeners, &set, now);
 		any |= check_listeners(u, u->svc.observed, u->svc.n_observed, &set, now);
 	}

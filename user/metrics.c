@@ -58,11 +58,59 @@ static void render_states(struct strbuf *b, const struct svc *const *svcs, size_
 				      svcs[i]->state == (enum svc_state)st);
 		}
 	family(b, "readyd_service_restarts_total", "counter",
-	       "Restarts made by the restart policy.");
+	       "Restarts: by the restart policy, by on_unhealthy = restart, or by an operator.");
 	for (size_t i = 0; i < n; i++) {
 		with_service(b, "readyd_service_restarts_total", svcs[i]);
 		strbuf_printf(b, "} %llu\n", (unsigned long long)svcs[i]->restarts);
 	}
+	family(b, "readyd_service_transitions_total", "counter",
+	       "Transitions into each state.");
+	for (size_t i = 0; i < n; i++)
+		for (int st = 0; st < SVC_STATE_COUNT; st++) {
+			with_service(b, "readyd_service_transitions_total", svcs[i]);
+			strbuf_printf(b, ",to=\"%s\"} %llu\n", svc_state_name(st),
+				      (unsigned long long)svcs[i]->transitions[st]);
+		}
+	family(b, "readyd_service_start_limit_hit", "gauge",
+	       "1 while the start limit holds the service failed (until reset or started).");
+	for (size_t i = 0; i < n; i++) {
+		with_service(b, "readyd_service_start_limit_hit", svcs[i]);
+		strbuf_printf(b, "} %d\n", svcs[i]->start_limit_hit);
+	}
+}
+
+/* `name{service="x",probe="..."` — the caller closes the brace. */
+static void with_probe(struct strbuf *b, const char *name, const struct svc *s, size_t i)
+{
+	with_service(b, name, s);
+	strbuf_printf(b, ",probe=\"");
+	strbuf_label_value(b, s->cfg->probes[i].text);
+	strbuf_printf(b, "\"");
+}
+
+static void render_probes(struct strbuf *b, const struct svc *const *svcs, size_t n)
+{
+	family(b, "readyd_probe_success", "gauge", "1 if the probe's last run passed, else 0.");
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < svcs[i]->cfg->n_probes; j++)
+			if (svcs[i]->probes[j].has_result) {
+				with_probe(b, "readyd_probe_success", svcs[i], j);
+				strbuf_printf(b, "} %d\n", svcs[i]->probes[j].last_ok);
+			}
+	family(b, "readyd_probe_duration_seconds", "gauge", "How long the probe's last run took.");
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < svcs[i]->cfg->n_probes; j++)
+			if (svcs[i]->probes[j].has_result) {
+				with_probe(b, "readyd_probe_duration_seconds", svcs[i], j);
+				strbuf_printf(b, "} ");
+				seconds(b, svcs[i]->probes[j].last_duration_ns);
+			}
+	family(b, "readyd_probe_failures_total", "counter", "Probe runs that failed.");
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < svcs[i]->cfg->n_probes; j++) {
+			with_probe(b, "readyd_probe_failures_total", svcs[i], j);
+			strbuf_printf(b, "} %llu\n", (unsigned long long)svcs[i]->probes[j].failures);
+		}
 }
 
 static void render_timings(struct strbuf *b, const struct svc *const *svcs, size_t n)
@@ -119,4 +167,5 @@ void metrics_render(struct strbuf *out, const struct metrics_global *g,
 	render_states(out, svcs, n);
 	render_timings(out, svcs, n);
 	render_listeners(out, svcs, n);
+	render_probes(out, svcs, n);
 }

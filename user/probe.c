@@ -37,10 +37,11 @@ static void release(struct probe_run *r)
 
 static void finish(struct probe_run *r, bool ok, const char *reason)
 {
-	uint64_t took = now_mono_ns() - r->started;
+	struct probe_result res = { .ok = ok, .reason = reason,
+				    .duration_ns = now_mono_ns() - r->started };
 
 	release(r);
-	r->done(r, ok, reason, took);
+	r->done(r, &res);
 }
 
 static void finish_errno(struct probe_run *r, const char *what, int err)
@@ -214,7 +215,9 @@ static void on_exec_exit(struct loop *loop, struct loop_source *src, uint32_t ev
 	if (supervisor_reap(r->pidfd.fd, &ex) == -EAGAIN)
 		return;
 	if (r->aborting) {
+		struct probe_result res = { .aborted = true };
 		release(r);
+		r->done(r, &res);
 		return;
 	}
 	read_output(r);

@@ -19,8 +19,15 @@
 #define PROBE_HTTP_READ_MAX 4096 /* bytes of response read, at most */
 
 struct probe_run;
-typedef void (*probe_done_fn)(struct probe_run *run, bool ok, const char *reason,
-			      uint64_t duration_ns);
+
+struct probe_result {
+	bool ok;
+	bool aborted; /* probe_abort()ed and now reaped: no verdict */
+	const char *reason;
+	uint64_t duration_ns;
+};
+
+typedef void (*probe_done_fn)(struct probe_run *run, const struct probe_result *res);
 
 struct probe_run {
 	/* Set by the caller before probe_start. */
@@ -45,8 +52,9 @@ struct probe_run {
 
 /*
  * Start a probe of `spec` for service `cfg` (exec probes run with its
- * user and environment). `done` is called exactly once, from the loop,
- * unless probe_abort() comes first. Returns 0 or -errno (nothing started).
+ * user and environment). `done` is called exactly once, from the loop:
+ * with the verdict, or with `aborted` once an aborted exec probe is reaped
+ * (an aborted socket probe reports nothing). 0 or -errno (nothing started).
  */
 int probe_start(struct probe_run *r, struct loop *loop, const struct probe_spec *spec,
 		const struct service_config *cfg, uint64_t timeout_ns);

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * readyctl: ask a running readyd. Exit codes (docs/control-protocol.md):
- *   0 ok / running, 1 not running (wait: failed or timed out),
- *   2 usage, 3 readyd unreachable or bad reply, 4 no such service.
+ * readyctl: ask or tell a running readyd. Exit codes (docs/control-protocol.md):
+ *   0 done / running (stopped, for stop), 1 it failed or time ran out,
+ *   2 usage, 3 readyd unreachable or an error reply, 4 no such service,
+ *   5 not permitted.
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -17,78 +18,167 @@
 #include "duration.h"
 #include "util.h"
 
-enum { EXIT_NOT_RUNNING = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3, EXIT_NO_SERVICE = 4 };
+enum {
+	EXIT_NOT_RUNNING = 1,
+	EXIT_USAGE = 2,
+	EXIT_UNREACHABLE = 3,
+	EXIT_NO_SERVICE = 4,
+	EXIT_REFUSED = 5,
+};
 
 static const char usage[] =
 	"usage: readyctl [--control PATH] [--json] COMMAND\n"
 	"\n"
-	"  list                          every service: state, pid, time to ready\n"
-	"  status NAME                   one service: listeners, timings, last exit\n"
-	"  wait NAME [--timeout DUR]     exit 0 once running, 1 if it fails or time runs out\n"
+	"  list                        every service: state, pid, time to ready\n"
+	"  status NAME                 one service: listeners, probes, timings, last exit\n"
+	"  wait NAME                   until running (0), or failed/stopped (1)\n"
+	"  start NAME                  start it; wait until running (0) or failed (1)\n"
+	"  stop NAME                   stop it; wait until stopped (0)\n"
+	"  restart NAME                stop and start it; wait until running (0) or failed (1)\n"
+	"  reset NAME                  forget its start limit and backoff\n"
+	"  reload                      re-read readyd's config (as SIGHUP does)\n"
 	"\n"
 	"  --control PATH   control socket (default " CONFIG_DEFAULT_CONTROL ")\n"
-	"  --json           print the daemon's JSON reply instead of a table\n";
+	"  --json           print the daemon's JSON instead of text\n"
+	"  --timeout DUR    wait, start, stop, restart: give up after DUR (500ms, 30s, 2m)\n"
+	"  --no-wait        start, stop, restart: return once asked\n";
 
 struct ctl_opts {
 	const char *control;
 	bool json;
-	int timeout_ms; /* wait only; -1 forever */
+	bool no_wait;
+	int timeout_ms; /* -1: forever */
 };
 
-static int run(const struct ctl_opts *o, const char *cmd, const char *name)
+struct cmd_info {
+	const char *name;
+	bool needs_service;
+	bool waits; /* blocks until settled unless --no-wait */
+};
+
+static const struct cmd_info cmds[] = {
+	{ "list", false, false },  { "status", true, false }, { "wait", true, true },
+	{ "start", true, true },   { "stop", true, true },    { "restart", true, true },
+	{ "reset", true, false },  { "reload", false, false },
+};
+
+static const char *jstr(const cJSON *o, const char *key, const char *fallback)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsString(v) ? v->valuestring : fallback;
+}
+
+static void print_event(const cJSON *ev, void *ctx)
+{
+	const struct ctl_opts *o = ctx;
+	char *text;
+
+	if (o->json) {
+		text = cJSON_PrintUnformatted(ev);
+		puts(text ? text : "null");
+		free(text);
+	} else {
+		printf("%s: %s -> %s (%s)\n", jstr(ev, "service", "?"), jstr(ev, "from", "?"),
+		       jstr(ev, "to", "?"), jstr(ev, "cause", ""));
+	}
+	fflush(stdout);
+}
+
+static void print_list(const char *label, const cJSON *arr)
+{
+	const cJSON *v;
+
+	printf("%-10s", label);
+	if (!cJSON_GetArraySize(arr))
+		printf(" -");
+	cJSON_ArrayForEach(v, arr)
+	{
+		printf(" %s", cJSON_IsString(v) ? v->valuestring : "?");
+	}
+	putchar('\n');
+}
+
+static int print_reply(const struct ctl_opts *o, const struct cmd_info *c, const cJSON *reply,
+		       const char *name)
+{
+	const cJSON *s = cJSON_GetObjectItemCaseSensitive(reply, "service");
+	bool ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "ok"));
+
+	if (o->json) {
+		/* printed by run() */
+	} else if (strcmp(c->name, "list") == 0) {
+		ctl_print_list(stdout, reply);
+	} else if (strcmp(c->name, "status") == 0) {
+		ctl_print_status(stdout, reply);
+	} else if (strcmp(c->name, "reload") == 0) {
+		print_list("added:", cJSON_GetObjectItemCaseSensitive(reply, "added"));
+		print_list("removed:", cJSON_GetObjectItemCaseSensitive(reply, "removed"));
+		print_list("changed:", cJSON_GetObjectItemCaseSensitive(reply, "changed"));
+		print_list("unchanged:", cJSON_GetObjectItemCaseSensitive(reply, "unchanged"));
+	} else {
+		printf("%s: %s (%s)\n", name, jstr(s, "state", "?"), jstr(s, "cause", ""));
+	}
+	return ok ? 0 : EXIT_NOT_RUNNING;
+}
+
+static int print_error(const cJSON *reply)
+{
+	const char *msg = jstr(reply, "error", "error");
+	const cJSON *errs = cJSON_GetObjectItemCaseSensitive(reply, "config_errors"), *e;
+
+	fprintf(stderr, "readyctl: %s\n", msg);
+	cJSON_ArrayForEach(e, errs)
+	{
+		fprintf(stderr, "  %s\n", cJSON_IsString(e) ? e->valuestring : "?");
+	}
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "refused")))
+		return EXIT_REFUSED;
+	if (str_starts_with(msg, "no service"))
+		return EXIT_NO_SERVICE;
+	return errs ? EXIT_NOT_RUNNING : EXIT_UNREACHABLE;
+}
+
+static int run(const struct ctl_opts *o, const struct cmd_info *c, const char *name)
 {
 	cJSON *req = cJSON_CreateObject(), *reply = NULL;
-	const cJSON *ok, *err_msg;
-	int err, rc = 0;
+	bool waiting = c->waits && !o->no_wait;
+	int err, rc;
 
-	cJSON_AddStringToObject(req, "cmd", cmd);
+	cJSON_AddStringToObject(req, "cmd", c->name);
 	if (name)
 		cJSON_AddStringToObject(req, "service", name);
-	err = ctl_request(o->control, req, strcmp(cmd, "wait") == 0 ? o->timeout_ms : 10000, &reply);
+	if (c->waits && strcmp(c->name, "wait") != 0)
+		cJSON_AddBoolToObject(req, "wait", waiting);
+	err = ctl_request(o->control, req, waiting ? o->timeout_ms : 30000, print_event, (void *)o,
+			  &reply);
 	cJSON_Delete(req);
-	if (err == -ETIMEDOUT && strcmp(cmd, "wait") == 0) {
-		fprintf(stderr, "readyctl: %s is not running yet: timed out\n", name);
+	if (err == -ETIMEDOUT && waiting) {
+		fprintf(stderr, "readyctl: %s: timed out waiting\n", name);
 		return EXIT_NOT_RUNNING;
 	}
 	if (err) {
 		fprintf(stderr, "readyctl: cannot talk to readyd at %s: %s\n", o->control,
 			err == -EPROTO ? "unexpected reply" : strerror(-err));
-		return EXIT_UNREACHABLE;
+		return err == -EACCES ? EXIT_REFUSED : EXIT_UNREACHABLE;
 	}
-	ok = cJSON_GetObjectItemCaseSensitive(reply, "ok");
-	err_msg = cJSON_GetObjectItemCaseSensitive(reply, "error");
-	if (o->json) {
+	if (o->json) { /* the reply as it came, errors included */
 		char *text = cJSON_Print(reply);
 		puts(text ? text : "null");
 		free(text);
 	}
-	if (cJSON_IsString(err_msg)) {
-		fprintf(stderr, "readyctl: %s\n", err_msg->valuestring);
-		rc = str_starts_with(err_msg->valuestring, "no service") ? EXIT_NO_SERVICE
-									 : EXIT_UNREACHABLE;
-	} else if (strcmp(cmd, "wait") == 0) {
-		const cJSON *s = cJSON_GetObjectItemCaseSensitive(reply, "service");
-		const cJSON *state = cJSON_GetObjectItemCaseSensitive(s, "state");
-		const cJSON *cause = cJSON_GetObjectItemCaseSensitive(s, "cause");
-		rc = cJSON_IsTrue(ok) ? 0 : EXIT_NOT_RUNNING;
-		if (!o->json)
-			printf("%s: %s (%s)\n", name, cJSON_IsString(state) ? state->valuestring : "?",
-			       cJSON_IsString(cause) ? cause->valuestring : "");
-	} else if (!o->json && strcmp(cmd, "list") == 0) {
-		ctl_print_list(stdout, reply);
-	} else if (!o->json) {
-		ctl_print_status(stdout, reply);
-	}
+	rc = cJSON_GetObjectItemCaseSensitive(reply, "error") ? print_error(reply)
+							       : print_reply(o, c, reply, name);
 	cJSON_Delete(reply);
 	return rc;
 }
 
 /* "--name VALUE" or "--name=VALUE"; advances *i past a separate value. */
-static const char *option_value(int argc, char **argv, int *i, const char *name)
+static const char *option_value(int argc, char **argv, int *i, const char *opt)
 {
-	size_t n = strlen(name);
+	size_t n = strlen(opt);
 
-	if (strncmp(argv[*i], name, n) != 0)
+	if (strncmp(argv[*i], opt, n) != 0)
 		return NULL;
 	if (argv[*i][n] == '=')
 		return argv[*i] + n + 1;
@@ -106,6 +196,8 @@ static int parse_args(int argc, char **argv, struct ctl_opts *o, const char **po
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0) {
 			o->json = true;
+		} else if (strcmp(argv[i], "--no-wait") == 0) {
+			o->no_wait = true;
 		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
 			fputs(usage, stdout);
 			exit(0);
@@ -138,10 +230,9 @@ int main(int argc, char **argv)
 		fputs(usage, stderr);
 		return EXIT_USAGE;
 	}
-	if (strcmp(pos[0], "list") == 0 && n == 1)
-		return run(&o, pos[0], NULL);
-	if ((strcmp(pos[0], "status") == 0 || strcmp(pos[0], "wait") == 0) && n == 2)
-		return run(&o, pos[0], pos[1]);
+	for (size_t i = 0; i < ARRAY_SIZE(cmds); i++)
+		if (strcmp(pos[0], cmds[i].name) == 0 && n == 1 + cmds[i].needs_service)
+			return run(&o, &cmds[i], pos[1]);
 	fprintf(stderr, "readyctl: unknown command or wrong arguments: %s\n%s", pos[0], usage);
 	return EXIT_USAGE;
 }

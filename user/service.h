@@ -103,6 +103,11 @@ void svc_init(struct svc *s, const struct service_config *cfg);
  */
 void svc_rebind(struct svc *s, const struct service_config *cfg);
 /*
+ * Switch to a different configuration (reload) before the next spawn:
+ * listeners and probes follow the new one; state, counters and history stay.
+ */
+void svc_set_config(struct svc *s, const struct service_config *cfg);
+/*
  * The spawn action was carried out at `now` (the daemon queues forks, see
  * loop_job): this is the main process; the ready timeout starts.
  */

@@ -50,6 +50,14 @@ void svc_init(struct svc *s, const struct service_config *cfg)
 	memset(s, 0, sizeof(*s));
 	s->state = SVC_STOPPED;
 	str_copy(s->cause, "not started yet", sizeof(s->cause));
+	svc_set_config(s, cfg);
+}
+
+void svc_set_config(struct svc *s, const struct service_config *cfg)
+{
+	memset(s->listeners, 0, sizeof(s->listeners));
+	memset(s->probes, 0, sizeof(s->probes));
+	s->n_observed = 0;
 	svc_rebind(s, cfg);
 	for (size_t i = 0; i < cfg->n_listen; i++)
 		listener_init(&s->listeners[i], &cfg->listen[i], cfg->listen[i].text);

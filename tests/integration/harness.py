@@ -193,10 +193,11 @@ class ReadydCase(unittest.TestCase):
         lines.append("environment = READYD_TEST_TAG=%s" % self.tag)
         return "\n".join(lines) + "\n"
 
-    def start_readyd(self, *sections, args=(), expect_up=True):
+    def start_readyd(self, *sections, args=(), expect_up=True, readyd_extra=""):
         conf = os.path.join(self.tmp, "readyd.conf")
         with open(conf, "w") as f:
-            f.write("[readyd]\ntextfile = %s\ncontrol = %s\n\n" % (self.textfile, self.control))
+            f.write("[readyd]\ntextfile = %s\ncontrol = %s\n%s\n" % (self.textfile, self.control,
+                                                                  readyd_extra))
             f.write("\n".join(sections))
         self.log_file = open(self.log_path, "w")
         self.proc = subprocess.Popen([READYD, "--config", conf, "--mode", self.MODE, "-v", *args],

@@ -287,7 +287,7 @@ class ControlTests(ReadydCase):
                 reply = c.recv(4096)
             self.assertIn(expect, reply)
             self.assertIn(b'"ok":false', reply)
-        self.assertIn("malformed control request rejected", self.log())
+        self.assertIn('msg="control request rejected" reason="malformed"', self.log())
         rc, _, _ = self.ctl("list")
         self.assertEqual(rc, 0, "readyd must survive bad requests")
 

@@ -109,6 +109,153 @@ static void defaults_without_readyd_section(void **state)
 	config_free(&cfg);
 }
 
+static void health_keys_parse(void **state)
+{
+	static const char text[] =
+		"[service \"api\"]\n"
+		"command = /usr/bin/api\n"
+		"probe = http://127.0.0.1:8080/health?deep=1\n"
+		"probe = tcp:[::1]:9000\n"
+		"probe = unix:/run/api.sock\n"
+		"probe = exec:/usr/local/bin/check --quick 'a b'\n"
+		"probe_interval = 5s\n"
+		"probe_timeout = 500ms\n"
+		"failure_threshold = 2\n"
+		"success_threshold = 3\n"
+		"on_unhealthy = restart\n"
+		"ready = accept, probe\n"
+		"restart_delay = 250ms\n"
+		"restart_max_delay = 1m\n"
+		"restart_reset_after = 5m\n"
+		"start_limit_burst = 0\n"
+		"start_limit_interval = 2m\n";
+	struct config_diag diag;
+	struct config cfg;
+	const struct service_config *s;
+
+	(void)state;
+	assert_int_equal(config_parse_text("h.conf", text, NULL, &cfg, &diag), 0);
+	s = &cfg.services[0];
+	assert_int_equal(s->n_probes, 4);
+	assert_int_equal(s->probes[0].kind, PROBE_HTTP);
+	assert_string_equal(s->probes[0].path, "/health?deep=1");
+	assert_string_equal(s->probes[0].host, "127.0.0.1:8080");
+	assert_int_equal(s->probes[1].kind, PROBE_TCP);
+	assert_int_equal(s->probes[2].kind, PROBE_UNIX);
+	assert_string_equal(s->probes[3].argv[2], "a b");
+	assert_int_equal(s->probe_interval_ns, 5 * NSEC_PER_SEC);
+	assert_int_equal(s->probe_timeout_ns, 500 * NSEC_PER_MSEC);
+	assert_int_equal(s->failure_threshold, 2);
+	assert_int_equal(s->success_threshold, 3);
+	assert_int_equal(s->on_unhealthy, ON_UNHEALTHY_RESTART);
+	assert_int_equal(s->ready, READY_ACCEPT | READY_PROBE);
+	assert_int_equal(s->backoff.initial_ns, 250 * NSEC_PER_MSEC);
+	assert_int_equal(s->backoff.max_ns, 60 * NSEC_PER_SEC);
+	assert_int_equal(s->backoff.reset_after_ns, 300 * NSEC_PER_SEC);
+	assert_int_equal(s->backoff.jitter_pct, 10);
+	assert_int_equal(s->start_limit_burst, 0);
+	config_free(&cfg);
+}
+
+static void health_defaults_and_environment(void **state)
+{
+	struct config_defaults d;
+	struct config_diag diag;
+	struct config cfg;
+	char err[256];
+
+	(void)state;
+	setenv("READYD_PROBE_INTERVAL", "7s", 1);
+	unsetenv("READYD_PROBE_TIMEOUT");
+	assert_int_equal(config_defaults_from_env(&d, err, sizeof(err)), 0);
+	assert_int_equal(d.probe_interval_ns, 7 * NSEC_PER_SEC);
+	assert_int_equal(d.probe_timeout_ns, 2 * NSEC_PER_SEC);
+	assert_int_equal(config_parse_text("e.conf", "[service \"a\"]\ncommand = /bin/true\n", &d,
+					   &cfg, &diag),
+			 0);
+	assert_int_equal(cfg.services[0].probe_interval_ns, 7 * NSEC_PER_SEC);
+	assert_int_equal(cfg.services[0].failure_threshold, 3);
+	assert_int_equal(cfg.services[0].start_limit_burst, 5);
+	assert_int_equal(cfg.services[0].ready, READY_ACCEPT);
+	config_free(&cfg);
+	setenv("READYD_PROBE_TIMEOUT", "fast", 1); /* loud, never silently ignored */
+	assert_int_equal(config_defaults_from_env(&d, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "READYD_PROBE_TIMEOUT=fast is not a duration; write e.g. 10s or "
+				 "500ms, or unset it");
+	unsetenv("READYD_PROBE_INTERVAL");
+	unsetenv("READYD_PROBE_TIMEOUT");
+}
+
+static void bad_health_values(void **state)
+{
+	(void)state;
+	expect_error("[service \"a\"]\ncommand = /bin/true\nprobe = https://x/\n", "t.conf:3:",
+		     "https probes are not supported");
+	expect_error("[service \"a\"]\ncommand = /bin/true\nprobe = http://localhost/\n",
+		     "t.conf:3:", "names are not resolved");
+	expect_error("[service \"a\"]\ncommand = /bin/true\nprobe = exec:check\n", "t.conf:3:",
+		     "absolute path");
+	expect_error("[service \"a\"]\ncommand = /bin/true\nprobe = ping:1.2.3.4\n", "t.conf:3:",
+		     "expected tcp:ADDR:PORT, http://");
+	expect_error("[service \"a\"]\ncommand = /bin/true\nfailure_threshold = 0\n", "t.conf:3:",
+		     "a whole number from 1 to 100");
+	expect_error("[service \"a\"]\ncommand = /bin/true\nsuccess_threshold = -1\n",
+		     "t.conf:3:", "a whole number from 1 to 100");
+	expect_error("[service \"a\"]\ncommand = /bin/true\non_unhealthy = reboot\n", "t.conf:3:",
+		     "expected none or restart");
+	expect_error("[service \"a\"]\ncommand = /bin/true\nready = notify\n", "t.conf:3:",
+		     "expected accept, probe");
+	expect_error("[service \"a\"]\ncommand = /bin/true\nready = probe\n", "t.conf:3:",
+		     "ready = probe needs at least one probe");
+	expect_error("[service \"a\"]\ncommand = /bin/true\nprobe = tcp:127.0.0.1:1\n"
+		     "probe_interval = 1s\nprobe_timeout = 2s\n",
+		     "t.conf:5:", "probe_timeout is longer than probe_interval");
+	{ /* a shorter interval takes the default timeout down with it */
+		struct config_diag diag;
+		struct config cfg;
+		assert_int_equal(config_parse_text("c.conf", "[service \"a\"]\ncommand = /bin/true\n"
+							      "probe = tcp:127.0.0.1:1\nprobe_interval = 200ms\n",
+						   NULL, &cfg, &diag),
+				 0);
+		assert_int_equal(cfg.services[0].probe_timeout_ns, 200 * NSEC_PER_MSEC);
+		config_free(&cfg);
+	}
+	expect_error("[service \"a\"]\ncommand = /bin/true\nrestart_delay = 10s\n"
+		     "restart_max_delay = 5s\n",
+		     "t.conf:4:", "restart_max_delay is shorter than restart_delay");
+	expect_error("[service \"a\"]\ncommand = /bin/true\nstart_limit_burst = 1000\n",
+		     "t.conf:3:", "from 0 to 100");
+}
+
+static void reload_sees_what_changed(void **state)
+{
+	static const char base[] = "[service \"a\"]\ncommand = /bin/sleep 60\nlisten = tcp:80\n";
+	struct config_diag diag;
+	struct config a, b, c, d;
+
+	(void)state;
+	assert_int_equal(config_parse_text("1", base, NULL, &a, &diag), 0);
+	/* Comments, blank lines and line numbers are not behaviour. */
+	assert_int_equal(config_parse_text("2", "# moved\n\n[service \"a\"]\nlisten = tcp:80\n"
+						"command = /bin/sleep   60\n",
+					   NULL, &b, &diag),
+			 0);
+	assert_true(config_service_equal(&a.services[0], &b.services[0]));
+	assert_int_equal(config_parse_text("3", "[service \"a\"]\ncommand = /bin/sleep 61\nlisten = tcp:80\n",
+					   NULL, &c, &diag),
+			 0);
+	assert_false(config_service_equal(&a.services[0], &c.services[0]));
+	assert_int_equal(config_parse_text("4", "[service \"a\"]\ncommand = /bin/sleep 60\nlisten = tcp:80\n"
+						"probe = tcp:127.0.0.1:80\n",
+					   NULL, &d, &diag),
+			 0);
+	assert_false(config_service_equal(&a.services[0], &d.services[0]));
+	config_free(&a);
+	config_free(&b);
+	config_free(&c);
+	config_free(&d);
+}
+
 static void unknown_key_suggests_closest(void **state)
 {
 	(void)state;
@@ -235,6 +382,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(good_config_parses),
 		cmocka_unit_test(defaults_without_readyd_section),
+		cmocka_unit_test(health_keys_parse),
+		cmocka_unit_test(health_defaults_and_environment),
+		cmocka_unit_test(bad_health_values),
+		cmocka_unit_test(reload_sees_what_changed),
 		cmocka_unit_test(unknown_key_suggests_closest),
 		cmocka_unit_test(bad_values_name_line_and_fix),
 		cmocka_unit_test(commands_are_checked),

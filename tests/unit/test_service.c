@@ -43,6 +43,8 @@ static int setup(void **state)
 	f->cfg.success_threshold = 1;
 	f->cfg.probe_interval_ns = 10 * SEC;
 	f->cfg.probe_timeout_ns = 1 * SEC;
+	f->cfg.start_limit_burst = 0; /* tests that want one set it */
+	f->cfg.start_limit_interval_ns = 60 * SEC;
 	add_listen(&f->cfg, "tcp:127.0.0.1:8080");
 	f->now = 1000 * SEC;
 	*state = f;
@@ -409,6 +411,231 @@ static void late_events_for_stopped_service_change_nothing(void **state)
 	assert_false(f->act.changed);
 }
 
+/* ---- probes, start limit, operator commands ---- */
+
+static void add_probe(struct service_config *cfg, const char *text)
+{
+	const char *why;
+
+	assert_int_equal(probe_spec_parse(text, &cfg->probes[cfg->n_probes++], &why), 0);
+}
+
+static void probe(struct fixture *f, unsigned int idx, bool ok, const char *why)
+{
+	struct svc_input in = { .probe = idx, .ok = ok, .why = why, .duration_ns = 3 * MS };
+
+	f->now += 10 * SEC;
+	ev(f, SVC_EV_PROBE, &in);
+}
+
+static void running(struct fixture *f)
+{
+	start(f);
+	level(f, 0xa, "127.0.0.1", LEVEL_ACCEPTING);
+	assert_int_equal(f->svc.state, SVC_RUNNING);
+}
+
+static void probes_wait_for_the_kernel_gate(void **state)
+{
+	struct fixture *f = *state;
+
+	add_probe(&f->cfg, "http://127.0.0.1:8080/health");
+	init(f);
+	start(f);
+	assert_false(svc_probing(&f->svc)); /* starting: no probe traffic yet */
+	level(f, 0xa, "127.0.0.1", LEVEL_LISTENING);
+	assert_false(svc_probing(&f->svc));
+	level(f, 0xa, "127.0.0.1", LEVEL_ACCEPTING);
+	assert_true(svc_probing(&f->svc));
+	level(f, 0xa, "127.0.0.1", LEVEL_CLOSED); /* unhealthy: paused until accepting again */
+	assert_false(svc_probing(&f->svc));
+	probe_spec_free(&f->cfg.probes[0]);
+}
+
+static void failure_threshold_then_success_threshold(void **state)
+{
+	struct fixture *f = *state;
+
+	add_probe(&f->cfg, "http://127.0.0.1:8080/health");
+	f->cfg.success_threshold = 2;
+	init(f);
+	running(f);
+	probe(f, 0, false, "HTTP 500 Internal Server Error");
+	probe(f, 0, false, "HTTP 500 Internal Server Error");
+	assert_int_equal(f->svc.state, SVC_RUNNING); /* 2 of 3 */
+	probe(f, 0, true, "HTTP 200 OK"); /* the streak is broken */
+	probe(f, 0, false, "HTTP 500 Internal Server Error");
+	probe(f, 0, false, "HTTP 500 Internal Server Error");
+	probe(f, 0, false, "HTTP 503 Service Unavailable");
+	assert_int_equal(f->svc.state, SVC_UNHEALTHY);
+	assert_string_equal(f->svc.cause, "probe http://127.0.0.1:8080/health failed 3 times in a "
+					  "row: HTTP 503 Service Unavailable");
+	assert_int_equal(f->act.signal, 0); /* on_unhealthy = none */
+	probe(f, 0, true, "HTTP 200 OK");
+	assert_int_equal(f->svc.state, SVC_UNHEALTHY); /* 1 of 2 */
+	probe(f, 0, true, "HTTP 200 OK");
+	assert_int_equal(f->svc.state, SVC_RUNNING);
+	assert_int_equal(f->svc.probes[0].runs, 8);
+	assert_int_equal(f->svc.probes[0].failures, 5);
+	probe_spec_free(&f->cfg.probes[0]);
+}
+
+static void ready_probe_gates_a_service_without_listeners(void **state)
+{
+	struct fixture *f = *state;
+
+	f->cfg.n_listen = 0;
+	f->cfg.ready = READY_PROBE;
+	add_probe(&f->cfg, "exec:/usr/bin/true");
+	init(f);
+	start(f);
+	assert_true(svc_probing(&f->svc)); /* the probe is the gate: it runs while starting */
+	probe(f, 0, false, "not yet");
+	assert_int_equal(f->svc.state, SVC_STARTING);
+	probe(f, 0, true, "exit status 0");
+	assert_int_equal(f->svc.state, SVC_RUNNING);
+	assert_non_null(strstr(f->svc.cause, "every probe passed"));
+	probe_spec_free(&f->cfg.probes[0]);
+}
+
+static void accept_and_probe_gates_in_order(void **state)
+{
+	struct fixture *f = *state;
+
+	f->cfg.ready = READY_ACCEPT | READY_PROBE;
+	add_probe(&f->cfg, "tcp:127.0.0.1:8080");
+	init(f);
+	start(f);
+	assert_false(svc_probing(&f->svc)); /* the kernel first: a probe is not an accept */
+	level(f, 0xa, "127.0.0.1", LEVEL_ACCEPTING);
+	assert_int_equal(f->svc.state, SVC_STARTING);
+	assert_true(svc_probing(&f->svc));
+	probe(f, 0, true, "connected");
+	assert_int_equal(f->svc.state, SVC_RUNNING);
+	probe_spec_free(&f->cfg.probes[0]);
+}
+
+static void ready_timeout_names_the_failing_probe(void **state)
+{
+	struct fixture *f = *state;
+
+	f->cfg.ready = READY_ACCEPT | READY_PROBE;
+	add_probe(&f->cfg, "tcp:127.0.0.1:9090");
+	init(f);
+	start(f);
+	level(f, 0xa, "127.0.0.1", LEVEL_ACCEPTING);
+	probe(f, 0, false, "connect: Connection refused");
+	f->now = f->svc.deadline;
+	ev(f, SVC_EV_DEADLINE, NULL);
+	assert_string_equal(f->svc.cause, "not ready after 30.00s (tcp:127.0.0.1:8080 accepting; "
+					  "probe tcp:127.0.0.1:9090: connect: Connection refused)");
+	probe_spec_free(&f->cfg.probes[0]);
+}
+
+static void on_unhealthy_restart_is_liveness(void **state)
+{
+	struct fixture *f = *state;
+
+	f->cfg.on_unhealthy = ON_UNHEALTHY_RESTART;
+	f->cfg.failure_threshold = 1;
+	add_probe(&f->cfg, "tcp:127.0.0.1:8080");
+	init(f);
+	running(f);
+	probe(f, 0, false, "timed out after 2.00s connecting");
+	assert_int_equal(f->svc.state, SVC_UNHEALTHY);
+	assert_int_equal(f->act.signal, SIGTERM);
+	assert_non_null(strstr(f->svc.cause, "restarting it (on_unhealthy = restart)"));
+	assert_false(svc_probing(&f->svc));
+	exit_with(f, -1, SIGTERM);
+	assert_int_equal(f->svc.state, SVC_UNHEALTHY); /* until the restart */
+	assert_int_equal(f->svc.deadline_kind, DEADLINE_RESTART);
+	assert_int_equal(f->svc.deadline - f->now, 1 * SEC); /* backoff applies */
+	deadline(f);
+	assert_true(f->act.spawn);
+	assert_int_equal(f->svc.state, SVC_STARTING);
+	assert_int_equal(f->svc.restarts, 1);
+	probe_spec_free(&f->cfg.probes[0]);
+}
+
+static void start_limit_stops_a_crash_loop(void **state)
+{
+	struct fixture *f = *state;
+
+	f->cfg.start_limit_burst = 3;
+	f->cfg.start_limit_interval_ns = 60 * SEC;
+	init(f);
+	start(f); /* start 1 */
+	for (int i = 0; i < 2; i++) { /* starts 2 and 3 */
+		exit_with(f, 1, 0);
+		deadline(f);
+		assert_true(f->act.spawn);
+		svc_spawned(&f->svc, 100 + i, f->now);
+	}
+	exit_with(f, 1, 0);
+	deadline(f); /* a 4th start within 60 s: refused */
+	assert_false(f->act.spawn);
+	assert_int_equal(f->svc.state, SVC_FAILED);
+	assert_true(f->svc.start_limit_hit);
+	assert_string_equal(f->svc.cause, "start limit hit: 3 starts within 1m00s; not restarting "
+					  "until `readyctl reset web` or a start");
+	assert_int_equal(f->svc.deadline_kind, DEADLINE_NONE);
+	/* An operator reset lets the policy resume at once. */
+	ev(f, SVC_EV_RESET, &(struct svc_input){ .why = "operator" });
+	assert_false(f->svc.start_limit_hit);
+	assert_int_equal(f->svc.deadline_kind, DEADLINE_RESTART);
+	deadline(f);
+	assert_true(f->act.spawn);
+}
+
+static void starts_outside_the_window_do_not_count(void **state)
+{
+	struct fixture *f = *state;
+
+	f->cfg.start_limit_burst = 2;
+	f->cfg.start_limit_interval_ns = 10 * SEC;
+	init(f);
+	start(f);
+	for (int i = 0; i < 5; i++) { /* one failure every ~30 s: never two within 10 s */
+		f->now += 30 * SEC;
+		exit_with(f, 1, 0);
+		deadline(f);
+		assert_true(f->act.spawn);
+		svc_spawned(&f->svc, 200 + i, f->now);
+	}
+}
+
+static void operator_restart_goes_through_stopping(void **state)
+{
+	struct fixture *f = *state;
+
+	init(f);
+	running(f);
+	ev(f, SVC_EV_RESTART, &(struct svc_input){ .why = "restarted by operator (uid 0)" });
+	assert_int_equal(f->svc.state, SVC_STOPPING);
+	assert_int_equal(f->act.signal, SIGTERM);
+	exit_with(f, -1, SIGTERM);
+	assert_true(f->act.spawn);
+	assert_int_equal(f->act.from, SVC_STOPPING);
+	assert_int_equal(f->act.to, SVC_STARTING);
+	assert_string_equal(f->svc.cause, "restarted by operator");
+	assert_int_equal(f->svc.restarts, 1);
+}
+
+static void operator_start_clears_the_start_limit(void **state)
+{
+	struct fixture *f = *state;
+
+	f->cfg.start_limit_burst = 1;
+	init(f);
+	start(f);
+	exit_with(f, 1, 0);
+	deadline(f);
+	assert_true(f->svc.start_limit_hit);
+	ev(f, SVC_EV_START, &(struct svc_input){ .why = "started by operator" });
+	assert_true(f->act.spawn);
+	assert_false(f->svc.start_limit_hit);
+}
+
 static void listener_levels_only_rise_and_fill_phases(void **state)
 {
 	struct listener l;
@@ -463,6 +690,16 @@ int main(void)
 		T(port_conflict_is_named_in_the_cause),
 		T(stop_before_the_fork_needs_no_signal),
 		T(late_events_for_stopped_service_change_nothing),
+		T(probes_wait_for_the_kernel_gate),
+		T(failure_threshold_then_success_threshold),
+		T(ready_probe_gates_a_service_without_listeners),
+		T(accept_and_probe_gates_in_order),
+		T(ready_timeout_names_the_failing_probe),
+		T(on_unhealthy_restart_is_liveness),
+		T(start_limit_stops_a_crash_loop),
+		T(starts_outside_the_window_do_not_count),
+		T(operator_restart_goes_through_stopping),
+		T(operator_start_clears_the_start_limit),
 		cmocka_unit_test(listener_levels_only_rise_and_fill_phases),
 		cmocka_unit_test(backoff_jitter_stays_in_bounds),
 	};

@@ -1,0 +1,267 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""Issue 3: probes, unhealthy, restart policy with a start limit, operator commands, reload."""
+import grp
+import os
+import signal
+import subprocess
+import time
+
+from harness import PYTHON, READYCTL, READYD, ReadydCase, free_port, python_server
+
+
+def health_service(case, name, port, *extra_listen, delay=0, **keys):
+    flag = os.path.join(case.tmp, "%s.failing" % name)
+    keys.setdefault("probe", "http://127.0.0.1:%d/health" % port)
+    keys.setdefault("probe_interval", "200ms")
+    keys.setdefault("probe_timeout", "150ms")
+    keys.setdefault("failure_threshold", "2")
+    return case.service(name, python_server("health_server.py", port, flag, delay),
+                        "tcp:127.0.0.1:%d" % port, *extra_listen, **keys), flag
+
+
+class ProbeTests(ReadydCase):
+
+    def probe(self, name, i=0):
+        return self.status(name)["probes"][i]
+
+    def test_http_500_makes_unhealthy_within_threshold_and_back(self):
+        port = free_port()
+        section, flag = health_service(self, "api", port)
+        self.start_readyd(section)
+        self.wait_state("api", "running")
+        self.wait_for(lambda: self.probe("api")["runs"] >= 2, 5, "probes to run")
+        open(flag, "w").close()
+        t0 = time.monotonic()
+        s = self.wait_state("api", "unhealthy", timeout=5)
+        # failure_threshold 2 x probe_interval 200 ms, plus a probe already in flight
+        self.assertLess(time.monotonic() - t0, 2 * 0.2 + 0.2 + 0.5)
+        self.assertEqual(s["cause"], "probe http://127.0.0.1:%d/health failed 2 times in a row: "
+                                     "HTTP 500 Internal Server Error" % port)
+        self.assertEqual(self.metric("readyd_probe_success", service="api",
+                                     probe="http://127.0.0.1:%d/health" % port), 0)
+        os.unlink(flag)
+        s = self.wait_state("api", "running", timeout=5)
+        self.assertEqual(s["cause"], "every listener accepting and every probe passing again")
+        self.assertGreaterEqual(self.metric("readyd_probe_failures_total", service="api",
+                                            probe="http://127.0.0.1:%d/health" % port), 2)
+        self.assertEqual(self.metric("readyd_service_transitions_total", service="api", to="unhealthy"), 1)
+
+    def test_no_probe_before_the_kernel_shows_accepting(self):
+        port = free_port()
+        section, flag = health_service(self, "late", port, delay=1.5, probe_interval="100ms",
+                                       probe_timeout="80ms")
+        self.start_readyd(section)
+        self.wait_for(lambda: self.listener("late", "tcp:127.0.0.1:%d" % port)["level"] == "listening",
+                      10, "listening")
+        time.sleep(0.5)  # a port-connect probe would succeed now; readyd's must not have run
+        self.assertEqual(self.status("late")["state"], "starting")
+        self.assertEqual(self.probe("late")["runs"], 0)
+        self.wait_state("late", "running")
+        accepting = self.listener("late", "tcp:127.0.0.1:%d" % port)["mono_ns"]["accepting"]
+        self.wait_for(lambda: os.path.exists(flag + ".first"), 5, "the first probe request")
+        with open(flag + ".first") as f:
+            first_request = int(f.read())
+        self.assertGreater(first_request, accepting, "a probe reached the server before readiness")
+        self.assertEqual(self.listener("late", "tcp:127.0.0.1:%d" % port)["via"], "poll")
+
+    def test_hanging_exec_probe_is_killed_at_its_timeout(self):
+        self.start_readyd(self.service(
+            "hang", "/bin/sleep 60", probe="exec:/bin/sh -c 'echo checking; exec sleep 60'",
+            probe_interval="1s", probe_timeout="300ms", ready="probe"))
+        t0 = time.monotonic()
+        p = self.wait_for(lambda: self.probe("hang")["runs"] >= 1 and self.probe("hang"), 5, "one run")
+        self.assertLess(time.monotonic() - t0, 1.5)
+        self.assertEqual(p["last_failure"], "timed out after 300.0ms, killed")
+        self.assertAlmostEqual(p["last_duration_ms"], 300, delta=150)
+        sleepers = subprocess.run(["pgrep", "-f", "exec sleep 60"], capture_output=True, text=True).stdout
+        self.assertEqual(sleepers.strip(), "", "the probe's process group must be gone")
+        self.assertEqual(self.status("hang")["state"], "starting")
+
+    def test_exec_probe_reason_is_its_first_output_line(self):
+        self.start_readyd(self.service(
+            "db", "/bin/sleep 60", ready="probe", probe_interval="200ms",
+            probe="exec:/bin/sh -c 'echo database unreachable: 10.0.0.5:5432; echo more; exit 2'"))
+        p = self.wait_for(lambda: self.probe("db").get("last_failure") and self.probe("db"), 5, "a failure")
+        self.assertEqual(p["last_failure"], "database unreachable: 10.0.0.5:5432")
+
+    def test_ready_probe_for_a_service_without_listeners(self):
+        marker = os.path.join(self.tmp, "warm")
+        self.start_readyd(self.service(
+            "worker", "/bin/sh -c 'sleep 0.7; touch %s; exec sleep 60'" % marker, ready="probe",
+            probe="exec:/usr/bin/test -e %s" % marker, probe_interval="100ms", probe_timeout="90ms"))
+        s = self.wait_state("worker", "running", timeout=10)
+        self.assertGreaterEqual(s["ready_ms"], 600)
+        self.assertIn("every probe passed", s["cause"])
+
+    def test_on_unhealthy_restart_replaces_the_process(self):
+        port = free_port()
+        section, flag = health_service(self, "live", port, on_unhealthy="restart", restart_delay="100ms")
+        self.start_readyd(section)
+        pid = self.wait_state("live", "running")["pid"]
+        with open(flag, "w") as f:
+            f.write("2")  # exactly failure_threshold failures: the next instance is healthy
+        s = self.wait_state("live", "unhealthy", timeout=5)
+        self.assertIn("restarting it (on_unhealthy = restart)", s["cause"])
+        s = self.wait_for(lambda: (lambda s: s["state"] == "running" and s["pid"] != pid and s)(
+            self.status("live")), 10, "the new instance to run")
+        self.assertNotEqual(s["pid"], pid)
+        self.assertEqual(self.status("live")["restarts"], 1)
+
+
+class RestartPolicyTests(ReadydCase):
+
+    def test_crash_loop_hits_the_start_limit_and_stays_failed(self):
+        self.start_readyd(self.service("loop", "/bin/sh -c 'exit 1'", restart_delay="50ms",
+                                       restart_max_delay="50ms", start_limit_burst="3",
+                                       start_limit_interval="1m"))
+        s = self.wait_for(lambda: (lambda s: s["start_limit_hit"] and s)(self.status("loop")), 10,
+                          "the start limit")
+        self.assertEqual(s["state"], "failed")
+        self.assertEqual(s["restarts"], 2)  # 3 starts: the first and 2 restarts
+        self.assertIn("start limit hit: 3 starts within 1m00s", s["cause"])
+        time.sleep(0.5)  # and it stays there: no fork loop
+        self.assertEqual(self.status("loop")["restarts"], 2)
+        self.assertEqual(self.metric("readyd_service_start_limit_hit", service="loop"), 1)
+        rc, out, err = self.ctl("reset", "loop")
+        self.assertEqual(rc, 0, out + err)  # answered at once
+        self.wait_for(lambda: self.status("loop")["restarts"] >= 4, 10, "restarts after the reset")
+        self.wait_for(lambda: self.status("loop")["start_limit_hit"], 10, "the limit again")
+
+    def test_backoff_grows_with_jitter(self):
+        self.start_readyd(self.service("flaky", "/bin/sh -c 'exit 3'", restart_delay="200ms",
+                                       restart_max_delay="1s", start_limit_burst="0"))
+        delays = []
+        last = None
+        deadline = time.monotonic() + 10
+        while len(delays) < 3 and time.monotonic() < deadline:
+            s = self.status("flaky")
+            if s["state"] == "failed" and "restart_in_ms" in s and s["restarts"] != last:
+                last = s["restarts"]
+                delays.append(float(s["cause"].rsplit("restart in ", 1)[1].rstrip("ms")))
+            time.sleep(0.01)
+        self.assertEqual(len(delays), 3, delays)
+        for got, base in zip(delays, (200, 400, 800)):  # up to 10 % shorter, never longer
+            self.assertLessEqual(got, base)
+            self.assertGreaterEqual(got, base * 0.9 - 1)
+
+
+class OperatorTests(ReadydCase):
+
+    def test_stop_then_start_blocks_until_running(self):
+        port = free_port()
+        self.start_readyd(self.service("slow", python_server("slow_accept.py", port, 1),
+                                       "tcp:127.0.0.1:%d" % port))
+        self.wait_state("slow", "running")
+        rc, out, _ = self.ctl("stop", "slow")
+        self.assertEqual(rc, 0, out)
+        self.assertIn("slow: running -> stopping (stopped by operator (uid 0))", out)
+        self.assertTrue(out.rstrip().endswith(")"))
+        self.assertEqual(self.status("slow")["state"], "stopped")
+        t0 = time.monotonic()
+        rc, out, _ = self.ctl("start", "slow", "--timeout", "20s")
+        self.assertEqual(rc, 0, out)
+        self.assertGreater(time.monotonic() - t0, 0.9, "start returned before the server accepted")
+        self.assertIn("slow: stopped -> starting", out)
+        self.assertIn("slow: starting -> running (accepting on tcp:127.0.0.1:%d" % port, out)
+
+    def test_restart_replaces_the_process_and_no_wait_returns_at_once(self):
+        port = free_port()
+        self.start_readyd(self.service("aio", python_server("asyncio_server.py", port),
+                                       "tcp:127.0.0.1:%d" % port))
+        pid = self.wait_state("aio", "running")["pid"]
+        rc, out, _ = self.ctl("restart", "aio")
+        self.assertEqual(rc, 0, out)
+        self.assertIn("aio: stopping -> starting (restarted by operator)", out)
+        new = self.status("aio")
+        self.assertEqual(new["state"], "running")
+        self.assertNotEqual(new["pid"], pid)
+        self.assertEqual(new["restarts"], 1)
+        rc, out, _ = self.ctl("restart", "aio", "--no-wait")
+        self.assertEqual(rc, 0, out)
+        self.assertIn("aio: stopping", out)
+
+    def test_start_of_a_failing_service_exits_1(self):
+        self.start_readyd(self.service("bad", "/bin/sh -c 'sleep 0.2; exit 4'", restart="no"))
+        self.wait_state("bad", "failed")
+        rc, out, _ = self.ctl("start", "bad", "--timeout", "10s")
+        self.assertEqual(rc, 1, out)
+        self.assertIn("bad: starting -> failed (exited with status 4 before it was ready)", out)
+
+    def test_non_root_peer_is_refused_mutating_commands(self):
+        group = grp.getgrnam("adm")  # nobody is not a member
+        # A control group, and then the socket widened as a misconfigured mount or chmod
+        # would: SO_PEERCRED still decides who may change things.
+        self.start_readyd(self.service("idle", "/bin/sleep 60"),
+                          readyd_extra="control_group = %s\n" % group.gr_name)
+        self.assertEqual(os.stat(self.control).st_mode & 0o777, 0o660)
+        os.chmod(self.control, 0o666)
+        as_nobody = dict(user="nobody", group="nogroup", extra_groups=[], capture_output=True, text=True)
+        p = subprocess.run([READYCTL, "--control", self.control, "list"], timeout=30, **as_nobody)
+        self.assertEqual(p.returncode, 0, p.stderr)  # reading is allowed
+        p = subprocess.run([READYCTL, "--control", self.control, "stop", "idle"], timeout=30, **as_nobody)
+        self.assertEqual(p.returncode, 5, p.stdout + p.stderr)
+        self.assertIn("permission denied: stop needs root or group adm (you are uid 65534)", p.stderr)
+        self.assertIn("control command refused: not permitted", self.log())
+        in_group = dict(as_nobody, extra_groups=[group.gr_gid])
+        p = subprocess.run([READYCTL, "--control", self.control, "reset", "idle"], timeout=30, **in_group)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)  # a member of the group may
+        self.assertNotIn("permission denied", p.stderr)
+
+
+class ReloadTests(ReadydCase):
+
+    def write_config(self, *sections):
+        with open(os.path.join(self.tmp, "readyd.conf"), "w") as f:
+            f.write("[readyd]\ntextfile = %s\ncontrol = %s\n\n" % (self.textfile, self.control))
+            f.write("\n".join(sections))
+
+    def test_broken_config_is_rejected_whole_and_nothing_changes(self):
+        self.start_readyd(self.service("a", "/bin/sleep 60"), self.service("b", "/bin/sleep 61"))
+        pids = {n: self.wait_for(lambda n=n: self.status(n)["pid"], 10, n) for n in "ab"}
+        self.write_config(self.service("a", "/bin/sleep 60"),
+                          '[service "c"]\ncommand = /bin/sleep 1\nready_timeout = never\n')
+        rc, out, err = self.ctl("reload")
+        self.assertEqual(rc, 1, out + err)
+        self.assertIn("the new configuration has errors; the running one is kept", err)
+        self.assertIn("readyd.conf:11: ready_timeout = never is not a duration", err)
+        os.kill(self.proc.pid, signal.SIGHUP)  # the same through the signal
+        self.wait_for(lambda: "reload rejected: the running config is kept" in self.log(), 5, "SIGHUP")
+        self.assertEqual({n: self.status(n)["pid"] for n in "ab"}, pids)
+        self.assertEqual(sorted(s["name"] for s in self.ctl_json("list")["services"]), ["a", "b"])
+
+    def test_reload_adds_removes_changes_and_leaves_the_rest_alone(self):
+        self.start_readyd(self.service("same", "/bin/sleep 60"),
+                          self.service("changed", "/bin/sleep 61"),
+                          self.service("gone", "/bin/sleep 62"))
+        pids = {n: self.wait_for(lambda n=n: self.status(n)["pid"], 10, n)
+                for n in ("same", "changed", "gone")}
+        self.write_config(self.service("same", "/bin/sleep 60"),
+                          self.service("changed", "/bin/sleep 63"),
+                          self.service("new", "/bin/sleep 64"))
+        rc, out, err = self.ctl("reload")
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn("added:     new", out)
+        self.assertIn("removed:   gone", out)
+        self.assertIn("changed:   changed", out)
+        self.assertIn("unchanged: same", out)
+        self.wait_for(lambda: sorted(s["name"] for s in self.ctl_json("list")["services"]) ==
+                      ["changed", "new", "same"], 10, "gone to go")
+        self.assertEqual(self.status("same")["pid"], pids["same"])
+        changed = self.wait_for(lambda: (lambda s: s["pid"] and s["pid"] != pids["changed"] and s)(
+            self.status("changed")), 10, "the changed service to restart")
+        self.assertIn("sleep 63", changed["command"])
+        self.assertFalse(os.path.exists("/proc/%d" % pids["gone"]))
+        self.wait_for(lambda: self.status("new")["pid"], 10, "new to start")
+        self.assertIsNone(self.metric("readyd_service_state", service="gone", state="stopped"))
+
+
+class EnvironmentTests(ReadydCase):
+
+    def test_unparsable_probe_default_is_rejected_loudly(self):
+        os.environ["READYD_PROBE_INTERVAL"] = "soonish"
+        try:
+            self.start_readyd(self.service("a", "/bin/sleep 60"), expect_up=False)
+            self.assertEqual(self.proc.wait(timeout=30), 1)
+        finally:
+            del os.environ["READYD_PROBE_INTERVAL"]
+        self.assertIn("READYD_PROBE_INTERVAL=soonish is not a duration", self.log())

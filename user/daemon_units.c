@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * One service's life in the daemon: what its state machine decides is
+ * carried out here (fork, signals, timers), its process is watched and
+ * reaped, and a reload can hand it a new configuration.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "util.h"
+
+static void unit_spawn(struct unit *u);
+static void on_free_job(struct loop *loop, struct loop_job *job);
+
+struct unit *daemon_unit(struct daemon *d, uint32_t id)
+{
+	for (size_t i = 0; i < d->n_units; i++)
+		if (d->units[i]->id == id)
+			return d->units[i];
+	return NULL;
+}
+
+struct unit *daemon_unit_named(struct daemon *d, const char *name)
+{
+	for (size_t i = 0; i < d->n_units; i++)
+		if (!d->units[i]->removed && strcmp(d->units[i]->cfg->name, name) == 0)
+			return d->units[i];
+	return NULL;
+}
+
+/* ---- carrying out what the state machine decided ---- */
+
+static void log_transition(struct unit *u, const struct svc_actions *a)
+{
+	int level = a->to == SVC_FAILED || a->to == SVC_UNHEALTHY ? LOG_WARNING : LOG_INFO;
+	char cause[2 * SVC_CAUSE_MAX];
+
+	log_msg(level, "service=%s transition=%s->%s pid=%d cause=\"%s\"", u->cfg->name,
+		svc_state_name(a->from), svc_state_name(a->to), (int)u->svc.pid,
+		log_escape(cause, sizeof(cause), u->svc.cause));
+}
+
+static void unit_sync_timer(struct unit *u)
+{
+	if (u->svc.deadline)
+		loop_timer_arm(u->d->loop, &u->timer, u->svc.deadline);
+	else
+		loop_timer_cancel(u->d->loop, &u->timer);
+}
+
+static void unit_apply(struct unit *u, const struct svc_actions *a)
+{
+	struct daemon *d = u->d;
+
+	if (a->changed)
+		log_transition(u, a);
+	if (a->signal && u->svc.pid) {
+		log_info("service=%s msg=\"sending SIG%s to process group\" pgid=%d", u->cfg->name,
+			 sigabbrev_np(a->signal), (int)u->svc.pid);
+		supervisor_kill_group(u->svc.pid, a->signal);
+	}
+	if (a->spawn) /* one fork per loop iteration: events are read in between */
+		loop_job_queue(d->loop, &u->spawn_job);
+	unit_sync_timer(u);
+	unit_probes_sync(u);
+	daemon_sync_syscalls(d);
+	if (a->changed) {
+		daemon_wake_waiters(u, a);
+		daemon_mark_dirty(d);
+	}
+	unit_release_if_gone(u);
+	if (d->shutting_down)
+		daemon_check_shutdown(d);
+}
+
+struct svc_actions unit_handle(struct unit *u, enum svc_event ev, const struct svc_input *in)
+{
+	struct svc_input local = in ? *in : (struct svc_input){ 0 };
+	struct svc_actions a;
+
+	if (getrandom(&local.random, sizeof(local.random), GRND_NONBLOCK) < 0)
+		local.random = (uint32_t)now_mono_ns();
+	svc_handle(&u->svc, ev, &local, now_mono_ns(), &a);
+	unit_apply(u, &a);
+	return a;
+}
+
+static void on_unit_timer(struct loop *loop, struct loop_timer *t)
+{
+	(void)loop;
+	unit_handle(t->data, SVC_EV_DEADLINE, NULL);
+}
+
+/* ---- processes ---- */
+
+static void unit_close_child(struct unit *u)
+{
+	if (u->child.pidfd >= 0) {
+		loop_del(u->d->loop, &u->pidfd_src);
+		u->child.pidfd = fd_close(u->child.pidfd);
+	}
+	if (u->child.status_fd >= 0) {
+		loop_del(u->d->loop, &u->status_src);
+		u->child.status_fd = fd_close(u->child.status_fd);
+	}
+}
+
+/* The status pipe says whether exec worked; a failure is kept for the exit cause. */
+static void read_exec_status(struct unit *u)
+{
+	int rc = supervisor_exec_status(u->child.status_fd, u->spawn_error, sizeof(u->spawn_error));
+	char text[256];
+
+	if (rc == -EAGAIN)
+		return;
+	if (rc == 1)
+		log_warn("service=%s msg=\"command could not be started\" error=\"%s\"",
+			 u->cfg->name, log_escape(text, sizeof(text), u->spawn_error));
+	loop_del(u->d->loop, &u->status_src);
+	u->child.status_fd = fd_close(u->child.status_fd);
+}
+
+static void on_status_fd(struct loop *loop, struct loop_source *src, uint32_t events)
+{
+	(void)loop, (void)events;
+	read_exec_status(src->data);
+}
+
+static void on_pidfd(struct loop *loop, struct loop_source *src, uint32_t events)
+{
+	struct unit *u = src->data;
+	struct svc_input in = { 0 };
+	char text[160];
+	int err;
+
+	(void)loop, (void)events;
+	/*
+	 * Kill what is left of the group before reaping: until then the
+	 * zombie holds the pgid, so the signal cannot reach a stranger.
+	 */
+	supervisor_kill_group(u->child.pid, SIGKILL);
+	err = supervisor_reap(u->child.pidfd, &in.exit);
+	if (err == -EAGAIN)
+		return;
+	if (err) {
+		log_err("service=%s msg=\"cannot reap process\" pid=%d err=\"%s\"", u->cfg->name,
+			(int)u->child.pid, strerror(-err));
+		in.exit.code = -1;
+	}
+	if (u->child.status_fd >= 0)
+		read_exec_status(u);
+	str_copy(in.exit.spawn_error, u->spawn_error, sizeof(in.exit.spawn_error));
+	unit_close_child(u);
+	svc_exit_describe(&in.exit, text, sizeof(text));
+	log_info("service=%s msg=\"process exited\" pid=%d status=\"%s\"", u->cfg->name,
+		 (int)u->child.pid, text);
+	unit_handle(u, SVC_EV_EXIT, &in);
+}
+
+static int watch_child(pid_t pid, void *ctx)
+{
+	struct unit *u = ctx;
+
+	return tracer_watch(u->d->tracer, pid, u->id);
+}
+
+void unit_adopt_next_config(struct unit *u)
+{
+	if (!u->next_cfg)
+		return;
+	unit_probes_stop(u); /* a running probe points into the old config */
+	config_unref(u->owner);
+	u->owner = u->next_owner;
+	u->cfg = u->next_cfg;
+	u->next_owner = NULL;
+	u->next_cfg = NULL;
+	svc_set_config(&u->svc, u->cfg);
+	log_info("service=%s msg=\"now running its reloaded configuration\"", u->cfg->name);
+}
+
+static void unit_spawn(struct unit *u)
+{
+	struct daemon *d = u->d;
+	struct svc_input in = { 0 };
+	uint64_t forked_at;
+	int err;
+
+	unit_adopt_next_config(u);
+	u->spawn_error[0] = '\0';
+	tracer_forget_service(d->tracer, u->id); /* leftovers of the previous instance */
+	err = tracer_set_syscalls(d->tracer, true); /* before the child can bind */
+	forked_at = now_mono_ns(); /* before the fork: no event of the child can be older */
+	if (!err)
+		err = supervisor_spawn(u->cfg, NULL, watch_child, u, &u->child);
+	if (err) {
+		snprintf(in.exit.spawn_error, sizeof(in.exit.spawn_error), "%s", strerror(-err));
+		log_err("service=%s msg=\"cannot spawn\" err=\"%s\"", u->cfg->name, strerror(-err));
+		unit_handle(u, SVC_EV_EXIT, &in);
+		return;
+	}
+	svc_spawned(&u->svc, u->child.pid, forked_at);
+	unit_sync_timer(u);
+	u->pidfd_src = (struct loop_source){ .fd = u->child.pidfd, .fn = on_pidfd, .data = u };
+	u->status_src = (struct loop_source){ .fd = u->child.status_fd, .fn = on_status_fd, .data = u };
+	loop_add(d->loop, &u->pidfd_src, EPOLLIN);
+	loop_add(d->loop, &u->status_src, EPOLLIN);
+	log_info("service=%s msg=spawned pid=%d", u->cfg->name, (int)u->child.pid);
+	unit_probes_sync(u); /* ready = probe: probes start with the process */
+}
+
+static void on_spawn_job(struct loop *loop, struct loop_job *job)
+{
+	struct unit *u = job->data;
+
+	(void)loop;
+	if (u->svc.state == SVC_STARTING && !u->svc.pid) /* else: stopped while queued */
+		unit_spawn(u);
+}
+
+/* ---- creation and removal ---- */
+
+struct unit *unit_new(struct daemon *d, struct config *owner, const struct service_config *cfg)
+{
+	struct unit **grown = realloc(d->units, (d->n_units + 1) * sizeof(*grown));
+	struct unit *u = calloc(1, sizeof(*u));
+
+	if (grown)
+		d->units = grown;
+	if (!grown || !u) {
+		free(u);
+		return NULL;
+	}
+	u->d = d;
+	u->id = ++d->next_id;
+	u->owner = config_ref(owner);
+	u->cfg = cfg;
+	u->child.pidfd = u->child.status_fd = -1;
+	u->timer = (struct loop_timer){ .fn = on_unit_timer, .data = u };
+	u->spawn_job = (struct loop_job){ .fn = on_spawn_job, .data = u };
+	u->free_job = (struct loop_job){ .fn = on_free_job, .data = u };
+	svc_init(&u->svc, cfg);
+	unit_probes_init(u);
+	d->units[d->n_units++] = u;
+	return u;
+}
+
+static void unit_free(struct unit *u)
+{
+	struct daemon *d = u->d;
+
+	for (size_t i = 0; i < d->n_units; i++)
+		if (d->units[i] == u) {
+			memmove(&d->units[i], &d->units[i + 1], (d->n_units - i - 1) * sizeof(*d->units));
+			d->n_units--;
+			break;
+		}
+	daemon_drop_waiters(u);
+	unit_probes_stop(u);
+	loop_timer_cancel(d->loop, &u->timer);
+	loop_job_cancel(d->loop, &u->spawn_job);
+	loop_job_cancel(d->loop, &u->free_job);
+	unit_close_child(u);
+	if (d->tracer) /* NULL when start-up failed before the tracer opened */
+		tracer_forget_service(d->tracer, u->id);
+	config_unref(u->owner);
+	config_unref(u->next_owner);
+	free(u);
+}
+
+static bool unit_gone(const struct unit *u)
+{
+	return u->removed && !u->svc.pid && !u->spawn_job.queued && !unit_probes_busy(u) &&
+	       (u->svc.state == SVC_STOPPED || u->svc.state == SVC_FAILED);
+}
+
+/* Freed from a job, never from inside a callback that may still use the unit. */
+static void on_free_job(struct loop *loop, struct loop_job *job)
+{
+	struct unit *u = job->data;
+	struct daemon *d = u->d;
+
+	(void)loop;
+	if (!unit_gone(u))
+		return; /* something started again; unit_release_if_gone will requeue */
+	log_info("service=%s msg=\"removed, as the reloaded config asks\"", u->cfg->name);
+	unit_free(u);
+	daemon_mark_dirty(d);
+	if (d->shutting_down)
+		daemon_check_shutdown(d);
+}
+
+void unit_release_if_gone(struct unit *u)
+{
+	if (unit_gone(u))
+		loop_job_queue(u->d->loop, &u->free_job);
+}
+
+void daemon_free_units(struct daemon *d)
+{
+	while (d->n_units)
+		unit_free(d->units[d->n_units - 1]);
+	free(d->units);
+	d->units = NULL;
+}
