@@ -39,7 +39,7 @@ endif
 # Debian 12 packages: build chain, libraries, and the real servers the tests run.
 DEB_PKGS := make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
 	    libcmocka-dev libinih-dev libcjson-dev pkg-config iproute2 \
-	    python3 socat nginx-light redis-server prometheus
+	    python3 socat nginx-light redis-server prometheus curl
 
 # Modules shared by the daemon, the CLI and the unit tests.
 CORE_SRCS := log util strbuf duration argv listen_spec probe_spec config config_keys backoff \
@@ -137,7 +137,7 @@ check: deps
 demo: $(OUT)/readyd $(OUT)/readyctl
 	$(Q)tools/demo.sh
 
-BENCH_BINS := $(OUT)/bench/syscall_loop $(OUT)/bench/conn_loop
+BENCH_BINS := $(OUT)/bench/syscall_loop $(OUT)/bench/conn_loop $(OUT)/bench/http_ok
 
 $(OUT)/bench/%: tools/bench/%.c
 	$(call msg,CC,$@)

@@ -92,7 +92,10 @@ void daemon_free(struct daemon *d);
 /* ---- daemon.c ---- */
 /* Load the config named by opts; its --control/--textfile win over the file. */
 int daemon_load_config(const struct daemon_opts *o, struct config **out, struct config_diag *diag);
+/* Something a reader of the textfile cares about changed: export within 5 ms. */
 void daemon_mark_dirty(struct daemon *d);
+/* Only counters or timings moved: export within a second. */
+void daemon_mark_counters(struct daemon *d);
 /* Attach the syscall tracepoints if some service waits on a listener, else detach soon. */
 void daemon_sync_syscalls(struct daemon *d);
 /* During shutdown: exit the loop once no service has a process. */

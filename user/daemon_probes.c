@@ -22,6 +22,7 @@ static void on_probe_done(struct probe_run *run, const struct probe_result *res)
 				.duration_ns = res->duration_ns };
 	const char *text = u->cfg->probes[p->idx].text;
 	enum probe_verdict before = u->svc.probes[p->idx].verdict;
+	bool passed_before = u->svc.probes[p->idx].has_result && u->svc.probes[p->idx].last_ok;
 	char reason[2 * PROBE_REASON_MAX], took[32];
 	uint64_t next_at;
 
@@ -30,9 +31,11 @@ static void on_probe_done(struct probe_run *run, const struct probe_result *res)
 		unit_probes_sync(u);
 		return;
 	}
-	fmt_duration(took, sizeof(took), res->duration_ns);
-	log_debug("service=%s probe=\"%s\" ok=%d took=%s reason=\"%s\"", u->cfg->name, text, res->ok,
-		  took, log_escape(reason, sizeof(reason), res->reason));
+	if (log_level() >= LOG_DEBUG) {
+		fmt_duration(took, sizeof(took), res->duration_ns);
+		log_debug("service=%s probe=\"%s\" ok=%d took=%s reason=\"%s\"", u->cfg->name, text,
+			  res->ok, took, log_escape(reason, sizeof(reason), res->reason));
+	}
 	/* The next run, on schedule: armed first, so the sync below keeps (or cancels) it. */
 	next_at = run->started + u->cfg->probe_interval_ns;
 	loop_timer_arm(u->d->loop, &p->next, next_at > now_mono_ns() ? next_at : now_mono_ns());
@@ -41,7 +44,10 @@ static void on_probe_done(struct probe_run *run, const struct probe_result *res)
 		log_info("service=%s probe=\"%s\" verdict=%s reason=\"%s\"", u->cfg->name, text,
 			 probe_verdict_name(u->svc.probes[p->idx].verdict),
 			 log_escape(reason, sizeof(reason), res->reason));
-	daemon_mark_dirty(u->d);
+	if (res->ok != passed_before) /* readyd_probe_success flips: export soon */
+		daemon_mark_dirty(u->d);
+	else
+		daemon_mark_counters(u->d);
 }
 
 static void on_probe_due(struct loop *loop, struct loop_timer *t)

@@ -105,6 +105,12 @@ static void render_probes(struct strbuf *b, const struct svc *const *svcs, size_
 				strbuf_printf(b, "} ");
 				seconds(b, svcs[i]->probes[j].last_duration_ns);
 			}
+	family(b, "readyd_probe_runs_total", "counter", "Probe runs, passed or failed.");
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < svcs[i]->cfg->n_probes; j++) {
+			with_probe(b, "readyd_probe_runs_total", svcs[i], j);
+			strbuf_printf(b, "} %llu\n", (unsigned long long)svcs[i]->probes[j].runs);
+		}
 	family(b, "readyd_probe_failures_total", "counter", "Probe runs that failed.");
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = 0; j < svcs[i]->cfg->n_probes; j++) {

@@ -5,6 +5,7 @@
   run.py                      everything
   run.py latency [--starts N] [--burst N]
   run.py overhead [--reps N]
+  run.py probes [--services N] [--seconds S]
 """
 import argparse
 import os
@@ -14,17 +15,20 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import latency  # noqa: E402
 import overhead  # noqa: E402
+import probes  # noqa: E402
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", nargs="?", choices=["all", "latency", "overhead"], default="all")
+    ap.add_argument("what", nargs="?", choices=["all", "latency", "overhead", "probes"], default="all")
     ap.add_argument("--mode", default="tracepoint", help="readyd --mode (default tracepoint)")
     ap.add_argument("--starts", type=int, default=200, help="latency: service starts to sample")
     ap.add_argument("--burst", type=int, default=20, help="latency: services started at once")
     ap.add_argument("--reps", type=int, default=15, help="overhead: repetitions per situation")
     ap.add_argument("--syscalls", type=int, default=1000000, help="overhead: getppid calls per run")
     ap.add_argument("--conns", type=int, default=10000, help="overhead: connections per run")
+    ap.add_argument("--services", type=int, default=100, help="probes: services, one probe each")
+    ap.add_argument("--seconds", type=float, default=20, help="probes: measuring window")
     args = ap.parse_args()
     if os.geteuid() != 0:
         print("benchmarks need root (readyd loads BPF programs)")
@@ -34,6 +38,8 @@ def main():
         latency.run(args)
     if args.what in ("all", "overhead"):
         overhead.run(args)
+    if args.what in ("all", "probes"):
+        probes.run(args)
     return 0
 
 
