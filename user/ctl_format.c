@@ -47,10 +47,13 @@ void ctl_print_list(FILE *out, const cJSON *reply)
 		char since[32], ready[32], pid[16] = "-", ls[32];
 		if (num(s, "pid", 0) > 0)
 			snprintf(pid, sizeof(pid), "%.0f", num(s, "pid", 0));
-		snprintf(ls, sizeof(ls), "%.0f/%.0f%s", num(s, "listeners_ready", 0),
-			 num(s, "listeners_total", 0),
-			 cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "declared")) ? ""
-											: " (seen)");
+		if (num(s, "listeners_total", 0) == 0)
+			snprintf(ls, sizeof(ls), "-");
+		else
+			snprintf(ls, sizeof(ls), "%.0f/%.0f%s", num(s, "listeners_ready", 0),
+				 num(s, "listeners_total", 0),
+				 cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "declared")) ? ""
+												: " (seen)");
 		fprintf(out, "%-*s  %-9s  %7s  %8s  %8s  %s\n", wname, str(s, "name", "?"),
 			str(s, "state", "?"), pid, dur(since, sizeof(since), s, "since_ms"),
 			dur(ready, sizeof(ready), s, "ready_ms"), ls);

@@ -17,7 +17,7 @@ class ArtifactTests(unittest.TestCase):
         p = subprocess.run(["promtool", "check", "rules", os.path.join(ROOT, "docs/alerts/readyd.rules.yml")],
                            capture_output=True, text=True)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
-        self.assertIn("SUCCESS: 6 rules found", p.stdout)
+        self.assertIn("SUCCESS: 8 rules found", p.stdout)
 
     def test_demo_config_is_valid(self):
         tmp = tempfile.mkdtemp(prefix="readyd-demo-check-")
@@ -29,6 +29,6 @@ class ArtifactTests(unittest.TestCase):
                 f.write(text)
             p = subprocess.run([READYD, "--check-config", "--config", conf], capture_output=True, text=True)
             self.assertEqual(p.returncode, 0, p.stderr)
-            self.assertIn("valid, 6 services", p.stdout)
+            self.assertIn("valid, 7 services", p.stdout)
         finally:
             shutil.rmtree(tmp)
