@@ -42,10 +42,10 @@ DEB_PKGS := make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
 	    python3 socat nginx-light redis-server prometheus curl
 
 # Modules shared by the daemon, the CLI and the unit tests.
-CORE_SRCS := log util strbuf duration argv listen_spec probe_spec config config_keys backoff \
+CORE_SRCS := log util strbuf duration argv listen_spec probe_spec notify config config_keys backoff \
 	     health listener service service_query metrics textfile
 DAEMON_SRCS := $(CORE_SRCS) loop supervisor probe detacher tracer sockets control daemon \
-	       daemon_units daemon_probes daemon_reload daemon_json \
+	       daemon_units daemon_probes daemon_reload daemon_json daemon_notify daemon_markers \
 	       daemon_events daemon_control daemon_resync readyd
 CTL_SRCS := log util duration ctl_client ctl_format readyctl
 

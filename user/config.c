@@ -432,6 +432,7 @@ void config_free(struct config *cfg)
 		free(s->command);
 		argv_free(s->argv);
 		free(s->user);
+		free(s->ready_file);
 		free(s->home);
 		free(s->group);
 		free(s->working_directory);
@@ -491,9 +492,12 @@ int config_defaults_from_env(struct config_defaults *d, char *err, size_t size)
 
 void ready_mask_format(char *buf, size_t size, unsigned int mask)
 {
-	snprintf(buf, size, "%s%s%s", mask & READY_ACCEPT ? "accept" : "",
-		 (mask & READY_ACCEPT) && (mask & READY_PROBE) ? "," : "",
-		 mask & READY_PROBE ? "probe" : "");
+	static const char *const names[] = { "accept", "probe", "notify", "file" };
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (mask & (1u << i))
+			str_append(buf, size, "%s%s", buf[0] ? "," : "", names[i]);
 }
 
 static bool str_eq(const char *a, const char *b)
@@ -520,6 +524,7 @@ bool config_service_equal(const struct service_config *a, const struct service_c
 	    a->probe_interval_ns != b->probe_interval_ns || a->probe_timeout_ns != b->probe_timeout_ns ||
 	    a->failure_threshold != b->failure_threshold ||
 	    a->success_threshold != b->success_threshold || a->on_unhealthy != b->on_unhealthy ||
+	    !str_eq(a->ready_file, b->ready_file) || a->watchdog_ns != b->watchdog_ns ||
 	    !str_eq(a->user, b->user) || !str_eq(a->group, b->group) || a->uid != b->uid ||
 	    a->gid != b->gid || !str_eq(a->working_directory, b->working_directory) ||
 	    a->n_env != b->n_env)

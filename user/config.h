@@ -45,6 +45,8 @@ enum on_unhealthy { ON_UNHEALTHY_NONE, ON_UNHEALTHY_RESTART };
 /* What must hold before `starting` becomes `running` (ready = a,b). */
 #define READY_ACCEPT 0x1 /* the kernel shows every declared listener accepting */
 #define READY_PROBE 0x2	 /* every probe succeeded (after the accept gate, if any) */
+#define READY_NOTIFY 0x4 /* the service sent READY=1 (sd_notify) */
+#define READY_FILE 0x8	 /* its marker file exists (ready = file:/path) */
 
 /* Defaults that the environment may change (READYD_PROBE_INTERVAL, ...). */
 struct config_defaults {
@@ -62,6 +64,8 @@ struct service_config {
 	struct listen_spec listen[CONFIG_MAX_LISTEN];
 	size_t n_listen;
 	unsigned int ready; /* READY_* bits */
+	char *ready_file;   /* READY_FILE: the marker's absolute path */
+	uint64_t watchdog_ns; /* 0: no watchdog; else WATCHDOG=1 at least this often */
 	uint64_t ready_timeout_ns;
 	uint64_t stop_timeout_ns;
 	enum restart_policy restart;

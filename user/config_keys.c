@@ -231,30 +231,51 @@ static int set_on_unhealthy(struct parse_ctx *ctx, const char *value)
 	return 0;
 }
 
-/* ready = accept | probe | accept,probe */
+/* ready = accept | notify | file:/path | probe, or several: notify,accept */
 static int set_ready(struct parse_ctx *ctx, const char *value)
 {
 	unsigned int mask = 0;
-	char copy[128], *save = NULL;
+	char copy[4200], *save = NULL;
 
 	if (str_copy(copy, value, sizeof(copy)) >= sizeof(copy))
 		goto bad;
 	for (char *w = strtok_r(copy, ", ", &save); w; w = strtok_r(NULL, ", ", &save)) {
-		if (strcmp(w, "accept") == 0)
+		if (strcmp(w, "accept") == 0) {
 			mask |= READY_ACCEPT;
-		else if (strcmp(w, "probe") == 0)
+		} else if (strcmp(w, "probe") == 0) {
 			mask |= READY_PROBE;
-		else
+		} else if (strcmp(w, "notify") == 0) {
+			mask |= READY_NOTIFY;
+		} else if (str_starts_with(w, "file:")) {
+			if (w[5] != '/' || strlen(w + 5) >= 4096 || w[strlen(w) - 1] == '/') {
+				config_error(ctx, ctx->line,
+					     "ready = %s: a marker is an absolute file path: "
+					     "file:/run/app/ready",
+					     w);
+				return -EINVAL;
+			}
+			mask |= READY_FILE;
+			if (set_string(ctx, &ctx->svc->ready_file, w + 5))
+				return -ENOMEM;
+		} else {
 			goto bad;
+		}
 	}
 	if (!mask)
 		goto bad;
 	ctx->svc->ready = mask;
 	return 0;
 bad:
-	config_error(ctx, ctx->line, "ready = %s: expected accept, probe, or both: accept,probe",
+	config_error(ctx, ctx->line,
+		     "ready = %s: expected accept, notify, file:/path or probe, or several: "
+		     "notify,accept",
 		     value);
 	return -EINVAL;
+}
+
+static int set_watchdog(struct parse_ctx *ctx, const char *value)
+{
+	return set_duration(ctx, &ctx->svc->watchdog_ns, "watchdog", value);
 }
 
 static int set_restart(struct parse_ctx *ctx, const char *value)
@@ -370,6 +391,7 @@ static const struct config_key keys[] = {
 	{ "failure_threshold", SECTION_SERVICE, 15, set_failure_threshold },
 	{ "success_threshold", SECTION_SERVICE, 16, set_success_threshold },
 	{ "on_unhealthy", SECTION_SERVICE, 17, set_on_unhealthy },
+	{ "watchdog", SECTION_SERVICE, 18, set_watchdog },
 };
 
 const struct config_key *config_key_find(enum config_section section, const char *name)

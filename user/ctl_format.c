@@ -98,6 +98,40 @@ static void print_probe(FILE *out, const cJSON *p)
 	fputc('\n', out);
 }
 
+static void print_reports(FILE *out, const cJSON *r)
+{
+	const cJSON *rej = cJSON_GetObjectItemCaseSensitive(r, "rejected"), *e;
+	double dropped = 0;
+
+	cJSON_ArrayForEach(e, rej)
+	{
+		dropped += cJSON_IsNumber(e) ? e->valuedouble : 0;
+	}
+	if (num(r, "messages", 0) || dropped)
+		fprintf(out, "  notify:    %.0f messages%s%s%s%s", num(r, "messages", 0),
+			cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "ready")) ? ", READY=1" : "",
+			cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "reloading")) ? ", RELOADING" : "",
+			str(r, "status", NULL) ? ", STATUS=" : "", str(r, "status", ""));
+	if (dropped) {
+		fprintf(out, " (dropped:");
+		cJSON_ArrayForEach(e, rej)
+		{
+			if (cJSON_IsNumber(e) && e->valuedouble)
+				fprintf(out, " %s %.0f", e->string, e->valuedouble);
+		}
+		fputc(')', out);
+	}
+	if (num(r, "messages", 0) || dropped)
+		fputc('\n', out);
+	if (str(r, "marker", NULL))
+		fprintf(out, "  marker:    %s (%s)\n", str(r, "marker", ""),
+			cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "marker_present")) ? "present"
+											  : "absent");
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "ready_mismatch")))
+		fprintf(out, "  MISMATCH:  it says it is ready; the kernel shows a declared listener "
+			     "not accepting\n");
+}
+
 void ctl_print_status(FILE *out, const cJSON *reply)
 {
 	const cJSON *s = cJSON_GetObjectItemCaseSensitive(reply, "service");
@@ -134,6 +168,7 @@ void ctl_print_status(FILE *out, const cJSON *reply)
 	{
 		print_listener(out, l);
 	}
+	print_reports(out, cJSON_GetObjectItemCaseSensitive(s, "reports"));
 	ls = cJSON_GetObjectItemCaseSensitive(s, "probes");
 	if (cJSON_GetArraySize(ls))
 		fprintf(out, "  probes:\n");

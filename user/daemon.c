@@ -295,10 +295,12 @@ int daemon_init(struct daemon *d, const struct daemon_opts *o)
 
 	memset(d, 0, sizeof(*d));
 	d->opts = o;
-	d->signal_src.fd = d->tracer_src.fd = -1;
+	d->signal_src.fd = d->tracer_src.fd = d->inotify_fd = -1;
 	err = load_config(d, o);
 	if (!err)
 		err = loop_new(&d->loop);
+	if (!err)
+		err = daemon_markers_init(d);
 	if (!err)
 		err = setup_units(d);
 	if (!err)
@@ -348,6 +350,7 @@ int daemon_run(struct daemon *d)
 void daemon_free(struct daemon *d)
 {
 	daemon_free_units(d);
+	daemon_markers_close(d);
 	control_close(d->control);
 	tracer_close(d->tracer);
 	textfile_writer_free(d->textfile);

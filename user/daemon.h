@@ -53,7 +53,20 @@ struct unit {
 	struct loop_source pidfd_src, status_src;
 	char spawn_error[128]; /* what the status pipe said, if exec failed */
 	uint64_t last_conflict_scan;
+	/* sd_notify: the service's own socket, @readyd/<readyd pid>/<id>. */
+	struct loop_source notify_src;
+	char notify_name[64];
+	uint64_t last_reject_log;
+	int marker_wd; /* inotify watch on the marker's directory, -1 if none */
 	struct unit_probe probes[CONFIG_MAX_PROBES];
+};
+
+/* Processes that left a service's tree lately: an sd_notify sender may be one. */
+#define RECENT_EXITS 256
+struct recent_exit {
+	pid_t tgid;
+	uint32_t service;
+	uint64_t at;
 };
 
 struct daemon_opts {
@@ -82,6 +95,11 @@ struct daemon {
 	struct strbuf export_buf;
 	uint64_t events_total;
 	bool shutting_down;
+	struct recent_exit recent_exits[RECENT_EXITS]; /* a ring */
+	size_t recent_exit_next;
+	int inotify_fd; /* ready markers */
+	struct loop_source inotify_src;
+	struct loop_timer marker_poll; /* for markers whose directory does not exist yet */
 };
 
 /* Load config, open the tracer and control socket, start every service. */
@@ -141,6 +159,22 @@ struct reload_summary {
 /* Re-read the config file; on any error nothing changes. 0 or -errno. */
 int daemon_reload(struct daemon *d, struct reload_summary *sum, struct config_diag *diag);
 void reload_summary_free(struct reload_summary *sum);
+
+/* ---- daemon_notify.c ---- */
+int unit_notify_open(struct unit *u);
+void unit_notify_close(struct unit *u);
+/* "NOTIFY_SOCKET=@..." and friends for the environment of a new process. */
+void unit_notify_env(struct unit *u, char env[][96], char **out, size_t max);
+/* Is pid part of u's process tree (or was it, moments ago)? */
+bool unit_tree_contains(struct unit *u, pid_t pid);
+void daemon_note_exit(struct daemon *d, pid_t tgid, uint32_t service, uint64_t at);
+
+/* ---- daemon_markers.c ---- */
+int daemon_markers_init(struct daemon *d);
+void daemon_markers_close(struct daemon *d);
+/* Before a spawn: remove a stale marker, watch for the new one. */
+void unit_marker_arm(struct unit *u);
+void unit_marker_disarm(struct unit *u);
 
 /* ---- daemon_resync.c ---- */
 void daemon_resync_init(struct daemon *d);

@@ -164,6 +164,8 @@ void daemon_on_event(const struct rd_event *e, void *ctx)
 		log_debug("msg=\"event for unknown service id\" id=%u type=%u", e->service, e->type);
 		return;
 	}
+	if (e->type == RD_EV_EXIT) /* from any instance: an sd_notify sender may be it */
+		daemon_note_exit(d, (pid_t)e->tgid, e->service, e->ts_ns);
 	/* Still queued from the previous instance: it must not count for this one. */
 	if (e->ts_ns < u->svc.spawned_at) {
 		log_debug("service=%s msg=\"event from a previous instance ignored\" type=%u",

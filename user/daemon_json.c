@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include "daemon_json.h"
 
+#include <string.h>
+
 #include "argv.h"
 #include "daemon.h"
 #include "util.h"
@@ -113,6 +115,37 @@ static cJSON *probe_json(const struct service_config *cfg, const struct probe_he
 	return o;
 }
 
+/* What the service said about itself (sd_notify, marker). */
+static cJSON *reports_json(const struct unit *u)
+{
+	const struct svc *s = &u->svc;
+	cJSON *o = cJSON_CreateObject(), *rej = cJSON_CreateObject();
+
+	cJSON_AddBoolToObject(o, "ready", s->notified_ready);
+	cJSON_AddBoolToObject(o, "reloading", s->reloading);
+	cJSON_AddBoolToObject(o, "stopping", s->stopping_notified);
+	if (s->status_text[0])
+		cJSON_AddStringToObject(o, "status", s->status_text);
+	if (s->notify_errno)
+		cJSON_AddStringToObject(o, "errno", strerror(s->notify_errno));
+	if (u->cfg->ready & READY_FILE) {
+		cJSON_AddStringToObject(o, "marker", u->cfg->ready_file);
+		cJSON_AddBoolToObject(o, "marker_present", s->marker_present);
+	}
+	if (s->watchdog_ns) {
+		cJSON_AddNumberToObject(o, "watchdog_ms", ms(s->watchdog_ns));
+		cJSON_AddBoolToObject(o, "watchdog_expired", s->watchdog_expired);
+	}
+	cJSON_AddBoolToObject(o, "ready_mismatch", s->ready_mismatch);
+	cJSON_AddNumberToObject(o, "messages", (double)s->notify_accepted);
+	for (int r = 0; r < REJECT_COUNT; r++)
+		cJSON_AddNumberToObject(rej, notify_reject_name(r), (double)s->notify_rejected[r]);
+	cJSON_AddItemToObject(o, "rejected", rej);
+	if (u->notify_src.fd >= 0)
+		cJSON_AddStringToObject(o, "notify_socket", u->notify_name);
+	return o;
+}
+
 static void add_config(cJSON *o, const struct service_config *c)
 {
 	char text[4096];
@@ -158,6 +191,7 @@ cJSON *json_service_detail(const struct unit *u, uint64_t now)
 	for (size_t i = 0; i < u->cfg->n_probes; i++)
 		cJSON_AddItemToArray(ps, probe_json(u->cfg, &s->probes[i], i, now));
 	cJSON_AddItemToObject(o, "probes", ps);
+	cJSON_AddItemToObject(o, "reports", reports_json(u));
 	/* Raw CLOCK_MONOTONIC stamps, for tools that correlate (tools/bench). */
 	cJSON_AddNumberToObject(mono, "spawned_at", (double)s->spawned_at);
 	cJSON_AddNumberToObject(mono, "since", (double)s->since);

@@ -193,12 +193,16 @@ static void unit_spawn(struct unit *u)
 	int err;
 
 	unit_adopt_next_config(u);
+	char env_store[4][96], *env[5];
+
 	u->spawn_error[0] = '\0';
 	tracer_forget_service(d->tracer, u->id); /* leftovers of the previous instance */
+	unit_marker_arm(u);
+	unit_notify_env(u, env_store, env, ARRAY_SIZE(env));
 	err = tracer_set_syscalls(d->tracer, true); /* before the child can bind */
 	forked_at = now_mono_ns(); /* before the fork: no event of the child can be older */
 	if (!err)
-		err = supervisor_spawn(u->cfg, NULL, watch_child, u, &u->child);
+		err = supervisor_spawn(u->cfg, env, watch_child, u, &u->child);
 	if (err) {
 		snprintf(in.exit.spawn_error, sizeof(in.exit.spawn_error), "%s", strerror(-err));
 		log_err("service=%s msg=\"cannot spawn\" err=\"%s\"", u->cfg->name, strerror(-err));
@@ -242,12 +246,17 @@ struct unit *unit_new(struct daemon *d, struct config *owner, const struct servi
 	u->owner = config_ref(owner);
 	u->cfg = cfg;
 	u->child.pidfd = u->child.status_fd = -1;
+	u->notify_src.fd = -1;
+	u->marker_wd = -1;
 	u->timer = (struct loop_timer){ .fn = on_unit_timer, .data = u };
 	u->spawn_job = (struct loop_job){ .fn = on_spawn_job, .data = u };
 	u->free_job = (struct loop_job){ .fn = on_free_job, .data = u };
 	svc_init(&u->svc, cfg);
 	unit_probes_init(u);
 	d->units[d->n_units++] = u;
+	/* Without its notify socket it cannot start when ready = notify; otherwise only a warning. */
+	if (unit_notify_open(u) < 0 && (cfg->ready & READY_NOTIFY))
+		log_err("service=%s msg=\"it waits for READY=1 but has no notify socket\"", cfg->name);
 	return u;
 }
 
@@ -267,6 +276,8 @@ static void unit_free(struct unit *u)
 	loop_job_cancel(d->loop, &u->spawn_job);
 	loop_job_cancel(d->loop, &u->free_job);
 	unit_close_child(u);
+	unit_notify_close(u);
+	unit_marker_disarm(u);
 	if (d->tracer) /* NULL when start-up failed before the tracer opened */
 		tracer_forget_service(d->tracer, u->id);
 	config_unref(u->owner);

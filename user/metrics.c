@@ -165,6 +165,30 @@ static void render_listeners(struct strbuf *b, const struct svc *const *svcs, si
 	}
 }
 
+static void render_reports(struct strbuf *b, const struct svc *const *svcs, size_t n)
+{
+	family(b, "readyd_service_ready_mismatch", "gauge",
+	       "1 while the service says it is ready (READY=1 or its marker) and the kernel shows a "
+	       "declared listener not accepting.");
+	for (size_t i = 0; i < n; i++) {
+		with_service(b, "readyd_service_ready_mismatch", svcs[i]);
+		strbuf_printf(b, "} %d\n", svcs[i]->ready_mismatch);
+	}
+	family(b, "readyd_notify_messages_total", "counter", "sd_notify messages accepted.");
+	for (size_t i = 0; i < n; i++) {
+		with_service(b, "readyd_notify_messages_total", svcs[i]);
+		strbuf_printf(b, "} %llu\n", (unsigned long long)svcs[i]->notify_accepted);
+	}
+	family(b, "readyd_notify_rejected_total", "counter",
+	       "sd_notify datagrams dropped: malformed, oversized, foreign_sender, no_credentials.");
+	for (size_t i = 0; i < n; i++)
+		for (int r = 0; r < REJECT_COUNT; r++) {
+			with_service(b, "readyd_notify_rejected_total", svcs[i]);
+			strbuf_printf(b, ",reason=\"%s\"} %llu\n", notify_reject_name(r),
+				      (unsigned long long)svcs[i]->notify_rejected[r]);
+		}
+}
+
 void metrics_render(struct strbuf *out, const struct metrics_global *g,
 		    const struct svc *const *svcs, size_t n)
 {
@@ -174,4 +198,5 @@ void metrics_render(struct strbuf *out, const struct metrics_global *g,
 	render_timings(out, svcs, n);
 	render_listeners(out, svcs, n);
 	render_probes(out, svcs, n);
+	render_reports(out, svcs, n);
 }

@@ -58,6 +58,11 @@ static void spawn(struct svc *s, bool is_restart, const char *why, uint64_t now,
 	s->n_observed = 0;
 	for (size_t i = 0; i < s->cfg->n_probes; i++)
 		probe_health_restart(&s->probes[i]);
+	s->notified_ready = s->reloading = s->stopping_notified = s->marker_present = false;
+	s->status_text[0] = '\0';
+	s->notify_errno = 0;
+	s->watchdog_ns = s->cfg->watchdog_ns;
+	s->watchdog_expired = s->ready_mismatch = false;
 	if (s->n_starts == START_LIMIT_BURST_MAX + 1) /* keep the newest */
 		memmove(s->starts, s->starts + 1, sizeof(s->starts[0]) * --s->n_starts);
 	s->starts[s->n_starts++] = now;
@@ -258,6 +263,17 @@ static void on_reset(struct svc *s, const struct svc_input *in, uint64_t now,
 		set_deadline(s, DEADLINE_RESTART, now);
 }
 
+/* What completed readiness, for the cause: "READY=1 ...", "accepting on ...". */
+static void describe_reports(struct svc *s, char *buf, size_t size)
+{
+	if (s->cfg->ready & READY_NOTIFY)
+		str_append(buf, size, "%sREADY=1", buf[0] ? "; " : "");
+	if (s->cfg->ready & READY_FILE)
+		str_append(buf, size, "%smarker %s", buf[0] ? "; " : "", s->cfg->ready_file);
+	if (s->cfg->ready & READY_PROBE)
+		str_append(buf, size, "%severy probe passed", buf[0] ? "; " : "");
+}
+
 static void describe_ready(struct svc *s, char *buf, size_t size)
 {
 	const struct listener *why = NULL;
@@ -265,7 +281,9 @@ static void describe_ready(struct svc *s, char *buf, size_t size)
 
 	fmt_duration(took, sizeof(took), s->ready_at - s->spawned_at);
 	if (!(s->cfg->ready & READY_ACCEPT)) {
-		snprintf(buf, size, "every probe passed, %s after spawn", took);
+		buf[0] = '\0';
+		describe_reports(s, buf, size);
+		str_append(buf, size, ", %s after spawn", took);
 		return;
 	}
 	/* Name the listener that completed readiness: the latest to get there. */
@@ -282,8 +300,16 @@ static void describe_ready(struct svc *s, char *buf, size_t size)
 	else
 		snprintf(buf, size, "accepting on %s (%s by pid %d), %s after spawn", why->label,
 			 accept_via_name(why->via), (int)why->pid, took);
-	if (s->cfg->ready & READY_PROBE)
-		str_append(buf, size, "; every probe passed");
+	describe_reports(s, buf, size);
+}
+
+/* While running, the watchdog (if any) is the one deadline. */
+static void arm_watchdog(struct svc *s, uint64_t now)
+{
+	if (s->watchdog_ns)
+		set_deadline(s, DEADLINE_WATCHDOG, now + s->watchdog_ns);
+	else
+		set_deadline(s, DEADLINE_NONE, 0);
 }
 
 /* Starting or unhealthy, and maybe every condition holds now. */
@@ -293,22 +319,109 @@ static void check_ready(struct svc *s, uint64_t now, struct svc_actions *out)
 
 	if (!svc_ready(s))
 		return;
+	arm_watchdog(s, now);
 	if (s->state == SVC_UNHEALTHY) {
 		set_state(s, SVC_RUNNING, now, out, "every listener accepting and every probe passing again");
 		return;
 	}
 	s->ready_at = now;
-	set_deadline(s, DEADLINE_NONE, 0);
 	describe_ready(s, text, sizeof(text));
 	set_state(s, SVC_RUNNING, now, out, "%s", text);
+}
+
+/* It says it is ready: does the kernel agree? A self-report that lies is what nobody sees. */
+static void check_mismatch(struct svc *s)
+{
+	bool contradicted = s->n_listeners && !svc_listeners_ready(s);
+
+	if (contradicted && !s->ready_mismatch)
+		s->ready_mismatches++;
+	s->ready_mismatch = contradicted;
 }
 
 static void on_progress(struct svc *s, const struct svc_input *in, uint64_t now,
 			struct svc_actions *out)
 {
 	(void)in;
-	if (!s->liveness_restart)
+	if (s->ready_mismatch && svc_listeners_ready(s))
+		s->ready_mismatch = false; /* the kernel caught up */
+	if (!s->liveness_restart && (s->state == SVC_STARTING || s->state == SVC_UNHEALTHY))
 		check_ready(s, now, out);
+}
+
+/* ---- self-reports ---- */
+
+/* Record what an sd_notify message says; true if it said READY=1. */
+static bool record_notify(struct svc *s, const struct notify_msg *m, uint64_t now)
+{
+	if (m->has_status)
+		str_copy(s->status_text, m->status, sizeof(s->status_text));
+	if (m->err_no)
+		s->notify_errno = m->err_no;
+	s->reloading = (s->reloading || m->reloading) && !m->ready;
+	s->stopping_notified |= m->stopping;
+	if (m->watchdog_usec)
+		s->watchdog_ns = m->watchdog_usec * 1000;
+	/* EXTEND_TIMEOUT_USEC: the start (or stop) may take longer than configured. */
+	if (m->extend_usec && (s->deadline_kind == DEADLINE_READY || s->deadline_kind == DEADLINE_KILL) &&
+	    now + m->extend_usec * 1000 > s->deadline)
+		s->deadline = now + m->extend_usec * 1000;
+	if (m->ready) {
+		s->notified_ready = true;
+		check_mismatch(s);
+	}
+	return m->ready;
+}
+
+static void watchdog_failed(struct svc *s, uint64_t now, struct svc_actions *out, bool triggered)
+{
+	char text[SVC_CAUSE_MAX], took[32];
+
+	s->watchdog_expired = true;
+	if (s->state != SVC_RUNNING)
+		return;
+	fmt_duration(took, sizeof(took), s->watchdog_ns);
+	snprintf(text, sizeof(text), triggered ? "watchdog: the service sent WATCHDOG=trigger"
+					       : "watchdog: no WATCHDOG=1 within %s", took);
+	go_unhealthy(s, now, out, text);
+}
+
+static void on_notify(struct svc *s, const struct svc_input *in, uint64_t now,
+		      struct svc_actions *out)
+{
+	const struct notify_msg *m = in->notify;
+
+	if (!m)
+		return;
+	record_notify(s, m, now);
+	if (m->watchdog_trigger && (s->state == SVC_RUNNING || s->state == SVC_UNHEALTHY)) {
+		watchdog_failed(s, now, out, true);
+		return;
+	}
+	if (m->watchdog_ping && s->deadline_kind != DEADLINE_KILL && !s->liveness_restart &&
+	    (s->state == SVC_RUNNING || s->state == SVC_UNHEALTHY)) {
+		s->watchdog_expired = false;
+		if (s->state == SVC_RUNNING)
+			arm_watchdog(s, now);
+	}
+	if (!s->liveness_restart && (s->state == SVC_STARTING || s->state == SVC_UNHEALTHY))
+		check_ready(s, now, out);
+}
+
+static void on_marker(struct svc *s, const struct svc_input *in, uint64_t now,
+		      struct svc_actions *out)
+{
+	char text[SVC_CAUSE_MAX];
+
+	s->marker_present = in->ok;
+	if (in->ok)
+		check_mismatch(s);
+	if (!in->ok && s->state == SVC_RUNNING && (s->cfg->ready & READY_FILE)) {
+		snprintf(text, sizeof(text), "ready marker %s was removed", s->cfg->ready_file);
+		go_unhealthy(s, now, out, text);
+	} else if (!s->liveness_restart && (s->state == SVC_STARTING || s->state == SVC_UNHEALTHY)) {
+		check_ready(s, now, out);
+	}
 }
 
 static void on_listener_lost(struct svc *s, const struct svc_input *in, uint64_t now,
@@ -423,6 +536,9 @@ static void on_ready_timeout(struct svc *s, uint64_t now, struct svc_actions *ou
 	what[0] = '\0';
 	if ((s->cfg->ready & READY_ACCEPT) || s->n_listeners)
 		svc_describe_listeners(s, what, sizeof(what));
+	svc_describe_reports(s, probes, sizeof(probes));
+	if (probes[0])
+		str_append(what, sizeof(what), "%s%s", what[0] ? "; " : "", probes);
 	svc_describe_probes(s, probes, sizeof(probes));
 	if (probes[0])
 		str_append(what, sizeof(what), "%s%s", what[0] ? "; " : "", probes);
@@ -469,6 +585,10 @@ static void on_deadline(struct svc *s, const struct svc_input *in, uint64_t now,
 		if (!s->pid)
 			restart_or_limit(s, now, out);
 		break;
+	case DEADLINE_WATCHDOG:
+		if (s->state == SVC_RUNNING)
+			watchdog_failed(s, now, out, false);
+		break;
 	case DEADLINE_NONE:
 		break;
 	}
@@ -480,13 +600,13 @@ static void on_deadline(struct svc *s, const struct svc_input *in, uint64_t now,
  */
 // clang-format off
 static const svc_fn table[SVC_STATE_COUNT][SVC_EV_COUNT] = {
-	/*                 START             STOP             RESTART           RESET     PROGRESS     LISTENER_LOST     PROBE               EXIT               DEADLINE */
-	[SVC_STOPPED]   = { on_start,         on_stop_stopped, on_start,         on_reset, NULL,        NULL,             NULL,               NULL,              on_deadline },
-	[SVC_STARTING]  = { on_start_noop,    on_stop_alive,   on_restart,       on_reset, on_progress, NULL,             on_probe_starting,  on_exit_alive,     on_deadline },
-	[SVC_RUNNING]   = { on_start_noop,    on_stop_alive,   on_restart,       on_reset, NULL,        on_listener_lost, on_probe_running,   on_exit_alive,     on_deadline },
-	[SVC_UNHEALTHY] = { on_start_noop,    on_stop_alive,   on_restart,       on_reset, on_progress, NULL,             on_probe_unhealthy, on_exit_unhealthy, on_deadline },
-	[SVC_FAILED]    = { on_start,         on_stop_failed,  on_start,         on_reset, NULL,        NULL,             NULL,               on_exit_failed,    on_deadline },
-	[SVC_STOPPING]  = { on_start_pending, NULL,            on_restart_pending, on_reset, NULL,      NULL,             NULL,               on_exit_stopping,  on_deadline },
+	/*                 START             STOP             RESTART             RESET     PROGRESS     LISTENER_LOST     PROBE               NOTIFY     MARKER     EXIT               DEADLINE */
+	[SVC_STOPPED]   = { on_start,         on_stop_stopped, on_start,           on_reset, NULL,        NULL,             NULL,               NULL,      NULL,      NULL,              on_deadline },
+	[SVC_STARTING]  = { on_start_noop,    on_stop_alive,   on_restart,         on_reset, on_progress, NULL,             on_probe_starting,  on_notify, on_marker, on_exit_alive,     on_deadline },
+	[SVC_RUNNING]   = { on_start_noop,    on_stop_alive,   on_restart,         on_reset, on_progress, on_listener_lost, on_probe_running,   on_notify, on_marker, on_exit_alive,     on_deadline },
+	[SVC_UNHEALTHY] = { on_start_noop,    on_stop_alive,   on_restart,         on_reset, on_progress, NULL,             on_probe_unhealthy, on_notify, on_marker, on_exit_unhealthy, on_deadline },
+	[SVC_FAILED]    = { on_start,         on_stop_failed,  on_start,           on_reset, NULL,        NULL,             NULL,               on_notify, NULL,      on_exit_failed,    on_deadline },
+	[SVC_STOPPING]  = { on_start_pending, NULL,            on_restart_pending, on_reset, NULL,        NULL,             NULL,               on_notify, NULL,      on_exit_stopping,  on_deadline },
 };
 // clang-format on
 

@@ -15,9 +15,13 @@
 #include "config.h"
 #include "health.h"
 #include "listener.h"
+#include "notify.h"
 
 #define SVC_OBSERVED_MAX 8
 #define SVC_CAUSE_MAX 320
+
+/* Why an sd_notify datagram was dropped (counted per service). */
+enum notify_reject { REJECT_MALFORMED, REJECT_OVERSIZED, REJECT_FOREIGN, REJECT_NO_CREDENTIALS, REJECT_COUNT };
 
 enum svc_state { SVC_STOPPED, SVC_STARTING, SVC_RUNNING, SVC_UNHEALTHY, SVC_FAILED, SVC_STOPPING, SVC_STATE_COUNT };
 
@@ -29,13 +33,15 @@ enum svc_event {
 	SVC_EV_PROGRESS,      /* a listener's level rose: maybe ready now */
 	SVC_EV_LISTENER_LOST, /* a listener that served it is closed */
 	SVC_EV_PROBE,	      /* a probe finished (svc_input.probe, .ok, .why) */
+	SVC_EV_NOTIFY,	      /* an sd_notify message from its tree (svc_input.notify) */
+	SVC_EV_MARKER,	      /* its ready marker file appeared (.ok) or went away */
 	SVC_EV_EXIT,	      /* the main process is gone (or could not be spawned) */
 	SVC_EV_DEADLINE,      /* svc.deadline passed */
 	SVC_EV_COUNT
 };
 
 /* What svc.deadline means when it passes. */
-enum svc_deadline { DEADLINE_NONE, DEADLINE_READY, DEADLINE_KILL, DEADLINE_RESTART };
+enum svc_deadline { DEADLINE_NONE, DEADLINE_READY, DEADLINE_KILL, DEADLINE_RESTART, DEADLINE_WATCHDOG };
 
 struct svc_exit {
 	int code;   /* exit status, or -1 */
@@ -48,7 +54,8 @@ struct svc_input {
 				 PROBE: why it failed */
 	struct svc_exit exit; /* EXIT */
 	unsigned int probe;   /* PROBE: index into cfg->probes */
-	bool ok;	      /* PROBE: passed? */
+	bool ok;	      /* PROBE: passed? MARKER: present? */
+	const struct notify_msg *notify; /* NOTIFY */
 	uint64_t duration_ns; /* PROBE */
 	uint32_t random;      /* for restart jitter */
 };
@@ -89,6 +96,20 @@ struct svc {
 	struct listener observed[SVC_OBSERVED_MAX]; /* when none is declared */
 	size_t n_observed;
 	struct probe_health probes[CONFIG_MAX_PROBES]; /* like cfg->probes */
+	/* What the current instance said about itself (sd_notify, marker). */
+	bool notified_ready; /* READY=1 */
+	bool reloading;	     /* RELOADING=1, until READY=1 */
+	bool stopping_notified;
+	bool marker_present;
+	char status_text[NOTIFY_STATUS_MAX]; /* STATUS= */
+	int notify_errno;		     /* ERRNO= */
+	uint64_t watchdog_ns; /* in force: `watchdog`, or WATCHDOG_USEC= */
+	bool watchdog_expired;
+	/* It said ready while the kernel showed a declared listener not accepting. */
+	bool ready_mismatch;
+	uint64_t ready_mismatches; /* times that happened */
+	uint64_t notify_accepted;
+	uint64_t notify_rejected[REJECT_COUNT];
 };
 
 /* ---- service.c: the machine ---- */
@@ -135,10 +156,13 @@ struct listener *svc_listener_for(struct svc *s, uint64_t sk, const struct sock_
 uint64_t svc_phase_at(const struct svc *s, enum level level);
 /* "tcp:127.0.0.1:8080 listening, unix:/run/a.sock absent" */
 void svc_describe_listeners(const struct svc *s, char *buf, size_t size);
+/* "no READY=1 yet (STATUS=loading)", "no marker /run/x", or "" */
+void svc_describe_reports(const struct svc *s, char *buf, size_t size);
 /* "probe http://...: HTTP 503" for each probe not OK, or "" */
 void svc_describe_probes(const struct svc *s, char *buf, size_t size);
 
 const char *svc_state_name(enum svc_state st);
+const char *notify_reject_name(enum notify_reject r);
 void svc_exit_describe(const struct svc_exit *e, char *buf, size_t size);
 const char *accept_via_name(unsigned int via);
 

@@ -17,6 +17,18 @@ const char *svc_state_name(enum svc_state st)
 	return st < SVC_STATE_COUNT ? state_names[st] : "?";
 }
 
+const char *notify_reject_name(enum notify_reject r)
+{
+	static const char *const names[REJECT_COUNT] = {
+		[REJECT_MALFORMED] = "malformed",
+		[REJECT_OVERSIZED] = "oversized",
+		[REJECT_FOREIGN] = "foreign_sender",
+		[REJECT_NO_CREDENTIALS] = "no_credentials",
+	};
+
+	return r < REJECT_COUNT ? names[r] : "?";
+}
+
 const char *accept_via_name(unsigned int via)
 {
 	switch (via) {
@@ -108,14 +120,14 @@ static bool probes_ready(const struct svc *s)
 
 bool svc_ready(const struct svc *s)
 {
+	unsigned int gates = s->cfg->ready;
 	bool listeners = svc_listeners_ready(s);
 
-	/* ready = probe alone: listeners are not the gate, but a lost one still counts later. */
-	if (!(s->cfg->ready & READY_ACCEPT) && s->state == SVC_STARTING)
+	/* Without the accept gate, listeners do not gate the start; a lost one still counts later. */
+	if (!(gates & READY_ACCEPT) && (s->state == SVC_STARTING || !s->n_listeners))
 		listeners = true;
-	if (!(s->cfg->ready & READY_ACCEPT) && !s->n_listeners)
-		listeners = true;
-	return listeners && probes_ready(s);
+	return listeners && probes_ready(s) && (!(gates & READY_NOTIFY) || s->notified_ready) &&
+	       (!(gates & READY_FILE) || s->marker_present) && !s->watchdog_expired;
 }
 
 bool svc_needs_syscalls(const struct svc *s)
@@ -207,6 +219,16 @@ void svc_describe_listeners(const struct svc *s, char *buf, size_t size)
 		str_append(buf, size, "no listener seen");
 	for (size_t i = 0; i < n; i++)
 		str_append(buf, size, "%s%s %s", i ? ", " : "", ls[i].label, level_name(ls[i].level));
+}
+
+void svc_describe_reports(const struct svc *s, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	if ((s->cfg->ready & READY_NOTIFY) && !s->notified_ready)
+		str_append(buf, size, "no READY=1 yet%s%s%s", s->status_text[0] ? " (STATUS=" : "",
+			   s->status_text, s->status_text[0] ? ")" : "");
+	if ((s->cfg->ready & READY_FILE) && !s->marker_present)
+		str_append(buf, size, "%sno marker %s", buf[0] ? ", " : "", s->cfg->ready_file);
 }
 
 void svc_describe_probes(const struct svc *s, char *buf, size_t size)

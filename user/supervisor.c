@@ -101,10 +101,24 @@ static void __attribute__((noreturn)) child_fail(const struct child_setup *c, co
 	_exit(127);
 }
 
+/* "KEY=@self" in the environment becomes the child's pid (WATCHDOG_PID). */
+static void fill_self_pid(char **env, char *buf, size_t size)
+{
+	for (; *env; env++) {
+		char *eq = strchr(*env, '=');
+		if (!eq || strcmp(eq + 1, SUPERVISOR_SELF_PID) != 0)
+			continue;
+		snprintf(buf, size, "%.*s=%d", (int)(eq - *env), *env, (int)getpid());
+		*env = buf;
+		return;
+	}
+}
+
 /* In the child: from fork to exec, async-signal-safe calls only. */
 static void __attribute__((noreturn)) child_run(const struct service_config *cfg,
 						const struct child_setup *c)
 {
+	char self_pid[64];
 	sigset_t none;
 	char go;
 
@@ -131,6 +145,7 @@ static void __attribute__((noreturn)) child_run(const struct service_config *cfg
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != c->parent)
 		_exit(127);
+	fill_self_pid(c->env, self_pid, sizeof(self_pid));
 	execve(c->argv[0], c->argv, c->env);
 	child_fail(c, "exec", c->argv[0]);
 }

@@ -14,6 +14,9 @@
 #include "config.h"
 #include "service.h"
 
+/* In extra_env, "KEY=" SUPERVISOR_SELF_PID becomes "KEY=<the child's pid>" before exec. */
+#define SUPERVISOR_SELF_PID "@self"
+
 struct child {
 	pid_t pid;     /* also the process group id */
 	int pidfd;     /* readable once the process has exited */

@@ -304,6 +304,16 @@ static void forget_in(struct bpf_map *map, size_t key_size, uint32_t service)
 	free(doomed);
 }
 
+int tracer_service_of(struct tracer *t, pid_t tgid, uint32_t *service)
+{
+	__u32 key = (__u32)tgid;
+
+	if (bpf_map__lookup_elem(t->skel->maps.watched_tgids, &key, sizeof(key), service,
+				 sizeof(*service), 0) < 0)
+		return -errno;
+	return 0;
+}
+
 void tracer_forget_sock(struct tracer *t, uint64_t sk)
 {
 	bpf_map__delete_elem(t->skel->maps.listeners, &sk, sizeof(sk), 0);

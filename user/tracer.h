@@ -44,6 +44,8 @@ int tracer_consume(struct tracer *t);
 
 /* Follow tgid (and, in the kernel, every process it forks) for `service`. */
 int tracer_watch(struct tracer *t, pid_t tgid, uint32_t service);
+/* The service a live process is watched for. 0, or -ENOENT if it is not watched. */
+int tracer_service_of(struct tracer *t, pid_t tgid, uint32_t *service);
 /* A listener closed without the kernel noticing (unix): drop its entry. */
 void tracer_forget_sock(struct tracer *t, uint64_t sk);
 /* Drop everything the kernel still holds for `service` (a new instance starts). */

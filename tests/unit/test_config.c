@@ -203,8 +203,12 @@ static void bad_health_values(void **state)
 		     "t.conf:3:", "a whole number from 1 to 100");
 	expect_error("[service \"a\"]\ncommand = /bin/true\non_unhealthy = reboot\n", "t.conf:3:",
 		     "expected none or restart");
-	expect_error("[service \"a\"]\ncommand = /bin/true\nready = notify\n", "t.conf:3:",
-		     "expected accept, probe");
+	expect_error("[service \"a\"]\ncommand = /bin/true\nready = psychic\n", "t.conf:3:",
+		     "expected accept, notify, file:/path or probe");
+	expect_error("[service \"a\"]\ncommand = /bin/true\nready = file:run/ready\n", "t.conf:3:",
+		     "a marker is an absolute file path");
+	expect_error("[service \"a\"]\ncommand = /bin/true\nwatchdog = often\n", "t.conf:3:",
+		     "watchdog = often is not a duration");
 	expect_error("[service \"a\"]\ncommand = /bin/true\nready = probe\n", "t.conf:3:",
 		     "ready = probe needs at least one probe");
 	expect_error("[service \"a\"]\ncommand = /bin/true\nprobe = tcp:127.0.0.1:1\n"
@@ -225,6 +229,25 @@ static void bad_health_values(void **state)
 		     "t.conf:4:", "restart_max_delay is shorter than restart_delay");
 	expect_error("[service \"a\"]\ncommand = /bin/true\nstart_limit_burst = 1000\n",
 		     "t.conf:3:", "from 0 to 100");
+}
+
+static void self_report_keys(void **state)
+{
+	struct config_diag diag;
+	struct config cfg;
+	char text[128];
+
+	(void)state;
+	assert_int_equal(config_parse_text("n.conf", "[service \"a\"]\ncommand = /bin/true\n"
+						"ready = notify, file:/run/a/ready, accept\nwatchdog = 10s\n",
+					   NULL, &cfg, &diag),
+			 0);
+	assert_int_equal(cfg.services[0].ready, READY_NOTIFY | READY_FILE | READY_ACCEPT);
+	assert_string_equal(cfg.services[0].ready_file, "/run/a/ready");
+	assert_int_equal(cfg.services[0].watchdog_ns, 10 * NSEC_PER_SEC);
+	ready_mask_format(text, sizeof(text), cfg.services[0].ready);
+	assert_string_equal(text, "accept,notify,file");
+	config_free(&cfg);
 }
 
 static void reload_sees_what_changed(void **state)
@@ -385,6 +408,7 @@ int main(void)
 		cmocka_unit_test(health_keys_parse),
 		cmocka_unit_test(health_defaults_and_environment),
 		cmocka_unit_test(bad_health_values),
+		cmocka_unit_test(self_report_keys),
 		cmocka_unit_test(reload_sees_what_changed),
 		cmocka_unit_test(unknown_key_suggests_closest),
 		cmocka_unit_test(bad_values_name_line_and_fix),

@@ -636,6 +636,143 @@ static void operator_start_clears_the_start_limit(void **state)
 	assert_false(f->svc.start_limit_hit);
 }
 
+/* ---- self-reports ---- */
+
+static void notify(struct fixture *f, const char *text)
+{
+	struct notify_msg m;
+	const char *why;
+	struct svc_input in = { .notify = &m };
+
+	assert_int_equal(notify_parse(text, strlen(text), &m, &why), 0);
+	ev(f, SVC_EV_NOTIFY, &in);
+}
+
+static void ready_notify_gates_and_keeps_the_status(void **state)
+{
+	struct fixture *f = *state;
+
+	f->cfg.n_listen = 0;
+	f->cfg.ready = READY_NOTIFY;
+	init(f);
+	start(f);
+	notify(f, "STATUS=loading");
+	assert_int_equal(f->svc.state, SVC_STARTING);
+	assert_string_equal(f->svc.status_text, "loading");
+	f->now += 2 * SEC;
+	notify(f, "READY=1\nSTATUS=serving");
+	assert_int_equal(f->svc.state, SVC_RUNNING);
+	assert_string_equal(f->svc.cause, "READY=1, 2.00s after spawn");
+	assert_false(f->svc.ready_mismatch);
+}
+
+static void notify_and_accept_both_gate(void **state)
+{
+	struct fixture *f = *state;
+
+	f->cfg.ready = READY_NOTIFY | READY_ACCEPT;
+	init(f);
+	start(f);
+	notify(f, "READY=1");
+	assert_int_equal(f->svc.state, SVC_STARTING); /* the kernel has not seen it accepting */
+	assert_true(f->svc.ready_mismatch);	       /* ...though it says it is ready */
+	assert_int_equal(f->svc.ready_mismatches, 1);
+	level(f, 0xa, "127.0.0.1", LEVEL_ACCEPTING);
+	assert_int_equal(f->svc.state, SVC_RUNNING);
+	assert_false(f->svc.ready_mismatch); /* the kernel caught up */
+	assert_non_null(strstr(f->svc.cause, "accepting on tcp:127.0.0.1:8080"));
+	assert_non_null(strstr(f->svc.cause, "READY=1"));
+}
+
+static void a_liar_is_flagged_even_when_trusted(void **state)
+{
+	struct fixture *f = *state;
+
+	f->cfg.ready = READY_NOTIFY; /* trusts it; readyd still checks */
+	init(f);
+	start(f);
+	level(f, 0xa, "127.0.0.1", LEVEL_LISTENING);
+	notify(f, "READY=1");
+	assert_int_equal(f->svc.state, SVC_RUNNING);
+	assert_true(f->svc.ready_mismatch);
+	level(f, 0xa, "127.0.0.1", LEVEL_ACCEPTING);
+	assert_false(f->svc.ready_mismatch);
+}
+
+static void marker_appears_and_goes(void **state)
+{
+	struct fixture *f = *state;
+
+	f->cfg.n_listen = 0;
+	f->cfg.ready = READY_FILE;
+	f->cfg.ready_file = "/run/app/ready";
+	init(f);
+	start(f);
+	ev(f, SVC_EV_MARKER, &(struct svc_input){ .ok = true });
+	assert_int_equal(f->svc.state, SVC_RUNNING);
+	assert_non_null(strstr(f->svc.cause, "marker /run/app/ready"));
+	ev(f, SVC_EV_MARKER, &(struct svc_input){ .ok = false });
+	assert_int_equal(f->svc.state, SVC_UNHEALTHY);
+	assert_string_equal(f->svc.cause, "ready marker /run/app/ready was removed");
+	ev(f, SVC_EV_MARKER, &(struct svc_input){ .ok = true });
+	assert_int_equal(f->svc.state, SVC_RUNNING);
+	f->cfg.ready_file = NULL;
+}
+
+static void watchdog_silence_makes_unhealthy_and_pings_recover(void **state)
+{
+	struct fixture *f = *state;
+
+	f->cfg.watchdog_ns = 2 * SEC;
+	init(f);
+	running(f);
+	assert_int_equal(f->svc.deadline_kind, DEADLINE_WATCHDOG);
+	assert_int_equal(f->svc.deadline - f->now, 2 * SEC);
+	f->now += 1 * SEC;
+	notify(f, "WATCHDOG=1");
+	assert_int_equal(f->svc.deadline - f->now, 2 * SEC); /* pushed back */
+	deadline(f);
+	assert_int_equal(f->svc.state, SVC_UNHEALTHY);
+	assert_string_equal(f->svc.cause, "watchdog: no WATCHDOG=1 within 2.00s");
+	notify(f, "WATCHDOG=1");
+	assert_int_equal(f->svc.state, SVC_RUNNING);
+	notify(f, "WATCHDOG=trigger");
+	assert_int_equal(f->svc.state, SVC_UNHEALTHY);
+	assert_string_equal(f->svc.cause, "watchdog: the service sent WATCHDOG=trigger");
+}
+
+static void watchdog_with_restart_is_liveness(void **state)
+{
+	struct fixture *f = *state;
+
+	f->cfg.watchdog_ns = 1 * SEC;
+	f->cfg.on_unhealthy = ON_UNHEALTHY_RESTART;
+	init(f);
+	running(f);
+	notify(f, "WATCHDOG_USEC=500000"); /* the service's own value wins */
+	notify(f, "WATCHDOG=1");
+	assert_int_equal(f->svc.deadline - f->now, 500 * MS);
+	deadline(f);
+	assert_int_equal(f->svc.state, SVC_UNHEALTHY);
+	assert_int_equal(f->act.signal, SIGTERM);
+}
+
+static void extend_timeout_buys_time_to_start(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t before;
+
+	init(f);
+	start(f);
+	before = f->svc.deadline;
+	f->now += 25 * SEC;
+	notify(f, "EXTEND_TIMEOUT_USEC=20000000"); /* 20 s from now: later than the 30 s timeout */
+	assert_int_equal(f->svc.deadline, f->now + 20 * SEC);
+	assert_true(f->svc.deadline > before);
+	notify(f, "EXTEND_TIMEOUT_USEC=1000000"); /* never shortens it */
+	assert_int_equal(f->svc.deadline, f->now + 20 * SEC);
+}
+
 static void listener_levels_only_rise_and_fill_phases(void **state)
 {
 	struct listener l;
@@ -700,6 +837,13 @@ int main(void)
 		T(starts_outside_the_window_do_not_count),
 		T(operator_restart_goes_through_stopping),
 		T(operator_start_clears_the_start_limit),
+		T(ready_notify_gates_and_keeps_the_status),
+		T(notify_and_accept_both_gate),
+		T(a_liar_is_flagged_even_when_trusted),
+		T(marker_appears_and_goes),
+		T(watchdog_silence_makes_unhealthy_and_pings_recover),
+		T(watchdog_with_restart_is_liveness),
+		T(extend_timeout_buys_time_to_start),
 		cmocka_unit_test(listener_levels_only_rise_and_fill_phases),
 		cmocka_unit_test(backoff_jitter_stays_in_bounds),
 	};

@@ -1,0 +1,127 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""Issue 4: services that say when they are ready (sd_notify, markers), checked against the kernel."""
+import os
+import socket
+import time
+
+from harness import ReadydCase, free_port, python_server
+
+
+class ReportTests(ReadydCase):
+
+    def reports(self, name):
+        return self.status(name)["reports"]
+
+    def test_python_sd_notify_service(self):
+        self.start_readyd(self.service("py", python_server("notify_server.py", "--delay", 0.5), ready="notify"))
+        s = self.wait_state("py", "running")
+        self.assertGreaterEqual(s["ready_ms"], 450)
+        self.assertTrue(s["cause"].startswith("READY=1, "))
+        r = self.reports("py")
+        self.assertEqual(r["status"], "serving")
+        self.assertGreaterEqual(r["messages"], 2)
+        self.assertEqual(self.metric("readyd_notify_messages_total", service="py"), r["messages"])
+
+    def test_shell_service_with_systemd_notify(self):
+        # Debian's systemd-notify waits on a barrier: readyd must close it, or this takes 5 s.
+        t0 = time.monotonic()
+        self.start_readyd(self.service(
+            "sh", "/bin/sh -c 'sleep 0.3; systemd-notify --ready --status=\"warmed up\"; exec sleep 60'",
+            ready="notify"))
+        s = self.wait_state("sh", "running")
+        self.assertEqual(self.reports("sh")["status"], "warmed up")
+        self.assertLess(time.monotonic() - t0, 4)
+        self.assertNotIn("sd_notify message dropped", self.log())
+
+    def test_marker_file_contract(self):
+        marker = os.path.join(self.tmp, "run", "app.ready")
+        os.makedirs(os.path.dirname(marker))
+        with open(marker, "w") as f:
+            f.write("left by an earlier instance\n")
+        self.start_readyd(self.service(
+            "mk", "/bin/sh -c 'sleep 0.5; touch %s; exec sleep 60'" % marker, ready="file:" + marker))
+        self.wait_for(lambda: self.status("mk")["pid"], 10, "spawn")
+        self.assertEqual(self.status("mk")["state"], "starting", "a stale marker must not count")
+        s = self.wait_state("mk", "running")
+        self.assertGreaterEqual(s["ready_ms"], 450)
+        self.assertIn("removed a stale ready marker", self.log())
+        os.unlink(marker)
+        s = self.wait_state("mk", "unhealthy")
+        self.assertEqual(s["cause"], "ready marker %s was removed" % marker)
+        open(marker, "w").close()
+        self.wait_state("mk", "running")
+
+    def test_marker_in_a_directory_that_appears_later(self):
+        marker = os.path.join(self.tmp, "later", "ready")
+        self.start_readyd(self.service(
+            "late", "/bin/sh -c 'sleep 0.5; mkdir %s; touch %s; exec sleep 60'" % (
+                os.path.dirname(marker), marker), ready="file:" + marker))
+        self.wait_state("late", "running", timeout=10)
+
+    def test_a_ready_claim_the_kernel_contradicts_is_flagged(self):
+        port = free_port()
+        self.start_readyd(self.service("liar", python_server("notify_server.py", "--delay", 0.1, "--port", port,
+                                                            "--accept-after", 1.5),
+                                       "tcp:127.0.0.1:%d" % port, ready="notify"))
+        self.wait_state("liar", "running")
+        self.wait_for(lambda: self.reports("liar")["ready_mismatch"], 5, "the mismatch")
+        self.assertEqual(self.metric("readyd_service_ready_mismatch", service="liar"), 1)
+        self.assertIn("it says it is ready, the kernel disagrees", self.log())
+        self.assertIn('listeners="tcp:127.0.0.1:%d listening"' % port, self.log())
+        self.wait_for(lambda: not self.reports("liar")["ready_mismatch"], 5, "the kernel to catch up")
+        self.wait_for(lambda: self.metric("readyd_service_ready_mismatch", service="liar") == 0, 5,
+                      "the metric to clear")
+
+    def test_watchdog_silence_makes_unhealthy(self):
+        self.start_readyd(self.service("wd", python_server("notify_server.py", "--watchdog", 0.3,
+                                                          "--stop-pings", 1.0),
+                                       ready="notify", watchdog="600ms"))
+        self.wait_state("wd", "running")
+        s = self.wait_state("wd", "unhealthy", timeout=5)
+        self.assertEqual(s["cause"], "watchdog: no WATCHDOG=1 within 600.0ms")
+
+    def test_watchdog_restart(self):
+        self.start_readyd(self.service("wd", python_server("notify_server.py", "--watchdog", 0.3,
+                                                          "--stop-pings", 1.0),
+                                       ready="notify", watchdog="600ms", on_unhealthy="restart",
+                                       restart_delay="100ms"))
+        pid = self.wait_state("wd", "running")["pid"]
+        self.wait_for(lambda: self.status("wd")["restarts"] >= 1 and self.status("wd")["pid"] != pid, 10,
+                      "a watchdog restart")
+
+    def test_foreign_sender_is_dropped(self):
+        self.start_readyd(self.service("idle", "/bin/sleep 60", ready="notify", ready_timeout="1h"))
+        name = self.wait_for(lambda: self.reports("idle").get("notify_socket"), 10, "the socket")
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+            s.sendto(b"READY=1", "\0" + name)  # this test is not in the service's tree
+        self.wait_for(lambda: self.reports("idle")["rejected"]["foreign_sender"] == 1, 5, "the drop")
+        self.assertEqual(self.status("idle")["state"], "starting")
+        self.wait_for(lambda: self.metric("readyd_notify_rejected_total", service="idle",
+                                          reason="foreign_sender") == 1, 5, "the counter (exported within 1 s)")
+
+    def test_a_notify_flood_does_not_delay_another_service(self):
+        port = free_port()
+        self.start_readyd(self.service("flood", python_server("notify_flood.py"), ready="notify",
+                                       ready_timeout="1h"))
+        self.wait_for(lambda: self.reports("flood")["rejected"]["malformed"] > 1000, 20, "a flood")
+        # While it floods, control requests are answered...
+        t0 = time.monotonic()
+        rc, _, err = self.ctl("list")
+        self.assertEqual(rc, 0, err)
+        self.assertLess(time.monotonic() - t0, 1.0)
+        # ...and another service starts and is seen at once.
+        t0 = time.monotonic()
+        with open(os.path.join(self.tmp, "readyd.conf"), "a") as f:
+            f.write(self.service("web", python_server("asyncio_server.py", port), "tcp:127.0.0.1:%d" % port))
+        rc, out, err = self.ctl("reload")
+        self.assertEqual(rc, 0, err)
+        s = self.wait_state("web", "running", timeout=10)
+        self.assertLess(s["ready_ms"], 2000, "the flood delayed another service's readiness")
+        self.assertLess(time.monotonic() - t0, 5)
+        r = self.reports("flood")["rejected"]
+        self.assertGreater(r["malformed"], 1000)
+        self.assertGreater(r["oversized"], 0)
+        self.assertEqual(self.status("flood")["state"], "starting")
+        self.assertIn('reason=malformed', self.log())
+        # Rate-limited: a handful of log lines, not thousands.
+        self.assertLess(self.log().count("sd_notify message dropped"), 10)
