@@ -352,6 +352,7 @@ class ControlTests(ReadydCase):
         self.assertEqual(len(keys), len(set(keys)), "duplicate variables: %s" % keys)
         env = dict(pairs)
         self.assertEqual(env.pop("READYD_TEST_TAG"), self.tag)
+        self.assertRegex(env.pop("NOTIFY_SOCKET"), r"^@readyd/\d+/\d+$")
         self.assertEqual(env, {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
                                "READYD_SERVICE": "nobody", "USER": "nobody", "LOGNAME": "nobody",
                                "HOME": "/srv/nobody", "GREETING": "hi"})
