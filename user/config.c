@@ -92,51 +92,30 @@ static bool service_name_valid(const char *s)
 	return true;
 }
 
-/* One more service slot (and its command line number). */
-static int grow_services(struct parse_ctx *ctx)
+static struct service_config *find_service(struct config *cfg, const char *name)
 {
-	struct config *cfg = ctx->cfg;
-	size_t n = cfg->n_services + 1;
-	struct service_config *grown = realloc(cfg->services, n * sizeof(*grown));
-	unsigned int *lines;
-
-	if (grown)
-		cfg->services = grown;
-	lines = grown ? realloc(ctx->command_lines, n * sizeof(*lines)) : NULL;
-	if (!lines) {
-		config_error(ctx, ctx->line, "out of memory");
-		return -ENOMEM;
-	}
-	ctx->command_lines = lines;
-	lines[n - 1] = 0;
-	return 0;
+	for (size_t i = 0; i < cfg->n_services; i++)
+		if (strcmp(cfg->services[i].name, name) == 0)
+			return &cfg->services[i];
+	return NULL;
 }
 
-static void begin_service(struct parse_ctx *ctx, const char *name)
+/* A new service with every default; NULL with the error reported. */
+static struct service_config *add_service(struct parse_ctx *ctx, const char *name)
 {
 	struct config *cfg = ctx->cfg;
-	struct service_config *s;
+	struct service_config *grown, *s;
 
-	ctx->section = SECTION_INVALID;
-	if (!service_name_valid(name)) {
-		config_error(ctx, ctx->line,
-			     "service name \"%s\" must be 1-%d letters, digits, or _ . - @", name,
-			     SERVICE_NAME_MAX);
-		return;
-	}
-	for (size_t i = 0; i < cfg->n_services; i++)
-		if (strcmp(cfg->services[i].name, name) == 0) {
-			config_error(ctx, ctx->line,
-				     "service \"%s\" is defined twice (first at line %u)", name,
-				     cfg->services[i].line);
-			return;
-		}
 	if (cfg->n_services == CONFIG_MAX_SERVICES) {
 		config_error(ctx, ctx->line, "more than %d services", CONFIG_MAX_SERVICES);
-		return;
+		return NULL;
 	}
-	if (grow_services(ctx) < 0)
-		return;
+	grown = realloc(cfg->services, (cfg->n_services + 1) * sizeof(*grown));
+	if (!grown) {
+		config_error(ctx, ctx->line, "out of memory");
+		return NULL;
+	}
+	cfg->services = grown;
 	s = &cfg->services[cfg->n_services++];
 	memset(s, 0, sizeof(*s));
 	str_copy(s->name, name, sizeof(s->name));
@@ -153,10 +132,118 @@ static void begin_service(struct parse_ctx *ctx, const char *name)
 	s->probe_timeout_ns = ctx->defaults->probe_timeout_ns;
 	s->failure_threshold = DEFAULT_FAILURE_THRESHOLD;
 	s->success_threshold = DEFAULT_SUCCESS_THRESHOLD;
-	s->uid = (uid_t)-1;
-	s->gid = (gid_t)-1;
+	return s;
+}
+
+static void begin_service(struct parse_ctx *ctx, const char *name)
+{
+	struct service_config *s;
+
+	ctx->section = SECTION_INVALID;
+	if (!service_name_valid(name)) {
+		config_error(ctx, ctx->line,
+			     "service name \"%s\" must be 1-%d letters, digits, or _ . - @", name,
+			     SERVICE_NAME_MAX);
+		return;
+	}
+	s = find_service(ctx->cfg, name);
+	if (s && s->seen[0]) {
+		config_error(ctx, ctx->line, "service \"%s\" is defined twice (first at line %u)",
+			     name, s->seen[0]);
+		return;
+	}
+	if (!s) /* (or its [process] sections came first) */
+		s = add_service(ctx, name);
+	if (!s)
+		return;
+	s->seen[0] = ctx->line; /* slot 0: the [service] header itself */
+	s->line = ctx->line;
 	ctx->svc = s;
+	ctx->proc = NULL;
 	ctx->section = SECTION_SERVICE;
+}
+
+static struct process_config *add_process(struct parse_ctx *ctx, struct service_config *s,
+					  const char *name)
+{
+	struct process_config *p;
+
+	if (s->n_procs == CONFIG_MAX_PROCS) {
+		config_error(ctx, ctx->line, "service \"%s\": at most %d processes", s->name,
+			     CONFIG_MAX_PROCS);
+		return NULL;
+	}
+	p = &s->procs[s->n_procs++];
+	memset(p, 0, sizeof(*p));
+	str_copy(p->name, name, sizeof(p->name));
+	str_copy(p->service, s->name, sizeof(p->service));
+	p->line = ctx->line;
+	p->uid = (uid_t)-1;
+	p->gid = (gid_t)-1;
+	return p;
+}
+
+/* [process "SERVICE/PART"] */
+static void begin_process(struct parse_ctx *ctx, const char *full)
+{
+	const char *slash = strchr(full, '/');
+	char service[SERVICE_NAME_MAX + 2];
+	struct service_config *s;
+
+	ctx->section = SECTION_INVALID;
+	if (!slash || (size_t)(slash - full) > SERVICE_NAME_MAX) {
+		config_error(ctx, ctx->line,
+			     "name a process SERVICE/PART, like [process \"web/server\"]");
+		return;
+	}
+	snprintf(service, sizeof(service), "%.*s", (int)(slash - full), full);
+	if (!service_name_valid(service) || !service_name_valid(slash + 1)) {
+		config_error(ctx, ctx->line,
+			     "process name \"%s\": both parts must be 1-%d letters, digits, or _ . - @",
+			     full, SERVICE_NAME_MAX);
+		return;
+	}
+	s = find_service(ctx->cfg, service);
+	if (!s)
+		s = add_service(ctx, service);
+	if (!s)
+		return;
+	if (s->n_procs && !s->explicit_procs) {
+		config_error(ctx, ctx->line,
+			     "service \"%s\" already has its command in [service \"%s\"]; with "
+			     "[process] sections, every process has its own",
+			     service, service);
+		return;
+	}
+	for (size_t i = 0; i < s->n_procs; i++)
+		if (strcmp(s->procs[i].name, slash + 1) == 0) {
+			config_error(ctx, ctx->line, "process \"%s\" is defined twice (first at line %u)",
+				     full, s->procs[i].line);
+			return;
+		}
+	s->explicit_procs = true;
+	ctx->svc = s;
+	ctx->proc = add_process(ctx, s, slash + 1);
+	if (ctx->proc)
+		ctx->section = SECTION_PROCESS;
+}
+
+struct process_config *config_current_process(struct parse_ctx *ctx, const char *key)
+{
+	struct service_config *s = ctx->svc;
+
+	if (ctx->section == SECTION_PROCESS)
+		return ctx->proc;
+	if (s->explicit_procs) {
+		config_error(ctx, ctx->line,
+			     "%s belongs in a [process \"%s/...\"] section: this service declares its "
+			     "processes there",
+			     key, s->name);
+		return NULL;
+	}
+	if (!s->n_procs) /* a one-process service: the process takes the service's name */
+		return add_process(ctx, s, s->name);
+	return &s->procs[0];
 }
 
 /* "[readyd]" or "[service "NAME"]", text between the brackets already trimmed. */
@@ -167,23 +254,29 @@ static void begin_section(struct parse_ctx *ctx, char *text)
 	ctx->svc = NULL;
 	if (strcmp(text, "readyd") == 0) {
 		ctx->section = SECTION_READYD;
-	} else if (str_starts_with(text, "service") && isspace((unsigned char)text[7])) {
+	} else if ((str_starts_with(text, "service") && isspace((unsigned char)text[7])) ||
+		   (str_starts_with(text, "process") && isspace((unsigned char)text[7]))) {
+		bool process = text[0] == 'p';
 		char *name = text + 7;
 		while (isspace((unsigned char)*name))
 			name++;
 		len = strlen(name);
 		if (len < 2 || name[0] != '"' || name[len - 1] != '"') {
-			config_error(ctx, ctx->line,
-				     "write the service name in double quotes: [service \"%s\"]",
-				     name);
+			config_error(ctx, ctx->line, "write the name in double quotes: [%s \"%s\"]",
+				     process ? "process" : "service", name);
 			ctx->section = SECTION_INVALID;
 			return;
 		}
 		name[len - 1] = '\0';
-		begin_service(ctx, name + 1);
+		if (process)
+			begin_process(ctx, name + 1);
+		else
+			begin_service(ctx, name + 1);
 	} else {
 		config_error(ctx, ctx->line,
-			     "unknown section [%s]; expected [readyd] or [service \"NAME\"]", text);
+			     "unknown section [%s]; expected [readyd], [service \"NAME\"] or "
+			     "[process \"NAME/PART\"]",
+			     text);
 		ctx->section = SECTION_INVALID;
 	}
 }
@@ -258,10 +351,19 @@ static int on_key(void *user, const char *section, const char *name, const char 
 		return 1;
 	}
 	key = config_key_find(ctx->section, name);
+	if (key && !(key->sections & (1u << ctx->section))) {
+		config_error(ctx, ctx->line, "%s belongs in %s", name,
+			     key->sections & IN_READYD	   ? "[readyd]"
+			     : ctx->section == SECTION_PROCESS ? "the process's [service] section"
+							       : "a [service] or [process] section");
+		return 1;
+	}
 	if (!key) {
 		hint = config_key_suggest(ctx->section, name);
 		config_error(ctx, ctx->line, "unknown key \"%s\" in [%s]%s%s%s", name,
-			     ctx->section == SECTION_READYD ? "readyd" : "service",
+			     ctx->section == SECTION_READYD    ? "readyd"
+			     : ctx->section == SECTION_PROCESS ? "process"
+							       : "service",
 			     hint ? "; did you mean \"" : "", hint ? hint : "", hint ? "\"?" : "");
 		return 1;
 	}
@@ -270,7 +372,12 @@ static int on_key(void *user, const char *section, const char *name, const char 
 		return 1;
 	}
 	if (key->slot >= 0 && !ctx->continuation) {
-		seen = ctx->section == SECTION_READYD ? ctx->cfg->seen : ctx->svc->seen;
+		struct process_config *p = key->per_process ? config_current_process(ctx, name) : NULL;
+		if (key->per_process && !p)
+			return 1;
+		seen = ctx->section == SECTION_READYD ? ctx->cfg->seen
+		       : key->per_process	      ? p->seen
+						      : ctx->svc->seen;
 		if (seen[key->slot]) {
 			config_error(ctx, ctx->line, "%s is set twice (first at line %u)", name,
 				     seen[key->slot]);
@@ -304,23 +411,37 @@ static void check_combinations(struct parse_ctx *ctx, struct service_config *s)
 	}
 }
 
-static void finish_service(struct parse_ctx *ctx, struct service_config *s, unsigned int cmd_line)
+static void finish_process(struct parse_ctx *ctx, const struct service_config *s,
+			   struct process_config *p)
 {
 	const char *why;
 
-	check_combinations(ctx, s);
-	if (!s->command) {
-		config_error(ctx, s->line, "service \"%s\" has no command; add command = /path/to/server ARGS",
-			     s->name);
+	if (!p->command) {
+		if (s->explicit_procs)
+			config_error(ctx, p->line, "process \"%s/%s\" has no command; add command = "
+						   "/path/to/server ARGS", s->name, p->name);
+		else
+			config_error(ctx, s->line, "service \"%s\" has no command; add command = "
+						   "/path/to/server ARGS", s->name);
 		return;
 	}
-	if (argv_split(s->command, &s->argv, &why) < 0)
-		config_error(ctx, cmd_line, "command: %s", why ? why : "out of memory");
-	else if (s->argv[0][0] != '/')
-		config_error(ctx, cmd_line,
+	if (argv_split(p->command, &p->argv, &why) < 0)
+		config_error(ctx, p->command_line, "command: %s", why ? why : "out of memory");
+	else if (p->argv[0][0] != '/')
+		config_error(ctx, p->command_line,
 			     "command must start with an absolute path (got \"%s\"): readyd does not "
 			     "search PATH",
-			     s->argv[0]);
+			     p->argv[0]);
+}
+
+static void finish_service(struct parse_ctx *ctx, struct service_config *s)
+{
+	check_combinations(ctx, s);
+	if (!s->n_procs)
+		config_error(ctx, s->line, "service \"%s\" has no command; add command = "
+					   "/path/to/server ARGS", s->name);
+	for (size_t i = 0; i < s->n_procs; i++)
+		finish_process(ctx, s, &s->procs[i]);
 }
 
 static int set_default(struct parse_ctx *ctx, char **field, const char *value)
@@ -355,10 +476,9 @@ int config_parse_text(const char *name, const char *text, const struct config_de
 	else if (rc < 0)
 		config_error(&ctx, 0, "out of memory while parsing");
 	for (size_t i = 0; i < cfg->n_services; i++)
-		finish_service(&ctx, &cfg->services[i], ctx.command_lines[i]);
+		finish_service(&ctx, &cfg->services[i]);
 	set_default(&ctx, &cfg->textfile, CONFIG_DEFAULT_TEXTFILE);
 	set_default(&ctx, &cfg->control, CONFIG_DEFAULT_CONTROL);
-	free(ctx.command_lines);
 	if (diag->n) {
 		config_free(cfg);
 		return -EINVAL;
@@ -429,15 +549,18 @@ void config_free(struct config *cfg)
 {
 	for (size_t i = 0; cfg->services && i < cfg->n_services; i++) {
 		struct service_config *s = &cfg->services[i];
-		free(s->command);
-		argv_free(s->argv);
-		free(s->user);
+		for (size_t k = 0; k < s->n_procs; k++) {
+			struct process_config *p = &s->procs[k];
+			free(p->command);
+			argv_free(p->argv);
+			free(p->user);
+			free(p->home);
+			free(p->group);
+			free(p->working_directory);
+			for (size_t j = 0; j < p->n_env; j++)
+				free(p->environment[j]);
+		}
 		free(s->ready_file);
-		free(s->home);
-		free(s->group);
-		free(s->working_directory);
-		for (size_t j = 0; j < s->n_env; j++)
-			free(s->environment[j]);
 		for (size_t j = 0; j < s->n_probes; j++)
 			probe_spec_free(&s->probes[j]);
 	}
@@ -513,9 +636,26 @@ static bool argv_eq(char *const *a, char *const *b)
 	return (!a || !*a) && (!b || !*b);
 }
 
+static bool process_equal(const struct process_config *a, const struct process_config *b)
+{
+	if (strcmp(a->name, b->name) || !argv_eq(a->argv, b->argv) || !str_eq(a->user, b->user) ||
+	    !str_eq(a->group, b->group) || a->uid != b->uid || a->gid != b->gid ||
+	    !str_eq(a->working_directory, b->working_directory) || a->n_env != b->n_env)
+		return false;
+	for (size_t i = 0; i < a->n_env; i++)
+		if (strcmp(a->environment[i], b->environment[i]))
+			return false;
+	return true;
+}
+
 bool config_service_equal(const struct service_config *a, const struct service_config *b)
 {
-	if (strcmp(a->name, b->name) || !argv_eq(a->argv, b->argv) || a->n_listen != b->n_listen ||
+	if (a->n_procs != b->n_procs || a->explicit_procs != b->explicit_procs)
+		return false;
+	for (size_t i = 0; i < a->n_procs; i++)
+		if (!process_equal(&a->procs[i], &b->procs[i]))
+			return false;
+	if (strcmp(a->name, b->name) || a->n_listen != b->n_listen ||
 	    a->ready != b->ready || a->ready_timeout_ns != b->ready_timeout_ns ||
 	    a->stop_timeout_ns != b->stop_timeout_ns || a->restart != b->restart ||
 	    memcmp(&a->backoff, &b->backoff, sizeof(a->backoff)) ||
@@ -524,19 +664,13 @@ bool config_service_equal(const struct service_config *a, const struct service_c
 	    a->probe_interval_ns != b->probe_interval_ns || a->probe_timeout_ns != b->probe_timeout_ns ||
 	    a->failure_threshold != b->failure_threshold ||
 	    a->success_threshold != b->success_threshold || a->on_unhealthy != b->on_unhealthy ||
-	    !str_eq(a->ready_file, b->ready_file) || a->watchdog_ns != b->watchdog_ns ||
-	    !str_eq(a->user, b->user) || !str_eq(a->group, b->group) || a->uid != b->uid ||
-	    a->gid != b->gid || !str_eq(a->working_directory, b->working_directory) ||
-	    a->n_env != b->n_env)
+	    !str_eq(a->ready_file, b->ready_file) || a->watchdog_ns != b->watchdog_ns)
 		return false;
 	for (size_t i = 0; i < a->n_listen; i++)
-		if (strcmp(a->listen[i].text, b->listen[i].text))
+		if (strcmp(a->listen[i].text, b->listen[i].text) || a->listen_proc[i] != b->listen_proc[i])
 			return false;
 	for (size_t i = 0; i < a->n_probes; i++)
 		if (strcmp(a->probes[i].text, b->probes[i].text))
-			return false;
-	for (size_t i = 0; i < a->n_env; i++)
-		if (strcmp(a->environment[i], b->environment[i]))
 			return false;
 	return true;
 }

@@ -3,13 +3,15 @@
  * readyd.conf: an INI file read with libinih.
  *
  *   [readyd]               textfile, control, control_group
- *   [service "NAME"]       command, listen (repeatable), ready, ready_timeout,
- *                          restart, restart_delay, restart_max_delay,
- *                          restart_reset_after, start_limit_burst,
- *                          start_limit_interval, stop_timeout, user, group,
- *                          working_directory, environment (repeatable),
- *                          probe (repeatable), probe_interval, probe_timeout,
- *                          failure_threshold, success_threshold, on_unhealthy
+ *   [service "NAME"]       ready, ready_timeout, restart, restart_delay,
+ *                          restart_max_delay, restart_reset_after,
+ *                          start_limit_burst, start_limit_interval,
+ *                          stop_timeout, probe (repeatable), probe_interval,
+ *                          probe_timeout, failure_threshold,
+ *                          success_threshold, on_unhealthy, watchdog
+ *                          and, for a service of one process, its keys:
+ *   [process "NAME/PART"]  command, listen (repeatable), user, group,
+ *                          working_directory, environment (repeatable)
  *
  * docs/configuration.md is the reference.
  *
@@ -33,6 +35,7 @@
 #define CONFIG_MAX_ENV 64
 #define CONFIG_MAX_GROUPS 64
 #define CONFIG_MAX_PROBES 8
+#define CONFIG_MAX_PROCS 8
 #define START_LIMIT_BURST_MAX 100
 #define SERVICE_NAME_MAX 64
 #define CONFIG_DEFAULT_PATH "/etc/readyd/readyd.conf"
@@ -56,12 +59,36 @@ struct config_defaults {
 
 extern const struct config_defaults config_builtin_defaults;
 
+/* One process of a service: what to run and as whom. */
+struct process_config {
+	char name[SERVICE_NAME_MAX + 1];    /* "server"; a one-process service: its own name */
+	char service[SERVICE_NAME_MAX + 1]; /* for READYD_SERVICE */
+	unsigned int line;		     /* of its section header */
+	char *command;			     /* as written, for display */
+	char **argv;
+	unsigned int command_line;
+	char *user; /* NULL: run as readyd's own user */
+	char *home; /* user's home directory, for HOME */
+	char *group;
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[CONFIG_MAX_GROUPS]; /* supplementary groups of `user` */
+	size_t n_groups;
+	char *working_directory;
+	char *environment[CONFIG_MAX_ENV]; /* "KEY=VALUE" */
+	size_t n_env;
+	unsigned int seen[8]; /* line of each single-valued key */
+};
+
 struct service_config {
 	char name[SERVICE_NAME_MAX + 1];
 	unsigned int line; /* of the [service "NAME"] header */
-	char *command;	   /* as written, for display */
-	char **argv;
+	struct process_config procs[CONFIG_MAX_PROCS];
+	size_t n_procs;
+	bool explicit_procs; /* declared with [process "NAME/PART"] sections */
+	/* Every process's declared listeners; listen_proc says whose each is. */
 	struct listen_spec listen[CONFIG_MAX_LISTEN];
+	unsigned int listen_proc[CONFIG_MAX_LISTEN];
 	size_t n_listen;
 	unsigned int ready; /* READY_* bits */
 	char *ready_file;   /* READY_FILE: the marker's absolute path */
@@ -79,16 +106,6 @@ struct service_config {
 	unsigned int failure_threshold;
 	unsigned int success_threshold;
 	enum on_unhealthy on_unhealthy;
-	char *user; /* NULL: run as readyd's own user */
-	char *home; /* user's home directory, for HOME */
-	char *group;
-	uid_t uid;
-	gid_t gid;
-	gid_t groups[CONFIG_MAX_GROUPS]; /* supplementary groups of `user` */
-	size_t n_groups;
-	char *working_directory;
-	char *environment[CONFIG_MAX_ENV]; /* "KEY=VALUE" */
-	size_t n_env;
 	/* Line of each single-valued key, to report duplicates. */
 	unsigned int seen[32];
 };

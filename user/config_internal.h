@@ -5,7 +5,12 @@
 
 #include "config.h"
 
-enum config_section { SECTION_NONE, SECTION_READYD, SECTION_SERVICE, SECTION_INVALID };
+enum config_section { SECTION_NONE, SECTION_READYD, SECTION_SERVICE, SECTION_PROCESS, SECTION_INVALID };
+
+/* Where a key may appear (config_key.sections). */
+#define IN_READYD (1u << SECTION_READYD)
+#define IN_SERVICE (1u << SECTION_SERVICE)
+#define IN_PROCESS (1u << SECTION_PROCESS)
 
 struct parse_ctx {
 	struct config *cfg;
@@ -14,9 +19,8 @@ struct parse_ctx {
 	unsigned int line;	/* line the reader returned last */
 	bool continuation;	/* that line continues the previous value */
 	enum config_section section;
-	struct service_config *svc; /* current [service] */
-	unsigned int command_line;  /* per service, for argv errors */
-	unsigned int *command_lines; /* indexed like cfg->services */
+	struct service_config *svc;  /* current [service], or the service of the [process] */
+	struct process_config *proc; /* current [process] */
 	const struct config_defaults *defaults;
 };
 
@@ -24,14 +28,21 @@ typedef int (*config_setter)(struct parse_ctx *ctx, const char *value);
 
 struct config_key {
 	const char *name;
-	enum config_section section;
+	unsigned int sections; /* IN_* */
 	int slot; /* index into seen[] for single-valued keys; -1 if repeatable */
+	bool per_process; /* slot indexes the process's seen[], not the service's */
 	config_setter set;
 };
 
 const struct config_key *config_key_find(enum config_section section, const char *name);
 /* The known key of `section` closest to `name`, or NULL if none is close. */
 const char *config_key_suggest(enum config_section section, const char *name);
+/*
+ * The process a process key (command, listen, user...) applies to: the
+ * [process] being read, or a [service]'s own single process (created on
+ * first use). NULL, with the error reported, when there is none.
+ */
+struct process_config *config_current_process(struct parse_ctx *ctx, const char *key);
 void config_error(struct parse_ctx *ctx, unsigned int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

@@ -63,11 +63,13 @@ static int set_control_group(struct parse_ctx *ctx, const char *value)
 
 static int set_command(struct parse_ctx *ctx, const char *value)
 {
-	struct service_config *s = ctx->svc;
+	struct process_config *s = config_current_process(ctx, "command");
 	char *joined;
 
+	if (!s)
+		return -EINVAL;
 	if (!ctx->continuation || !s->command) {
-		ctx->command_lines[s - ctx->cfg->services] = ctx->line;
+		s->command_line = ctx->line;
 		return set_string(ctx, &s->command, value);
 	}
 	/* An indented line continues a long command (inih lines are <200 bytes). */
@@ -83,8 +85,11 @@ static int set_command(struct parse_ctx *ctx, const char *value)
 static int set_listen(struct parse_ctx *ctx, const char *value)
 {
 	struct service_config *s = ctx->svc;
+	struct process_config *p = config_current_process(ctx, "listen");
 	const char *why;
 
+	if (!p)
+		return -EINVAL;
 	if (s->n_listen == CONFIG_MAX_LISTEN) {
 		config_error(ctx, ctx->line, "listen: at most %d listeners per service",
 			     CONFIG_MAX_LISTEN);
@@ -99,7 +104,7 @@ static int set_listen(struct parse_ctx *ctx, const char *value)
 			config_error(ctx, ctx->line, "listen = %s is declared twice", value);
 			return -EINVAL;
 		}
-	s->n_listen++;
+	s->listen_proc[s->n_listen++] = (unsigned int)(p - s->procs);
 	return 0;
 }
 
@@ -293,10 +298,12 @@ static int set_restart(struct parse_ctx *ctx, const char *value)
 
 static int set_user(struct parse_ctx *ctx, const char *value)
 {
-	struct service_config *s = ctx->svc;
+	struct process_config *s = config_current_process(ctx, "user");
 	struct passwd *pw = getpwnam(value);
 	int n = CONFIG_MAX_GROUPS;
 
+	if (!s)
+		return -EINVAL;
 	if (!pw) {
 		config_error(ctx, ctx->line, "user: no user named \"%s\" on this host", value);
 		return -EINVAL;
@@ -317,19 +324,25 @@ static int set_user(struct parse_ctx *ctx, const char *value)
 
 static int set_group(struct parse_ctx *ctx, const char *value)
 {
+	struct process_config *p = config_current_process(ctx, "group");
 	struct group *gr = getgrnam(value);
 
+	if (!p)
+		return -EINVAL;
 	if (!gr) {
 		config_error(ctx, ctx->line, "group: no group named \"%s\" on this host", value);
 		return -EINVAL;
 	}
-	ctx->svc->gid = gr->gr_gid;
-	return set_string(ctx, &ctx->svc->group, value);
+	p->gid = gr->gr_gid;
+	return set_string(ctx, &p->group, value);
 }
 
 static int set_working_directory(struct parse_ctx *ctx, const char *value)
 {
-	return set_abs_path(ctx, &ctx->svc->working_directory, "working_directory", value, 4096);
+	struct process_config *p = config_current_process(ctx, "working_directory");
+
+	return p ? set_abs_path(ctx, &p->working_directory, "working_directory", value, 4096)
+		 : -EINVAL;
 }
 
 static bool env_name_valid(const char *s, size_t len)
@@ -345,9 +358,11 @@ static bool env_name_valid(const char *s, size_t len)
 
 static int set_environment(struct parse_ctx *ctx, const char *value)
 {
-	struct service_config *s = ctx->svc;
+	struct process_config *s = config_current_process(ctx, "environment");
 	const char *eq = strchr(value, '=');
 
+	if (!s)
+		return -EINVAL;
 	if (!eq || !env_name_valid(value, (size_t)(eq - value))) {
 		config_error(ctx, ctx->line,
 			     "environment = %s: expected KEY=VALUE with KEY made of letters, "
@@ -366,38 +381,44 @@ static int set_environment(struct parse_ctx *ctx, const char *value)
 	return 0;
 }
 
+#define PROC (IN_SERVICE | IN_PROCESS)
+
 static const struct config_key keys[] = {
-	{ "textfile", SECTION_READYD, 0, set_textfile },
-	{ "control", SECTION_READYD, 1, set_control },
-	{ "control_group", SECTION_READYD, 2, set_control_group },
-	{ "command", SECTION_SERVICE, 0, set_command },
-	{ "listen", SECTION_SERVICE, -1, set_listen },
-	{ "ready_timeout", SECTION_SERVICE, 1, set_ready_timeout },
-	{ "restart", SECTION_SERVICE, 2, set_restart },
-	{ "stop_timeout", SECTION_SERVICE, 3, set_stop_timeout },
-	{ "user", SECTION_SERVICE, 4, set_user },
-	{ "group", SECTION_SERVICE, 5, set_group },
-	{ "working_directory", SECTION_SERVICE, 6, set_working_directory },
-	{ "environment", SECTION_SERVICE, -1, set_environment },
-	{ "ready", SECTION_SERVICE, 7, set_ready },
-	{ "restart_delay", SECTION_SERVICE, 8, set_restart_delay },
-	{ "restart_max_delay", SECTION_SERVICE, 9, set_restart_max_delay },
-	{ "restart_reset_after", SECTION_SERVICE, 10, set_restart_reset_after },
-	{ "start_limit_burst", SECTION_SERVICE, 11, set_start_limit_burst },
-	{ "start_limit_interval", SECTION_SERVICE, 12, set_start_limit_interval },
-	{ "probe", SECTION_SERVICE, -1, set_probe },
-	{ "probe_interval", SECTION_SERVICE, 13, set_probe_interval },
-	{ "probe_timeout", SECTION_SERVICE, 14, set_probe_timeout },
-	{ "failure_threshold", SECTION_SERVICE, 15, set_failure_threshold },
-	{ "success_threshold", SECTION_SERVICE, 16, set_success_threshold },
-	{ "on_unhealthy", SECTION_SERVICE, 17, set_on_unhealthy },
-	{ "watchdog", SECTION_SERVICE, 18, set_watchdog },
+	{ "textfile", IN_READYD, 0, false, set_textfile },
+	{ "control", IN_READYD, 1, false, set_control },
+	{ "control_group", IN_READYD, 2, false, set_control_group },
+	/* A process's keys: in [process "S/P"], or in [service "S"] for its one process. */
+	{ "command", PROC, 0, true, set_command },
+	{ "listen", PROC, -1, true, set_listen },
+	{ "user", PROC, 1, true, set_user },
+	{ "group", PROC, 2, true, set_group },
+	{ "working_directory", PROC, 3, true, set_working_directory },
+	{ "environment", PROC, -1, true, set_environment },
+	/* The service's keys. */
+	{ "ready_timeout", IN_SERVICE, 1, false, set_ready_timeout },
+	{ "restart", IN_SERVICE, 2, false, set_restart },
+	{ "stop_timeout", IN_SERVICE, 3, false, set_stop_timeout },
+	{ "ready", IN_SERVICE, 7, false, set_ready },
+	{ "restart_delay", IN_SERVICE, 8, false, set_restart_delay },
+	{ "restart_max_delay", IN_SERVICE, 9, false, set_restart_max_delay },
+	{ "restart_reset_after", IN_SERVICE, 10, false, set_restart_reset_after },
+	{ "start_limit_burst", IN_SERVICE, 11, false, set_start_limit_burst },
+	{ "start_limit_interval", IN_SERVICE, 12, false, set_start_limit_interval },
+	{ "probe", IN_SERVICE, -1, false, set_probe },
+	{ "probe_interval", IN_SERVICE, 13, false, set_probe_interval },
+	{ "probe_timeout", IN_SERVICE, 14, false, set_probe_timeout },
+	{ "failure_threshold", IN_SERVICE, 15, false, set_failure_threshold },
+	{ "success_threshold", IN_SERVICE, 16, false, set_success_threshold },
+	{ "on_unhealthy", IN_SERVICE, 17, false, set_on_unhealthy },
+	{ "watchdog", IN_SERVICE, 18, false, set_watchdog },
 };
 
+/* A key by name, whatever section it belongs to (the caller checks that). */
 const struct config_key *config_key_find(enum config_section section, const char *name)
 {
+	(void)section;
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
-		if (keys[i].section == section && strcmp(keys[i].name, name) == 0)
+		if (strcmp(keys[i].name, name) == 0)
 			return &keys[i];
 	return NULL;
 }
@@ -434,7 +455,7 @@ const char *config_key_suggest(enum config_section section, const char *name)
 
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
 		size_t d;
-		if (keys[i].section != section)
+		if (!(keys[i].sections & (1u << section)))
 			continue;
 		d = edit_distance(name, keys[i].name);
 		/* A key that contains the typo (or the reverse) is a good guess too. */

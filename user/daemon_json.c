@@ -148,10 +148,21 @@ static cJSON *reports_json(const struct unit *u)
 
 static void add_config(cJSON *o, const struct service_config *c)
 {
+	cJSON *procs = cJSON_CreateArray();
 	char text[4096];
 
-	argv_format(text, sizeof(text), c->argv);
-	cJSON_AddStringToObject(o, "command", text);
+	argv_format(text, sizeof(text), c->procs[0].argv);
+	cJSON_AddStringToObject(o, "command", text); /* the first process's, for one-process services */
+	for (size_t i = 0; i < c->n_procs; i++) {
+		cJSON *p = cJSON_CreateObject();
+		cJSON_AddStringToObject(p, "name", c->procs[i].name);
+		argv_format(text, sizeof(text), c->procs[i].argv);
+		cJSON_AddStringToObject(p, "command", text);
+		if (c->procs[i].user)
+			cJSON_AddStringToObject(p, "user", c->procs[i].user);
+		cJSON_AddItemToArray(procs, p);
+	}
+	cJSON_AddItemToObject(o, "processes", procs);
 	ready_mask_format(text, sizeof(text), c->ready);
 	cJSON_AddStringToObject(o, "ready", text);
 	cJSON_AddStringToObject(o, "restart_policy", restart_policy_name(c->restart));

@@ -202,7 +202,7 @@ static void unit_spawn(struct unit *u)
 	err = tracer_set_syscalls(d->tracer, true); /* before the child can bind */
 	forked_at = now_mono_ns(); /* before the fork: no event of the child can be older */
 	if (!err)
-		err = supervisor_spawn(u->cfg, env, watch_child, u, &u->child);
+		err = supervisor_spawn(&u->cfg->procs[0], env, watch_child, u, &u->child);
 	if (err) {
 		snprintf(in.exit.spawn_error, sizeof(in.exit.spawn_error), "%s", strerror(-err));
 		log_err("service=%s msg=\"cannot spawn\" err=\"%s\"", u->cfg->name, strerror(-err));

@@ -242,7 +242,7 @@ static void on_exec_exit(struct loop *loop, struct loop_source *src, uint32_t ev
 static int start_exec(struct probe_run *r, const struct service_config *cfg)
 {
 	struct child child;
-	int out_fd, err = supervisor_spawn_probe(cfg, r->spec->argv, &child, &out_fd);
+	int out_fd, err = supervisor_spawn_probe(&cfg->procs[0], r->spec->argv, &child, &out_fd);
 
 	if (err)
 		return err;

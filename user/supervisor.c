@@ -25,7 +25,7 @@ struct spawn_failure {
 };
 
 /* Is KEY (of "KEY=...") set by the service's `environment`? */
-static bool configured(const struct service_config *cfg, const char *kv)
+static bool configured(const struct process_config *cfg, const char *kv)
 {
 	size_t len = strcspn(kv, "=");
 
@@ -36,20 +36,20 @@ static bool configured(const struct service_config *cfg, const char *kv)
 }
 
 /* Add a default unless the service's own `environment` sets that key. */
-static void add_default(const struct service_config *cfg, char **env, size_t *n, char *kv)
+static void add_default(const struct process_config *cfg, char **env, size_t *n, char *kv)
 {
 	if (!configured(cfg, kv))
 		env[(*n)++] = kv;
 }
 
 /* The environment a service starts with: clean, like systemd's; `environment` wins. */
-static size_t build_env(const struct service_config *cfg, char *const *extra, char **env,
+static size_t build_env(const struct process_config *cfg, char *const *extra, char **env,
 			char store[][4096 + 8])
 {
 	size_t n = 0, k = 0;
 
 	add_default(cfg, env, &n, DEFAULT_PATH);
-	snprintf(store[k], sizeof(store[k]), "READYD_SERVICE=%s", cfg->name);
+	snprintf(store[k], sizeof(store[k]), "READYD_SERVICE=%s", cfg->service);
 	add_default(cfg, env, &n, store[k++]);
 	if (cfg->user) {
 		snprintf(store[k], sizeof(store[k]), "USER=%s", cfg->user);
@@ -57,6 +57,10 @@ static size_t build_env(const struct service_config *cfg, char *const *extra, ch
 		snprintf(store[k], sizeof(store[k]), "LOGNAME=%s", cfg->user);
 		add_default(cfg, env, &n, store[k++]);
 		snprintf(store[k], sizeof(store[k]), "HOME=%s", cfg->home ? cfg->home : "/");
+		add_default(cfg, env, &n, store[k++]);
+	}
+	if (strcmp(cfg->name, cfg->service) != 0) { /* one process of several */
+		snprintf(store[k], sizeof(store[k]), "READYD_PROCESS=%s", cfg->name);
 		add_default(cfg, env, &n, store[k++]);
 	}
 	for (; extra && *extra && n < ENV_MAX - CONFIG_MAX_ENV - 1; extra++)
@@ -115,7 +119,7 @@ static void fill_self_pid(char **env, char *buf, size_t size)
 }
 
 /* In the child: from fork to exec, async-signal-safe calls only. */
-static void __attribute__((noreturn)) child_run(const struct service_config *cfg,
+static void __attribute__((noreturn)) child_run(const struct process_config *cfg,
 						const struct child_setup *c)
 {
 	char self_pid[64];
@@ -150,10 +154,10 @@ static void __attribute__((noreturn)) child_run(const struct service_config *cfg
 	child_fail(c, "exec", c->argv[0]);
 }
 
-int supervisor_spawn(const struct service_config *cfg, char *const *extra_env, spawn_hook hook,
+int supervisor_spawn(const struct process_config *cfg, char *const *extra_env, spawn_hook hook,
 		     void *ctx, struct child *out)
 {
-	char *env[ENV_MAX + 1], store[4][4096 + 8];
+	char *env[ENV_MAX + 1], store[5][4096 + 8];
 	int go[2] = { -1, -1 }, status[2] = { -1, -1 }, devnull, err;
 	struct child_setup setup;
 	pid_t pid;
@@ -204,10 +208,10 @@ fail:
 	return err;
 }
 
-int supervisor_spawn_probe(const struct service_config *cfg, char *const *argv, struct child *out,
+int supervisor_spawn_probe(const struct process_config *cfg, char *const *argv, struct child *out,
 			   int *output_fd)
 {
-	char *env[ENV_MAX + 1], store[4][4096 + 8];
+	char *env[ENV_MAX + 1], store[5][4096 + 8];
 	int outp[2] = { -1, -1 }, devnull, err = 0;
 	struct child_setup setup;
 	pid_t pid;

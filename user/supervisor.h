@@ -30,7 +30,7 @@ typedef int (*spawn_hook)(pid_t pid, void *ctx);
  * parent, then let the child exec. extra_env: NULL-terminated KEY=VALUE
  * strings added after the defaults (may be NULL). 0 or -errno.
  */
-int supervisor_spawn(const struct service_config *cfg, char *const *extra_env, spawn_hook hook,
+int supervisor_spawn(const struct process_config *cfg, char *const *extra_env, spawn_hook hook,
 		     void *ctx, struct child *out);
 /*
  * Fork an exec probe with the service's user, group, working directory and
@@ -38,7 +38,7 @@ int supervisor_spawn(const struct service_config *cfg, char *const *extra_env, s
  * (*output_fd, non-blocking). A failure before exec is written to that pipe
  * too. Not watched by the tracer: a probe's sockets are not the service's.
  */
-int supervisor_spawn_probe(const struct service_config *cfg, char *const *argv, struct child *out,
+int supervisor_spawn_probe(const struct process_config *cfg, char *const *argv, struct child *out,
 			   int *output_fd);
 /* 0: exec succeeded; 1: the child failed before exec (why filled); -EAGAIN: not yet. */
 int supervisor_exec_status(int status_fd, char *why, size_t size);

@@ -76,20 +76,23 @@ static void good_config_parses(void **state)
 	assert_int_equal(cfg.n_services, 2);
 	web = config_find(&cfg, "web");
 	assert_non_null(web);
-	assert_string_equal(web->argv[0], "/usr/bin/python3");
-	assert_string_equal(web->argv[5], "127.0.0.1");
+	assert_int_equal(web->n_procs, 1);
+	assert_false(web->explicit_procs);
+	assert_string_equal(web->procs[0].name, "web");
+	assert_string_equal(web->procs[0].argv[0], "/usr/bin/python3");
+	assert_string_equal(web->procs[0].argv[5], "127.0.0.1");
 	assert_int_equal(web->n_listen, 2);
 	assert_string_equal(web->listen[1].text, "unix:/run/web.sock");
 	assert_int_equal(web->ready_timeout_ns, 500 * NSEC_PER_MSEC);
 	assert_int_equal(web->stop_timeout_ns, 120 * NSEC_PER_SEC);
 	assert_int_equal(web->restart, RESTART_ALWAYS);
-	assert_int_equal(web->uid, 0);
-	assert_int_equal(web->n_env, 2);
-	assert_string_equal(web->environment[0], "GREETING=hello world");
+	assert_int_equal(web->procs[0].uid, 0);
+	assert_int_equal(web->procs[0].n_env, 2);
+	assert_string_equal(web->procs[0].environment[0], "GREETING=hello world");
 	db = config_find(&cfg, "db");
 	/* Indented lines continue a long command. */
-	assert_string_equal(db->argv[4], "");
-	assert_string_equal(db->argv[6], "no");
+	assert_string_equal(db->procs[0].argv[4], "");
+	assert_string_equal(db->procs[0].argv[6], "no");
 	assert_int_equal(db->restart, RESTART_ON_FAILURE);
 	assert_int_equal(db->ready_timeout_ns, 30 * NSEC_PER_SEC);
 	config_free(&cfg);
@@ -229,6 +232,66 @@ static void bad_health_values(void **state)
 		     "t.conf:4:", "restart_max_delay is shorter than restart_delay");
 	expect_error("[service \"a\"]\ncommand = /bin/true\nstart_limit_burst = 1000\n",
 		     "t.conf:3:", "from 0 to 100");
+}
+
+static void services_of_several_processes(void **state)
+{
+	static const char text[] =
+		"[process \"app/api\"]\n"	/* before its [service]: fine */
+		"command = /usr/bin/api --port 8080\n"
+		"listen = tcp:127.0.0.1:8080\n"
+		"user = nobody\n"
+		"\n"
+		"[service \"app\"]\n"
+		"ready_timeout = 1m\n"
+		"probe = http://127.0.0.1:8080/health\n"
+		"\n"
+		"[process \"app/ui\"]\n"
+		"command = /usr/bin/ui\n"
+		"listen = unix:/run/app/ui.sock\n"
+		"environment = MODE=ui\n";
+	struct config_diag diag;
+	struct config cfg;
+	const struct service_config *s;
+
+	(void)state;
+	assert_int_equal(config_parse_text("p.conf", text, NULL, &cfg, &diag), 0);
+	assert_int_equal(cfg.n_services, 1);
+	s = &cfg.services[0];
+	assert_true(s->explicit_procs);
+	assert_int_equal(s->n_procs, 2);
+	assert_string_equal(s->procs[0].name, "api");
+	assert_string_equal(s->procs[0].service, "app");
+	assert_string_equal(s->procs[0].user, "nobody");
+	assert_string_equal(s->procs[1].name, "ui");
+	assert_string_equal(s->procs[1].argv[0], "/usr/bin/ui");
+	assert_int_equal(s->n_listen, 2);
+	assert_int_equal(s->listen_proc[0], 0);
+	assert_int_equal(s->listen_proc[1], 1);
+	assert_int_equal(s->ready_timeout_ns, 60 * NSEC_PER_SEC);
+	assert_int_equal(s->n_probes, 1);
+	config_free(&cfg);
+}
+
+static void process_section_errors(void **state)
+{
+	(void)state;
+	expect_error("[service \"a\"]\ncommand = /bin/true\n[process \"a/b\"]\ncommand = /bin/true\n",
+		     "t.conf:3:", "already has its command in [service \"a\"]");
+	expect_error("[process \"a/b\"]\ncommand = /bin/true\n[service \"a\"]\ncommand = /bin/x\n",
+		     "t.conf:4:", "command belongs in a [process \"a/...\"] section");
+	expect_error("[process \"a/b\"]\ncommand = /bin/true\nready_timeout = 5s\n", "t.conf:3:",
+		     "ready_timeout belongs in the process's [service] section");
+	expect_error("[process \"ab\"]\ncommand = /bin/true\n", "t.conf:1:",
+		     "name a process SERVICE/PART");
+	expect_error("[process \"a/b c\"]\ncommand = /bin/true\n", "t.conf:1:", "both parts must be");
+	expect_error("[process \"a/b\"]\ncommand = /bin/true\n[process \"a/b\"]\ncommand = /bin/x\n",
+		     "t.conf:3:", "process \"a/b\" is defined twice (first at line 1)");
+	expect_error("[process \"a/b\"]\nuser = root\n", "t.conf:1:", "process \"a/b\" has no command");
+	expect_error("[process \"a/b\"]\ncommand = /bin/true\ncommand = /bin/false\n", "t.conf:3:",
+		     "command is set twice (first at line 2)");
+	expect_error("[readyd]\ncommand = /bin/true\n", "t.conf:2:",
+		     "command belongs in a [service] or [process] section");
 }
 
 static void self_report_keys(void **state)
@@ -408,6 +471,8 @@ int main(void)
 		cmocka_unit_test(health_keys_parse),
 		cmocka_unit_test(health_defaults_and_environment),
 		cmocka_unit_test(bad_health_values),
+		cmocka_unit_test(services_of_several_processes),
+		cmocka_unit_test(process_section_errors),
 		cmocka_unit_test(self_report_keys),
 		cmocka_unit_test(reload_sees_what_changed),
 		cmocka_unit_test(unknown_key_suggests_closest),
