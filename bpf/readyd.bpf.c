@@ -31,6 +31,7 @@
 #define S_IFSOCK 0140000
 #define EPOLL_CTL_ADD 1
 #define POLLIN 0x0001
+#define PF_EXITING 0x00000004 /* task->flags: in do_exit() */
 #define MAX_POLL_FDS 32	 /* pollfd entries inspected per poll() call */
 #define MAX_SELECT_WORDS 2 /* fd_set words inspected: fds 0..127 */
 
@@ -314,6 +315,8 @@ int BPF_PROG(on_tcp_destroy, struct sock *sk)
 	if (!e)
 		return 0;
 	fill_sock(e, sk);
+	/* Closed because its process is exiting: the exit, not the close, is the news. */
+	e->aux = BPF_CORE_READ(bpf_get_current_task_btf(), flags) & PF_EXITING ? 1 : 0;
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }

@@ -57,7 +57,7 @@ struct rd_event {
 	__u32 pid;	/* thread that caused the event */
 	__s32 fd;	/* socket fd in tgid, -1 when unknown */
 	__s32 err;	/* BIND: 0 or -errno */
-	__u32 aux;	/* ACCEPTING: rd_accept_via; FORK: child tgid */
+	__u32 aux;	/* ACCEPTING: rd_accept_via; FORK: child tgid; CLOSE: 1 if the closer is exiting */
 	__u16 family;	/* AF_INET, AF_INET6, AF_UNIX */
 	__u16 port;	/* host byte order */
 	__u16 sock_type; /* SOCK_STREAM, SOCK_DGRAM, ... (0 when unknown) */

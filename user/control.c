@@ -17,7 +17,7 @@ struct control_client {
 	struct control *ctl;
 	struct loop_source src;
 	struct loop_timer idle;
-	struct ucred peer;
+	struct control_peer peer;
 	char in[CONTROL_REQUEST_MAX];
 	size_t in_len;
 	char *out;
@@ -167,7 +167,7 @@ static void client_read(struct control_client *c)
 	nl = memchr(c->in, '\n', c->in_len);
 	if (!nl && c->in_len == sizeof(c->in) - 1) {
 		log_warn("msg=\"control request rejected: too large\" peer_pid=%d limit=%d",
-			 (int)c->peer.pid, CONTROL_REQUEST_MAX);
+			 (int)c->peer.cred.pid, CONTROL_REQUEST_MAX);
 		control_reply(c, "{\"ok\":false,\"error\":\"request larger than 4096 bytes\"}");
 		return;
 	}
@@ -194,7 +194,7 @@ static void on_idle(struct loop *loop, struct loop_timer *t)
 
 	(void)loop;
 	log_warn("msg=\"control client dropped: no request within 10s\" peer_pid=%d",
-		 (int)c->peer.pid);
+		 (int)c->peer.cred.pid);
 	client_free(c);
 }
 
@@ -202,7 +202,7 @@ static void on_accept(struct loop *loop, struct loop_source *src, uint32_t event
 {
 	struct control *ctl = src->data;
 	struct control_client *c;
-	socklen_t len = sizeof(struct ucred);
+	socklen_t len = sizeof(struct ucred), glen;
 	size_t slot;
 	int fd;
 
@@ -223,7 +223,10 @@ static void on_accept(struct loop *loop, struct loop_source *src, uint32_t event
 	c->free_job = (struct loop_job){ .fn = on_free_job, .data = c };
 	c->src = (struct loop_source){ .fd = fd, .fn = on_client, .data = c };
 	c->idle = (struct loop_timer){ .fn = on_idle, .data = c };
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->peer, &len) < 0 ||
+	glen = sizeof(c->peer.groups);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, c->peer.groups, &glen) == 0)
+		c->peer.n_groups = glen / sizeof(gid_t); /* (too many: none; root or primary group only) */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->peer.cred, &len) < 0 ||
 	    loop_add(loop, &c->src, EPOLLIN | EPOLLRDHUP) < 0) {
 		close(fd);
 		free(c);

@@ -24,9 +24,18 @@
 struct control;
 struct control_client;
 
+#define CONTROL_PEER_GROUPS_MAX 64
+
+/* Who is on the other end, as the kernel saw it at connect (SO_PEERCRED, SO_PEERGROUPS). */
+struct control_peer {
+	struct ucred cred;
+	gid_t groups[CONTROL_PEER_GROUPS_MAX]; /* supplementary */
+	size_t n_groups;
+};
+
 /* A complete request line (NUL-terminated, newline stripped) from `peer`. */
 typedef void (*control_request_fn)(struct control_client *c, const char *line,
-				   const struct ucred *peer, void *ctx);
+				   const struct control_peer *peer, void *ctx);
 
 /*
  * Listen on `path`: refuses if another readyd answers there, removes a

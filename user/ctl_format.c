@@ -143,6 +143,8 @@ void ctl_print_status(FILE *out, const cJSON *reply)
 		dur(a, sizeof(a), s, "since_ms"));
 	if (num(s, "pid", 0) > 0)
 		fprintf(out, " (pid %.0f)", num(s, "pid", 0));
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "removed")))
+		fprintf(out, " [removed by a reload; goes once stopped]");
 	fprintf(out, "\n  cause:     %s\n", str(s, "cause", ""));
 	fprintf(out, "  command:   %s\n", str(s, "command", ""));
 	fprintf(out, "  ready in:  %s\n", dur(a, sizeof(a), s, "ready_ms"));

@@ -37,7 +37,8 @@ static void export_now(struct daemon *d)
 	int err;
 
 	for (size_t i = 0; i < d->n_units && n < ARRAY_SIZE(svcs); i++)
-		svcs[n++] = &d->units[i]->svc;
+		if (!d->units[i]->removed) /* one series per name: a re-added one may be starting */
+			svcs[n++] = &d->units[i]->svc;
 	metrics_render(&d->export_buf, &g, svcs, n);
 	if (d->export_buf.oom) {
 		log_err("msg=\"textfile not written: out of memory\" path=%s", d->cfg->textfile);

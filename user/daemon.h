@@ -128,7 +128,7 @@ void unit_adopt_next_config(struct unit *u);
 /* A removed unit with nothing left running is freed (from a loop job). */
 void unit_release_if_gone(struct unit *u);
 struct unit *daemon_unit(struct daemon *d, uint32_t id);
-struct unit *daemon_unit_named(struct daemon *d, const char *name);
+struct unit *daemon_unit_named(struct daemon *d, const char *name, bool removed);
 void daemon_free_units(struct daemon *d);
 
 /* ---- daemon_events.c ---- */
@@ -142,7 +142,7 @@ void unit_probes_stop(struct unit *u);
 bool unit_probes_busy(const struct unit *u);
 
 /* ---- daemon_control.c ---- */
-void daemon_on_request(struct control_client *c, const char *line, const struct ucred *peer,
+void daemon_on_request(struct control_client *c, const char *line, const struct control_peer *peer,
 		       void *ctx);
 /* One transition as a progress line for a control client. */
 bool daemon_send_transition(struct control_client *c, const struct unit *u,
@@ -156,6 +156,8 @@ void daemon_drop_waiters(struct unit *u);
 struct reload_summary {
 	struct strbuf added, removed, changed, unchanged; /* "a b c" */
 };
+/* Start a unit for every service of the current config that has none (added by a reload). */
+void daemon_start_missing(struct daemon *d, struct strbuf *added);
 /* Re-read the config file; on any error nothing changes. 0 or -errno. */
 int daemon_reload(struct daemon *d, struct reload_summary *sum, struct config_diag *diag);
 void reload_summary_free(struct reload_summary *sum);

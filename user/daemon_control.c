@@ -16,7 +16,7 @@ enum wait_kind { WAIT_RUNNING, WAIT_STOPPED };
 struct request {
 	struct daemon *d;
 	struct control_client *c;
-	const struct ucred *peer;
+	const struct control_peer *peer;
 	struct unit *u;
 	bool wait; /* start/stop/restart: block until settled */
 };
@@ -64,6 +64,8 @@ static bool settled(const struct unit *u, enum wait_kind kind, bool *ok)
 		return *ok;
 	}
 	*ok = st == SVC_RUNNING;
+	if (u->svc.start_pending) /* a start is coming once the old process is gone */
+		return false;
 	return *ok || st == SVC_FAILED ||
 	       (st == SVC_STOPPED && u->svc.deadline_kind != DEADLINE_RESTART);
 }
@@ -110,7 +112,7 @@ static void wake_one(struct control_client *c, void *arg)
 		reply_error(c, "the service was removed by a reload", false);
 		return;
 	}
-	if (!daemon_send_transition(c, w->u, w->a))
+	if (w->a->changed && !daemon_send_transition(c, w->u, w->a))
 		return; /* gone: it stopped reading or hung up */
 	if (settled(w->u, (enum wait_kind)control_wait_kind(c), &ok))
 		answer(c, w->u, ok);
@@ -179,9 +181,9 @@ static void operator_event(struct request *r, enum svc_event ev, const char *ver
 	struct svc_input in = { .why = why };
 	struct svc_actions a;
 
-	snprintf(why, sizeof(why), "%s by operator (uid %u)", verb, (unsigned int)r->peer->uid);
+	snprintf(why, sizeof(why), "%s by operator (uid %u)", verb, (unsigned int)r->peer->cred.uid);
 	log_info("service=%s msg=\"%s requested\" peer_pid=%d peer_uid=%u", r->u->cfg->name, verb,
-		 (int)r->peer->pid, (unsigned int)r->peer->uid);
+		 (int)r->peer->cred.pid, (unsigned int)r->peer->cred.uid);
 	a = unit_handle(r->u, ev, &in);
 	if (a.changed && r->wait)
 		daemon_send_transition(r->c, r->u, &a);
@@ -231,8 +233,8 @@ static void do_reload(struct request *r)
 	cJSON *obj, *errs;
 	int err = daemon_reload(r->d, &sum, &diag);
 
-	log_info("msg=\"reload requested\" peer_pid=%d peer_uid=%u", (int)r->peer->pid,
-		 (unsigned int)r->peer->uid);
+	log_info("msg=\"reload requested\" peer_pid=%d peer_uid=%u", (int)r->peer->cred.pid,
+		 (unsigned int)r->peer->cred.uid);
 	if (err) {
 		obj = cJSON_CreateObject();
 		cJSON_AddFalseToObject(obj, "ok");
@@ -266,36 +268,19 @@ static const struct command commands[] = {
 
 /* ---- authorization ---- */
 
-/* Is gid among the supplementary groups of process pid? */
-static bool in_groups(pid_t pid, gid_t gid)
+/* Mutating commands: root, or a member of control_group (as the kernel saw it at connect). */
+static bool may_mutate(const struct daemon *d, const struct control_peer *peer)
 {
-	char path[64], line[4096];
-	bool found = false;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	while (f && !found && fgets(line, sizeof(line), f)) {
-		char *save = NULL;
-		if (!str_starts_with(line, "Groups:"))
-			continue;
-		for (char *w = strtok_r(line + 7, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save))
-			found |= (gid_t)strtoul(w, NULL, 10) == gid;
-		break;
-	}
-	if (f)
-		fclose(f);
-	return found;
-}
-
-/* Mutating commands: root, or a member of control_group. */
-static bool may_mutate(const struct daemon *d, const struct ucred *peer)
-{
-	if (peer->uid == 0)
+	if (peer->cred.uid == 0)
 		return true;
 	if (!d->cfg->control_group)
 		return false;
-	return peer->gid == d->cfg->control_gid || in_groups(peer->pid, d->cfg->control_gid);
+	if (peer->cred.gid == d->cfg->control_gid)
+		return true;
+	for (size_t i = 0; i < peer->n_groups; i++)
+		if (peer->groups[i] == d->cfg->control_gid)
+			return true;
+	return false;
 }
 
 static void refuse(struct request *r, const char *cmd)
@@ -303,15 +288,15 @@ static void refuse(struct request *r, const char *cmd)
 	char msg[256];
 
 	log_warn("msg=\"control command refused: not permitted\" cmd=%s peer_pid=%d peer_uid=%u",
-		 cmd, (int)r->peer->pid, (unsigned int)r->peer->uid);
+		 cmd, (int)r->peer->cred.pid, (unsigned int)r->peer->cred.uid);
 	snprintf(msg, sizeof(msg), "permission denied: %s needs root%s%s (you are uid %u)", cmd,
 		 r->d->cfg->control_group ? " or group " : "",
 		 r->d->cfg->control_group ? r->d->cfg->control_group : "",
-		 (unsigned int)r->peer->uid);
+		 (unsigned int)r->peer->cred.uid);
 	reply_error(r->c, msg, true);
 }
 
-void daemon_on_request(struct control_client *c, const char *line, const struct ucred *peer,
+void daemon_on_request(struct control_client *c, const char *line, const struct control_peer *peer,
 		       void *ctx)
 {
 	struct request r = { .d = ctx, .c = c, .peer = peer, .wait = true };
@@ -327,8 +312,8 @@ void daemon_on_request(struct control_client *c, const char *line, const struct 
 			command = &commands[i];
 	if (!command) {
 		log_warn("msg=\"control request rejected\" reason=\"%s\" peer_pid=%d peer_uid=%u",
-			 cJSON_IsString(cmd) ? "unknown command" : "malformed", (int)peer->pid,
-			 (unsigned int)peer->uid);
+			 cJSON_IsString(cmd) ? "unknown command" : "malformed", (int)peer->cred.pid,
+			 (unsigned int)peer->cred.uid);
 		snprintf(msg, sizeof(msg), cJSON_IsString(cmd)
 					   ? "unknown command \"%.40s\"; known: list, status, wait, "
 					     "start, stop, restart, reset, reload"
@@ -341,11 +326,21 @@ void daemon_on_request(struct control_client *c, const char *line, const struct 
 		refuse(&r, command->name);
 		goto out;
 	}
+	if (command->mutating && r.d->shutting_down) {
+		reply_error(c, "readyd is shutting down: nothing can be started or changed", false);
+		goto out;
+	}
 	if (command->needs_service) {
-		r.u = cJSON_IsString(name) ? daemon_unit_named(r.d, name->valuestring) : NULL;
+		/* A removed one still stopping can be looked at, not driven. */
+		r.u = cJSON_IsString(name) ? daemon_unit_named(r.d, name->valuestring,
+								 !command->mutating)
+					   : NULL;
 		if (!r.u) {
-			snprintf(msg, sizeof(msg), "no service named \"%.64s\"",
-				 cJSON_IsString(name) ? name->valuestring : "");
+			snprintf(msg, sizeof(msg), "no service named \"%.64s\"%s",
+				 cJSON_IsString(name) ? name->valuestring : "",
+				 cJSON_IsString(name) && daemon_unit_named(r.d, name->valuestring, true)
+					 ? " (a reload removed it; it is stopping)"
+					 : "");
 			reply_error(c, msg, false);
 			goto out;
 		}

@@ -147,7 +147,14 @@ static void on_close(struct unit *u, const struct rd_event *e)
 		return;
 	log_level_change(u, l, e);
 	daemon_mark_dirty(u->d);
-	/* Lost only if it mattered: another observed listener may still be serving. */
+	/*
+	 * Lost only if it mattered (another observed listener may still serve),
+	 * and not when its main process is exiting: the exit is the news, and
+	 * must be judged as an exit (on_unhealthy = restart would otherwise
+	 * turn a crash into a liveness restart).
+	 */
+	if (e->aux && (pid_t)e->tgid == u->svc.pid)
+		return;
 	if (l->level == LEVEL_CLOSED && !svc_listeners_ready(&u->svc)) {
 		in.why = l->label;
 		unit_handle(u, SVC_EV_LISTENER_LOST, &in);

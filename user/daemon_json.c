@@ -53,6 +53,8 @@ cJSON *json_service_summary(const struct unit *u, uint64_t now)
 	cJSON_AddBoolToObject(o, "declared", s->n_listeners > 0);
 	cJSON_AddStringToObject(o, "cause", s->cause);
 	cJSON_AddBoolToObject(o, "start_limit_hit", s->start_limit_hit);
+	if (u->removed) /* only `status` shows these: a reload removed it, it is stopping */
+		cJSON_AddBoolToObject(o, "removed", true);
 	return o;
 }
 

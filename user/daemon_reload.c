@@ -33,6 +33,9 @@ static void keep(struct unit *u, struct config *next, const struct service_confi
 	u->owner = config_ref(next);
 	u->cfg = nc;
 	svc_rebind(&u->svc, nc);
+	/* A probe running now points into the old config, which may go right after. */
+	for (size_t i = 0; i < nc->n_probes; i++)
+		u->probes[i].run.spec = &nc->probes[i];
 }
 
 /* A different config: used from the next spawn; restart now if it should run. */
@@ -58,9 +61,36 @@ static void remove_unit(struct unit *u)
 	unit_release_if_gone(u);
 }
 
+void daemon_start_missing(struct daemon *d, struct strbuf *added)
+{
+	struct svc_input in = { .why = "added by a reload" };
+
+	for (size_t i = 0; i < d->cfg->n_services; i++) {
+		const struct service_config *sc = &d->cfg->services[i];
+		struct unit *u;
+		if (d->shutting_down)
+			return;
+		u = daemon_unit_named(d, sc->name, true);
+		if (u && !u->removed)
+			continue;
+		if (u) { /* one instance at a time: when the old one is gone */
+			log_info("service=%s msg=\"starts once its removed instance has stopped\"",
+				 sc->name);
+			continue;
+		}
+		u = unit_new(d, d->cfg, sc);
+		if (!u) {
+			log_err("msg=\"out of memory adding a service\" service=%s", sc->name);
+			continue;
+		}
+		if (added)
+			note(added, u->cfg->name);
+		unit_handle(u, SVC_EV_START, &in);
+	}
+}
+
 static void apply(struct daemon *d, struct config *next, struct reload_summary *sum)
 {
-	struct svc_input added = { .why = "added by a reload" };
 	size_t n = d->n_units;
 
 	/* Existing units first (new ones are appended after index n). */
@@ -82,25 +112,28 @@ static void apply(struct daemon *d, struct config *next, struct reload_summary *
 			change(u, next, nc);
 		}
 	}
-	for (size_t i = 0; i < next->n_services; i++) {
-		struct unit *u;
-		if (daemon_unit_named(d, next->services[i].name))
-			continue;
-		u = unit_new(d, next, &next->services[i]);
-		if (!u) {
-			log_err("msg=\"reload: out of memory adding a service\" service=%s",
-				next->services[i].name);
-			continue;
-		}
-		note(&sum->added, u->cfg->name);
-		unit_handle(u, SVC_EV_START, &added);
-	}
 }
 
-/* [readyd] keys: the textfile follows at once; the control socket needs a restart. */
-static void apply_globals(struct daemon *d, struct config *next)
+static int keep_string(char **field, const char *old)
+{
+	char *copy = old ? strdup(old) : NULL;
+
+	if (old && !copy)
+		return -ENOMEM;
+	free(*field);
+	*field = copy;
+	return 0;
+}
+
+/*
+ * [readyd] keys: the textfile follows at once; the control socket's path and
+ * group need a restart of readyd, so the new config keeps what is in force
+ * (who may act is decided by what the socket really is).
+ */
+static int apply_globals(struct daemon *d, struct config *next)
 {
 	struct textfile_writer *w;
+	int err;
 
 	if (strcmp(d->cfg->control, next->control) != 0 ||
 	    !!d->cfg->control_group != !!next->control_group ||
@@ -108,11 +141,18 @@ static void apply_globals(struct daemon *d, struct config *next)
 		log_warn("msg=\"control socket settings change at the next restart of readyd\" "
 			 "control=%s",
 			 d->cfg->control);
-	free(next->control);
-	next->control = strdup(d->cfg->control); /* what is really open */
-	if (strcmp(d->cfg->textfile, next->textfile) == 0 ||
-	    textfile_writer_new(next->textfile, &w) < 0)
-		return;
+	if (keep_string(&next->control, d->cfg->control) ||
+	    keep_string(&next->control_group, d->cfg->control_group))
+		return -ENOMEM;
+	next->control_gid = d->cfg->control_gid;
+	if (strcmp(d->cfg->textfile, next->textfile) == 0)
+		return 0;
+	err = textfile_writer_new(next->textfile, &w);
+	if (err) {
+		log_err("msg=\"cannot move the textfile; it stays where it was\" path=%s err=\"%s\"",
+			next->textfile, strerror(-err));
+		return keep_string(&next->textfile, d->cfg->textfile);
+	}
 	if (d->textfile_src.fd >= 0)
 		loop_del(d->loop, &d->textfile_src);
 	textfile_writer_free(d->textfile); /* flushes the old path first */
@@ -121,20 +161,26 @@ static void apply_globals(struct daemon *d, struct config *next)
 	if (d->textfile_src.fd >= 0)
 		loop_add(d->loop, &d->textfile_src, EPOLLIN);
 	log_info("msg=\"textfile moved\" path=%s", next->textfile);
+	return 0;
 }
 
 int daemon_reload(struct daemon *d, struct reload_summary *sum, struct config_diag *diag)
 {
-	struct config *next;
+	struct config *next = NULL;
 	int err = daemon_load_config(d->opts, &next, diag);
 
 	memset(sum, 0, sizeof(*sum));
 	if (err)
+		return err; /* nothing was loaded */
+	err = d->shutting_down ? -ESHUTDOWN : apply_globals(d, next);
+	if (err) {
+		config_unref(next);
 		return err;
-	apply_globals(d, next);
+	}
 	apply(d, next, sum);
 	config_unref(d->cfg);
 	d->cfg = next;
+	daemon_start_missing(d, &sum->added);
 	daemon_mark_dirty(d);
 	log_info("msg=reloaded path=%s added=\"%s\" removed=\"%s\" changed=\"%s\" unchanged=\"%s\"",
 		 d->opts->config_path, sum->added.data ? sum->added.data : "",

@@ -27,12 +27,19 @@ struct unit *daemon_unit(struct daemon *d, uint32_t id)
 	return NULL;
 }
 
-struct unit *daemon_unit_named(struct daemon *d, const char *name)
+/* The configured service of that name; else, with `removed`, one a reload is still stopping. */
+struct unit *daemon_unit_named(struct daemon *d, const char *name, bool removed)
 {
-	for (size_t i = 0; i < d->n_units; i++)
-		if (!d->units[i]->removed && strcmp(d->units[i]->cfg->name, name) == 0)
+	struct unit *going = NULL;
+
+	for (size_t i = 0; i < d->n_units; i++) {
+		if (strcmp(d->units[i]->cfg->name, name) != 0)
+			continue;
+		if (!d->units[i]->removed)
 			return d->units[i];
-	return NULL;
+		going = d->units[i];
+	}
+	return removed ? going : NULL;
 }
 
 /* ---- carrying out what the state machine decided ---- */
@@ -71,10 +78,9 @@ static void unit_apply(struct unit *u, const struct svc_actions *a)
 	unit_sync_timer(u);
 	unit_probes_sync(u);
 	daemon_sync_syscalls(d);
-	if (a->changed) {
-		daemon_wake_waiters(u, a);
+	daemon_wake_waiters(u, a); /* after any event: a wait may settle without a transition */
+	if (a->changed)
 		daemon_mark_dirty(d);
-	}
 	unit_release_if_gone(u);
 	if (d->shutting_down)
 		daemon_check_shutdown(d);
@@ -224,8 +230,10 @@ static void on_spawn_job(struct loop *loop, struct loop_job *job)
 	struct unit *u = job->data;
 
 	(void)loop;
-	if (u->svc.state == SVC_STARTING && !u->svc.pid) /* else: stopped while queued */
+	if (u->svc.state == SVC_STARTING && !u->svc.pid && !u->d->shutting_down)
 		unit_spawn(u);
+	else /* stopped while queued: a removed one may go now */
+		unit_release_if_gone(u);
 }
 
 /* ---- creation and removal ---- */
@@ -305,6 +313,8 @@ static void on_free_job(struct loop *loop, struct loop_job *job)
 	daemon_mark_dirty(d);
 	if (d->shutting_down)
 		daemon_check_shutdown(d);
+	else
+		daemon_start_missing(d, NULL); /* a reload may have re-added that name */
 }
 
 void unit_release_if_gone(struct unit *u)

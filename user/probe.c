@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <sys/pidfd.h>
+
 #include "supervisor.h"
 #include "util.h"
 
@@ -180,15 +182,37 @@ static int start_socket(struct probe_run *r)
 
 /* ---- exec ---- */
 
-/* Keep the first line of the probe's output: it is the failure reason. */
-static void read_output(struct probe_run *r)
+/* Its process group, and the process itself in case it left the group (setsid). */
+static void kill_probe(struct probe_run *r)
 {
+	kill(-r->pid, SIGKILL);
+	if (r->pidfd.fd >= 0)
+		pidfd_send_signal(r->pidfd.fd, SIGKILL, NULL, 0);
+}
+
+#define EXEC_OUTPUT_KEPT 256
+
+/*
+ * Keep the first bytes of the probe's output (its first line is the failure
+ * reason) and read the rest into nothing: closing the pipe early would kill
+ * a chatty check with SIGPIPE. Returns false at EOF.
+ */
+static bool read_output(struct probe_run *r)
+{
+	char discard[4096];
 	ssize_t n;
 
-	while (r->src.fd >= 0 && r->len < 256 &&
-	       (n = read(r->src.fd, r->buf + r->len, 256 - r->len)) > 0)
-		r->len += (size_t)n;
-	r->buf[r->len] = '\0';
+	while (r->src.fd >= 0) {
+		if (r->len < EXEC_OUTPUT_KEPT)
+			n = read(r->src.fd, r->buf + r->len, EXEC_OUTPUT_KEPT - r->len);
+		else
+			n = read(r->src.fd, discard, sizeof(discard));
+		if (n <= 0)
+			return n < 0; /* EAGAIN: more later; 0: EOF */
+		if (r->len < EXEC_OUTPUT_KEPT)
+			r->len += (size_t)n;
+	}
+	return false;
 }
 
 static void on_output(struct loop *loop, struct loop_source *src, uint32_t events)
@@ -196,11 +220,11 @@ static void on_output(struct loop *loop, struct loop_source *src, uint32_t event
 	struct probe_run *r = src->data;
 
 	(void)events;
-	read_output(r);
-	if (r->len >= 256 || (events & (EPOLLHUP | EPOLLERR))) { /* enough, or closed */
+	if (!read_output(r)) { /* EOF */
 		loop_del(loop, &r->src);
 		r->src.fd = fd_close(r->src.fd);
 	}
+	r->buf[r->len] = '\0';
 }
 
 static void on_exec_exit(struct loop *loop, struct loop_source *src, uint32_t events)
@@ -221,6 +245,7 @@ static void on_exec_exit(struct loop *loop, struct loop_source *src, uint32_t ev
 		return;
 	}
 	read_output(r);
+	r->buf[r->len] = '\0';
 	line = strcspn(r->buf, "\r\n");
 	if (r->timed_out) {
 		fmt_duration(took, sizeof(took), r->timeout_ns);
@@ -251,8 +276,17 @@ static int start_exec(struct probe_run *r, const struct service_config *cfg)
 	r->len = 0;
 	r->src = (struct loop_source){ .fd = out_fd, .fn = on_output, .data = r };
 	r->pidfd = (struct loop_source){ .fd = child.pidfd, .fn = on_exec_exit, .data = r };
-	loop_add(r->loop, &r->src, EPOLLIN);
-	return loop_add(r->loop, &r->pidfd, EPOLLIN);
+	err = loop_add(r->loop, &r->src, EPOLLIN);
+	if (!err)
+		err = loop_add(r->loop, &r->pidfd, EPOLLIN);
+	if (err) { /* cannot watch it: kill and reap it now, it has barely started */
+		struct svc_exit ex;
+		kill_probe(r);
+		loop_del(r->loop, &r->src);
+		while (supervisor_reap(child.pidfd, &ex) == -EAGAIN)
+			usleep(1000);
+	}
+	return err;
 }
 
 /* ---- lifecycle ---- */
@@ -269,7 +303,7 @@ static void on_timeout(struct loop *loop, struct loop_timer *t)
 	}
 	if (r->phase == PHASE_EXEC) { /* kill it; on_exec_exit reports once it is reaped */
 		r->timed_out = true;
-		kill(-r->pid, SIGKILL);
+		kill_probe(r);
 		return;
 	}
 	fmt_duration(took, sizeof(took), r->timeout_ns);
@@ -311,7 +345,7 @@ void probe_abort(struct probe_run *r)
 	}
 	/* Never wait for it here (a process in D state could take forever). */
 	r->aborting = true;
-	kill(-r->pid, SIGKILL);
+	kill_probe(r);
 	loop_timer_cancel(r->loop, &r->timer);
 	if (r->src.fd >= 0) {
 		loop_del(r->loop, &r->src);

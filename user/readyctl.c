@@ -7,6 +7,7 @@
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,7 +210,8 @@ static int parse_args(int argc, char **argv, struct ctl_opts *o, const char **po
 						"like 500ms, 30s\n", v);
 				return -1;
 			}
-			o->timeout_ms = (int)(ns / NSEC_PER_MSEC);
+			/* (a year at most: duration_parse's limit; INT_MAX ms is 24 days) */
+			o->timeout_ms = ns / NSEC_PER_MSEC > INT_MAX ? INT_MAX : (int)(ns / NSEC_PER_MSEC);
 		} else if (argv[i][0] == '-' || *n_pos == 2) {
 			fprintf(stderr, "readyctl: unexpected argument \"%s\"\n", argv[i]);
 			return -1;

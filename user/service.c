@@ -191,6 +191,15 @@ static void on_restart_pending(struct svc *s, const struct svc_input *in, uint64
 	s->pending_restart = true;
 }
 
+/* Stop while stopping: it stays down, even if a restart was under way. */
+static void on_stop_stopping(struct svc *s, const struct svc_input *in, uint64_t now,
+			     struct svc_actions *out)
+{
+	(void)in, (void)now, (void)out;
+	s->want_up = false;
+	s->start_pending = s->pending_restart = s->liveness_restart = false;
+}
+
 static void on_start_noop(struct svc *s, const struct svc_input *in, uint64_t now,
 			  struct svc_actions *out)
 {
@@ -489,11 +498,18 @@ static void on_exit_alive(struct svc *s, const struct svc_input *in, uint64_t no
 	maybe_schedule_restart(s, clean, in, now);
 }
 
-/* Unhealthy and stopped for on_unhealthy = restart: back after the backoff delay. */
+/*
+ * Unhealthy and stopped for on_unhealthy = restart: back after the backoff
+ * delay. A process that ended otherwise than by the signals readyd sent
+ * (a crash, an exit of its own) is judged by how it ended.
+ */
 static void on_exit_unhealthy(struct svc *s, const struct svc_input *in, uint64_t now,
 			      struct svc_actions *out)
 {
-	if (!s->liveness_restart) {
+	bool ours = in->exit.signal == SIGTERM || in->exit.signal == SIGKILL;
+
+	if (!s->liveness_restart || !ours) {
+		s->liveness_restart = false;
 		on_exit_alive(s, in, now, out);
 		return;
 	}
@@ -606,7 +622,7 @@ static const svc_fn table[SVC_STATE_COUNT][SVC_EV_COUNT] = {
 	[SVC_RUNNING]   = { on_start_noop,    on_stop_alive,   on_restart,         on_reset, on_progress, on_listener_lost, on_probe_running,   on_notify, on_marker, on_exit_alive,     on_deadline },
 	[SVC_UNHEALTHY] = { on_start_noop,    on_stop_alive,   on_restart,         on_reset, on_progress, NULL,             on_probe_unhealthy, on_notify, on_marker, on_exit_unhealthy, on_deadline },
 	[SVC_FAILED]    = { on_start,         on_stop_failed,  on_start,           on_reset, NULL,        NULL,             NULL,               on_notify, NULL,      on_exit_failed,    on_deadline },
-	[SVC_STOPPING]  = { on_start_pending, NULL,            on_restart_pending, on_reset, NULL,        NULL,             NULL,               on_notify, NULL,      on_exit_stopping,  on_deadline },
+	[SVC_STOPPING]  = { on_start_pending, on_stop_stopping, on_restart_pending, on_reset, NULL,        NULL,             NULL,               on_notify, NULL,      on_exit_stopping,  on_deadline },
 };
 // clang-format on
 

@@ -118,27 +118,45 @@ static bool probes_ready(const struct svc *s)
 	return true;
 }
 
+/* A listener that served this instance is closed now. */
+static bool listener_lost(const struct svc *s)
+{
+	const struct listener *ls = s->n_listeners ? s->listeners : s->observed;
+	size_t n = s->n_listeners ? s->n_listeners : s->n_observed;
+
+	for (size_t i = 0; i < n; i++)
+		if (ls[i].level == LEVEL_CLOSED)
+			return true;
+	return false;
+}
+
 bool svc_ready(const struct svc *s)
 {
 	unsigned int gates = s->cfg->ready;
-	bool listeners = svc_listeners_ready(s);
+	/*
+	 * With the accept gate, every declared listener must be accepting.
+	 * Without it, listeners never gate the start; afterwards only one that
+	 * was up and closed counts against it (it may never be seen accepting).
+	 */
+	bool listeners = gates & READY_ACCEPT ? svc_listeners_ready(s)
+						 : s->state == SVC_STARTING || !listener_lost(s);
 
-	/* Without the accept gate, listeners do not gate the start; a lost one still counts later. */
-	if (!(gates & READY_ACCEPT) && (s->state == SVC_STARTING || !s->n_listeners))
-		listeners = true;
 	return listeners && probes_ready(s) && (!(gates & READY_NOTIFY) || s->notified_ready) &&
 	       (!(gates & READY_FILE) || s->marker_present) && !s->watchdog_expired;
 }
 
 bool svc_needs_syscalls(const struct svc *s)
 {
-	return s->state == SVC_STARTING || (s->state == SVC_UNHEALTHY && !svc_listeners_ready(s));
+	/* Starting; or unhealthy, alive, and waiting for a lost listener to come back. */
+	return s->state == SVC_STARTING ||
+	       (s->state == SVC_UNHEALTHY && s->pid && !s->liveness_restart && listener_lost(s));
 }
 
 bool svc_probing(const struct svc *s)
 {
 	bool gate_first = s->cfg->ready & READY_ACCEPT;
 
+	/* (STARTING: with both gates, the kernel first: probe traffic cannot cause readiness.) */
 	if (!s->cfg->n_probes || !s->pid)
 		return false;
 	switch (s->state) {
@@ -146,9 +164,10 @@ bool svc_probing(const struct svc *s)
 		return (s->cfg->ready & READY_PROBE) && (!gate_first || svc_listeners_ready(s));
 	case SVC_RUNNING:
 		return true;
-	case SVC_UNHEALTHY: /* paused while a listener is down, or while being restarted */
-		return !s->liveness_restart &&
-		       (svc_listeners_ready(s) || (!gate_first && !s->n_listeners));
+	case SVC_UNHEALTHY: /* paused while being restarted, or until a lost listener is back */
+		if (s->liveness_restart)
+			return false;
+		return gate_first ? svc_listeners_ready(s) : !listener_lost(s);
 	default:
 		return false;
 	}

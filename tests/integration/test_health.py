@@ -84,6 +84,19 @@ class ProbeTests(ReadydCase):
         p = self.wait_for(lambda: self.probe("db").get("last_failure") and self.probe("db"), 5, "a failure")
         self.assertEqual(p["last_failure"], "database unreachable: 10.0.0.5:5432")
 
+    def test_chatty_exec_probe_is_drained_not_blocked(self):
+        # 200 kB of output: more than a pipe holds. An unread pipe would block the probe
+        # until its timeout; readyd reads and discards everything past the first line.
+        self.start_readyd(self.service(
+            "chatty", "/bin/sleep 60", ready="probe", probe_interval="3s", probe_timeout="2s",
+            probe="exec:/bin/sh -c 'echo all good; head -c 200000 /dev/zero; exit 0'"))
+        s = self.wait_state("chatty", "running", timeout=10)
+        p = self.probe("chatty")
+        self.assertTrue(p["last_ok"])
+        self.assertNotIn("last_failure", p)
+        self.assertLess(p["last_duration_ms"], 1000)
+        self.assertIn("every probe passed", s["cause"])
+
     def test_ready_probe_for_a_service_without_listeners(self):
         marker = os.path.join(self.tmp, "warm")
         self.start_readyd(self.service(
@@ -253,6 +266,29 @@ class ReloadTests(ReadydCase):
         self.assertFalse(os.path.exists("/proc/%d" % pids["gone"]))
         self.wait_for(lambda: self.status("new")["pid"], 10, "new to start")
         self.assertIsNone(self.metric("readyd_service_state", service="gone", state="stopped"))
+
+
+    def test_a_name_removed_and_added_back_starts_once_the_old_one_is_gone(self):
+        # The old instance ignores SIGTERM: the new one must wait for it, not run beside it.
+        stubborn = "/bin/sh -c 'trap \"\" TERM; sleep 60 & wait'"
+        self.start_readyd(self.service("svc", stubborn, stop_timeout="1s"))
+        old = self.wait_for(lambda: self.status("svc")["pid"], 10, "svc to start")
+        self.write_config()
+        self.assertEqual(self.ctl("reload")[0], 0)
+        self.write_config(self.service("svc", "/bin/sleep 65"))
+        rc, out, err = self.ctl("reload")
+        self.assertEqual(rc, 0, out + err)
+        s = self.status("svc")  # the old one, being stopped, is still shown
+        self.assertTrue(s.get("removed"), s)
+        self.assertEqual((s["state"], s["pid"]), ("stopping", old))
+        rc, out, err = self.ctl("restart", "svc")
+        self.assertEqual(rc, 4, out + err)
+        self.assertIn("a reload removed it; it is stopping", err)
+        s = self.wait_for(lambda: (lambda s: s["pid"] and s["pid"] != old and s)(self.status("svc")),
+                          10, "the new svc")
+        self.assertIn("sleep 65", s["command"])
+        self.assertFalse(os.path.exists("/proc/%d" % old), "the old instance was killed first")
+        self.assertEqual(len(self.ctl_json("list")["services"]), 1)
 
 
 class EnvironmentTests(ReadydCase):

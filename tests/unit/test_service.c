@@ -636,6 +636,40 @@ static void operator_start_clears_the_start_limit(void **state)
 	assert_false(f->svc.start_limit_hit);
 }
 
+static void stop_during_an_operator_restart_stays_down(void **state)
+{
+	struct fixture *f = *state;
+
+	init(f);
+	running(f);
+	ev(f, SVC_EV_RESTART, &(struct svc_input){ .why = "restarted by operator (uid 0)" });
+	assert_int_equal(f->svc.state, SVC_STOPPING);
+	ev(f, SVC_EV_STOP, &(struct svc_input){ .why = "stopped by operator (uid 0)" });
+	exit_with(f, -1, SIGTERM);
+	assert_false(f->act.spawn);
+	assert_int_equal(f->svc.state, SVC_STOPPED);
+	assert_int_equal(f->svc.deadline_kind, DEADLINE_NONE);
+}
+
+static void a_crash_while_being_restarted_for_liveness_counts_as_a_crash(void **state)
+{
+	struct fixture *f = *state;
+
+	f->cfg.on_unhealthy = ON_UNHEALTHY_RESTART;
+	f->cfg.restart = RESTART_NO;
+	f->cfg.failure_threshold = 1;
+	add_probe(&f->cfg, "tcp:127.0.0.1:8080");
+	init(f);
+	running(f);
+	probe(f, 0, false, "connect: Connection refused");
+	assert_int_equal(f->act.signal, SIGTERM);
+	exit_with(f, 139 - 128, SIGSEGV); /* it crashed on its own before our SIGTERM landed */
+	assert_int_equal(f->svc.state, SVC_FAILED);
+	assert_false(f->svc.liveness_restart);
+	assert_int_equal(f->svc.deadline_kind, DEADLINE_NONE); /* restart = no */
+	probe_spec_free(&f->cfg.probes[0]);
+}
+
 /* ---- self-reports ---- */
 
 static void notify(struct fixture *f, const char *text)
@@ -837,6 +871,8 @@ int main(void)
 		T(starts_outside_the_window_do_not_count),
 		T(operator_restart_goes_through_stopping),
 		T(operator_start_clears_the_start_limit),
+		T(stop_during_an_operator_restart_stays_down),
+		T(a_crash_while_being_restarted_for_liveness_counts_as_a_crash),
 		T(ready_notify_gates_and_keeps_the_status),
 		T(notify_and_accept_both_gate),
 		T(a_liar_is_flagged_even_when_trusted),
