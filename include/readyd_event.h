@@ -24,6 +24,15 @@ enum rd_event_type {
 	RD_EV_EXIT,	 /* the last thread of a watched process exited */
 };
 
+/*
+ * rd_event.service and the maps' values: (unit id << RD_PROC_BITS) | the
+ * index of the process (of a multi-process service) whose tree it is.
+ */
+#define RD_PROC_BITS 3
+#define RD_KID(unit, proc) (((unit) << RD_PROC_BITS) | (proc))
+#define RD_KID_UNIT(kid) ((kid) >> RD_PROC_BITS)
+#define RD_KID_PROC(kid) ((kid) & ((1u << RD_PROC_BITS) - 1))
+
 /* How the kernel showed that a listener is being waited on. */
 enum rd_accept_via {
 	RD_VIA_ACCEPT = 1, /* entered accept()/accept4() on it */
@@ -52,7 +61,7 @@ struct rd_event {
 	 */
 	char path[RD_UNIX_PATH_MAX];
 	__u32 type;	/* enum rd_event_type */
-	__u32 service;	/* service id the tgid was registered with */
+	__u32 service;	/* kernel id the tgid was registered with: RD_KID(unit, process) */
 	__u32 tgid;	/* process that caused the event */
 	__u32 pid;	/* thread that caused the event */
 	__s32 fd;	/* socket fd in tgid, -1 when unknown */

@@ -135,7 +135,7 @@ static struct service_config *add_service(struct parse_ctx *ctx, const char *nam
 	return s;
 }
 
-static void begin_service(struct parse_ctx *ctx, const char *name)
+static void begin_service(struct parse_ctx *ctx, const char *name, bool watch)
 {
 	struct service_config *s;
 
@@ -152,7 +152,11 @@ static void begin_service(struct parse_ctx *ctx, const char *name)
 			     name, s->seen[0]);
 		return;
 	}
-	if (!s) /* (or its [process] sections came first) */
+	if (s && watch) { /* its [process] sections came first */
+		config_error(ctx, ctx->line, "watch \"%s\": a watch has no [process] sections", name);
+		return;
+	}
+	if (!s)
 		s = add_service(ctx, name);
 	if (!s)
 		return;
@@ -160,7 +164,13 @@ static void begin_service(struct parse_ctx *ctx, const char *name)
 	s->line = ctx->line;
 	ctx->svc = s;
 	ctx->proc = NULL;
-	ctx->section = SECTION_SERVICE;
+	ctx->section = watch ? SECTION_WATCH : SECTION_SERVICE;
+	if (watch) { /* readyd never starts, stops or restarts what it watches */
+		s->adopted = true;
+		s->restart = RESTART_NO;
+		s->start_limit_burst = 0;
+		s->ready_timeout_ns = 0;
+	}
 }
 
 static struct process_config *add_process(struct parse_ctx *ctx, struct service_config *s,
@@ -208,6 +218,11 @@ static void begin_process(struct parse_ctx *ctx, const char *full)
 		s = add_service(ctx, service);
 	if (!s)
 		return;
+	if (s->adopted) {
+		config_error(ctx, ctx->line, "watch \"%s\": a watch has no [process] sections",
+			     service);
+		return;
+	}
 	if (s->n_procs && !s->explicit_procs) {
 		config_error(ctx, ctx->line,
 			     "service \"%s\" already has its command in [service \"%s\"]; with "
@@ -255,27 +270,28 @@ static void begin_section(struct parse_ctx *ctx, char *text)
 	if (strcmp(text, "readyd") == 0) {
 		ctx->section = SECTION_READYD;
 	} else if ((str_starts_with(text, "service") && isspace((unsigned char)text[7])) ||
-		   (str_starts_with(text, "process") && isspace((unsigned char)text[7]))) {
-		bool process = text[0] == 'p';
-		char *name = text + 7;
+		   (str_starts_with(text, "process") && isspace((unsigned char)text[7])) ||
+		   (str_starts_with(text, "watch") && isspace((unsigned char)text[5]))) {
+		const char *kind = text[0] == 'p' ? "process" : text[0] == 's' ? "service" : "watch";
+		char *name = text + strlen(kind);
 		while (isspace((unsigned char)*name))
 			name++;
 		len = strlen(name);
 		if (len < 2 || name[0] != '"' || name[len - 1] != '"') {
 			config_error(ctx, ctx->line, "write the name in double quotes: [%s \"%s\"]",
-				     process ? "process" : "service", name);
+				     kind, name);
 			ctx->section = SECTION_INVALID;
 			return;
 		}
 		name[len - 1] = '\0';
-		if (process)
+		if (kind[0] == 'p')
 			begin_process(ctx, name + 1);
 		else
-			begin_service(ctx, name + 1);
+			begin_service(ctx, name + 1, kind[0] == 'w');
 	} else {
 		config_error(ctx, ctx->line,
-			     "unknown section [%s]; expected [readyd], [service \"NAME\"] or "
-			     "[process \"NAME/PART\"]",
+			     "unknown section [%s]; expected [readyd], [service \"NAME\"], "
+			     "[process \"NAME/PART\"] or [watch \"NAME\"]",
 			     text);
 		ctx->section = SECTION_INVALID;
 	}
@@ -352,10 +368,17 @@ static int on_key(void *user, const char *section, const char *name, const char 
 	}
 	key = config_key_find(ctx->section, name);
 	if (key && !(key->sections & (1u << ctx->section))) {
-		config_error(ctx, ctx->line, "%s belongs in %s", name,
-			     key->sections & IN_READYD	   ? "[readyd]"
-			     : ctx->section == SECTION_PROCESS ? "the process's [service] section"
-							       : "a [service] or [process] section");
+		if (ctx->section == SECTION_WATCH && !(key->sections & IN_READYD))
+			config_error(ctx, ctx->line,
+				     "%s has no meaning in a [watch]: readyd does not start, stop or "
+				     "restart what it watches",
+				     name);
+		else
+			config_error(ctx, ctx->line, "%s belongs in %s", name,
+				     key->sections & IN_READYD	       ? "[readyd]"
+				     : key->sections == IN_WATCH       ? "a [watch] section"
+				     : ctx->section == SECTION_PROCESS ? "the process's [service] section"
+								       : "a [service] or [process] section");
 		return 1;
 	}
 	if (!key) {
@@ -363,6 +386,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
 		config_error(ctx, ctx->line, "unknown key \"%s\" in [%s]%s%s%s", name,
 			     ctx->section == SECTION_READYD    ? "readyd"
 			     : ctx->section == SECTION_PROCESS ? "process"
+			     : ctx->section == SECTION_WATCH   ? "watch"
 							       : "service",
 			     hint ? "; did you mean \"" : "", hint ? hint : "", hint ? "\"?" : "");
 		return 1;
@@ -434,9 +458,29 @@ static void finish_process(struct parse_ctx *ctx, const struct service_config *s
 			     p->argv[0]);
 }
 
+static void finish_watch(struct parse_ctx *ctx, struct service_config *s)
+{
+	if (s->watch.kind == WATCH_NONE)
+		config_error(ctx, s->line,
+			     "watch \"%s\" does not say what to watch; add pid = N, pid_file = /path "
+			     "or cgroup = /path",
+			     s->name);
+	if (s->ready & READY_NOTIFY)
+		config_error(ctx, s->seen[SEEN_READY],
+			     "ready = notify cannot work for watch \"%s\": readyd did not start it, "
+			     "so it has no NOTIFY_SOCKET from readyd",
+			     s->name);
+	if (!s->n_procs) /* the watched tree: a process with no command */
+		config_current_process(ctx, "pid");
+}
+
 static void finish_service(struct parse_ctx *ctx, struct service_config *s)
 {
 	check_combinations(ctx, s);
+	if (s->adopted) {
+		finish_watch(ctx, s);
+		return;
+	}
 	if (!s->n_procs)
 		config_error(ctx, s->line, "service \"%s\" has no command; add command = "
 					   "/path/to/server ARGS", s->name);
@@ -561,6 +605,7 @@ void config_free(struct config *cfg)
 				free(p->environment[j]);
 		}
 		free(s->ready_file);
+		free(s->watch.path);
 		for (size_t j = 0; j < s->n_probes; j++)
 			probe_spec_free(&s->probes[j]);
 	}
@@ -664,7 +709,9 @@ bool config_service_equal(const struct service_config *a, const struct service_c
 	    a->probe_interval_ns != b->probe_interval_ns || a->probe_timeout_ns != b->probe_timeout_ns ||
 	    a->failure_threshold != b->failure_threshold ||
 	    a->success_threshold != b->success_threshold || a->on_unhealthy != b->on_unhealthy ||
-	    !str_eq(a->ready_file, b->ready_file) || a->watchdog_ns != b->watchdog_ns)
+	    !str_eq(a->ready_file, b->ready_file) || a->watchdog_ns != b->watchdog_ns ||
+	    a->adopted != b->adopted || a->watch.kind != b->watch.kind || a->watch.pid != b->watch.pid ||
+	    !str_eq(a->watch.path, b->watch.path))
 		return false;
 	for (size_t i = 0; i < a->n_listen; i++)
 		if (strcmp(a->listen[i].text, b->listen[i].text) || a->listen_proc[i] != b->listen_proc[i])

@@ -12,6 +12,8 @@
  *                          and, for a service of one process, its keys:
  *   [process "NAME/PART"]  command, listen (repeatable), user, group,
  *                          working_directory, environment (repeatable)
+ *   [watch "NAME"]         pid | pid_file | cgroup, listen, ready, probe...:
+ *                          a service readyd observes but did not start
  *
  * docs/configuration.md is the reference.
  *
@@ -43,6 +45,8 @@
 #define CONFIG_DEFAULT_CONTROL "/run/readyd/control.sock"
 
 enum restart_policy { RESTART_NO, RESTART_ON_FAILURE, RESTART_ALWAYS };
+/* [watch]: how the processes readyd did not start are found. */
+enum watch_kind { WATCH_NONE, WATCH_PID, WATCH_PID_FILE, WATCH_CGROUP };
 enum on_unhealthy { ON_UNHEALTHY_NONE, ON_UNHEALTHY_RESTART };
 
 /* What must hold before `starting` becomes `running` (ready = a,b). */
@@ -106,6 +110,13 @@ struct service_config {
 	unsigned int failure_threshold;
 	unsigned int success_threshold;
 	enum on_unhealthy on_unhealthy;
+	/* [watch "NAME"]: adopted, never spawned, signalled or restarted by readyd. */
+	bool adopted;
+	struct {
+		enum watch_kind kind;
+		pid_t pid;  /* WATCH_PID */
+		char *path; /* WATCH_PID_FILE: the file; WATCH_CGROUP: the cgroup */
+	} watch;
 	/* Line of each single-valued key, to report duplicates. */
 	unsigned int seen[32];
 };

@@ -5,12 +5,20 @@
 
 #include "config.h"
 
-enum config_section { SECTION_NONE, SECTION_READYD, SECTION_SERVICE, SECTION_PROCESS, SECTION_INVALID };
+enum config_section {
+	SECTION_NONE,
+	SECTION_READYD,
+	SECTION_SERVICE,
+	SECTION_PROCESS,
+	SECTION_WATCH,
+	SECTION_INVALID
+};
 
 /* Where a key may appear (config_key.sections). */
 #define IN_READYD (1u << SECTION_READYD)
 #define IN_SERVICE (1u << SECTION_SERVICE)
 #define IN_PROCESS (1u << SECTION_PROCESS)
+#define IN_WATCH (1u << SECTION_WATCH)
 
 struct parse_ctx {
 	struct config *cfg;

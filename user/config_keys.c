@@ -382,6 +382,54 @@ static int set_environment(struct parse_ctx *ctx, const char *value)
 }
 
 #define PROC (IN_SERVICE | IN_PROCESS)
+#define SVC_OR_WATCH (IN_SERVICE | IN_WATCH)
+
+/* [watch]: one of pid, pid_file, cgroup names what is watched. */
+static int set_watch(struct parse_ctx *ctx, enum watch_kind kind, const char *key)
+{
+	struct service_config *s = ctx->svc;
+
+	if (s->watch.kind != WATCH_NONE && s->watch.kind != kind) {
+		config_error(ctx, ctx->line,
+			     "%s: a watch names its processes one way: pid, pid_file or cgroup", key);
+		return -EINVAL;
+	}
+	s->watch.kind = kind;
+	return 0;
+}
+
+static int set_pid(struct parse_ctx *ctx, const char *value)
+{
+	char *end;
+	long pid = strtol(value, &end, 10);
+
+	if (*end || end == value || pid <= 1 || pid > 4194304) {
+		config_error(ctx, ctx->line, "pid = %s is not a process id (2..4194304)", value);
+		return -EINVAL;
+	}
+	ctx->svc->watch.pid = (pid_t)pid;
+	return set_watch(ctx, WATCH_PID, "pid");
+}
+
+static int set_pid_file(struct parse_ctx *ctx, const char *value)
+{
+	if (set_abs_path(ctx, &ctx->svc->watch.path, "pid_file", value, 4096))
+		return -EINVAL;
+	return set_watch(ctx, WATCH_PID_FILE, "pid_file");
+}
+
+static int set_cgroup(struct parse_ctx *ctx, const char *value)
+{
+	size_t len = strlen(value);
+
+	if (strstr(value, "/../") || (len >= 3 && strcmp(value + len - 3, "/..") == 0)) {
+		config_error(ctx, ctx->line, "cgroup = %s: no .. components", value);
+		return -EINVAL;
+	}
+	if (set_abs_path(ctx, &ctx->svc->watch.path, "cgroup", value, 4096))
+		return -EINVAL;
+	return set_watch(ctx, WATCH_CGROUP, "cgroup");
+}
 
 static const struct config_key keys[] = {
 	{ "textfile", IN_READYD, 0, false, set_textfile },
@@ -389,7 +437,7 @@ static const struct config_key keys[] = {
 	{ "control_group", IN_READYD, 2, false, set_control_group },
 	/* A process's keys: in [process "S/P"], or in [service "S"] for its one process. */
 	{ "command", PROC, 0, true, set_command },
-	{ "listen", PROC, -1, true, set_listen },
+	{ "listen", PROC | IN_WATCH, -1, true, set_listen },
 	{ "user", PROC, 1, true, set_user },
 	{ "group", PROC, 2, true, set_group },
 	{ "working_directory", PROC, 3, true, set_working_directory },
@@ -398,19 +446,23 @@ static const struct config_key keys[] = {
 	{ "ready_timeout", IN_SERVICE, 1, false, set_ready_timeout },
 	{ "restart", IN_SERVICE, 2, false, set_restart },
 	{ "stop_timeout", IN_SERVICE, 3, false, set_stop_timeout },
-	{ "ready", IN_SERVICE, 7, false, set_ready },
+	{ "ready", SVC_OR_WATCH, 7, false, set_ready },
 	{ "restart_delay", IN_SERVICE, 8, false, set_restart_delay },
 	{ "restart_max_delay", IN_SERVICE, 9, false, set_restart_max_delay },
 	{ "restart_reset_after", IN_SERVICE, 10, false, set_restart_reset_after },
 	{ "start_limit_burst", IN_SERVICE, 11, false, set_start_limit_burst },
 	{ "start_limit_interval", IN_SERVICE, 12, false, set_start_limit_interval },
-	{ "probe", IN_SERVICE, -1, false, set_probe },
-	{ "probe_interval", IN_SERVICE, 13, false, set_probe_interval },
-	{ "probe_timeout", IN_SERVICE, 14, false, set_probe_timeout },
-	{ "failure_threshold", IN_SERVICE, 15, false, set_failure_threshold },
-	{ "success_threshold", IN_SERVICE, 16, false, set_success_threshold },
+	{ "probe", SVC_OR_WATCH, -1, false, set_probe },
+	{ "probe_interval", SVC_OR_WATCH, 13, false, set_probe_interval },
+	{ "probe_timeout", SVC_OR_WATCH, 14, false, set_probe_timeout },
+	{ "failure_threshold", SVC_OR_WATCH, 15, false, set_failure_threshold },
+	{ "success_threshold", SVC_OR_WATCH, 16, false, set_success_threshold },
 	{ "on_unhealthy", IN_SERVICE, 17, false, set_on_unhealthy },
 	{ "watchdog", IN_SERVICE, 18, false, set_watchdog },
+	/* What a [watch] observes. */
+	{ "pid", IN_WATCH, 19, false, set_pid },
+	{ "pid_file", IN_WATCH, 20, false, set_pid_file },
+	{ "cgroup", IN_WATCH, 21, false, set_cgroup },
 };
 
 /* A key by name, whatever section it belongs to (the caller checks that). */

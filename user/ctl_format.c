@@ -132,6 +132,36 @@ static void print_reports(FILE *out, const cJSON *r)
 			     "not accepting\n");
 }
 
+/* One process: its command (and cgroup); several: one line each, with pid and state. */
+static void print_processes(FILE *out, const cJSON *procs, const char *command)
+{
+	const cJSON *p;
+
+	if (cJSON_GetArraySize(procs) <= 1) {
+		p = cJSON_GetArrayItem(procs, 0);
+		fprintf(out, "  command:   %s\n", command);
+		if (str(p, "cgroup", NULL))
+			fprintf(out, "  cgroup:    %s\n", str(p, "cgroup", ""));
+		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "daemonized")))
+			fprintf(out, "  main:      pid %.0f (it went into the background)\n",
+				num(p, "pid", 0));
+		return;
+	}
+	fprintf(out, "  processes:\n");
+	cJSON_ArrayForEach(p, procs)
+	{
+		fprintf(out, "    %-12s ", str(p, "name", "?"));
+		if (num(p, "pid", 0) > 0)
+			fprintf(out, "pid %-8.0f", num(p, "pid", 0));
+		else
+			fprintf(out, "%-12s", "down");
+		fprintf(out, " %s", str(p, "command", ""));
+		if (str(p, "last_exit", NULL))
+			fprintf(out, "  [%s]", str(p, "last_exit", ""));
+		fputc('\n', out);
+	}
+}
+
 void ctl_print_status(FILE *out, const cJSON *reply)
 {
 	const cJSON *s = cJSON_GetObjectItemCaseSensitive(reply, "service");
@@ -146,7 +176,7 @@ void ctl_print_status(FILE *out, const cJSON *reply)
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "removed")))
 		fprintf(out, " [removed by a reload; goes once stopped]");
 	fprintf(out, "\n  cause:     %s\n", str(s, "cause", ""));
-	fprintf(out, "  command:   %s\n", str(s, "command", ""));
+	print_processes(out, cJSON_GetObjectItemCaseSensitive(s, "processes"), str(s, "command", ""));
 	fprintf(out, "  ready in:  %s\n", dur(a, sizeof(a), s, "ready_ms"));
 	fprintf(out, "  ready:     %s%s\n", str(s, "ready", "?"),
 		cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "reload_pending"))

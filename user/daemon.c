@@ -138,8 +138,11 @@ void daemon_sync_syscalls(struct daemon *d)
 void daemon_check_shutdown(struct daemon *d)
 {
 	for (size_t i = 0; i < d->n_units; i++)
-		if (d->units[i]->svc.pid)
+		if (d->units[i]->svc.pid || !unit_all_down(d->units[i]))
 			return;
+	if (d->exiting)
+		return;
+	d->exiting = true;
 	log_info("msg=\"all services stopped, exiting\"");
 	loop_quit(d->loop, 0);
 }
@@ -151,8 +154,7 @@ static void begin_shutdown(struct daemon *d, int sig)
 	if (d->shutting_down) { /* asked twice: don't wait for stop_timeout */
 		log_warn("msg=\"second SIG%s: killing every service now\"", sigabbrev_np(sig));
 		for (size_t i = 0; i < d->n_units; i++)
-			if (d->units[i]->svc.pid)
-				supervisor_kill_group(d->units[i]->svc.pid, SIGKILL);
+			unit_signal(d->units[i], SIGKILL);
 		return;
 	}
 	log_info("msg=\"stopping every service\" signal=SIG%s", sigabbrev_np(sig));
@@ -191,6 +193,8 @@ static void on_signal(struct loop *loop, struct loop_source *src, uint32_t event
 	while (read(src->fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
 			begin_shutdown(d, (int)si.ssi_signo);
+		} else if (si.ssi_signo == SIGCHLD) {
+			daemon_reap_children(d);
 		} else if (si.ssi_signo == SIGHUP) {
 			log_info("msg=\"SIGHUP: reloading the config\" path=%s", d->opts->config_path);
 			reload_on_signal(d);
@@ -217,6 +221,7 @@ static int setup_signals(struct daemon *d)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGPIPE);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		return -errno;
@@ -296,12 +301,15 @@ int daemon_init(struct daemon *d, const struct daemon_opts *o)
 
 	memset(d, 0, sizeof(*d));
 	d->opts = o;
-	d->signal_src.fd = d->tracer_src.fd = d->inotify_fd = -1;
+	d->signal_src.fd = d->tracer_src.fd = d->inotify_fd = d->cg_inotify_fd = -1;
+	d->cgroups.dirfd = d->cg_src.fd = -1;
 	err = load_config(d, o);
 	if (!err)
 		err = loop_new(&d->loop);
 	if (!err)
 		err = daemon_markers_init(d);
+	if (!err)
+		err = daemon_procs_init(d);
 	if (!err)
 		err = setup_units(d);
 	if (!err)
@@ -351,6 +359,7 @@ int daemon_run(struct daemon *d)
 void daemon_free(struct daemon *d)
 {
 	daemon_free_units(d);
+	daemon_procs_close(d);
 	daemon_markers_close(d);
 	control_close(d->control);
 	tracer_close(d->tracer);
@@ -359,5 +368,6 @@ void daemon_free(struct daemon *d)
 		close(d->signal_src.fd);
 	loop_free(d->loop);
 	strbuf_free(&d->export_buf);
+	sock_table_free(&d->table);
 	config_unref(d->cfg);
 }

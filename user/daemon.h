@@ -4,7 +4,8 @@
  * input arrives as an fd in the one loop (loop.c); every svc_actions that
  * comes out is carried out by unit_handle() in daemon_units.c.
  *   daemon.c          setup, signals, shutdown, textfile, syscall window
- *   daemon_units.c    one service's life: actions, spawn, exit, config swap
+ *   daemon_units.c    one service's life: actions, timers, config swap
+ *   daemon_procs.c    its processes: spawn, follow, reap, signal, cgroups
  *   daemon_events.c   kernel events -> listener levels -> service events
  *   daemon_probes.c   probes scheduled per service, results as events
  *   daemon_control.c  control requests -> JSON replies
@@ -17,11 +18,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cgroup.h"
 #include "config.h"
 #include "control.h"
 #include "loop.h"
 #include "probe.h"
 #include "service.h"
+#include "sock_scan.h"
 #include "strbuf.h"
 #include "supervisor.h"
 #include "textfile.h"
@@ -37,6 +40,24 @@ struct unit_probe {
 	struct loop_timer next;
 };
 
+/*
+ * One process of a service (a service of one process has one) and the tree
+ * it grows: its cgroup where readyd makes them, else its BPF-followed tree.
+ */
+struct unit_proc {
+	struct unit *u;
+	unsigned int idx;   /* in cfg->procs, and the low bits of its kernel id */
+	struct child child; /* its main process now: pidfd -1 once it is gone */
+	pid_t pgid;	    /* process group of the first process, 0 once that is reaped */
+	struct loop_source pidfd_src, status_src;
+	char spawn_error[128]; /* what the status pipe said, if exec failed */
+	struct cgroup cg;      /* dirfd -1: no cgroup */
+	bool cg_foreign;       /* a [watch]ed cgroup: never removed by readyd */
+	bool main_alive;       /* child.pid not reaped yet */
+	bool followed;	       /* its first process exited 0 and left its tree: following that */
+	struct svc_exit exit;  /* how its last main process ended */
+};
+
 struct unit {
 	struct daemon *d;
 	uint32_t id; /* service id in the kernel maps; never reused */
@@ -49,9 +70,14 @@ struct unit {
 	struct loop_timer timer; /* mirrors svc.deadline */
 	struct loop_job spawn_job;
 	struct loop_job free_job; /* a removed unit goes at a clean point, never mid-callback */
-	struct child child; /* pidfd/status_fd are -1 when no process */
-	struct loop_source pidfd_src, status_src;
-	char spawn_error[128]; /* what the status pipe said, if exec failed */
+	struct unit_proc procs[CONFIG_MAX_PROCS];
+	size_t n_procs;
+	/* What is left of an instance that ended (or one process of which ended) is stopped. */
+	struct loop_timer remains_timer; /* SIGKILL for them at stop_timeout */
+	bool remains_signalled;
+	bool spawn_waiting; /* a start waits for the remains to go */
+	struct loop_timer scan_timer;	  /* daemon_scan.c */
+	struct loop_timer reattach_timer; /* daemon_watch.c */
 	uint64_t last_conflict_scan;
 	/* sd_notify: the service's own socket, @readyd/<readyd pid>/<id>. */
 	struct loop_source notify_src;
@@ -95,11 +121,17 @@ struct daemon {
 	struct strbuf export_buf;
 	uint64_t events_total;
 	bool shutting_down;
+	bool exiting; /* the loop was told to quit */
 	struct recent_exit recent_exits[RECENT_EXITS]; /* a ring */
 	size_t recent_exit_next;
 	int inotify_fd; /* ready markers */
+	struct cgroup_base cgroups; /* cgroups.dirfd -1: readyd does not create cgroups */
+	int cg_inotify_fd;	    /* cgroup.events of every process cgroup */
+	struct loop_source cg_src;
 	struct loop_source inotify_src;
 	struct loop_timer marker_poll; /* for markers whose directory does not exist yet */
+	struct sock_table table; /* daemon_scan.c: the node's sockets, shared by one moment's scans */
+	uint64_t table_at;
 };
 
 /* Load config, open the tracer and control socket, start every service. */
@@ -131,6 +163,47 @@ struct unit *daemon_unit(struct daemon *d, uint32_t id);
 struct unit *daemon_unit_named(struct daemon *d, const char *name, bool removed);
 void daemon_free_units(struct daemon *d);
 
+/* ---- daemon_procs.c ---- */
+/* Become the reaper of orphans, find or make readyd's cgroup. */
+int daemon_procs_init(struct daemon *d);
+void daemon_procs_close(struct daemon *d);
+/* SIGCHLD: reap every exited child (orphans of service trees, too). */
+void daemon_reap_children(struct daemon *d);
+void unit_procs_init(struct unit *u);
+/* Fork every process of the unit. 0, or -errno with fail filled (what could not start). */
+int unit_procs_spawn(struct unit *u, struct svc_exit *fail);
+/* Signal every process of every tree of the unit. */
+void unit_signal(struct unit *u, int sig);
+/* Nothing of the unit runs: every main process reaped and every tree empty. */
+bool unit_all_down(const struct unit *u);
+void unit_procs_close(struct unit *u);
+/* A process of the tree of process `idx` exited (BPF): maybe the tree is empty now. */
+void unit_tree_exit(struct unit *u, unsigned int idx);
+/* MAINPID= from the service: pid (in its tree) is its main process now. */
+void unit_set_main(struct unit *u, pid_t pid);
+/* Live processes of every tree of the unit; the count. */
+size_t unit_tree_pids(struct unit *u, pid_t *pids, size_t max);
+/* The process of p's tree to take as its main one (0: none). */
+pid_t unit_proc_pick_main(const struct unit_proc *p);
+/* pid (with its pidfd) is p's main process from now on. */
+int unit_proc_watch_main(struct unit_proc *p, pid_t pid, int pidfd);
+
+/* ---- daemon_scan.c ---- */
+void unit_scan_init(struct unit *u);
+/* Raise listener levels, and close gone sockets, from what the kernel shows now. */
+int unit_scan(struct unit *u);
+/* Scan periodically when the unit needs it ([watch], poll mode), else stop. */
+void unit_scan_sync(struct unit *u);
+
+/* ---- daemon_watch.c ---- */
+void unit_watch_init(struct unit *u);
+/* Instead of a spawn: find and follow the watched processes. 0, or -errno with fail filled. */
+int unit_watch_attach(struct unit *u, struct svc_exit *fail);
+void unit_watch_attached(struct unit *u);
+/* Failed, and waiting for its pid file or cgroup to name a live process again. */
+bool unit_watch_waiting(const struct unit *u);
+void unit_watch_sync(struct unit *u);
+
 /* ---- daemon_events.c ---- */
 void daemon_on_event(const struct rd_event *e, void *ctx);
 
@@ -140,6 +213,8 @@ void unit_probes_init(struct unit *u);
 void unit_probes_sync(struct unit *u);
 void unit_probes_stop(struct unit *u);
 bool unit_probes_busy(const struct unit *u);
+/* SIGCHLD for pid: reap it if it is an exec probe's process (true). */
+bool daemon_probe_reap(struct daemon *d, pid_t pid);
 
 /* ---- daemon_control.c ---- */
 void daemon_on_request(struct control_client *c, const char *line, const struct control_peer *peer,
@@ -167,9 +242,11 @@ int unit_notify_open(struct unit *u);
 void unit_notify_close(struct unit *u);
 /* "NOTIFY_SOCKET=@..." and friends for the environment of a new process. */
 void unit_notify_env(struct unit *u, char env[][96], char **out, size_t max);
-/* Is pid part of u's process tree (or was it, moments ago)? */
+/* Is pid part of u's process trees (or was it, moments ago)? (daemon_procs.c) */
 bool unit_tree_contains(struct unit *u, pid_t pid);
-void daemon_note_exit(struct daemon *d, pid_t tgid, uint32_t service, uint64_t at);
+void daemon_note_exit(struct daemon *d, pid_t tgid, uint32_t kid, uint64_t at);
+/* Did pid leave a tree of that unit in the last 30 s? */
+bool daemon_exited_lately(struct daemon *d, pid_t pid, uint32_t unit);
 
 /* ---- daemon_markers.c ---- */
 int daemon_markers_init(struct daemon *d);
@@ -177,6 +254,8 @@ void daemon_markers_close(struct daemon *d);
 /* Before a spawn: remove a stale marker, watch for the new one. */
 void unit_marker_arm(struct unit *u);
 void unit_marker_disarm(struct unit *u);
+/* Look at the marker now (an adopted service may have written it long ago). */
+void unit_marker_check(struct unit *u);
 
 /* ---- daemon_resync.c ---- */
 void daemon_resync_init(struct daemon *d);

@@ -345,6 +345,13 @@ void daemon_on_request(struct control_client *c, const char *line, const struct 
 			goto out;
 		}
 	}
+	if (r.u && r.u->cfg->adopted &&
+	    (command->run == do_stop || command->run == do_restart)) {
+		snprintf(msg, sizeof(msg), "%s is a [watch]: readyd does not %s what it did not start",
+			 r.u->cfg->name, command->name);
+		reply_error(c, msg, false);
+		goto out;
+	}
 	if (cJSON_IsBool(wait))
 		r.wait = cJSON_IsTrue(wait);
 	command->run(&r);

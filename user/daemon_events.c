@@ -138,6 +138,15 @@ static void on_level(struct unit *u, const struct rd_event *e, enum level level)
 	daemon_mark_dirty(u->d);
 }
 
+/* Is pid the main process of one of u's processes? */
+static bool unit_is_main(pid_t pid, const struct unit *u)
+{
+	for (size_t i = 0; i < u->n_procs; i++)
+		if (u->procs[i].child.pid == pid)
+			return true;
+	return false;
+}
+
 static void on_close(struct unit *u, const struct rd_event *e)
 {
 	struct listener *l = svc_listener_for(&u->svc, e->sk, NULL, false);
@@ -153,7 +162,7 @@ static void on_close(struct unit *u, const struct rd_event *e)
 	 * must be judged as an exit (on_unhealthy = restart would otherwise
 	 * turn a crash into a liveness restart).
 	 */
-	if (e->aux && (pid_t)e->tgid == u->svc.pid)
+	if (e->aux && unit_is_main((pid_t)e->tgid, u))
 		return;
 	if (l->level == LEVEL_CLOSED && !svc_listeners_ready(&u->svc)) {
 		in.why = l->label;
@@ -164,7 +173,7 @@ static void on_close(struct unit *u, const struct rd_event *e)
 void daemon_on_event(const struct rd_event *e, void *ctx)
 {
 	struct daemon *d = ctx;
-	struct unit *u = daemon_unit(d, e->service);
+	struct unit *u = daemon_unit(d, RD_KID_UNIT(e->service));
 
 	d->events_total++;
 	if (!u) {
@@ -198,6 +207,7 @@ void daemon_on_event(const struct rd_event *e, void *ctx)
 		break;
 	case RD_EV_EXIT:
 		log_debug("service=%s msg=\"process exited\" pid=%u", u->cfg->name, e->tgid);
+		unit_tree_exit(u, RD_KID_PROC(e->service));
 		break;
 	default:
 		log_debug("msg=\"unknown event type\" type=%u", e->type);

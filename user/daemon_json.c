@@ -148,8 +148,29 @@ static cJSON *reports_json(const struct unit *u)
 	return o;
 }
 
-static void add_config(cJSON *o, const struct service_config *c)
+/* What runs of one process: its main pid, its cgroup, how it last ended. */
+static void add_process_state(cJSON *o, const struct unit_proc *p)
 {
+	char text[256];
+
+	cJSON_AddNumberToObject(o, "pid", p->main_alive ? p->child.pid : 0);
+	cJSON_AddBoolToObject(o, "running", p->main_alive);
+	if (p->followed)
+		cJSON_AddTrueToObject(o, "daemonized");
+	if (p->cg.dirfd >= 0)
+		cJSON_AddStringToObject(o, "cgroup", p->cg.path + p->cg.mount_len);
+	if (!p->main_alive && (p->exit.code || p->exit.signal || p->exit.spawn_error[0] ||
+			       p->exit.unknown)) {
+		struct svc_exit e = p->exit;
+		e.process[0] = '\0'; /* the object names it already */
+		svc_exit_describe(&e, text, sizeof(text));
+		cJSON_AddStringToObject(o, "last_exit", text);
+	}
+}
+
+static void add_config(cJSON *o, const struct unit *u)
+{
+	const struct service_config *c = u->cfg;
 	cJSON *procs = cJSON_CreateArray();
 	char text[4096];
 
@@ -162,6 +183,8 @@ static void add_config(cJSON *o, const struct service_config *c)
 		cJSON_AddStringToObject(p, "command", text);
 		if (c->procs[i].user)
 			cJSON_AddStringToObject(p, "user", c->procs[i].user);
+		if (i < u->n_procs)
+			add_process_state(p, &u->procs[i]);
 		cJSON_AddItemToArray(procs, p);
 	}
 	cJSON_AddItemToObject(o, "processes", procs);
@@ -179,7 +202,7 @@ cJSON *json_service_detail(const struct unit *u, uint64_t now)
 	cJSON *ps = cJSON_CreateArray(), *mono = cJSON_CreateObject();
 	char text[256];
 
-	add_config(o, u->cfg);
+	add_config(o, u);
 	cJSON_AddNumberToObject(o, "restarts", (double)s->restarts);
 	if (s->deadline_kind == DEADLINE_RESTART && s->deadline > now)
 		cJSON_AddNumberToObject(o, "restart_in_ms", ms(s->deadline - now));

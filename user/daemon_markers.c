@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * The `.ready` marker contract (ready = file:/path): before each spawn a
- * stale marker is removed; the file appearing means ready, disappearing
+ * stale marker is removed (not for a [watch]: that file is not readyd's); the file appearing means ready, disappearing
  * means not ready. One inotify fd watches the markers' directories; any
  * event there re-checks the markers that live in it (a few stat() calls).
  * A directory that does not exist yet is polled once a second until it does.
@@ -46,6 +46,11 @@ static void check_marker(struct unit *u)
 		log_warn("service=%s msg=\"its marker says ready, the kernel disagrees\"",
 			 u->cfg->name);
 	daemon_mark_dirty(u->d);
+}
+
+void unit_marker_check(struct unit *u)
+{
+	check_marker(u);
 }
 
 static void on_inotify(struct loop *loop, struct loop_source *src, uint32_t events)
@@ -114,8 +119,10 @@ void unit_marker_arm(struct unit *u)
 {
 	if (!(u->cfg->ready & READY_FILE))
 		return;
-	/* A marker left by an earlier instance must not count for this one. */
-	if (unlink(u->cfg->ready_file) == 0)
+	/* A marker left by an earlier instance must not count for this one (ours only). */
+	if (u->cfg->adopted)
+		;
+	else if (unlink(u->cfg->ready_file) == 0)
 		log_info("service=%s msg=\"removed a stale ready marker\" path=%s", u->cfg->name,
 			 u->cfg->ready_file);
 	else if (errno != ENOENT)

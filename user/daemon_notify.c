@@ -20,37 +20,28 @@
 #define DATAGRAMS_PER_WAKEUP 64 /* a flood waits its turn behind everything else */
 #define RECENT_EXIT_NS (30 * NSEC_PER_SEC)
 
-void daemon_note_exit(struct daemon *d, pid_t tgid, uint32_t service, uint64_t at)
+void daemon_note_exit(struct daemon *d, pid_t tgid, uint32_t kid, uint64_t at)
 {
 	d->recent_exits[d->recent_exit_next++ % RECENT_EXITS] =
-		(struct recent_exit){ .tgid = tgid, .service = service, .at = at };
+		(struct recent_exit){ .tgid = tgid, .service = kid, .at = at };
 }
 
-static bool exited_lately(struct daemon *d, pid_t pid, uint32_t service)
+bool daemon_exited_lately(struct daemon *d, pid_t pid, uint32_t unit)
 {
 	uint64_t now = now_mono_ns();
 
-	for (size_t i = 0; i < RECENT_EXITS; i++) {
-		const struct recent_exit *x = &d->recent_exits[i];
-		if (x->tgid == pid && x->service == service && now - x->at < RECENT_EXIT_NS)
-			return true;
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < RECENT_EXITS; i++) {
+			const struct recent_exit *x = &d->recent_exits[i];
+			if (x->tgid == pid && RD_KID_UNIT(x->service) == unit &&
+			    now - x->at < RECENT_EXIT_NS)
+				return true;
+		}
+		/* Its EXIT may still wait in the ring buffer: read it, then look again. */
+		if (pass == 0 && d->tracer)
+			tracer_consume(d->tracer);
 	}
 	return false;
-}
-
-bool unit_tree_contains(struct unit *u, pid_t pid)
-{
-	uint32_t service;
-
-	if (pid == u->svc.pid)
-		return true;
-	if (tracer_service_of(u->d->tracer, pid, &service) == 0)
-		return service == u->id;
-	if (exited_lately(u->d, pid, u->id))
-		return true;
-	/* Its EXIT may still wait in the ring buffer: read it, then look again. */
-	tracer_consume(u->d->tracer);
-	return exited_lately(u->d, pid, u->id);
 }
 
 static void reject(struct unit *u, enum notify_reject why, const struct notify_datagram *dg,
@@ -121,6 +112,14 @@ static void handle(struct unit *u, struct notify_datagram *dg)
 	log_message(u, &m, dg->cred.pid);
 	in.notify = &m;
 	unit_handle(u, SVC_EV_NOTIFY, &in);
+	if (m.mainpid > 0 && u->svc.pid) {
+		if (unit_tree_contains(u, m.mainpid))
+			unit_set_main(u, m.mainpid);
+		else
+			log_warn("service=%s msg=\"MAINPID= ignored: not a process of the service\" "
+				 "pid=%d",
+				 u->cfg->name, (int)m.mainpid);
+	}
 	if (u->svc.ready_mismatch && !mismatch_before)
 		log_mismatch(u);
 	daemon_mark_dirty(u->d);

@@ -112,3 +112,12 @@ bool unit_probes_busy(const struct unit *u)
 			return true;
 	return false;
 }
+
+bool daemon_probe_reap(struct daemon *d, pid_t pid)
+{
+	for (size_t i = 0; i < d->n_units; i++)
+		for (size_t j = 0; j < CONFIG_MAX_PROBES; j++)
+			if (probe_reap(&d->units[i]->probes[j].run, pid))
+				return true;
+	return false;
+}

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * One service's life in the daemon: what its state machine decides is
- * carried out here (fork, signals, timers), its process is watched and
- * reaped, and a reload can hand it a new configuration.
+ * carried out here (spawn, signals, timers; the processes themselves are
+ * daemon_procs.c's), and a reload can hand it a new configuration.
  */
 #include <errno.h>
 #include <signal.h>
@@ -18,6 +18,7 @@
 
 static void unit_spawn(struct unit *u);
 static void on_free_job(struct loop *loop, struct loop_job *job);
+static void unit_detach(struct unit *u);
 
 struct unit *daemon_unit(struct daemon *d, uint32_t id)
 {
@@ -68,15 +69,21 @@ static void unit_apply(struct unit *u, const struct svc_actions *a)
 
 	if (a->changed)
 		log_transition(u, a);
+	if (u->cfg->adopted && u->svc.state == SVC_STOPPING) {
+		unit_detach(u); /* never signalled: "stopping" a watch is letting go of it */
+		return;
+	}
 	if (a->signal && u->svc.pid) {
-		log_info("service=%s msg=\"sending SIG%s to process group\" pgid=%d", u->cfg->name,
+		log_info("service=%s msg=\"sending SIG%s to its processes\" pid=%d", u->cfg->name,
 			 sigabbrev_np(a->signal), (int)u->svc.pid);
-		supervisor_kill_group(u->svc.pid, a->signal);
+		unit_signal(u, a->signal);
 	}
 	if (a->spawn) /* one fork per loop iteration: events are read in between */
 		loop_job_queue(d->loop, &u->spawn_job);
 	unit_sync_timer(u);
 	unit_probes_sync(u);
+	unit_scan_sync(u);
+	unit_watch_sync(u);
 	daemon_sync_syscalls(d);
 	daemon_wake_waiters(u, a); /* after any event: a wait may settle without a transition */
 	if (a->changed)
@@ -98,84 +105,25 @@ struct svc_actions unit_handle(struct unit *u, enum svc_event ev, const struct s
 	return a;
 }
 
+/* A watch lets go of its processes: they keep running, readyd stops looking. */
+static void unit_detach(struct unit *u)
+{
+	struct svc_input in = { .exit = { .detached = true } };
+
+	log_info("service=%s msg=\"no longer watching it; it keeps running\" pid=%d", u->cfg->name,
+		 (int)u->svc.pid);
+	unit_procs_close(u);
+	unit_procs_init(u);
+	unit_handle(u, SVC_EV_EXIT, &in);
+}
+
 static void on_unit_timer(struct loop *loop, struct loop_timer *t)
 {
 	(void)loop;
 	unit_handle(t->data, SVC_EV_DEADLINE, NULL);
 }
 
-/* ---- processes ---- */
-
-static void unit_close_child(struct unit *u)
-{
-	if (u->child.pidfd >= 0) {
-		loop_del(u->d->loop, &u->pidfd_src);
-		u->child.pidfd = fd_close(u->child.pidfd);
-	}
-	if (u->child.status_fd >= 0) {
-		loop_del(u->d->loop, &u->status_src);
-		u->child.status_fd = fd_close(u->child.status_fd);
-	}
-}
-
-/* The status pipe says whether exec worked; a failure is kept for the exit cause. */
-static void read_exec_status(struct unit *u)
-{
-	int rc = supervisor_exec_status(u->child.status_fd, u->spawn_error, sizeof(u->spawn_error));
-	char text[256];
-
-	if (rc == -EAGAIN)
-		return;
-	if (rc == 1)
-		log_warn("service=%s msg=\"command could not be started\" error=\"%s\"",
-			 u->cfg->name, log_escape(text, sizeof(text), u->spawn_error));
-	loop_del(u->d->loop, &u->status_src);
-	u->child.status_fd = fd_close(u->child.status_fd);
-}
-
-static void on_status_fd(struct loop *loop, struct loop_source *src, uint32_t events)
-{
-	(void)loop, (void)events;
-	read_exec_status(src->data);
-}
-
-static void on_pidfd(struct loop *loop, struct loop_source *src, uint32_t events)
-{
-	struct unit *u = src->data;
-	struct svc_input in = { 0 };
-	char text[160];
-	int err;
-
-	(void)loop, (void)events;
-	/*
-	 * Kill what is left of the group before reaping: until then the
-	 * zombie holds the pgid, so the signal cannot reach a stranger.
-	 */
-	supervisor_kill_group(u->child.pid, SIGKILL);
-	err = supervisor_reap(u->child.pidfd, &in.exit);
-	if (err == -EAGAIN)
-		return;
-	if (err) {
-		log_err("service=%s msg=\"cannot reap process\" pid=%d err=\"%s\"", u->cfg->name,
-			(int)u->child.pid, strerror(-err));
-		in.exit.code = -1;
-	}
-	if (u->child.status_fd >= 0)
-		read_exec_status(u);
-	str_copy(in.exit.spawn_error, u->spawn_error, sizeof(in.exit.spawn_error));
-	unit_close_child(u);
-	svc_exit_describe(&in.exit, text, sizeof(text));
-	log_info("service=%s msg=\"process exited\" pid=%d status=\"%s\"", u->cfg->name,
-		 (int)u->child.pid, text);
-	unit_handle(u, SVC_EV_EXIT, &in);
-}
-
-static int watch_child(pid_t pid, void *ctx)
-{
-	struct unit *u = ctx;
-
-	return tracer_watch(u->d->tracer, pid, u->id);
-}
+/* ---- spawning ---- */
 
 void unit_adopt_next_config(struct unit *u)
 {
@@ -188,6 +136,8 @@ void unit_adopt_next_config(struct unit *u)
 	u->next_owner = NULL;
 	u->next_cfg = NULL;
 	svc_set_config(&u->svc, u->cfg);
+	unit_procs_close(u); /* nothing runs: cgroups are made anew, for the new processes */
+	unit_procs_init(u);
 	log_info("service=%s msg=\"now running its reloaded configuration\"", u->cfg->name);
 }
 
@@ -199,30 +149,24 @@ static void unit_spawn(struct unit *u)
 	int err;
 
 	unit_adopt_next_config(u);
-	char env_store[4][96], *env[5];
-
-	u->spawn_error[0] = '\0';
-	tracer_forget_service(d->tracer, u->id); /* leftovers of the previous instance */
+	if (d->tracer)
+		tracer_forget_unit(d->tracer, u->id); /* leftovers of the previous instance */
 	unit_marker_arm(u);
-	unit_notify_env(u, env_store, env, ARRAY_SIZE(env));
-	err = tracer_set_syscalls(d->tracer, true); /* before the child can bind */
+	err = d->tracer ? tracer_set_syscalls(d->tracer, true) : 0; /* before the child can bind */
 	forked_at = now_mono_ns(); /* before the fork: no event of the child can be older */
 	if (!err)
-		err = supervisor_spawn(&u->cfg->procs[0], env, watch_child, u, &u->child);
-	if (err) {
+		err = u->cfg->adopted ? unit_watch_attach(u, &in.exit) : unit_procs_spawn(u, &in.exit);
+	else
 		snprintf(in.exit.spawn_error, sizeof(in.exit.spawn_error), "%s", strerror(-err));
-		log_err("service=%s msg=\"cannot spawn\" err=\"%s\"", u->cfg->name, strerror(-err));
-		unit_handle(u, SVC_EV_EXIT, &in);
+	if (err) {
+		unit_handle(u, SVC_EV_EXIT, &in); /* what did start is stopped as remains */
 		return;
 	}
-	svc_spawned(&u->svc, u->child.pid, forked_at);
+	svc_spawned(&u->svc, u->procs[0].child.pid, forked_at);
 	unit_sync_timer(u);
-	u->pidfd_src = (struct loop_source){ .fd = u->child.pidfd, .fn = on_pidfd, .data = u };
-	u->status_src = (struct loop_source){ .fd = u->child.status_fd, .fn = on_status_fd, .data = u };
-	loop_add(d->loop, &u->pidfd_src, EPOLLIN);
-	loop_add(d->loop, &u->status_src, EPOLLIN);
-	log_info("service=%s msg=spawned pid=%d", u->cfg->name, (int)u->child.pid);
 	unit_probes_sync(u); /* ready = probe: probes start with the process */
+	if (u->cfg->adopted)
+		unit_watch_attached(u);
 }
 
 static void on_spawn_job(struct loop *loop, struct loop_job *job)
@@ -230,10 +174,17 @@ static void on_spawn_job(struct loop *loop, struct loop_job *job)
 	struct unit *u = job->data;
 
 	(void)loop;
-	if (u->svc.state == SVC_STARTING && !u->svc.pid && !u->d->shutting_down)
-		unit_spawn(u);
-	else /* stopped while queued: a removed one may go now */
-		unit_release_if_gone(u);
+	if (u->svc.state != SVC_STARTING || u->svc.pid || u->d->shutting_down) {
+		unit_release_if_gone(u); /* stopped while queued: a removed one may go now */
+		return;
+	}
+	if (!unit_all_down(u)) { /* one instance at a time: after the last one is gone */
+		u->spawn_waiting = true;
+		log_info("service=%s msg=\"starts once what is left of the last instance is gone\"",
+			 u->cfg->name);
+		return;
+	}
+	unit_spawn(u);
 }
 
 /* ---- creation and removal ---- */
@@ -253,17 +204,19 @@ struct unit *unit_new(struct daemon *d, struct config *owner, const struct servi
 	u->id = ++d->next_id;
 	u->owner = config_ref(owner);
 	u->cfg = cfg;
-	u->child.pidfd = u->child.status_fd = -1;
 	u->notify_src.fd = -1;
 	u->marker_wd = -1;
 	u->timer = (struct loop_timer){ .fn = on_unit_timer, .data = u };
 	u->spawn_job = (struct loop_job){ .fn = on_spawn_job, .data = u };
 	u->free_job = (struct loop_job){ .fn = on_free_job, .data = u };
 	svc_init(&u->svc, cfg);
+	unit_procs_init(u);
 	unit_probes_init(u);
+	unit_scan_init(u);
+	unit_watch_init(u);
 	d->units[d->n_units++] = u;
 	/* Without its notify socket it cannot start when ready = notify; otherwise only a warning. */
-	if (unit_notify_open(u) < 0 && (cfg->ready & READY_NOTIFY))
+	if (!cfg->adopted && unit_notify_open(u) < 0 && (cfg->ready & READY_NOTIFY))
 		log_err("service=%s msg=\"it waits for READY=1 but has no notify socket\"", cfg->name);
 	return u;
 }
@@ -281,13 +234,15 @@ static void unit_free(struct unit *u)
 	daemon_drop_waiters(u);
 	unit_probes_stop(u);
 	loop_timer_cancel(d->loop, &u->timer);
+	loop_timer_cancel(d->loop, &u->scan_timer);
+	loop_timer_cancel(d->loop, &u->reattach_timer);
 	loop_job_cancel(d->loop, &u->spawn_job);
 	loop_job_cancel(d->loop, &u->free_job);
-	unit_close_child(u);
+	unit_procs_close(u);
 	unit_notify_close(u);
 	unit_marker_disarm(u);
 	if (d->tracer) /* NULL when start-up failed before the tracer opened */
-		tracer_forget_service(d->tracer, u->id);
+		tracer_forget_unit(d->tracer, u->id);
 	config_unref(u->owner);
 	config_unref(u->next_owner);
 	free(u);
@@ -296,7 +251,7 @@ static void unit_free(struct unit *u)
 static bool unit_gone(const struct unit *u)
 {
 	return u->removed && !u->svc.pid && !u->spawn_job.queued && !unit_probes_busy(u) &&
-	       (u->svc.state == SVC_STOPPED || u->svc.state == SVC_FAILED);
+	       (u->svc.state == SVC_STOPPED || u->svc.state == SVC_FAILED) && unit_all_down(u);
 }
 
 /* Freed from a job, never from inside a callback that may still use the unit. */

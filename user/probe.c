@@ -264,6 +264,14 @@ static void on_exec_exit(struct loop *loop, struct loop_source *src, uint32_t ev
 	finish(r, false, reason);
 }
 
+bool probe_reap(struct probe_run *r, pid_t pid)
+{
+	if (!r->active || r->phase != PHASE_EXEC || r->pid != pid || r->pidfd.fd < 0)
+		return false;
+	on_exec_exit(r->loop, &r->pidfd, EPOLLIN);
+	return true;
+}
+
 static int start_exec(struct probe_run *r, const struct service_config *cfg)
 {
 	struct child child;

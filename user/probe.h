@@ -63,6 +63,8 @@ int probe_start(struct probe_run *r, struct loop *loop, const struct probe_spec 
  * reaped later from the loop: probe_busy() stays true until then.
  */
 void probe_abort(struct probe_run *r);
+/* SIGCHLD for pid: if it is this probe's process, reap it now (true). */
+bool probe_reap(struct probe_run *r, pid_t pid);
 /* A probe is running or being reaped: the struct must stay. */
 static inline bool probe_busy(const struct probe_run *r)
 {

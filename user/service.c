@@ -286,13 +286,16 @@ static void describe_reports(struct svc *s, char *buf, size_t size)
 static void describe_ready(struct svc *s, char *buf, size_t size)
 {
 	const struct listener *why = NULL;
-	char took[32];
+	char took[48];
+	char span[24];
 
-	fmt_duration(took, sizeof(took), s->ready_at - s->spawned_at);
+	/* An adopted process was not spawned by readyd: time runs from the attach. */
+	fmt_duration(span, sizeof(span), s->ready_at - s->spawned_at);
+	snprintf(took, sizeof(took), "%s after %s", span, s->cfg->adopted ? "readyd attached" : "spawn");
 	if (!(s->cfg->ready & READY_ACCEPT)) {
 		buf[0] = '\0';
 		describe_reports(s, buf, size);
-		str_append(buf, size, ", %s after spawn", took);
+		str_append(buf, size, ", %s", took);
 		return;
 	}
 	/* Name the listener that completed readiness: the latest to get there. */
@@ -303,11 +306,11 @@ static void describe_ready(struct svc *s, char *buf, size_t size)
 		if (listener_ready(&s->observed[i]))
 			why = &s->observed[i];
 	if (!why)
-		snprintf(buf, size, "ready %s after spawn", took);
+		snprintf(buf, size, "ready %s", took);
 	else if (why->connectionless)
-		snprintf(buf, size, "%s bound, %s after spawn", why->label, took);
+		snprintf(buf, size, "%s bound, %s", why->label, took);
 	else
-		snprintf(buf, size, "accepting on %s (%s by pid %d), %s after spawn", why->label,
+		snprintf(buf, size, "accepting on %s (%s by pid %d), %s", why->label,
 			 accept_via_name(why->via), (int)why->pid, took);
 	describe_reports(s, buf, size);
 }

@@ -44,8 +44,11 @@ enum svc_event {
 enum svc_deadline { DEADLINE_NONE, DEADLINE_READY, DEADLINE_KILL, DEADLINE_RESTART, DEADLINE_WATCHDOG };
 
 struct svc_exit {
-	int code;   /* exit status, or -1 */
-	int signal; /* terminating signal, or 0 */
+	int code;     /* exit status, or -1 */
+	int signal;   /* terminating signal, or 0 */
+	bool unknown; /* a main process readyd did not fork: how it ended cannot be known */
+	bool detached; /* a [watch] let go of its processes, which still run */
+	char process[SERVICE_NAME_MAX + 1]; /* which process of several ended, or "" */
 	char spawn_error[128]; /* non-empty: the command never ran ("exec: No such file...") */
 };
 
@@ -133,6 +136,8 @@ void svc_set_config(struct svc *s, const struct service_config *cfg);
  * loop_job): this is the main process; the ready timeout starts.
  */
 void svc_spawned(struct svc *s, pid_t pid, uint64_t now);
+/* The main process is another one now (it daemonized, or said MAINPID=). */
+void svc_main_changed(struct svc *s, pid_t pid);
 /* Every readiness condition holds (listeners per `ready`, probes). */
 bool svc_ready(const struct svc *s);
 /* The listener half of it: every declared listener ready (or, with none, one observed). */

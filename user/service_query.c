@@ -48,13 +48,27 @@ const char *accept_via_name(unsigned int via)
 
 void svc_exit_describe(const struct svc_exit *e, char *buf, size_t size)
 {
-	if (e->spawn_error[0])
-		snprintf(buf, size, "could not be started: %s", e->spawn_error);
+	char who[SERVICE_NAME_MAX + 16] = "";
+
+	if (e->process[0]) /* one process of several: name it */
+		snprintf(who, sizeof(who), "process %s ", e->process);
+	if (e->detached)
+		snprintf(buf, size, "no longer watched; it still runs");
+	else if (e->spawn_error[0])
+		snprintf(buf, size, "%scould not be started: %s", who, e->spawn_error);
+	else if (e->unknown)
+		snprintf(buf, size, "%sexited (not readyd's child: its status is unknown)", who);
 	else if (e->signal)
-		snprintf(buf, size, "killed by signal %d (SIG%s)", e->signal,
+		snprintf(buf, size, "%skilled by signal %d (SIG%s)", who, e->signal,
 			 sigabbrev_np(e->signal) ? sigabbrev_np(e->signal) : "?");
 	else
-		snprintf(buf, size, "exited with status %d", e->code);
+		snprintf(buf, size, "%sexited with status %d", who, e->code);
+}
+
+void svc_main_changed(struct svc *s, pid_t pid)
+{
+	if (s->pid)
+		s->pid = pid;
 }
 
 void svc_init(struct svc *s, const struct service_config *cfg)
@@ -87,8 +101,8 @@ void svc_spawned(struct svc *s, pid_t pid, uint64_t now)
 {
 	s->pid = pid;
 	s->spawned_at = now;
-	s->deadline_kind = DEADLINE_READY;
-	s->deadline = now + s->cfg->ready_timeout_ns;
+	s->deadline_kind = s->cfg->ready_timeout_ns ? DEADLINE_READY : DEADLINE_NONE;
+	s->deadline = s->cfg->ready_timeout_ns ? now + s->cfg->ready_timeout_ns : 0;
 }
 
 bool svc_listeners_ready(const struct svc *s)

@@ -273,11 +273,20 @@ int tracer_watch(struct tracer *t, pid_t tgid, uint32_t service)
 	return 0;
 }
 
+/* The value of both maps starts with the kernel id: (unit << RD_PROC_BITS) | process. */
+static uint32_t unit_of_value(const uint64_t *value)
+{
+	uint32_t kid;
+
+	memcpy(&kid, value, sizeof(kid));
+	return kid >> RD_PROC_BITS;
+}
+
 /*
- * Delete every entry of `map` whose value starts with the service id. Keys
- * are collected first: deleting during get_next_key restarts the walk.
+ * Delete every entry of `map` that belongs to the unit. Keys are collected
+ * first: deleting during get_next_key restarts the walk.
  */
-static void forget_in(struct bpf_map *map, size_t key_size, uint32_t service)
+static void forget_in(struct bpf_map *map, size_t key_size, uint32_t unit)
 {
 	uint64_t key[2] = { 0 }, value[4] = { 0 };
 	uint64_t *doomed = NULL;
@@ -287,8 +296,7 @@ static void forget_in(struct bpf_map *map, size_t key_size, uint32_t service)
 
 	while (bpf_map_get_next_key(fd, first ? NULL : key, key) == 0) {
 		first = false;
-		if (bpf_map_lookup_elem(fd, key, value) < 0 ||
-		    memcmp(value, &service, sizeof(service)) != 0)
+		if (bpf_map_lookup_elem(fd, key, value) < 0 || unit_of_value(value) != unit)
 			continue;
 		if (n == cap) {
 			uint64_t *grown = realloc(doomed, (cap = cap ? cap * 2 : 64) * sizeof(*doomed));
@@ -319,11 +327,28 @@ void tracer_forget_sock(struct tracer *t, uint64_t sk)
 	bpf_map__delete_elem(t->skel->maps.listeners, &sk, sizeof(sk), 0);
 }
 
-void tracer_forget_service(struct tracer *t, uint32_t service)
+void tracer_forget_unit(struct tracer *t, uint32_t unit)
 {
 	_Static_assert(sizeof(struct rd_listener) <= sizeof(uint64_t[4]), "value buffer");
-	forget_in(t->skel->maps.watched_tgids, sizeof(__u32), service);
-	forget_in(t->skel->maps.listeners, sizeof(__u64), service);
+	forget_in(t->skel->maps.watched_tgids, sizeof(__u32), unit);
+	forget_in(t->skel->maps.listeners, sizeof(__u64), unit);
+}
+
+int tracer_tree(struct tracer *t, uint32_t kid, bool whole_unit, pid_t *pids, size_t max)
+{
+	int fd = bpf_map__fd(t->skel->maps.watched_tgids);
+	__u32 key = 0, value;
+	bool first = true;
+	size_t n = 0;
+
+	while (n < max && bpf_map_get_next_key(fd, first ? NULL : &key, &key) == 0) {
+		first = false;
+		if (bpf_map_lookup_elem(fd, &key, &value) < 0)
+			continue;
+		if (whole_unit ? value >> RD_PROC_BITS == kid >> RD_PROC_BITS : value == kid)
+			pids[n++] = (pid_t)key;
+	}
+	return (int)n;
 }
 
 /* Detach: hand the links to the detacher thread (the kernel waits an RCU grace period each). */

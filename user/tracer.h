@@ -42,14 +42,20 @@ int tracer_fd(const struct tracer *t);
 /* Deliver every waiting event to on_event. Returns the count or -errno. */
 int tracer_consume(struct tracer *t);
 
-/* Follow tgid (and, in the kernel, every process it forks) for `service`. */
-int tracer_watch(struct tracer *t, pid_t tgid, uint32_t service);
-/* The service a live process is watched for. 0, or -ENOENT if it is not watched. */
-int tracer_service_of(struct tracer *t, pid_t tgid, uint32_t *service);
+/*
+ * Kernel ids name one process tree of one service: (unit id << RD_PROC_BITS)
+ * | the process's index in its service. Events carry it in rd_event.service.
+ */
+/* Follow tgid (and, in the kernel, every process it forks) under kernel id kid. */
+int tracer_watch(struct tracer *t, pid_t tgid, uint32_t kid);
+/* The kernel id a live process is watched under. 0, or -ENOENT if it is not watched. */
+int tracer_service_of(struct tracer *t, pid_t tgid, uint32_t *kid);
+/* The live processes watched under kid (or, whole_unit, any id of its unit); the count. */
+int tracer_tree(struct tracer *t, uint32_t kid, bool whole_unit, pid_t *pids, size_t max);
 /* A listener closed without the kernel noticing (unix): drop its entry. */
 void tracer_forget_sock(struct tracer *t, uint64_t sk);
-/* Drop everything the kernel still holds for `service` (a new instance starts). */
-void tracer_forget_service(struct tracer *t, uint32_t service);
+/* Drop everything the kernel still holds for a unit (a new instance starts). */
+void tracer_forget_unit(struct tracer *t, uint32_t unit);
 
 /* Attach or detach the syscall tracepoints; idempotent. */
 int tracer_set_syscalls(struct tracer *t, bool on);

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define NSEC_PER_MSEC 1000000ULL
@@ -29,6 +30,11 @@ void fmt_duration(char *buf, size_t size, uint64_t ns);
 
 /* close() that keeps errno and accepts -1; returns -1 for `fd = fd_close(fd)`. */
 int fd_close(int fd);
+/*
+ * Read a small file (relative to dirfd, or absolute) into buf, NUL-terminated,
+ * O_NOFOLLOW: /proc and cgroup files. The length read, or -errno.
+ */
+ssize_t file_read_text(int dirfd, const char *path, char *buf, size_t size);
 /* mkdir -p with the given mode for directories it creates. */
 int mkdir_parents(const char *dir, unsigned int mode);
 
