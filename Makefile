@@ -47,7 +47,8 @@ CORE_SRCS := log util strbuf duration argv listen_spec probe_spec notify config 
 DAEMON_SRCS := $(CORE_SRCS) loop supervisor probe detacher tracer sockets proc_parse sock_scan cgroup \
 	       control daemon \
 	       daemon_units daemon_procs daemon_probes daemon_reload daemon_json daemon_notify daemon_markers \
-	       daemon_events daemon_scan daemon_watch daemon_control daemon_resync readyd
+	       daemon_events daemon_scan daemon_watch daemon_control daemon_resync \
+	       daemon_oneshot oneshot readyd
 CTL_SRCS := log util duration ctl_client ctl_format readyctl
 
 all: $(OUT)/readyd $(OUT)/readyctl

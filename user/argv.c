@@ -17,6 +17,25 @@ void argv_free(char **argv)
 	free(argv);
 }
 
+int argv_dup(char *const *src, char ***out)
+{
+	size_t n = 0;
+	char **copy;
+
+	while (src[n])
+		n++;
+	copy = calloc(n + 1, sizeof(*copy));
+	if (!copy)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (!(copy[i] = strdup(src[i]))) {
+			argv_free(copy);
+			return -ENOMEM;
+		}
+	*out = copy;
+	return 0;
+}
+
 static int push_word(char ***argv, int *argc, const char *word, size_t len)
 {
 	char **grown = realloc(*argv, sizeof(char *) * (size_t)(*argc + 2));

@@ -15,6 +15,8 @@
  */
 int argv_split(const char *line, char ***argv, const char **error);
 void argv_free(char **argv);
+/* A deep copy, to be freed with argv_free. 0 or -ENOMEM. */
+int argv_dup(char *const *src, char ***out);
 /* Join for display: words with spaces or quotes are single-quoted. */
 void argv_format(char *buf, unsigned long size, char *const *argv);
 

@@ -470,8 +470,8 @@ static void finish_watch(struct parse_ctx *ctx, struct service_config *s)
 			     "ready = notify cannot work for watch \"%s\": readyd did not start it, "
 			     "so it has no NOTIFY_SOCKET from readyd",
 			     s->name);
-	if (!s->n_procs) /* the watched tree: a process with no command */
-		config_current_process(ctx, "pid");
+	if (!s->n_procs) /* the watched tree: a process with no command (of this watch, not ctx's) */
+		add_process(ctx, s, s->name);
 }
 
 static void finish_service(struct parse_ctx *ctx, struct service_config *s)

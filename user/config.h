@@ -81,6 +81,7 @@ struct process_config {
 	char *working_directory;
 	char *environment[CONFIG_MAX_ENV]; /* "KEY=VALUE" */
 	size_t n_env;
+	bool inherit_env; /* readyd exec: the caller's environment too */
 	unsigned int seen[8]; /* line of each single-valued key */
 };
 

@@ -36,6 +36,8 @@ static void export_now(struct daemon *d)
 	size_t n = 0;
 	int err;
 
+	if (!d->textfile) /* readyd exec/wait without --textfile */
+		return;
 	for (size_t i = 0; i < d->n_units && n < ARRAY_SIZE(svcs); i++)
 		if (!d->units[i]->removed) /* one series per name: a re-added one may be starting */
 			svcs[n++] = &d->units[i]->svc;
@@ -93,9 +95,9 @@ static void on_textfile_synced(struct loop *loop, struct loop_source *src, uint3
 
 static int setup_textfile(struct daemon *d)
 {
-	int err = textfile_writer_new(d->cfg->textfile, &d->textfile);
+	int err = d->cfg->textfile ? textfile_writer_new(d->cfg->textfile, &d->textfile) : 0;
 
-	if (err)
+	if (err || !d->textfile)
 		return err;
 	d->textfile_src = (struct loop_source){ .fd = textfile_writer_fd(d->textfile),
 						.fn = on_textfile_synced, .data = d };
@@ -191,6 +193,8 @@ static void on_signal(struct loop *loop, struct loop_source *src, uint32_t event
 
 	(void)loop, (void)events;
 	while (read(src->fd, &si, sizeof(si)) == sizeof(si)) {
+		if (daemon_oneshot_signal(d, (int)si.ssi_signo))
+			continue;
 		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
 			begin_shutdown(d, (int)si.ssi_signo);
 		} else if (si.ssi_signo == SIGCHLD) {
@@ -223,6 +227,11 @@ static int setup_signals(struct daemon *d)
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGPIPE);
+	if (d->opts->oneshot.kind == ONESHOT_EXEC) { /* forwarded to the command */
+		sigaddset(&set, SIGQUIT);
+		sigaddset(&set, SIGUSR1);
+		sigaddset(&set, SIGUSR2);
+	}
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		return -errno;
 	sigdelset(&set, SIGPIPE); /* blocked and never read: writes get EPIPE instead */
@@ -267,7 +276,13 @@ static int load_config(struct daemon *d, const struct daemon_opts *o)
 {
 	struct config_diag diag;
 	char text[1024];
-	int err = daemon_load_config(o, &d->cfg, &diag);
+	int err;
+
+	if (o->config) { /* readyd exec/wait: built and checked by oneshot.c */
+		d->cfg = config_ref(o->config);
+		return 0;
+	}
+	err = daemon_load_config(o, &d->cfg, &diag);
 
 	for (size_t i = 0; i < diag.n; i++)
 		log_err("msg=\"config error\" at=\"%s\"", log_escape(text, sizeof(text), diag.lines[i]));
@@ -322,7 +337,7 @@ int daemon_init(struct daemon *d, const struct daemon_opts *o)
 		return err;
 	d->tracer_src = (struct loop_source){ .fd = tracer_fd(d->tracer), .fn = on_tracer, .data = d };
 	err = loop_add(d->loop, &d->tracer_src, EPOLLIN);
-	if (!err)
+	if (!err && d->cfg->control)
 		err = control_open(d->loop, d->cfg->control,
 				   d->cfg->control_group ? d->cfg->control_gid : (gid_t)-1,
 				   daemon_on_request, d, &d->control);
@@ -335,9 +350,10 @@ int daemon_init(struct daemon *d, const struct daemon_opts *o)
 	d->refresh_timer = (struct loop_timer){ .fn = on_export_timer, .data = d };
 	d->syscall_linger = (struct loop_timer){ .fn = on_syscall_linger, .data = d };
 	daemon_resync_init(d);
+	daemon_oneshot_start(d);
 	log_info("msg=started version=%s mode=%s services=%zu control=%s textfile=%s",
 		 READYD_VERSION, tracer_mode_name(tracer_mode(d->tracer)), d->n_units,
-		 d->cfg->control, d->cfg->textfile);
+		 d->cfg->control ? d->cfg->control : "none", d->cfg->textfile ? d->cfg->textfile : "none");
 	return 0;
 }
 
@@ -352,7 +368,8 @@ int daemon_run(struct daemon *d)
 	daemon_sync_syscalls(d); /* attached by tracer_open; no service may need them */
 	rc = loop_run(d->loop);
 	export_now(d); /* the final state, after every service stopped */
-	textfile_writer_flush(d->textfile);
+	if (d->textfile)
+		textfile_writer_flush(d->textfile);
 	return rc;
 }
 

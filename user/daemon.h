@@ -22,6 +22,7 @@
 #include "config.h"
 #include "control.h"
 #include "loop.h"
+#include "oneshot.h"
 #include "probe.h"
 #include "service.h"
 #include "sock_scan.h"
@@ -96,7 +97,9 @@ struct recent_exit {
 };
 
 struct daemon_opts {
-	const char *config_path;
+	const char *config_path;   /* or, for messages, what built `config` */
+	struct config *config;	   /* built in memory (readyd exec/wait): used instead of the file */
+	struct oneshot_opts oneshot; /* kind ONESHOT_NONE: the daemon */
 	const char *control_path;  /* overrides the config file */
 	const char *textfile_path; /* overrides the config file */
 	enum tracer_mode mode;
@@ -132,6 +135,8 @@ struct daemon {
 	struct loop_timer marker_poll; /* for markers whose directory does not exist yet */
 	struct sock_table table; /* daemon_scan.c: the node's sockets, shared by one moment's scans */
 	uint64_t table_at;
+	struct loop_timer oneshot_timer; /* daemon_oneshot.c: readyd wait --timeout */
+	bool oneshot_said_ready;
 };
 
 /* Load config, open the tracer and control socket, start every service. */
@@ -256,6 +261,13 @@ void unit_marker_arm(struct unit *u);
 void unit_marker_disarm(struct unit *u);
 /* Look at the marker now (an adopted service may have written it long ago). */
 void unit_marker_check(struct unit *u);
+
+/* ---- daemon_oneshot.c: readyd exec / readyd wait ---- */
+void daemon_oneshot_start(struct daemon *d);
+/* After anything happened to u: print the ready line, or end the run. */
+void daemon_oneshot_observe(struct unit *u);
+/* A signal readyd exec forwards to the command (true), or leaves to the daemon. */
+bool daemon_oneshot_signal(struct daemon *d, int sig);
 
 /* ---- daemon_resync.c ---- */
 void daemon_resync_init(struct daemon *d);

@@ -361,6 +361,7 @@ static void settle(struct unit *u, struct unit_proc *ended)
 		u->spawn_waiting = false;
 		loop_job_queue(u->d->loop, &u->spawn_job);
 	}
+	daemon_oneshot_observe(u);
 	unit_release_if_gone(u);
 	if (u->d->shutting_down)
 		daemon_check_shutdown(u->d);

@@ -88,6 +88,7 @@ static void unit_apply(struct unit *u, const struct svc_actions *a)
 	daemon_wake_waiters(u, a); /* after any event: a wait may settle without a transition */
 	if (a->changed)
 		daemon_mark_dirty(d);
+	daemon_oneshot_observe(u);
 	unit_release_if_gone(u);
 	if (d->shutting_down)
 		daemon_check_shutdown(d);

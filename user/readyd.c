@@ -9,11 +9,15 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "oneshot.h"
 #include "util.h"
 
 static const char usage[] =
 	"usage: readyd [--config FILE] [--control PATH] [--textfile PATH]\n"
 	"              [--mode auto|fentry|tracepoint] [-v] [--check-config]\n"
+	"       readyd exec [--timeout S] [--listen SPEC]... -- CMD [ARGS...]\n"
+	"       readyd wait --pid N [--timeout S] [--listen SPEC]...\n"
+	"                        (readyd exec --help: one-shot use in scripts)\n"
 	"\n"
 	"  --config FILE    configuration (default " CONFIG_DEFAULT_PATH ")\n"
 	"  --control PATH   control socket, overrides the config file\n"
@@ -65,6 +69,8 @@ int main(int argc, char **argv)
 	char err_text[256];
 	struct daemon d;
 
+	if (argc > 1 && (strcmp(argv[1], "exec") == 0 || strcmp(argv[1], "wait") == 0))
+		return oneshot_main(argc - 1, argv + 1);
 	while ((opt = getopt_long(argc, argv, "vh", options, NULL)) != -1) {
 		switch (opt) {
 		case OPT_CONFIG:

@@ -62,7 +62,7 @@ static void spawn(struct svc *s, bool is_restart, const char *why, uint64_t now,
 	s->status_text[0] = '\0';
 	s->notify_errno = 0;
 	s->watchdog_ns = s->cfg->watchdog_ns;
-	s->watchdog_expired = s->ready_mismatch = false;
+	s->watchdog_expired = s->ready_mismatch = s->ready_timed_out = false;
 	if (s->n_starts == START_LIMIT_BURST_MAX + 1) /* keep the newest */
 		memmove(s->starts, s->starts + 1, sizeof(s->starts[0]) * --s->n_starts);
 	s->starts[s->n_starts++] = now;
@@ -562,6 +562,7 @@ static void on_ready_timeout(struct svc *s, uint64_t now, struct svc_actions *ou
 	if (probes[0])
 		str_append(what, sizeof(what), "%s%s", what[0] ? "; " : "", probes);
 	fmt_duration(took, sizeof(took), s->cfg->ready_timeout_ns);
+	s->ready_timed_out = true;
 	terminate(s, now, out);
 	set_state(s, SVC_FAILED, now, out, "not ready after %s (%s)", took, what);
 }

@@ -91,6 +91,7 @@ struct svc {
 	uint64_t starts[START_LIMIT_BURST_MAX + 1];
 	size_t n_starts;
 	bool start_limit_hit;
+	bool ready_timed_out; /* this instance failed at ready_timeout (readyd exec: 124) */
 	bool has_exit;
 	struct svc_exit last_exit;
 	uint64_t last_exit_at;

@@ -16,7 +16,8 @@
 
 #include "util.h"
 
-#define ENV_MAX (CONFIG_MAX_ENV + 16)
+/* Its own, readyd's, and (readyd exec) up to 1024 inherited variables. */
+#define ENV_MAX (CONFIG_MAX_ENV + 16 + 1024)
 static char DEFAULT_PATH[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 struct spawn_failure {
@@ -24,49 +25,50 @@ struct spawn_failure {
 	char stage[96];
 };
 
-/* Is KEY (of "KEY=...") set by the service's `environment`? */
-static bool configured(const struct process_config *cfg, const char *kv)
+/* Add KEY=VALUE unless KEY is there already: what is added first wins. */
+static void put_env(char **env, size_t *n, char *kv)
 {
 	size_t len = strcspn(kv, "=");
 
-	for (size_t i = 0; i < cfg->n_env; i++)
-		if (strncmp(cfg->environment[i], kv, len) == 0 && cfg->environment[i][len] == '=')
-			return true;
-	return false;
+	if (*n >= ENV_MAX)
+		return;
+	for (size_t i = 0; i < *n; i++)
+		if (strncmp(env[i], kv, len) == 0 && env[i][len] == '=')
+			return;
+	env[(*n)++] = kv;
 }
 
-/* Add a default unless the service's own `environment` sets that key. */
-static void add_default(const struct process_config *cfg, char **env, size_t *n, char *kv)
-{
-	if (!configured(cfg, kv))
-		env[(*n)++] = kv;
-}
-
-/* The environment a service starts with: clean, like systemd's; `environment` wins. */
+/*
+ * The environment a service starts with: clean, like systemd's, unless it
+ * inherits readyd's (readyd exec). Its own `environment` wins, then what
+ * readyd sets (NOTIFY_SOCKET, READYD_SERVICE, ...), then the defaults.
+ */
 static size_t build_env(const struct process_config *cfg, char *const *extra, char **env,
 			char store[][4096 + 8])
 {
 	size_t n = 0, k = 0;
 
-	add_default(cfg, env, &n, DEFAULT_PATH);
+	for (size_t i = 0; i < cfg->n_env; i++)
+		put_env(env, &n, cfg->environment[i]);
 	snprintf(store[k], sizeof(store[k]), "READYD_SERVICE=%s", cfg->service);
-	add_default(cfg, env, &n, store[k++]);
+	put_env(env, &n, store[k++]);
 	if (cfg->user) {
 		snprintf(store[k], sizeof(store[k]), "USER=%s", cfg->user);
-		add_default(cfg, env, &n, store[k++]);
+		put_env(env, &n, store[k++]);
 		snprintf(store[k], sizeof(store[k]), "LOGNAME=%s", cfg->user);
-		add_default(cfg, env, &n, store[k++]);
+		put_env(env, &n, store[k++]);
 		snprintf(store[k], sizeof(store[k]), "HOME=%s", cfg->home ? cfg->home : "/");
-		add_default(cfg, env, &n, store[k++]);
+		put_env(env, &n, store[k++]);
 	}
 	if (strcmp(cfg->name, cfg->service) != 0) { /* one process of several */
 		snprintf(store[k], sizeof(store[k]), "READYD_PROCESS=%s", cfg->name);
-		add_default(cfg, env, &n, store[k++]);
+		put_env(env, &n, store[k++]);
 	}
-	for (; extra && *extra && n < ENV_MAX - CONFIG_MAX_ENV - 1; extra++)
-		add_default(cfg, env, &n, *extra);
-	for (size_t i = 0; i < cfg->n_env; i++)
-		env[n++] = cfg->environment[i];
+	for (; extra && *extra; extra++)
+		put_env(env, &n, *extra);
+	for (char **e = environ; cfg->inherit_env && *e; e++)
+		put_env(env, &n, *e);
+	put_env(env, &n, DEFAULT_PATH);
 	env[n] = NULL;
 	return n;
 }

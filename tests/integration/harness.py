@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import textwrap
 import time
 import unittest
 import uuid
@@ -193,6 +194,19 @@ class ReadydCase(unittest.TestCase):
         lines.append("environment = READYD_TEST_TAG=%s" % self.tag)
         return "\n".join(lines) + "\n"
 
+    def process(self, service, name, command, *listen, **keys):
+        """One [process "SERVICE/NAME"] section of a multi-process service."""
+        lines = ['[process "%s/%s"]' % (service, name), "command = %s" % command]
+        lines += ["listen = %s" % l for l in listen]
+        for k, v in keys.items():
+            lines.append("%s = %s" % (k, v))
+        lines.append("environment = READYD_TEST_TAG=%s" % self.tag)
+        return "\n".join(lines) + "\n"
+
+    def tagged_env(self):
+        """The test's environment plus its tag: processes started outside readyd carry it too."""
+        return dict(os.environ, READYD_TEST_TAG=self.tag)
+
     def start_readyd(self, *sections, args=(), expect_up=True, readyd_extra=""):
         conf = os.path.join(self.tmp, "readyd.conf")
         with open(conf, "w") as f:
@@ -260,6 +274,30 @@ class ReadydCase(unittest.TestCase):
 
     def metric(self, name, **labels):
         return self.metrics().get((name, frozenset(labels.items())))
+
+
+def write_nginx_conf(prefix, port, daemon=False):
+    """A minimal nginx (master + 2 workers) under prefix, listening on 127.0.0.1:port."""
+    os.makedirs(prefix, exist_ok=True)
+    conf = os.path.join(prefix, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(textwrap.dedent("""\
+            daemon %(daemon)s;
+            worker_processes 2;
+            pid %(p)s/nginx.pid;
+            error_log %(p)s/error.log;
+            events { worker_connections 64; }
+            http {
+                access_log off;
+                client_body_temp_path %(p)s/body;
+                proxy_temp_path %(p)s/proxy;
+                fastcgi_temp_path %(p)s/fastcgi;
+                uwsgi_temp_path %(p)s/uwsgi;
+                scgi_temp_path %(p)s/scgi;
+                server { listen 127.0.0.1:%(port)d; return 200 "ok\\n"; }
+            }
+            """ % {"p": prefix, "port": port, "daemon": "on" if daemon else "off"}))
+    return conf
 
 
 def python_server(script, *args):

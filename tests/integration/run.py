@@ -16,13 +16,15 @@ import test_artifacts  # noqa: E402
 import test_core  # noqa: E402
 import test_health  # noqa: E402
 import test_reports  # noqa: E402
+import test_trees  # noqa: E402
 
 # Every attach mode readyd has; each one that loads here runs the core suite.
 MODES = ["fentry", "tracepoint"]
 # Suites that do not depend on the attach mode run in the default one.
 ONCE = [test_core.ControlTests, test_artifacts.ArtifactTests, test_health.ProbeTests,
         test_health.RestartPolicyTests, test_health.OperatorTests, test_health.ReloadTests,
-        test_health.EnvironmentTests, test_reports.ReportTests]
+        test_health.EnvironmentTests, test_reports.ReportTests, test_trees.TreeTests,
+        test_trees.WatchTests, test_trees.ExecTests]
 PER_MODE = [test_core.CoreTests]
 
 

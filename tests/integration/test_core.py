@@ -5,10 +5,9 @@ import signal
 import socket
 import stat
 import subprocess
-import textwrap
 import time
 
-from harness import PYTHON, READYD, ReadydCase, free_port, python_server
+from harness import PYTHON, READYD, ReadydCase, free_port, python_server, write_nginx_conf
 
 
 class CoreTests(ReadydCase):
@@ -54,25 +53,9 @@ class CoreTests(ReadydCase):
     def test_nginx_master_and_workers(self):
         port = free_port()
         prefix = os.path.join(self.tmp, "nginx")
-        os.makedirs(prefix)
-        with open(os.path.join(prefix, "nginx.conf"), "w") as f:
-            f.write(textwrap.dedent("""\
-                worker_processes 2;
-                pid %(p)s/nginx.pid;
-                error_log stderr;
-                events { worker_connections 64; }
-                http {
-                    access_log off;
-                    client_body_temp_path %(p)s/body;
-                    proxy_temp_path %(p)s/proxy;
-                    fastcgi_temp_path %(p)s/fastcgi;
-                    uwsgi_temp_path %(p)s/uwsgi;
-                    scgi_temp_path %(p)s/scgi;
-                    server { listen 127.0.0.1:%(port)d; return 200 "ok\\n"; }
-                }
-                """ % {"p": prefix, "port": port}))
+        conf = write_nginx_conf(prefix, port)
         self.start_readyd(self.service(
-            "nginx", "/usr/sbin/nginx -p %s -c %s/nginx.conf -g 'daemon off;'" % (prefix, prefix),
+            "nginx", "/usr/sbin/nginx -p %s -c %s" % (prefix, conf),
             "tcp:127.0.0.1:%d" % port))
         s = self.wait_state("nginx", "running")
         l = self.listener("nginx", "tcp:127.0.0.1:%d" % port)

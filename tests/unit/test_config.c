@@ -294,6 +294,49 @@ static void process_section_errors(void **state)
 		     "command belongs in a [service] or [process] section");
 }
 
+static void watch_sections(void **state)
+{
+	static const char text[] = "[watch \"pg\"]\npid_file = /run/pg.pid\nlisten = tcp:5432\n"
+				   "probe = tcp:127.0.0.1:5432\n";
+	struct config_diag diag;
+	struct config cfg;
+	const struct service_config *s;
+
+	(void)state;
+	assert_int_equal(config_parse_text("w.conf", text, NULL, &cfg, &diag), 0);
+	s = &cfg.services[0];
+	assert_true(s->adopted);
+	assert_int_equal(s->watch.kind, WATCH_PID_FILE);
+	assert_string_equal(s->watch.path, "/run/pg.pid");
+	/* Never restarted, never timed out: readyd did not start it. */
+	assert_int_equal(s->restart, RESTART_NO);
+	assert_int_equal(s->ready_timeout_ns, 0);
+	assert_int_equal(s->n_procs, 1);
+	config_free(&cfg);
+}
+
+static void watch_errors(void **state)
+{
+	(void)state;
+	expect_error("[watch \"a\"]\nlisten = tcp:80\n", "t.conf:1:",
+		     "watch \"a\" does not say what to watch; add pid = N, pid_file = /path");
+	expect_error("[watch \"a\"]\npid = 1\n", "t.conf:2:", "pid = 1 is not a process id");
+	expect_error("[watch \"a\"]\npid = 12x\n", "t.conf:2:", "not a process id");
+	expect_error("[watch \"a\"]\npid = 10\ncgroup = /x\n", "t.conf:3:",
+		     "a watch names its processes one way");
+	expect_error("[watch \"a\"]\ncgroup = /x/../y\n", "t.conf:2:", "no .. components");
+	expect_error("[watch \"a\"]\npid_file = run/a.pid\n", "t.conf:2:", "pid_file");
+	expect_error("[watch \"a\"]\npid = 10\ncommand = /bin/true\n", "t.conf:3:",
+		     "command has no meaning in a [watch]");
+	expect_error("[watch \"a\"]\npid = 10\nrestart = always\n", "t.conf:3:",
+		     "readyd does not start, stop or restart what it watches");
+	expect_error("[watch \"a\"]\npid = 10\nready = notify\n", "t.conf:3:",
+		     "ready = notify cannot work for watch \"a\"");
+	expect_error("[watch \"a\"]\npid = 10\n[process \"a/b\"]\ncommand = /bin/true\n",
+		     "t.conf:3:", "a watch has no [process] sections");
+	expect_error("[service \"a\"]\ncommand = /bin/true\npid = 10\n", "t.conf:3:", "pid");
+}
+
 static void self_report_keys(void **state)
 {
 	struct config_diag diag;
@@ -484,6 +527,8 @@ int main(void)
 		cmocka_unit_test(every_error_is_reported_at_once),
 		cmocka_unit_test(load_reports_missing_file),
 		cmocka_unit_test(load_reads_a_file),
+		cmocka_unit_test(watch_sections),
+		cmocka_unit_test(watch_errors),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

@@ -824,6 +824,59 @@ static void listener_levels_only_rise_and_fill_phases(void **state)
 	assert_false(listener_ready(&l));
 }
 
+static void exits_are_described_by_who_and_how(void **state)
+{
+	static const struct {
+		struct svc_exit e;
+		const char *text;
+	} cases[] = {
+		{ { .code = 3 }, "exited with status 3" },
+		{ { .code = -1, .signal = SIGKILL, .process = "ui" },
+		  "process ui killed by signal 9 (SIGKILL)" },
+		{ { .code = -1, .unknown = true }, "exited (not readyd's child: its status is unknown)" },
+		{ { .code = -1, .detached = true }, "no longer watched; it still runs" },
+		{ { .spawn_error = "exec /bin/nope: No such file or directory" },
+		  "exec /bin/nope: No such file or directory" },
+	};
+	char text[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		svc_exit_describe(&cases[i].e, text, sizeof(text));
+		if (!strstr(text, cases[i].text))
+			fail_msg("case %zu: expected \"%s\" in \"%s\"", i, cases[i].text, text);
+	}
+}
+
+static void a_ready_timeout_is_remembered_for_this_instance(void **state)
+{
+	struct fixture *f = *state;
+
+	init(f);
+	start(f);
+	deadline(f);
+	assert_true(f->svc.ready_timed_out); /* readyd exec exits 124 on this */
+	exit_with(f, -1, SIGTERM);
+	deadline(f); /* the restart */
+	assert_true(f->act.spawn);
+	assert_false(f->svc.ready_timed_out);
+}
+
+static void adopted_ready_says_since_attach(void **state)
+{
+	struct fixture *f = *state;
+
+	f->cfg.adopted = true;
+	f->cfg.ready_timeout_ns = 0;
+	init(f);
+	start(f);
+	assert_int_equal(f->svc.deadline, 0); /* no ready timeout for what readyd did not start */
+	f->now += 3 * SEC / 1000;
+	level(f, 0xa, "127.0.0.1", LEVEL_ACCEPTING);
+	assert_int_equal(f->svc.state, SVC_RUNNING);
+	assert_non_null(strstr(f->svc.cause, "after readyd attached"));
+}
+
 static void backoff_jitter_stays_in_bounds(void **state)
 {
 	struct backoff_params p = backoff_default;
@@ -882,6 +935,9 @@ int main(void)
 		T(extend_timeout_buys_time_to_start),
 		cmocka_unit_test(listener_levels_only_rise_and_fill_phases),
 		cmocka_unit_test(backoff_jitter_stays_in_bounds),
+		T(exits_are_described_by_who_and_how),
+		T(a_ready_timeout_is_remembered_for_this_instance),
+		T(adopted_ready_says_since_attach),
 	};
 	return cmocka_run_group_tests_name("service", tests, NULL, NULL);
 }
