@@ -43,12 +43,12 @@ DEB_PKGS := make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
 
 # Modules shared by the daemon, the CLI and the unit tests.
 CORE_SRCS := log util strbuf duration argv listen_spec probe_spec notify config config_keys backoff \
-	     health listener service service_query metrics textfile
+	     health accept_queue listener service service_query metrics textfile
 DAEMON_SRCS := $(CORE_SRCS) loop supervisor probe detacher tracer sockets proc_parse sock_scan cgroup \
 	       control daemon \
 	       daemon_units daemon_procs daemon_probes daemon_reload daemon_json daemon_notify daemon_markers \
 	       daemon_events daemon_scan daemon_watch daemon_control daemon_resync \
-	       daemon_oneshot oneshot readyd
+	       daemon_oneshot daemon_sockets oneshot readyd
 CTL_SRCS := log util duration ctl_client ctl_format readyctl
 
 all: $(OUT)/readyd $(OUT)/readyctl

@@ -122,6 +122,7 @@ static struct service_config *add_service(struct parse_ctx *ctx, const char *nam
 	s->line = ctx->line;
 	s->ready_timeout_ns = DEFAULT_READY_TIMEOUT;
 	s->stop_timeout_ns = DEFAULT_STOP_TIMEOUT;
+	s->accept_stall_ns = DEFAULT_ACCEPT_STALL_NS;
 	s->restart = RESTART_ON_FAILURE;
 	s->backoff = backoff_default;
 	s->backoff.jitter_pct = RESTART_JITTER_PCT;
@@ -614,6 +615,8 @@ void config_free(struct config *cfg)
 	free(cfg->textfile);
 	free(cfg->control);
 	free(cfg->control_group);
+	for (size_t i = 0; i < cfg->n_socket_dirs; i++)
+		free(cfg->socket_dirs[i]);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -709,6 +712,7 @@ bool config_service_equal(const struct service_config *a, const struct service_c
 	    a->probe_interval_ns != b->probe_interval_ns || a->probe_timeout_ns != b->probe_timeout_ns ||
 	    a->failure_threshold != b->failure_threshold ||
 	    a->success_threshold != b->success_threshold || a->on_unhealthy != b->on_unhealthy ||
+	    a->accept_stall_ns != b->accept_stall_ns || a->remove_stale != b->remove_stale ||
 	    !str_eq(a->ready_file, b->ready_file) || a->watchdog_ns != b->watchdog_ns ||
 	    a->adopted != b->adopted || a->watch.kind != b->watch.kind || a->watch.pid != b->watch.pid ||
 	    !str_eq(a->watch.path, b->watch.path))

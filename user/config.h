@@ -2,13 +2,14 @@
 /*
  * readyd.conf: an INI file read with libinih.
  *
- *   [readyd]               textfile, control, control_group
+ *   [readyd]               textfile, control, control_group, socket_dirs
  *   [service "NAME"]       ready, ready_timeout, restart, restart_delay,
  *                          restart_max_delay, restart_reset_after,
  *                          start_limit_burst, start_limit_interval,
  *                          stop_timeout, probe (repeatable), probe_interval,
  *                          probe_timeout, failure_threshold,
- *                          success_threshold, on_unhealthy, watchdog
+ *                          success_threshold, on_unhealthy, watchdog,
+ *                          accept_stall, remove_stale
  *                          and, for a service of one process, its keys:
  *   [process "NAME/PART"]  command, listen (repeatable), user, group,
  *                          working_directory, environment (repeatable)
@@ -38,6 +39,8 @@
 #define CONFIG_MAX_GROUPS 64
 #define CONFIG_MAX_PROBES 8
 #define CONFIG_MAX_PROCS 8
+#define CONFIG_MAX_SOCKET_DIRS 16
+#define DEFAULT_ACCEPT_STALL_NS (5ULL * 1000000000ULL)
 #define START_LIMIT_BURST_MAX 100
 #define SERVICE_NAME_MAX 64
 #define CONFIG_DEFAULT_PATH "/etc/readyd/readyd.conf"
@@ -111,6 +114,8 @@ struct service_config {
 	unsigned int failure_threshold;
 	unsigned int success_threshold;
 	enum on_unhealthy on_unhealthy;
+	uint64_t accept_stall_ns; /* 0: no stalled-acceptor check */
+	bool remove_stale;	  /* remove a stale unix socket file before spawning */
 	/* [watch "NAME"]: adopted, never spawned, signalled or restarted by readyd. */
 	bool adopted;
 	struct {
@@ -127,6 +132,8 @@ struct config {
 	char *textfile;
 	char *control;
 	char *control_group; /* may use the control socket besides root */
+	char *socket_dirs[CONFIG_MAX_SOCKET_DIRS]; /* readyctl sockets --all: socket files here */
+	size_t n_socket_dirs;
 	gid_t control_gid;
 	struct service_config *services;
 	size_t n_services;

@@ -278,6 +278,41 @@ bad:
 	return -EINVAL;
 }
 
+/* accept_stall = 5s; 0 (or off) turns the check off. */
+static int set_accept_stall(struct parse_ctx *ctx, const char *value)
+{
+	if (strcmp(value, "0") == 0 || strcmp(value, "off") == 0) {
+		ctx->svc->accept_stall_ns = 0;
+		return 0;
+	}
+	return set_duration(ctx, &ctx->svc->accept_stall_ns, "accept_stall", value);
+}
+
+static int set_remove_stale(struct parse_ctx *ctx, const char *value)
+{
+	if (strcmp(value, "yes") == 0 || strcmp(value, "no") == 0) {
+		ctx->svc->remove_stale = value[0] == 'y';
+		return 0;
+	}
+	config_error(ctx, ctx->line, "remove_stale = %s: expected yes or no", value);
+	return -EINVAL;
+}
+
+static int set_socket_dirs(struct parse_ctx *ctx, const char *value)
+{
+	struct config *c = ctx->cfg;
+
+	if (value[0] != '/') {
+		config_error(ctx, ctx->line, "socket_dirs = %s: must be an absolute directory", value);
+		return -EINVAL;
+	}
+	if (c->n_socket_dirs == CONFIG_MAX_SOCKET_DIRS) {
+		config_error(ctx, ctx->line, "socket_dirs: at most %d", CONFIG_MAX_SOCKET_DIRS);
+		return -EINVAL;
+	}
+	return set_string(ctx, &c->socket_dirs[c->n_socket_dirs++], value);
+}
+
 static int set_watchdog(struct parse_ctx *ctx, const char *value)
 {
 	return set_duration(ctx, &ctx->svc->watchdog_ns, "watchdog", value);
@@ -435,6 +470,7 @@ static const struct config_key keys[] = {
 	{ "textfile", IN_READYD, 0, false, set_textfile },
 	{ "control", IN_READYD, 1, false, set_control },
 	{ "control_group", IN_READYD, 2, false, set_control_group },
+	{ "socket_dirs", IN_READYD, -1, false, set_socket_dirs },
 	/* A process's keys: in [process "S/P"], or in [service "S"] for its one process. */
 	{ "command", PROC, 0, true, set_command },
 	{ "listen", PROC | IN_WATCH, -1, true, set_listen },
@@ -459,6 +495,8 @@ static const struct config_key keys[] = {
 	{ "success_threshold", SVC_OR_WATCH, 16, false, set_success_threshold },
 	{ "on_unhealthy", IN_SERVICE, 17, false, set_on_unhealthy },
 	{ "watchdog", IN_SERVICE, 18, false, set_watchdog },
+	{ "accept_stall", SVC_OR_WATCH, 22, false, set_accept_stall },
+	{ "remove_stale", IN_SERVICE, 23, false, set_remove_stale },
 	/* What a [watch] observes. */
 	{ "pid", IN_WATCH, 19, false, set_pid },
 	{ "pid_file", IN_WATCH, 20, false, set_pid_file },

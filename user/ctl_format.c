@@ -209,3 +209,68 @@ void ctl_print_status(FILE *out, const cJSON *reply)
 		print_probe(out, l);
 	}
 }
+
+/* "pid 42 python3" for each owner, or "-". */
+static void owners_text(const cJSON *l, char *buf, size_t size)
+{
+	const cJSON *w;
+
+	buf[0] = '\0';
+	cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(l, "owners"))
+	{
+		str_append(buf, size, "%s%.0f %s", buf[0] ? ", " : "", num(w, "pid", 0),
+			   str(w, "comm", "?"));
+	}
+	if (!buf[0])
+		str_append(buf, size, "-");
+}
+
+void ctl_print_sockets(FILE *out, const cJSON *reply)
+{
+	const cJSON *ls = cJSON_GetObjectItemCaseSensitive(reply, "listeners"), *l, *f;
+	const cJSON *node = cJSON_GetObjectItemCaseSensitive(reply, "node");
+	const cJSON *stale = cJSON_GetObjectItemCaseSensitive(reply, "stale_files");
+	size_t findings = 0;
+
+	fprintf(out, "%-12s  %-28s  %-10s  %-22s  %s\n", "SERVICE", "LISTEN", "LEVEL", "OWNER",
+		"QUEUE");
+	cJSON_ArrayForEach(l, ls)
+	{
+		char owners[128], queue[32] = "-";
+		owners_text(l, owners, sizeof(owners));
+		if (num(l, "backlog", -1) >= 0)
+			snprintf(queue, sizeof(queue), "%.0f/%.0f", num(l, "accept_queue", 0),
+				 num(l, "backlog", 0));
+		fprintf(out, "%-12s  %-28s  %-10s  %-22s  %s\n", str(l, "service", "?"),
+			str(l, "listen", "?"), str(l, "level", "?"), owners, queue);
+		cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(l, "findings"))
+		{
+			fprintf(out, "  ! %s: %s\n", str(f, "kind", "?"), str(f, "text", ""));
+			findings++;
+		}
+	}
+	if (!cJSON_GetArraySize(ls))
+		fprintf(out, "(no declared listener)\n");
+	if (node) {
+		fprintf(out, "\nEvery listening socket of the node:\n%-40s  %-9s  %s\n", "ADDRESS",
+			"QUEUE", "OWNER");
+		cJSON_ArrayForEach(l, node)
+		{
+			char queue[32];
+			snprintf(queue, sizeof(queue), "%.0f/%.0f", num(l, "accept_queue", 0),
+				 num(l, "backlog", 0));
+			fprintf(out, "%-40s  %-9s  %s%s\n", str(l, "address", "?"), queue,
+				str(l, "owner", "?"),
+				cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(l, "orphaned"))
+					? "  ! no process owns it"
+					: "");
+		}
+	}
+	cJSON_ArrayForEach(f, stale)
+	{
+		fprintf(out, "! stale socket file (nothing listens on it): %s\n",
+			cJSON_IsString(f) ? f->valuestring : "?");
+		findings++;
+	}
+	fprintf(out, "(%zu finding%s)\n", findings, findings == 1 ? "" : "s");
+}

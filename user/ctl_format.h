@@ -8,5 +8,7 @@
 
 void ctl_print_list(FILE *out, const cJSON *reply);
 void ctl_print_status(FILE *out, const cJSON *reply);
+/* readyctl sockets: declared listeners with their findings; --all adds the node's. */
+void ctl_print_sockets(FILE *out, const cJSON *reply);
 
 #endif

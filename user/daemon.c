@@ -336,7 +336,7 @@ int daemon_init(struct daemon *d, const struct daemon_opts *o)
 	if (err)
 		return err;
 	d->tracer_src = (struct loop_source){ .fd = tracer_fd(d->tracer), .fn = on_tracer, .data = d };
-	err = loop_add(d->loop, &d->tracer_src, EPOLLIN);
+	err = d->tracer_src.fd >= 0 ? loop_add(d->loop, &d->tracer_src, EPOLLIN) : 0; /* poll: no BPF */
 	if (!err && d->cfg->control)
 		err = control_open(d->loop, d->cfg->control,
 				   d->cfg->control_group ? d->cfg->control_gid : (gid_t)-1,

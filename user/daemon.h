@@ -135,6 +135,7 @@ struct daemon {
 	struct loop_timer marker_poll; /* for markers whose directory does not exist yet */
 	struct sock_table table; /* daemon_scan.c: the node's sockets, shared by one moment's scans */
 	uint64_t table_at;
+	uint64_t listen_overflows, listen_overflows_at; /* daemon_sockets.c: TcpExt ListenOverflows */
 	struct loop_timer oneshot_timer; /* daemon_oneshot.c: readyd wait --timeout */
 	bool oneshot_said_ready;
 };
@@ -196,7 +197,25 @@ int unit_proc_watch_main(struct unit_proc *p, pid_t pid, int pidfd);
 /* ---- daemon_scan.c ---- */
 void unit_scan_init(struct unit *u);
 /* Raise listener levels, and close gone sockets, from what the kernel shows now. */
-int unit_scan(struct unit *u);
+/* Scan u's sockets now: its listener levels too if `levels`, its accept queues always. */
+int unit_scan(struct unit *u, bool levels);
+/* The node's socket table, loaded at most once per 20 ms (scans of one moment share it). */
+const struct sock_table *daemon_sock_table(struct daemon *d, uint64_t now);
+
+/* ---- daemon_sockets.c ---- */
+/* Does u have accept queues to watch now (running, declared stream listeners, accept_stall)? */
+bool unit_sockets_watched(const struct unit *u);
+/* After a scan: accept queues, stalls, findings of u's declared listeners. */
+void unit_sockets_check(struct unit *u, const struct sock_table *t, const struct scan *sc,
+			uint64_t now);
+/*
+ * Before a spawn: a declared address held by another process fails the start
+ * (-EADDRINUSE, why says who holds it); stale unix socket files are removed
+ * if the service asks for it (remove_stale = yes).
+ */
+int unit_sockets_before_spawn(struct unit *u, char *why, size_t size);
+/* readyctl sockets [NAME] [--all]. */
+struct cJSON *daemon_sockets_json(struct daemon *d, struct unit *only, bool all);
 /* Scan periodically when the unit needs it ([watch], poll mode), else stop. */
 void unit_scan_sync(struct unit *u);
 

@@ -19,6 +19,7 @@ struct request {
 	const struct control_peer *peer;
 	struct unit *u;
 	bool wait; /* start/stop/restart: block until settled */
+	const cJSON *req;
 };
 
 struct command {
@@ -259,11 +260,41 @@ static void do_reload(struct request *r)
 	reply_json(r->c, obj);
 }
 
+/* sockets [NAME] [--all]: one service's declared sockets, or every service's. */
+static void do_sockets(struct request *r)
+{
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(r->req, "service");
+	const cJSON *all = cJSON_GetObjectItemCaseSensitive(r->req, "all");
+	struct unit *only = NULL;
+	cJSON *obj, *body, *item;
+	char msg[160];
+
+	if (cJSON_IsString(name) && !(only = daemon_unit_named(r->d, name->valuestring, true))) {
+		snprintf(msg, sizeof(msg), "no service named \"%.64s\"", name->valuestring);
+		reply_error(r->c, msg, false);
+		return;
+	}
+	body = daemon_sockets_json(r->d, only, cJSON_IsTrue(all));
+	if (cJSON_GetObjectItemCaseSensitive(body, "error")) {
+		reply_error(r->c, cJSON_GetObjectItemCaseSensitive(body, "error")->valuestring, false);
+		cJSON_Delete(body);
+		return;
+	}
+	obj = json_reply_new(r->d);
+	while ((item = body->child)) { /* move, not copy */
+		cJSON_DetachItemViaPointer(body, item);
+		cJSON_AddItemToObject(obj, item->string, item);
+	}
+	cJSON_Delete(body);
+	reply_json(r->c, obj);
+}
+
 static const struct command commands[] = {
 	{ "list", false, false, do_list },	{ "status", true, false, do_status },
 	{ "wait", true, false, do_wait },	{ "start", true, true, do_start },
 	{ "stop", true, true, do_stop },	{ "restart", true, true, do_restart },
 	{ "reset", true, true, do_reset },	{ "reload", false, true, do_reload },
+	{ "sockets", false, false, do_sockets },
 };
 
 /* ---- authorization ---- */
@@ -307,6 +338,7 @@ void daemon_on_request(struct control_client *c, const char *line, const struct 
 	const struct command *command = NULL;
 	char msg[160];
 
+	r.req = req;
 	for (size_t i = 0; cJSON_IsString(cmd) && i < ARRAY_SIZE(commands); i++)
 		if (strcmp(cmd->valuestring, commands[i].name) == 0)
 			command = &commands[i];
@@ -316,7 +348,7 @@ void daemon_on_request(struct control_client *c, const char *line, const struct 
 			 (unsigned int)peer->cred.uid);
 		snprintf(msg, sizeof(msg), cJSON_IsString(cmd)
 					   ? "unknown command \"%.40s\"; known: list, status, wait, "
-					     "start, stop, restart, reset, reload"
+					     "start, stop, restart, reset, reload, sockets"
 					   : "malformed request: expected {\"cmd\": \"...\"}%.0s",
 			 cJSON_IsString(cmd) ? cmd->valuestring : "");
 		reply_error(c, msg, false);

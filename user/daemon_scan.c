@@ -27,7 +27,7 @@
 #define SCAN_SK(ino) ((1ULL << 63) | (ino))
 
 /* The node's socket table, loaded at most once per TABLE_FRESH_NS. */
-static const struct sock_table *fresh_table(struct daemon *d, uint64_t now)
+const struct sock_table *daemon_sock_table(struct daemon *d, uint64_t now)
 {
 	if (d->table_at && now - d->table_at < TABLE_FRESH_NS)
 		return &d->table;
@@ -67,7 +67,8 @@ static void log_scan_level(struct unit *u, const struct listener *l, const struc
 static void apply_sock(struct unit *u, const struct scan_sock *k, uint64_t now)
 {
 	bool connectionless = k->e.addr.sock_type == SOCK_DGRAM;
-	enum level lv = connectionless			  ? LEVEL_BOUND
+	bool only_bound = connectionless || k->e.state == SOCK_STATE_BOUND;
+	enum level lv = only_bound			  ? LEVEL_BOUND
 			: k->e.state != SOCK_STATE_LISTEN ? LEVEL_ABSENT
 			: k->accepting			  ? LEVEL_ACCEPTING
 							  : LEVEL_LISTENING;
@@ -76,9 +77,9 @@ static void apply_sock(struct unit *u, const struct scan_sock *k, uint64_t now)
 
 	if (lv == LEVEL_ABSENT)
 		return;
-	/* UDP sockets make no observed listener: clients have them too. */
-	l = svc_listener_for(&u->svc, sk, &k->e.addr, !connectionless);
-	if (!l || (connectionless && !l->spec))
+	/* Bound-only sockets make no observed listener: clients have them too. */
+	l = svc_listener_for(&u->svc, sk, &k->e.addr, !only_bound);
+	if (!l || (only_bound && !l->spec))
 		return;
 	if (!l->has_bound) {
 		l->bound = k->e.addr;
@@ -127,7 +128,7 @@ static void close_missing(struct unit *u, struct listener *ls, size_t n, const s
 	}
 }
 
-int unit_scan(struct unit *u)
+int unit_scan(struct unit *u, bool levels)
 {
 	static pid_t pids[SCAN_TREE_MAX];
 	uint64_t now = now_mono_ns();
@@ -141,30 +142,39 @@ int unit_scan(struct unit *u)
 	n = unit_tree_pids(u, pids, ARRAY_SIZE(pids));
 	if (!n)
 		return -ESRCH;
-	table = fresh_table(u->d, now);
+	table = daemon_sock_table(u->d, now);
 	if (!table)
 		return -EIO;
 	err = sock_scan(pids, n, table, &sc);
 	if (err)
 		return err;
-	for (size_t i = 0; i < sc.n && u->svc.pid; i++)
+	for (size_t i = 0; levels && i < sc.n && u->svc.pid; i++)
 		apply_sock(u, &sc.socks[i], now);
-	if (u->svc.pid) {
+	if (levels && u->svc.pid) {
 		close_missing(u, u->svc.listeners, u->svc.n_listeners, &sc, now);
 		close_missing(u, u->svc.observed, u->svc.n_observed, &sc, now);
 	}
+	if (u->svc.pid)
+		unit_sockets_check(u, table, &sc, now);
 	scan_free(&sc);
 	return 0;
+}
+
+/* Are u's listener levels made by scans (no BPF events for it)? */
+static bool levels_scanned(const struct unit *u)
+{
+	return u->cfg->adopted || tracer_mode(u->d->tracer) == TRACER_POLL;
 }
 
 /* How often u's sockets are scanned now; 0: not at all. */
 static uint64_t scan_interval(const struct unit *u)
 {
-	bool scanned = u->cfg->adopted || tracer_mode(u->d->tracer) == TRACER_POLL;
-
-	if (!scanned || !u->svc.pid)
+	if (!u->svc.pid)
 		return 0;
-	return u->svc.state == SVC_STARTING ? SCAN_FAST_NS : SCAN_SLOW_NS;
+	if (levels_scanned(u))
+		return u->svc.state == SVC_STARTING ? SCAN_FAST_NS : SCAN_SLOW_NS;
+	/* With BPF, levels come from events; scans watch the accept queues of a running service. */
+	return unit_sockets_watched(u) ? SCAN_SLOW_NS : 0;
 }
 
 static void on_scan_timer(struct loop *loop, struct loop_timer *t)
@@ -173,7 +183,7 @@ static void on_scan_timer(struct loop *loop, struct loop_timer *t)
 	int err;
 
 	(void)loop;
-	err = unit_scan(u);
+	err = unit_scan(u, levels_scanned(u));
 	if (err && err != -ESRCH)
 		log_debug("service=%s msg=\"socket scan failed\" err=\"%s\"", u->cfg->name,
 			  strerror(-err));

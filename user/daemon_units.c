@@ -155,6 +155,8 @@ static void unit_spawn(struct unit *u)
 	unit_marker_arm(u);
 	err = d->tracer ? tracer_set_syscalls(d->tracer, true) : 0; /* before the child can bind */
 	forked_at = now_mono_ns(); /* before the fork: no event of the child can be older */
+	if (!err && !u->cfg->adopted) /* a foreign holder of its address: no crash loop on EADDRINUSE */
+		err = unit_sockets_before_spawn(u, in.exit.spawn_error, sizeof(in.exit.spawn_error));
 	if (!err)
 		err = u->cfg->adopted ? unit_watch_attach(u, &in.exit) : unit_procs_spawn(u, &in.exit);
 	else
@@ -166,6 +168,7 @@ static void unit_spawn(struct unit *u)
 	svc_spawned(&u->svc, u->procs[0].child.pid, forked_at);
 	unit_sync_timer(u);
 	unit_probes_sync(u); /* ready = probe: probes start with the process */
+	unit_scan_sync(u);   /* poll mode: scans start with the process */
 	if (u->cfg->adopted)
 		unit_watch_attached(u);
 }

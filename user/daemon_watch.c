@@ -128,7 +128,7 @@ int unit_watch_attach(struct unit *u, struct svc_exit *fail)
 /* After attaching: what the kernel shows already counts. */
 void unit_watch_attached(struct unit *u)
 {
-	int err = unit_scan(u);
+	int err = unit_scan(u, true);
 
 	if (err)
 		log_warn("service=%s msg=\"cannot see its sockets\" err=\"%s\"", u->cfg->name,

@@ -23,13 +23,26 @@ void listener_init(struct listener *l, const struct listen_spec *spec, const cha
 	l->connectionless = spec && spec->proto == LISTEN_UDP;
 }
 
+const char *sock_finding_name(enum sock_finding f)
+{
+	static const char *const names[FINDING_COUNT] = {
+		[FINDING_STALE_FILE] = "stale_unix_socket", [FINDING_FOREIGN_OWNER] = "foreign_owner",
+		[FINDING_ABSENT] = "absent",		     [FINDING_OTHER_ADDRESS] = "different_address",
+		[FINDING_STALLED] = "stalled_acceptor",	     [FINDING_OVERFLOW] = "queue_overflow",
+	};
+	return f < FINDING_COUNT ? names[f] : "?";
+}
+
 void listener_reset(struct listener *l)
 {
 	const struct listen_spec *spec = l->spec;
 	char label[sizeof(l->label)];
 
+	uint64_t overflows = l->queue.overflows; /* a counter: it outlives instances */
+
 	str_copy(label, l->label, sizeof(label));
 	listener_init(l, spec, label);
+	l->queue.overflows = overflows;
 }
 
 static struct listener_sock *find_sock(struct listener *l, uint64_t sk)
@@ -123,5 +136,5 @@ bool listener_ready(const struct listener *l)
 {
 	if (l->connectionless)
 		return l->level >= LEVEL_BOUND && l->level != LEVEL_CLOSED;
-	return l->level == LEVEL_ACCEPTING;
+	return l->level == LEVEL_ACCEPTING && !l->stall[0];
 }

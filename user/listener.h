@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "accept_queue.h"
 #include "listen_spec.h"
 
 #define LISTENER_MAX_SOCKS 16
@@ -42,7 +43,25 @@ struct listener {
 	/* Last failed bind for this address: errno and who holds it. */
 	int bind_errno;
 	char conflict[160];
+	/* Non-empty while its accept queue is stalled or overflowing: not ready. */
+	char stall[160];
+	struct accept_queue queue; /* sampled while it runs (daemon_sockets.c) */
+	uint32_t findings;	   /* 1 << enum sock_finding, from the last check */
+	uint64_t overflow_mark;	   /* the node's ListenOverflows at the last sample */
 };
+
+/* What readyd can tell an operator about a declared listener's sockets (daemon_sockets.c). */
+enum sock_finding {
+	FINDING_STALE_FILE,	/* a unix socket file nothing listens on */
+	FINDING_FOREIGN_OWNER,	/* the address is held by a process outside the service */
+	FINDING_ABSENT,		/* the service runs, the socket is not there */
+	FINDING_OTHER_ADDRESS,	/* bound, but not where it was declared */
+	FINDING_STALLED,	/* connections wait, none is accepted */
+	FINDING_OVERFLOW,	/* the accept queue is full: connections are dropped */
+	FINDING_COUNT
+};
+/* "stale_unix_socket", "foreign_owner", ... (the metric's kind label) */
+const char *sock_finding_name(enum sock_finding f);
 
 void listener_init(struct listener *l, const struct listen_spec *spec, const char *label);
 /* Forget the previous instance's sockets and times; keeps spec and label. */

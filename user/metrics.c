@@ -165,6 +165,59 @@ static void render_listeners(struct strbuf *b, const struct svc *const *svcs, si
 	}
 }
 
+/* One line of a per-listener family: readyd_x{service,listen} value. */
+static void listener_line(struct strbuf *b, const char *name, const struct svc *s,
+			  const struct listener *l, unsigned long long v)
+{
+	with_service(b, name, s);
+	strbuf_printf(b, ",listen=\"");
+	strbuf_label_value(b, l->label);
+	strbuf_printf(b, "\"} %llu\n", v);
+}
+
+static bool queue_known(const struct listener *l)
+{
+	return l->spec && !l->connectionless && l->queue.sampled;
+}
+
+/* Accept queues of declared stream listeners, as last sampled (daemon_sockets.c). */
+static void render_queues(struct strbuf *b, const struct svc *const *svcs, size_t n)
+{
+	family(b, "readyd_listener_accept_queue", "gauge",
+	       "Connections waiting in the accept queue of a declared listener (sock_diag rqueue).");
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < svcs[i]->n_listeners; j++)
+			if (queue_known(&svcs[i]->listeners[j]))
+				listener_line(b, "readyd_listener_accept_queue", svcs[i],
+					      &svcs[i]->listeners[j], svcs[i]->listeners[j].queue.depth);
+	family(b, "readyd_listener_backlog", "gauge",
+	       "The accept queue's limit (listen() backlog, capped by net.core.somaxconn).");
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < svcs[i]->n_listeners; j++)
+			if (queue_known(&svcs[i]->listeners[j]))
+				listener_line(b, "readyd_listener_backlog", svcs[i],
+					      &svcs[i]->listeners[j], svcs[i]->listeners[j].queue.backlog);
+	family(b, "readyd_listener_overflows_total", "counter",
+	       "Connections the node dropped (TcpExt ListenOverflows) while this listener's queue "
+	       "was full.");
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < svcs[i]->n_listeners; j++)
+			if (svcs[i]->listeners[j].spec && !svcs[i]->listeners[j].connectionless)
+				listener_line(b, "readyd_listener_overflows_total", svcs[i],
+					      &svcs[i]->listeners[j],
+					      (unsigned long long)svcs[i]->listeners[j].queue.overflows);
+	family(b, "readyd_socket_findings", "gauge",
+	       "Declared listeners with each kind of socket finding (readyctl sockets explains them).");
+	for (size_t i = 0; i < n; i++)
+		for (int k = 0; k < FINDING_COUNT; k++) {
+			unsigned int count = 0;
+			for (size_t j = 0; j < svcs[i]->n_listeners; j++)
+				count += !!(svcs[i]->listeners[j].findings & (1U << k));
+			with_service(b, "readyd_socket_findings", svcs[i]);
+			strbuf_printf(b, ",kind=\"%s\"} %u\n", sock_finding_name(k), count);
+		}
+}
+
 static void render_reports(struct strbuf *b, const struct svc *const *svcs, size_t n)
 {
 	family(b, "readyd_service_ready_mismatch", "gauge",
@@ -197,6 +250,7 @@ void metrics_render(struct strbuf *out, const struct metrics_global *g,
 	render_states(out, svcs, n);
 	render_timings(out, svcs, n);
 	render_listeners(out, svcs, n);
+	render_queues(out, svcs, n);
 	render_probes(out, svcs, n);
 	render_reports(out, svcs, n);
 }

@@ -39,7 +39,7 @@ static const char usage[] =
 	"                   first listener of the tree that is accepting\n"
 	"  --ready R        exec: accept (default), notify, file:/path, combinable\n"
 	"  --pid N          wait: the process to watch\n"
-	"  --mode MODE      auto|fentry|tracepoint (as for the daemon)\n"
+	"  --mode MODE      auto|fentry|tracepoint|poll (as for the daemon)\n"
 	"  --control PATH   also serve readyctl on PATH (default: no control socket)\n"
 	"  --textfile PATH  also write the Prometheus textfile (default: none)\n"
 	"  -v, --verbose    log every transition (default: warnings only)\n";
@@ -121,8 +121,8 @@ static int parse_option(struct oneshot_args *a, int opt)
 		a->o.pid = (pid_t)pid;
 		return 0;
 	case OPT_MODE:
-		if (tracer_mode_parse(optarg, &a->dopts.mode) < 0 || a->dopts.mode == TRACER_POLL)
-			return usage_error(a->verb, "--mode: expected auto, fentry or tracepoint, got",
+		if (tracer_mode_parse(optarg, &a->dopts.mode) < 0)
+			return usage_error(a->verb, "--mode: expected auto, fentry, tracepoint or poll, got",
 					   optarg);
 		return 0;
 	case OPT_CONTROL:

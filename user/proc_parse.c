@@ -88,3 +88,41 @@ uint64_t proc_socket_inode(const char *link)
 		return 0;
 	return ino;
 }
+
+int proc_parse_netstat(const char *text, const char *group, const char *name, uint64_t *value)
+{
+	size_t glen = strlen(group), nlen = strlen(name);
+
+	for (const char *line = text; line && *line;) {
+		const char *next = strchr(line, '\n');
+		size_t col = 0;
+
+		/* "TcpExt: a b c" and, on the next line, "TcpExt: 1 2 3". */
+		if (strncmp(line, group, glen) != 0 || line[glen] != ':' || !next) {
+			line = next ? next + 1 : NULL;
+			continue;
+		}
+		for (const char *p = line + glen + 1; p < next;) {
+			while (*p == ' ')
+				p++;
+			if (p >= next)
+				break;
+			if (strncmp(p, name, nlen) == 0 && (p[nlen] == ' ' || p + nlen == next)) {
+				const char *v = next + 1 + glen + 1;
+				if (strncmp(next + 1, group, glen) != 0)
+					return -ENOENT;
+				for (size_t i = 0; i < col; i++) { /* skip col values */
+					while (*v == ' ')
+						v++;
+					v += strcspn(v, " \n");
+				}
+				*value = strtoull(v, NULL, 10);
+				return 0;
+			}
+			p += strcspn(p, " \n");
+			col++;
+		}
+		line = next + 1;
+	}
+	return -ENOENT;
+}

@@ -18,6 +18,13 @@ struct proc_stat {
 	uint64_t start_ticks;	/* since boot, in clock ticks */
 };
 
+/*
+ * A counter of /proc/net/netstat or /proc/net/snmp, where each group is a
+ * header line of names and a line of values: ("TcpExt", "ListenOverflows").
+ * 0, or -ENOENT if it is not there.
+ */
+int proc_parse_netstat(const char *text, const char *group, const char *name, uint64_t *value);
+
 /* "/proc/PID/stat": comm may hold spaces and parentheses. 0 or -EINVAL. */
 int proc_parse_stat(const char *text, struct proc_stat *st);
 

@@ -38,6 +38,9 @@ static const char usage[] =
 	"  restart NAME                stop and start it; wait until running (0) or failed (1)\n"
 	"  reset NAME                  forget its start limit and backoff\n"
 	"  reload                      re-read readyd's config (as SIGHUP does)\n"
+	"  sockets [NAME] [--all]      declared sockets: owners, accept queue, findings\n"
+	"                              (stale files, foreign owners, stalls); --all adds\n"
+	"                              every listening socket of the node\n"
 	"\n"
 	"  --control PATH   control socket (default " CONFIG_DEFAULT_CONTROL ")\n"
 	"  --json           print the daemon's JSON instead of text\n"
@@ -48,6 +51,7 @@ struct ctl_opts {
 	const char *control;
 	bool json;
 	bool no_wait;
+	bool all; /* sockets --all */
 	int timeout_ms; /* -1: forever */
 };
 
@@ -55,12 +59,15 @@ struct cmd_info {
 	const char *name;
 	bool needs_service;
 	bool waits; /* blocks until settled unless --no-wait */
+	bool optional_service;
 };
 
 static const struct cmd_info cmds[] = {
-	{ "list", false, false },  { "status", true, false }, { "wait", true, true },
-	{ "start", true, true },   { "stop", true, true },    { "restart", true, true },
-	{ "reset", true, false },  { "reload", false, false },
+	{ "list", false, false, false },    { "status", true, false, false },
+	{ "wait", true, true, false },	    { "start", true, true, false },
+	{ "stop", true, true, false },	    { "restart", true, true, false },
+	{ "reset", true, false, false },    { "reload", false, false, false },
+	{ "sockets", false, false, true },
 };
 
 static const char *jstr(const cJSON *o, const char *key, const char *fallback)
@@ -112,6 +119,9 @@ static int print_reply(const struct ctl_opts *o, const struct cmd_info *c, const
 		ctl_print_list(stdout, reply);
 	} else if (strcmp(c->name, "status") == 0) {
 		ctl_print_status(stdout, reply);
+	} else if (strcmp(c->name, "sockets") == 0) {
+		ctl_print_sockets(stdout, reply);
+		return 0;
 	} else if (strcmp(c->name, "reload") == 0) {
 		print_list("added:", cJSON_GetObjectItemCaseSensitive(reply, "added"));
 		print_list("removed:", cJSON_GetObjectItemCaseSensitive(reply, "removed"));
@@ -149,6 +159,8 @@ static int run(const struct ctl_opts *o, const struct cmd_info *c, const char *n
 	cJSON_AddStringToObject(req, "cmd", c->name);
 	if (name)
 		cJSON_AddStringToObject(req, "service", name);
+	if (o->all)
+		cJSON_AddTrueToObject(req, "all");
 	if (c->waits && strcmp(c->name, "wait") != 0)
 		cJSON_AddBoolToObject(req, "wait", waiting);
 	err = ctl_request(o->control, req, waiting ? o->timeout_ms : 30000, print_event, (void *)o,
@@ -197,6 +209,8 @@ static int parse_args(int argc, char **argv, struct ctl_opts *o, const char **po
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0) {
 			o->json = true;
+		} else if (strcmp(argv[i], "--all") == 0) {
+			o->all = true;
 		} else if (strcmp(argv[i], "--no-wait") == 0) {
 			o->no_wait = true;
 		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
@@ -233,7 +247,8 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(cmds); i++)
-		if (strcmp(pos[0], cmds[i].name) == 0 && n == 1 + cmds[i].needs_service)
+		if (strcmp(pos[0], cmds[i].name) == 0 &&
+		    (n == 1 + cmds[i].needs_service || (cmds[i].optional_service && n == 2)))
 			return run(&o, &cmds[i], pos[1]);
 	fprintf(stderr, "readyctl: unknown command or wrong arguments: %s\n%s", pos[0], usage);
 	return EXIT_USAGE;

@@ -14,7 +14,7 @@
 
 static const char usage[] =
 	"usage: readyd [--config FILE] [--control PATH] [--textfile PATH]\n"
-	"              [--mode auto|fentry|tracepoint] [-v] [--check-config]\n"
+	"              [--mode auto|fentry|tracepoint|poll] [-v] [--check-config]\n"
 	"       readyd exec [--timeout S] [--listen SPEC]... -- CMD [ARGS...]\n"
 	"       readyd wait --pid N [--timeout S] [--listen SPEC]...\n"
 	"                        (readyd exec --help: one-shot use in scripts)\n"
@@ -22,7 +22,8 @@ static const char usage[] =
 	"  --config FILE    configuration (default " CONFIG_DEFAULT_PATH ")\n"
 	"  --control PATH   control socket, overrides the config file\n"
 	"  --textfile PATH  Prometheus textfile, overrides the config file\n"
-	"  --mode MODE      how to observe sockets: auto tries fentry, then tracepoint\n"
+	"  --mode MODE      how to observe sockets: auto tries fentry, then tracepoint,\n"
+	"                   then poll (no BPF: sock_diag and /proc, also for non-root)\n"
 	"  --check-config   validate the configuration and exit (0: valid)\n"
 	"  -v, --verbose    debug logs, including libbpf's\n"
 	"  --version        print the version\n";
@@ -83,9 +84,10 @@ int main(int argc, char **argv)
 			o.textfile_path = optarg;
 			break;
 		case OPT_MODE:
-			if (tracer_mode_parse(optarg, &o.mode) == 0 && o.mode != TRACER_POLL)
+			if (tracer_mode_parse(optarg, &o.mode) == 0)
 				break;
-			fprintf(stderr, "readyd: --mode %s: expected auto, fentry or tracepoint\n", optarg);
+			fprintf(stderr, "readyd: --mode %s: expected auto, fentry, tracepoint or poll\n",
+				optarg);
 			return 2;
 		case OPT_RINGBUF:
 			o.ringbuf_bytes = strtoul(optarg, NULL, 0);

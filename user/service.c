@@ -441,7 +441,10 @@ static void on_listener_lost(struct svc *s, const struct svc_input *in, uint64_t
 {
 	char text[SVC_CAUSE_MAX];
 
-	snprintf(text, sizeof(text), "listener %s closed", why_or(in, "?"));
+	if (in->cause)
+		snprintf(text, sizeof(text), "%s", in->cause);
+	else
+		snprintf(text, sizeof(text), "listener %s closed", why_or(in, "?"));
 	go_unhealthy(s, now, out, text);
 }
 

@@ -49,7 +49,7 @@ struct svc_exit {
 	bool unknown; /* a main process readyd did not fork: how it ended cannot be known */
 	bool detached; /* a [watch] let go of its processes, which still run */
 	char process[SERVICE_NAME_MAX + 1]; /* which process of several ended, or "" */
-	char spawn_error[128]; /* non-empty: the command never ran ("exec: No such file...") */
+	char spawn_error[256]; /* non-empty: the command never ran ("exec: No such file...") */
 };
 
 struct svc_input {
@@ -59,6 +59,7 @@ struct svc_input {
 	unsigned int probe;   /* PROBE: index into cfg->probes */
 	bool ok;	      /* PROBE: passed? MARKER: present? */
 	const struct notify_msg *notify; /* NOTIFY */
+	const char *cause; /* LISTENER_LOST: the whole cause when it is not a close */
 	uint64_t duration_ns; /* PROBE */
 	uint32_t random;      /* for restart jitter */
 };

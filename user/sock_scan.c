@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <netinet/tcp.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -113,7 +114,11 @@ static int table_add(const struct sock_entry *e, void *ctx)
 		t->v = g;
 		t->cap = cap;
 	}
-	t->v[t->n++] = *e;
+	t->v[t->n] = *e;
+	/* Asked for TCP_BOUND_INACTIVE, the kernel reports their state as it is: TCP_CLOSE. */
+	if (e->addr.family != AF_UNIX && e->addr.sock_type == SOCK_STREAM && e->state == TCP_CLOSE)
+		t->v[t->n].state = SOCK_STATE_BOUND;
+	t->n++;
 	return 0;
 }
 
@@ -121,8 +126,8 @@ static const struct {
 	int family, type;
 	uint32_t states;
 } dumps[] = {
-	{ AF_INET, SOCK_STREAM, 1U << SOCK_STATE_LISTEN },
-	{ AF_INET6, SOCK_STREAM, 1U << SOCK_STATE_LISTEN },
+	{ AF_INET, SOCK_STREAM, 1U << SOCK_STATE_LISTEN | 1U << SOCK_STATE_BOUND },
+	{ AF_INET6, SOCK_STREAM, 1U << SOCK_STATE_LISTEN | 1U << SOCK_STATE_BOUND },
 	{ AF_UNIX, 0, 1U << SOCK_STATE_LISTEN },
 	{ AF_INET, SOCK_DGRAM, ~0U },
 	{ AF_INET6, SOCK_DGRAM, ~0U },

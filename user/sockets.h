@@ -13,6 +13,8 @@
 #include "listen_spec.h"
 
 #define SOCK_STATE_LISTEN 10 /* TCP_LISTEN; unix listeners use it too */
+/* TCP_BOUND_INACTIVE: bound, neither listening nor connected (dumped since Linux 6.10). */
+#define SOCK_STATE_BOUND 13
 
 struct sock_entry {
 	struct sock_addr addr; /* local address (family, type, port/path) */

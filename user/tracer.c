@@ -198,10 +198,8 @@ int tracer_open(const struct tracer_opts *opts, struct tracer **out)
 	t->ncpus = libbpf_num_possible_cpus();
 	t->percpu = calloc(t->ncpus > 0 ? (size_t)t->ncpus : 1, sizeof(uint64_t));
 	libbpf_set_print(libbpf_log);
-	if (opts->want == TRACER_POLL) {
-		err = -EOPNOTSUPP;
-		goto fail;
-	}
+	if (opts->want == TRACER_POLL)
+		goto poll;
 	err = detacher_start(&t->detacher);
 	if (err)
 		log_warn("msg=\"no detacher thread: detaching will block the loop\" err=\"%s\"",
@@ -222,13 +220,26 @@ int tracer_open(const struct tracer_opts *opts, struct tracer **out)
 			 strerror(-err));
 	}
 	err = load(t, TRACER_TRACEPOINT, opts);
-	if (err) {
+	if (err && opts->want == TRACER_TRACEPOINT) {
 		log_err("msg=\"cannot load BPF programs\" mode=tracepoint err=\"%s\"", strerror(-err));
 		goto fail;
+	}
+	if (err) {
+		/* Not root, an old kernel, a locked-down node: readyd still works, from /proc. */
+		log_warn("msg=\"BPF unavailable, falling back to poll mode (sock_diag and /proc)\" "
+			 "err=\"%s\"", strerror(-err));
+		goto poll;
 	}
 done:
 	log_info("msg=\"tracer ready\" mode=%s syscall_programs=%zu", tracer_mode_name(t->mode),
 		 t->n_syscall);
+	*out = t;
+	return 0;
+poll:
+	detacher_stop(t->detacher);
+	t->detacher = NULL;
+	t->mode = TRACER_POLL;
+	log_info("msg=\"tracer ready\" mode=poll");
 	*out = t;
 	return 0;
 fail:
@@ -253,20 +264,23 @@ enum tracer_mode tracer_mode(const struct tracer *t)
 	return t->mode;
 }
 
+/* Poll mode has no BPF: every call below is then a no-op or "not known". */
 int tracer_fd(const struct tracer *t)
 {
-	return ring_buffer__epoll_fd(t->rb);
+	return t->rb ? ring_buffer__epoll_fd(t->rb) : -1;
 }
 
 int tracer_consume(struct tracer *t)
 {
-	return ring_buffer__consume(t->rb);
+	return t->rb ? ring_buffer__consume(t->rb) : 0;
 }
 
 int tracer_watch(struct tracer *t, pid_t tgid, uint32_t service)
 {
 	__u32 key = (__u32)tgid;
 
+	if (!t->skel)
+		return 0;
 	if (bpf_map__update_elem(t->skel->maps.watched_tgids, &key, sizeof(key), &service,
 				 sizeof(service), BPF_ANY) < 0)
 		return -errno;
@@ -316,6 +330,8 @@ int tracer_service_of(struct tracer *t, pid_t tgid, uint32_t *service)
 {
 	__u32 key = (__u32)tgid;
 
+	if (!t->skel)
+		return -ENOENT;
 	if (bpf_map__lookup_elem(t->skel->maps.watched_tgids, &key, sizeof(key), service,
 				 sizeof(*service), 0) < 0)
 		return -errno;
@@ -324,22 +340,29 @@ int tracer_service_of(struct tracer *t, pid_t tgid, uint32_t *service)
 
 void tracer_forget_sock(struct tracer *t, uint64_t sk)
 {
-	bpf_map__delete_elem(t->skel->maps.listeners, &sk, sizeof(sk), 0);
+	if (t->skel)
+		bpf_map__delete_elem(t->skel->maps.listeners, &sk, sizeof(sk), 0);
 }
 
 void tracer_forget_unit(struct tracer *t, uint32_t unit)
 {
 	_Static_assert(sizeof(struct rd_listener) <= sizeof(uint64_t[4]), "value buffer");
+	if (!t->skel)
+		return;
 	forget_in(t->skel->maps.watched_tgids, sizeof(__u32), unit);
 	forget_in(t->skel->maps.listeners, sizeof(__u64), unit);
 }
 
 int tracer_tree(struct tracer *t, uint32_t kid, bool whole_unit, pid_t *pids, size_t max)
 {
-	int fd = bpf_map__fd(t->skel->maps.watched_tgids);
 	__u32 key = 0, value;
 	bool first = true;
 	size_t n = 0;
+	int fd;
+
+	if (!t->skel)
+		return -ENOENT;
+	fd = bpf_map__fd(t->skel->maps.watched_tgids);
 
 	while (n < max && bpf_map_get_next_key(fd, first ? NULL : &key, &key) == 0) {
 		first = false;
@@ -373,7 +396,7 @@ int tracer_set_syscalls(struct tracer *t, bool on)
 	uint64_t waited_from = now_mono_ns(), t0;
 	int err;
 
-	if (on == t->syscalls_on)
+	if (on == t->syscalls_on || !t->skel)
 		return 0;
 	if (!on) {
 		detach_syscalls(t);
@@ -410,7 +433,7 @@ uint64_t tracer_dropped(struct tracer *t)
 	uint32_t key = 0;
 	uint64_t sum = 0;
 
-	if (!t->percpu || t->ncpus <= 0 ||
+	if (!t->skel || !t->percpu || t->ncpus <= 0 ||
 	    bpf_map__lookup_elem(t->skel->maps.dropped, &key, sizeof(key), t->percpu,
 				 sizeof(uint64_t) * (size_t)t->ncpus, 0) < 0)
 		return 0;

@@ -19,7 +19,7 @@ import test_reports  # noqa: E402
 import test_trees  # noqa: E402
 
 # Every attach mode readyd has; each one that loads here runs the core suite.
-MODES = ["fentry", "tracepoint"]
+MODES = ["fentry", "tracepoint", "poll"]
 # Suites that do not depend on the attach mode run in the default one.
 ONCE = [test_core.ControlTests, test_artifacts.ArtifactTests, test_health.ProbeTests,
         test_health.RestartPolicyTests, test_health.OperatorTests, test_health.ReloadTests,
