@@ -121,6 +121,8 @@ struct daemon {
 	struct loop_timer export_timer, refresh_timer;
 	struct loop_timer syscall_linger; /* detach the syscall tracepoints when it fires */
 	struct loop_timer unix_timer;	  /* daemon_resync.c */
+	struct loop_timer drop_timer;	  /* daemon_resync.c: lost events trigger a rebuild */
+	uint64_t dropped_seen;
 	struct strbuf export_buf;
 	uint64_t events_total;
 	bool shutting_down;
@@ -290,6 +292,8 @@ bool daemon_oneshot_signal(struct daemon *d, int sig);
 
 /* ---- daemon_resync.c ---- */
 void daemon_resync_init(struct daemon *d);
+/* Rebuild every running service's listener levels from sock_diag and /proc. */
+void daemon_resync_all(struct daemon *d, const char *why);
 /* A unix listener is up: make sure the periodic close check runs. */
 void daemon_watch_unix(struct daemon *d);
 

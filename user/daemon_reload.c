@@ -181,6 +181,7 @@ int daemon_reload(struct daemon *d, struct reload_summary *sum, struct config_di
 	config_unref(d->cfg);
 	d->cfg = next;
 	daemon_start_missing(d, &sum->added);
+	daemon_resync_all(d, "reload"); /* what runs on is checked against the kernel anew */
 	daemon_mark_dirty(d);
 	log_info("msg=reloaded path=%s added=\"%s\" removed=\"%s\" changed=\"%s\" unchanged=\"%s\"",
 		 d->opts->config_path, sum->added.data ? sum->added.data : "",

@@ -7,6 +7,11 @@
  * on every kernel), and the syscall tracepoints are detached once services
  * run. So while some unix listener is up, a sock_diag dump of listening unix
  * sockets runs every second and a listener whose inode is gone is closed.
+ *
+ * And when the ring buffer dropped events (readyd_events_dropped_total grew),
+ * or after a reload, every running service's levels are rebuilt from
+ * sock_diag and /proc — the scan poll mode uses — so a lost event never
+ * leaves a service wrong for more than a second.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -19,6 +24,7 @@
 #include "util.h"
 
 #define UNIX_CHECK_NS (1 * NSEC_PER_SEC)
+#define DROP_CHECK_NS (1 * NSEC_PER_SEC)
 
 struct ino_set {
 	uint64_t *v;
@@ -128,7 +134,40 @@ void daemon_watch_unix(struct daemon *d)
 		loop_timer_arm(d->loop, &d->unix_timer, now_mono_ns() + UNIX_CHECK_NS);
 }
 
+void daemon_resync_all(struct daemon *d, const char *why)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < d->n_units; i++)
+		if (d->units[i]->svc.pid && !d->units[i]->removed) {
+			unit_scan(d->units[i], true);
+			n++;
+		}
+	if (n)
+		log_info("msg=\"listener levels rebuilt from sock_diag and /proc\" why=%s services=%zu",
+			 why, n);
+}
+
+static void on_drop_check(struct loop *loop, struct loop_timer *t)
+{
+	struct daemon *d = t->data;
+	uint64_t dropped = tracer_dropped(d->tracer);
+
+	if (dropped > d->dropped_seen) {
+		log_warn("msg=\"the ring buffer was full: kernel events were lost\" lost=%llu "
+			 "total=%llu",
+			 (unsigned long long)(dropped - d->dropped_seen), (unsigned long long)dropped);
+		d->dropped_seen = dropped;
+		daemon_resync_all(d, "events_lost");
+		daemon_mark_dirty(d);
+	}
+	loop_timer_arm(loop, t, now_mono_ns() + DROP_CHECK_NS);
+}
+
 void daemon_resync_init(struct daemon *d)
 {
 	d->unix_timer = (struct loop_timer){ .fn = on_unix_check, .data = d };
+	d->drop_timer = (struct loop_timer){ .fn = on_drop_check, .data = d };
+	if (tracer_mode(d->tracer) != TRACER_POLL)
+		loop_timer_arm(d->loop, &d->drop_timer, now_mono_ns() + DROP_CHECK_NS);
 }

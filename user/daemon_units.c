@@ -154,13 +154,13 @@ static void unit_spawn(struct unit *u)
 		tracer_forget_unit(d->tracer, u->id); /* leftovers of the previous instance */
 	unit_marker_arm(u);
 	err = d->tracer ? tracer_set_syscalls(d->tracer, true) : 0; /* before the child can bind */
+	if (err)
+		snprintf(in.exit.spawn_error, sizeof(in.exit.spawn_error), "%s", strerror(-err));
 	forked_at = now_mono_ns(); /* before the fork: no event of the child can be older */
 	if (!err && !u->cfg->adopted) /* a foreign holder of its address: no crash loop on EADDRINUSE */
 		err = unit_sockets_before_spawn(u, in.exit.spawn_error, sizeof(in.exit.spawn_error));
 	if (!err)
 		err = u->cfg->adopted ? unit_watch_attach(u, &in.exit) : unit_procs_spawn(u, &in.exit);
-	else
-		snprintf(in.exit.spawn_error, sizeof(in.exit.spawn_error), "%s", strerror(-err));
 	if (err) {
 		unit_handle(u, SVC_EV_EXIT, &in); /* what did start is stopped as remains */
 		return;

@@ -16,6 +16,7 @@ import test_artifacts  # noqa: E402
 import test_core  # noqa: E402
 import test_health  # noqa: E402
 import test_reports  # noqa: E402
+import test_sockets  # noqa: E402
 import test_trees  # noqa: E402
 
 # Every attach mode readyd has; each one that loads here runs the core suite.
@@ -24,7 +25,8 @@ MODES = ["fentry", "tracepoint", "poll"]
 ONCE = [test_core.ControlTests, test_artifacts.ArtifactTests, test_health.ProbeTests,
         test_health.RestartPolicyTests, test_health.OperatorTests, test_health.ReloadTests,
         test_health.EnvironmentTests, test_reports.ReportTests, test_trees.TreeTests,
-        test_trees.WatchTests, test_trees.ExecTests]
+        test_trees.WatchTests, test_trees.ExecTests, test_sockets.SocketTests,
+        test_sockets.PollModeAsUserTests]
 PER_MODE = [test_core.CoreTests]
 
 

@@ -1,0 +1,178 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""Issue 5: stale sockets, foreign holders, stalled acceptors, readiness without BPF,
+and levels rebuilt after lost events."""
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+from harness import PYTHON, READYD, SERVERS, ReadydCase, free_port, python_server
+
+
+def stale_socket_file(path):
+    """What a crashed unix server leaves: the file, with nothing listening."""
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(path)
+    s.close()
+
+
+class SocketTests(ReadydCase):
+
+    def sockets(self, *args):
+        return self.ctl_json("sockets", *args)
+
+    def findings(self, reply, listen):
+        for l in reply["listeners"]:
+            if l["listen"] == listen:
+                return {f["kind"]: f["text"] for f in l["findings"]}
+        self.fail("no listener %s in %s" % (listen, reply))
+
+    def test_stalled_acceptor_makes_unhealthy_without_probe_traffic(self):
+        port = free_port()
+        listen = "tcp:127.0.0.1:%d" % port
+        self.start_readyd(self.service("web", python_server("slow_accept.py", port, 0), listen,
+                                       accept_stall="1s"))
+        pid = self.wait_state("web", "running")["pid"]
+        os.kill(pid, signal.SIGSTOP)
+        self.extra_cleanup.append(lambda: subprocess.run(["kill", "-CONT", str(pid)], capture_output=True))
+        clients = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(3)]
+        t0 = time.monotonic()
+        s = self.wait_state("web", "unhealthy", timeout=6)
+        self.assertLess(time.monotonic() - t0, 1 + 1 + 1.5, "within accept_stall and one check")
+        self.assertIn("accept queue stalled: 3 connections waiting, none accepted for", s["cause"])
+        reply = self.sockets("web")
+        self.assertIn("stalled_acceptor", self.findings(reply, listen))
+        self.assertEqual((reply["listeners"][0]["accept_queue"], reply["listeners"][0]["backlog"]), (3, 16))
+        self.wait_for(lambda: self.metric("readyd_socket_findings", service="web", kind="stalled_acceptor") == 1,
+                      3, "the finding in the textfile")
+        self.assertEqual(self.metric("readyd_listener_accept_queue", service="web", listen=listen), 3)
+        os.kill(pid, signal.SIGCONT)
+        self.wait_state("web", "running", timeout=5)
+        for c in clients:
+            c.close()
+
+    def test_second_instance_holding_the_port_fails_the_start_at_once(self):
+        port = free_port()
+        listen = "tcp:127.0.0.1:%d" % port
+        old = subprocess.Popen([PYTHON, "-u", os.path.join(SERVERS, "slow_accept.py"), str(port), "0"],
+                               env=self.tagged_env(), stdout=subprocess.DEVNULL)
+        self.extra_cleanup.append(lambda: (old.poll() is None and old.kill(), old.wait()))
+        self.wait_for(lambda: self.port_listening(port), 10, "the old instance to listen")
+        self.start_readyd(self.service("web", python_server("slow_accept.py", port, 0), listen,
+                                       restart_delay="500ms"))
+        s = self.wait_state("web", "failed", timeout=5)
+        self.assertIn("port conflict: %s is held by pid %d (python3), running for" % (listen, old.pid),
+                      s["cause"])
+        self.assertIn("not started while it is", s["cause"])
+        self.assertIn("pid %d (python3)" % old.pid, self.findings(self.sockets("web"), listen)["foreign_owner"])
+        # Nothing was spawned: no crash loop of processes dying on EADDRINUSE.
+        self.assertNotIn("msg=spawned", self.log())
+        old.kill()
+        old.wait()
+        self.wait_state("web", "running", timeout=10)
+
+    def port_listening(self, port):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            return False
+
+    def test_crashed_unix_server_left_its_socket_file(self):
+        sockdir = os.path.join(self.tmp, "run")
+        os.makedirs(sockdir)
+        kept, cleaned = os.path.join(sockdir, "kept.sock"), os.path.join(sockdir, "cleaned.sock")
+        stale_socket_file(kept)
+        stale_socket_file(cleaned)
+        regular = os.path.join(sockdir, "notes.sock")
+        with open(regular, "w") as f:
+            f.write("a regular file is never removed\n")
+        self.start_readyd(
+            self.service("kept", python_server("unix_server.py", kept, "--no-unlink"), "unix:" + kept,
+                         restart="no"),
+            self.service("cleaned", python_server("unix_server.py", cleaned, "--no-unlink"),
+                         "unix:" + cleaned, remove_stale="yes"),
+            readyd_extra="socket_dirs = %s\n" % sockdir)
+        self.wait_state("cleaned", "running")
+        self.assertIn("removed a stale unix socket file", self.log())
+        self.wait_state("kept", "failed")  # its own bind failed on the file left behind
+        self.assertIn("stale unix socket file", self.log())
+        reply = self.sockets("--all")
+        self.assertIn("nothing listens on it", self.findings(reply, "unix:" + kept)["stale_unix_socket"])
+        self.assertIn(kept, reply["stale_files"])
+        self.assertNotIn(cleaned, reply["stale_files"])
+        self.assertTrue(os.path.isfile(regular))
+        rc, out, _ = self.ctl("sockets", "--all")
+        self.assertEqual(rc, 0)
+        self.assertIn("! stale_unix_socket:", out)
+        self.assertIn("stale socket file (nothing listens on it): %s" % kept, out)
+
+    def test_lost_events_are_rebuilt_from_the_kernel(self):
+        port = free_port()
+        # readyd is frozen while the service forks 500 children and starts accepting: a 4 KiB
+        # ring buffer overflows and the listen/accept events are lost with the rest.
+        self.start_readyd(self.service("storm", python_server("fork_storm.py", port, 500, 1.0),
+                                       "tcp:127.0.0.1:%d" % port, ready_timeout="60s"),
+                          args=("--ringbuf-size", "4096"))
+        self.wait_for(lambda: self.status("storm")["pid"], 10, "spawn")
+        self.proc.send_signal(signal.SIGSTOP)
+        try:
+            deadline = time.monotonic() + 20
+            while not self.port_listening(port) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            time.sleep(0.3)
+        finally:
+            self.proc.send_signal(signal.SIGCONT)
+        s = self.wait_state("storm", "running", timeout=5)
+        self.wait_for(lambda: (self.metric("readyd_events_dropped_total") or 0) > 0, 3, "the drop counter")
+        self.assertIn("kernel events were lost", self.log())
+        self.assertIn("why=events_lost", self.log())
+        self.assertIn("seen_by=scan", self.log(), "accepting was only known from the rebuild")
+        self.assertEqual(s["processes"][0]["running"], True)
+
+
+class PollModeAsUserTests(ReadydCase):
+    """Not root: no BPF, no cgroups; readyd still tells the truth, from sock_diag and /proc."""
+
+    MODE = "auto"
+
+    @classmethod
+    def setUpClass(cls):
+        pass  # needs no BPF: that is the point
+
+    def test_non_root_readyd_supervises_its_own_services_in_poll_mode(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root to switch to the unprivileged user nobody")
+        nobody = pwd.getpwnam("nobody")
+        os.chown(self.tmp, nobody.pw_uid, nobody.pw_gid)
+        binary = os.path.join(self.tmp, "readyd")
+        shutil.copy(READYD, binary)
+        port = free_port()
+        conf = os.path.join(self.tmp, "readyd.conf")
+        with open(conf, "w") as f:
+            f.write("[readyd]\ntextfile = %s\ncontrol = %s\n" % (self.textfile, self.control))
+            f.write(self.service("web", python_server("slow_accept.py", port, 0.5), "tcp:127.0.0.1:%d" % port))
+            f.write(self.service("aio", python_server("asyncio_server.py", free_port())))
+
+        def drop():
+            os.setgroups([])
+            os.setgid(nobody.pw_gid)
+            os.setuid(nobody.pw_uid)
+        self.log_file = open(self.log_path, "w")
+        self.proc = subprocess.Popen([binary, "--config", conf, "-v"], stdout=self.log_file,
+                                     stderr=subprocess.STDOUT, preexec_fn=drop, cwd=self.tmp)
+        self.expect_clean_exit = True
+        self.wait_for(lambda: os.path.exists(self.control) or self.proc.poll() is not None, 20, "readyd up")
+        self.assertIsNone(self.proc.poll(), self.log())
+        s = self.wait_state("web", "running")
+        self.assertGreaterEqual(s["ready_ms"], 450, "listening alone is not ready, in poll mode too")
+        self.assertEqual(self.listener("web", "tcp:127.0.0.1:%d" % port)["via"], "accept")
+        self.wait_state("aio", "running")
+        self.assertEqual(self.ctl_json("list")["mode"], "poll")
+        self.assertIn("falling back to poll mode", self.log())
+        self.assertEqual(self.metric("readyd_tracer_mode", mode="poll"), 1)
+        with open("/proc/%d/status" % s["pid"]) as f:
+            self.assertIn("\nUid:\t%d" % nobody.pw_uid, f.read())
