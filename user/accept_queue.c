@@ -34,8 +34,9 @@ void accept_queue_describe(const struct accept_queue *q, uint64_t now, char *buf
 	char took[32];
 
 	if (q->verdict == QUEUE_FULL) {
-		snprintf(buf, size, "accept queue overflowing: %u connections waiting, backlog %u; "
-				    "new ones are dropped",
+		snprintf(buf, size,
+			 "accept queue overflowing: %u connections waiting, backlog %u; "
+			 "new ones are dropped",
 			 q->depth, q->backlog);
 		return;
 	}

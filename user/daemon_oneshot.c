@@ -21,17 +21,18 @@ static void on_wait_timeout(struct loop *loop, struct loop_timer *t)
 	fmt_duration(took, sizeof(took), d->opts->oneshot.timeout_ns);
 	if (s)
 		svc_describe_listeners(s, what, sizeof(what));
-	fprintf(stderr, "readyd wait: pid %d is not ready after %s%s%s%s\n", (int)d->opts->oneshot.pid,
-		took, what[0] ? " (" : "", what, what[0] ? ")" : "");
+	fprintf(stderr, "readyd wait: pid %d is not ready after %s%s%s%s\n",
+		(int)d->opts->oneshot.pid, took, what[0] ? " (" : "", what, what[0] ? ")" : "");
 	loop_quit(loop, ONESHOT_EXIT_TIMEOUT);
 }
 
 void daemon_oneshot_start(struct daemon *d)
 {
-	d->oneshot_timer = (struct loop_timer){ .fn = on_wait_timeout, .data = d };
+	d->oneshot_timer = (struct loop_timer){.fn = on_wait_timeout, .data = d};
 	/* exec's timeout is the service's ready_timeout: the state machine stops CMD. */
 	if (d->opts->oneshot.kind == ONESHOT_WAIT && d->opts->oneshot.timeout_ns)
-		loop_timer_arm(d->loop, &d->oneshot_timer, now_mono_ns() + d->opts->oneshot.timeout_ns);
+		loop_timer_arm(d->loop, &d->oneshot_timer,
+			       now_mono_ns() + d->opts->oneshot.timeout_ns);
 }
 
 static void say_ready(struct unit *u)
@@ -106,8 +107,8 @@ bool daemon_oneshot_signal(struct daemon *d, int sig)
 		log_info("msg=\"forwarding SIG%s to the command\" pid=%d", sigabbrev_np(sig),
 			 (int)u->svc.pid);
 		if (kill(u->svc.pid, sig) < 0)
-			log_warn("msg=\"cannot forward SIG%s\" pid=%d err=\"%m\"", sigabbrev_np(sig),
-				 (int)u->svc.pid);
+			log_warn("msg=\"cannot forward SIG%s\" pid=%d err=\"%m\"",
+				 sigabbrev_np(sig), (int)u->svc.pid);
 		return true;
 	}
 	if (d->opts->oneshot.kind == ONESHOT_WAIT) {

@@ -106,14 +106,17 @@ static void describe_owner(uint32_t inode, char *buf, size_t size)
 	pid_t pid;
 
 	if (sockets_inode_owner(inode, &pid, comm, sizeof(comm)) < 0) {
-		snprintf(buf, size, "socket inode %u, which no process of this namespace holds", inode);
+		snprintf(buf, size, "socket inode %u, which no process of this namespace holds",
+			 inode);
 		return;
 	}
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (file_read_text(AT_FDCWD, path, text, sizeof(text)) > 0 && proc_parse_stat(text, &st) == 0 &&
+	if (file_read_text(AT_FDCWD, path, text, sizeof(text)) > 0 &&
+	    proc_parse_stat(text, &st) == 0 &&
 	    file_read_text(AT_FDCWD, "/proc/uptime", path, sizeof(path)) > 0 &&
 	    sscanf(path, "%lf", &uptime) == 1)
-		up_ms = (uint64_t)(uptime * 1000) - st.start_ticks * 1000 / (uint64_t)sysconf(_SC_CLK_TCK);
+		up_ms = (uint64_t)(uptime * 1000) -
+			st.start_ticks * 1000 / (uint64_t)sysconf(_SC_CLK_TCK);
 	fmt_duration(age, sizeof(age), up_ms * NSEC_PER_MSEC);
 	snprintf(buf, size, "pid %d (%s)%s%s", (int)pid, comm, up_ms ? ", running for " : "",
 		 up_ms ? age : "");
@@ -135,9 +138,10 @@ static void remove_stale(struct unit *u, const char *path)
 		return;
 	if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISSOCK(st.st_mode)) {
 		if (unlinkat(dfd, base, 0) == 0)
-			log_info("service=%s msg=\"removed a stale unix socket file: nothing listened "
-				 "on it\" path=%s",
-				 u->cfg->name, path);
+			log_info(
+			    "service=%s msg=\"removed a stale unix socket file: nothing listened "
+			    "on it\" path=%s",
+			    u->cfg->name, path);
 		else
 			log_warn("service=%s msg=\"cannot remove stale unix socket file\" path=%s "
 				 "err=\"%m\"",
@@ -160,7 +164,8 @@ int unit_sockets_before_spawn(struct unit *u, char *why, size_t size)
 		if (m.n_foreign) {
 			char text[sizeof(l->conflict)];
 			describe_owner(m.foreign[0]->inode, owner, sizeof(owner));
-			snprintf(text, sizeof(text), "port conflict: %s is held by %s", l->label, owner);
+			snprintf(text, sizeof(text), "port conflict: %s is held by %s", l->label,
+				 owner);
 			str_copy(l->conflict, text, sizeof(l->conflict));
 			snprintf(why, size, "%s; not started while it is", text);
 			return -EADDRINUSE;
@@ -170,9 +175,10 @@ int unit_sockets_before_spawn(struct unit *u, char *why, size_t size)
 		if (u->cfg->remove_stale)
 			remove_stale(u, l->spec->path);
 		else
-			log_warn("service=%s msg=\"stale unix socket file: nothing listens on it; the "
-				 "service may fail to bind (remove_stale = yes removes it)\" path=%s",
-				 u->cfg->name, l->spec->path);
+			log_warn(
+			    "service=%s msg=\"stale unix socket file: nothing listens on it; the "
+			    "service may fail to bind (remove_stale = yes removes it)\" path=%s",
+			    u->cfg->name, l->spec->path);
 	}
 	return 0;
 }
@@ -236,12 +242,12 @@ static uint32_t findings_of(const struct match *m, const struct svc *s)
 static void stall_changed(struct unit *u, struct listener *l, uint64_t now)
 {
 	char text[sizeof(l->stall)], esc[2 * sizeof(l->stall)];
-	struct svc_input in = { .why = l->label };
+	struct svc_input in = {.why = l->label};
 
 	if (l->queue.verdict == QUEUE_OK) {
 		l->stall[0] = '\0';
-		log_info("service=%s listener=\"%s\" msg=\"accept queue moving again\"", u->cfg->name,
-			 l->label);
+		log_info("service=%s listener=\"%s\" msg=\"accept queue moving again\"",
+			 u->cfg->name, l->label);
 		unit_handle(u, SVC_EV_PROGRESS, &in);
 		return;
 	}
@@ -268,10 +274,12 @@ void unit_sockets_check(struct unit *u, const struct sock_table *t, const struct
 
 		match_listener(l, t, sc, &m);
 		if (is_stream(l) && m.backlog) {
-			accept_queue_sample(&l->queue, m.depth, m.backlog, now, u->cfg->accept_stall_ns);
+			accept_queue_sample(&l->queue, m.depth, m.backlog, now,
+					    u->cfg->accept_stall_ns);
 			count_overflows(u->d, l, now);
-			log_debug("service=%s listener=\"%s\" accept_queue=%u backlog=%u verdict=%d",
-				  u->cfg->name, l->label, m.depth, m.backlog, l->queue.verdict);
+			log_debug(
+			    "service=%s listener=\"%s\" accept_queue=%u backlog=%u verdict=%d",
+			    u->cfg->name, l->label, m.depth, m.backlog, l->queue.verdict);
 		} else {
 			l->queue.verdict = QUEUE_OK;
 			l->queue.depth = l->queue.backlog = 0;
@@ -303,15 +311,17 @@ static void add_findings(cJSON *o, const struct unit *u, const struct match *m)
 	const struct listener *l = m->l;
 
 	if (m->stale_file)
-		add_finding(arr, FINDING_STALE_FILE,
-			    u->cfg->remove_stale
-				    ? "the socket file exists but nothing listens on it; it is removed "
-				      "before the next start (remove_stale = yes)"
-				    : "the socket file exists but nothing listens on it (left by a crashed "
-				      "instance?); remove_stale = yes removes it before a start");
+		add_finding(
+		    arr, FINDING_STALE_FILE,
+		    u->cfg->remove_stale
+			? "the socket file exists but nothing listens on it; it is removed "
+			  "before the next start (remove_stale = yes)"
+			: "the socket file exists but nothing listens on it (left by a crashed "
+			  "instance?); remove_stale = yes removes it before a start");
 	for (size_t i = 0; i < m->n_foreign; i++) {
 		describe_owner(m->foreign[i]->inode, owner, sizeof(owner));
-		snprintf(text, sizeof(text), "held by %s, which is not part of this service", owner);
+		snprintf(text, sizeof(text), "held by %s, which is not part of this service",
+			 owner);
 		add_finding(arr, FINDING_FOREIGN_OWNER, text);
 	}
 	if (!m->n_own && u->svc.pid && u->svc.state != SVC_STARTING)
@@ -323,8 +333,8 @@ static void add_findings(cJSON *o, const struct unit *u, const struct match *m)
 	}
 	if (l->queue.verdict != QUEUE_OK) {
 		accept_queue_describe(&l->queue, now_mono_ns(), text, sizeof(text));
-		add_finding(arr, l->queue.verdict == QUEUE_FULL ? FINDING_OVERFLOW : FINDING_STALLED,
-			    text);
+		add_finding(
+		    arr, l->queue.verdict == QUEUE_FULL ? FINDING_OVERFLOW : FINDING_STALLED, text);
 	}
 }
 
@@ -358,7 +368,7 @@ static cJSON *listener_json(const struct unit *u, const struct match *m)
 static void unit_sockets_json(struct unit *u, const struct sock_table *t, cJSON *arr)
 {
 	static pid_t pids[4096];
-	struct scan sc = { 0 };
+	struct scan sc = {0};
 	size_t n = u->svc.pid ? unit_tree_pids(u, pids, ARRAY_SIZE(pids)) : 0;
 	struct match m;
 
@@ -374,7 +384,8 @@ static void unit_sockets_json(struct unit *u, const struct sock_table *t, cJSON 
 /* --all: every listening TCP/UNIX socket of the node, and socket files nobody listens on. */
 static void node_sockets_json(struct daemon *d, const struct sock_table *t, cJSON *o)
 {
-	cJSON *arr = cJSON_AddArrayToObject(o, "node"), *stale = cJSON_AddArrayToObject(o, "stale_files");
+	cJSON *arr = cJSON_AddArrayToObject(o, "node"),
+	      *stale = cJSON_AddArrayToObject(o, "stale_files");
 	char addr[SOCK_ADDR_TEXT_MAX], owner[256], path[4096];
 
 	for (size_t i = 0; i < t->n; i++) {
@@ -396,7 +407,7 @@ static void node_sockets_json(struct daemon *d, const struct sock_table *t, cJSO
 		DIR *dir = opendir(d->cfg->socket_dirs[i]);
 		struct dirent *de;
 		while (dir && (de = readdir(dir))) {
-			struct listen_spec spec = { .proto = LISTEN_UNIX, .family = AF_UNIX };
+			struct listen_spec spec = {.proto = LISTEN_UNIX, .family = AF_UNIX};
 			bool held = false;
 			snprintf(path, sizeof(path), "%s/%s", d->cfg->socket_dirs[i], de->d_name);
 			if (!socket_file(path) || strlen(path) >= sizeof(spec.path))

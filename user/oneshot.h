@@ -20,9 +20,9 @@
 enum oneshot_kind { ONESHOT_NONE, ONESHOT_EXEC, ONESHOT_WAIT };
 
 /* Exit codes besides the command's own. */
-#define ONESHOT_EXIT_GONE 1
-#define ONESHOT_EXIT_USAGE 2
-#define ONESHOT_EXIT_TIMEOUT 124
+#define ONESHOT_EXIT_GONE	1
+#define ONESHOT_EXIT_USAGE	2
+#define ONESHOT_EXIT_TIMEOUT	124
 #define ONESHOT_EXIT_CANNOT_RUN 127
 
 struct oneshot_opts {

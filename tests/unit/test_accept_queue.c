@@ -10,12 +10,12 @@
 #include "accept_queue.h"
 #include "util.h"
 
-#define SEC NSEC_PER_SEC
+#define SEC   NSEC_PER_SEC
 #define STALL (5 * SEC)
 
 static void an_empty_queue_is_fine(void **state)
 {
-	struct accept_queue q = { 0 };
+	struct accept_queue q = {0};
 
 	(void)state;
 	for (uint64_t t = 0; t < 20 * SEC; t += SEC)
@@ -24,7 +24,7 @@ static void an_empty_queue_is_fine(void **state)
 
 static void waiting_connections_nobody_accepts_stall_after_the_limit(void **state)
 {
-	struct accept_queue q = { 0 };
+	struct accept_queue q = {0};
 	char text[200];
 
 	(void)state;
@@ -33,7 +33,8 @@ static void waiting_connections_nobody_accepts_stall_after_the_limit(void **stat
 	assert_int_equal(accept_queue_sample(&q, 3, 16, 5 * SEC, STALL), QUEUE_OK);
 	assert_int_equal(accept_queue_sample(&q, 4, 16, 6 * SEC, STALL), QUEUE_STALLED);
 	accept_queue_describe(&q, 6 * SEC, text, sizeof(text));
-	assert_string_equal(text, "accept queue stalled: 4 connections waiting, none accepted for 5.00s");
+	assert_string_equal(text,
+			    "accept queue stalled: 4 connections waiting, none accepted for 5.00s");
 	/* One accepted (the queue shrank): moving again. */
 	assert_int_equal(accept_queue_sample(&q, 2, 16, 7 * SEC, STALL), QUEUE_OK);
 	assert_int_equal(accept_queue_sample(&q, 0, 16, 8 * SEC, STALL), QUEUE_OK);
@@ -41,17 +42,18 @@ static void waiting_connections_nobody_accepts_stall_after_the_limit(void **stat
 
 static void a_queue_that_shrinks_is_being_drained(void **state)
 {
-	struct accept_queue q = { 0 };
-	uint32_t depths[] = { 5, 4, 6, 3, 5, 2, 4, 1, 3, 2 };
+	struct accept_queue q = {0};
+	uint32_t depths[] = {5, 4, 6, 3, 5, 2, 4, 1, 3, 2};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(depths) / sizeof(depths[0]); i++)
-		assert_int_equal(accept_queue_sample(&q, depths[i], 128, i * 2 * SEC, STALL), QUEUE_OK);
+		assert_int_equal(accept_queue_sample(&q, depths[i], 128, i * 2 * SEC, STALL),
+				 QUEUE_OK);
 }
 
 static void a_full_queue_is_reported_at_once_and_stall_off_means_off(void **state)
 {
-	struct accept_queue q = { 0 };
+	struct accept_queue q = {0};
 	char text[200];
 
 	(void)state;
@@ -66,10 +68,10 @@ static void a_full_queue_is_reported_at_once_and_stall_off_means_off(void **stat
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(an_empty_queue_is_fine),
-		cmocka_unit_test(waiting_connections_nobody_accepts_stall_after_the_limit),
-		cmocka_unit_test(a_queue_that_shrinks_is_being_drained),
-		cmocka_unit_test(a_full_queue_is_reported_at_once_and_stall_off_means_off),
+	    cmocka_unit_test(an_empty_queue_is_fine),
+	    cmocka_unit_test(waiting_connections_nobody_accepts_stall_after_the_limit),
+	    cmocka_unit_test(a_queue_that_shrinks_is_being_drained),
+	    cmocka_unit_test(a_full_queue_is_reported_at_once_and_stall_off_means_off),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
