@@ -80,11 +80,16 @@ void config_error(struct parse_ctx *ctx, unsigned int line, const char *fmt, ...
 	d->lines[d->n++] = full;
 }
 
+/*
+ * Names become cgroup directories (<readyd's>/NAME/PART): never "." or
+ * "..", which would leave readyd's cgroup, nor "cgroup.*", the kernel's
+ * interface files.
+ */
 static bool service_name_valid(const char *s)
 {
 	size_t n = strlen(s);
 
-	if (n == 0 || n > SERVICE_NAME_MAX)
+	if (n == 0 || n > SERVICE_NAME_MAX || strspn(s, ".") == n || str_starts_with(s, "cgroup."))
 		return false;
 	for (; *s; s++)
 		if (!isalnum((unsigned char)*s) && !strchr("_.-@", *s))
@@ -143,7 +148,8 @@ static void begin_service(struct parse_ctx *ctx, const char *name, bool watch)
 	ctx->section = SECTION_INVALID;
 	if (!service_name_valid(name)) {
 		config_error(ctx, ctx->line,
-			     "service name \"%s\" must be 1-%d letters, digits, or _ . - @", name,
+			     "service name \"%s\" must be 1-%d letters, digits, or _ . - @ (not only dots, "
+			     "not cgroup.*)", name,
 			     SERVICE_NAME_MAX);
 		return;
 	}
@@ -210,7 +216,8 @@ static void begin_process(struct parse_ctx *ctx, const char *full)
 	snprintf(service, sizeof(service), "%.*s", (int)(slash - full), full);
 	if (!service_name_valid(service) || !service_name_valid(slash + 1)) {
 		config_error(ctx, ctx->line,
-			     "process name \"%s\": both parts must be 1-%d letters, digits, or _ . - @",
+			     "process name \"%s\": both parts must be 1-%d letters, digits, or _ . - @ "
+			     "(not only dots, not cgroup.*)",
 			     full, SERVICE_NAME_MAX);
 		return;
 	}

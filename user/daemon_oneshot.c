@@ -116,5 +116,6 @@ bool daemon_oneshot_signal(struct daemon *d, int sig)
 		loop_quit(d->loop, 128 + sig);
 		return true;
 	}
-	return false; /* exec, nothing running: the daemon's shutdown */
+	/* exec, nothing running: TERM/INT end the run; the rest (HUP is no reload here) wait. */
+	return sig != SIGTERM && sig != SIGINT;
 }

@@ -141,6 +141,8 @@ static void signal_proc(struct unit_proc *p, int sig)
 
 void unit_signal(struct unit *u, int sig)
 {
+	if (u->cfg->adopted) /* never a process readyd did not start, not even on a second SIGTERM */
+		return;
 	for (size_t i = 0; i < u->n_procs; i++)
 		signal_proc(&u->procs[i], sig);
 }

@@ -163,7 +163,12 @@ int unit_scan(struct unit *u, bool levels)
 /* Are u's listener levels made by scans (no BPF events for it)? */
 static bool levels_scanned(const struct unit *u)
 {
-	return u->cfg->adopted || tracer_mode(u->d->tracer) == TRACER_POLL;
+	/*
+	 * A service that said READY=1 while the kernel showed it not accepting
+	 * may start accepting after the syscall tracepoints were detached: the
+	 * scan is what sees it then.
+	 */
+	return u->cfg->adopted || tracer_mode(u->d->tracer) == TRACER_POLL || u->svc.ready_mismatch;
 }
 
 /* How often u's sockets are scanned now; 0: not at all. */

@@ -161,8 +161,11 @@ bool svc_ready(const struct svc *s)
 
 bool svc_needs_syscalls(const struct svc *s)
 {
-	/* Starting; or unhealthy, alive, and waiting for a lost listener to come back. */
-	return s->state == SVC_STARTING ||
+	/*
+	 * Starting; or unhealthy, alive, and waiting for a lost listener to come
+	 * back; or it said READY=1 and the kernel has yet to see it accept.
+	 */
+	return s->state == SVC_STARTING || (s->ready_mismatch && s->pid) ||
 	       (s->state == SVC_UNHEALTHY && s->pid && !s->liveness_restart && listener_lost(s));
 }
 

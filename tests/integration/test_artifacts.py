@@ -17,7 +17,7 @@ class ArtifactTests(unittest.TestCase):
         p = subprocess.run(["promtool", "check", "rules", os.path.join(ROOT, "docs/alerts/readyd.rules.yml")],
                            capture_output=True, text=True)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
-        self.assertIn("SUCCESS: 8 rules found", p.stdout)
+        self.assertIn("SUCCESS: 10 rules found", p.stdout)
 
     def test_demo_config_is_valid(self):
         tmp = tempfile.mkdtemp(prefix="readyd-demo-check-")

@@ -318,6 +318,11 @@ static void watch_sections(void **state)
 static void watch_errors(void **state)
 {
 	(void)state;
+	/* Names become cgroup directories: none may climb out or name a kernel file. */
+	expect_error("[service \"..\"]\ncommand = /bin/true\n", "t.conf:1:", "not only dots");
+	expect_error("[service \"cgroup.procs\"]\ncommand = /bin/true\n", "t.conf:1:", "not cgroup.*");
+	expect_error("[process \"web/.\"]\ncommand = /bin/true\n", "t.conf:1:", "not only dots");
+	expect_error("[watch \".\"]\npid = 10\n", "t.conf:1:", "not only dots");
 	expect_error("[watch \"a\"]\nlisten = tcp:80\n", "t.conf:1:",
 		     "watch \"a\" does not say what to watch; add pid = N, pid_file = /path");
 	expect_error("[watch \"a\"]\npid = 1\n", "t.conf:2:", "pid = 1 is not a process id");

@@ -729,8 +729,11 @@ static void a_liar_is_flagged_even_when_trusted(void **state)
 	notify(f, "READY=1");
 	assert_int_equal(f->svc.state, SVC_RUNNING);
 	assert_true(f->svc.ready_mismatch);
+	/* Running, yet the accept it has not shown must still be seen: keep watching syscalls. */
+	assert_true(svc_needs_syscalls(&f->svc));
 	level(f, 0xa, "127.0.0.1", LEVEL_ACCEPTING);
 	assert_false(f->svc.ready_mismatch);
+	assert_false(svc_needs_syscalls(&f->svc));
 }
 
 static void marker_appears_and_goes(void **state)
