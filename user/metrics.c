@@ -180,32 +180,54 @@ static bool queue_known(const struct listener *l)
 	return l->spec && !l->connectionless && l->queue.sampled;
 }
 
+static bool stream_declared(const struct listener *l)
+{
+	return l->spec && !l->connectionless;
+}
+
+static unsigned long long queue_depth(const struct listener *l)
+{
+	return l->queue.depth;
+}
+
+static unsigned long long queue_backlog(const struct listener *l)
+{
+	return l->queue.backlog;
+}
+
+static unsigned long long queue_overflows(const struct listener *l)
+{
+	return l->queue.overflows;
+}
+
+/* A per-listener family over the declared listeners `want` picks. */
+static void listener_family(struct strbuf *b, const struct svc *const *svcs, size_t n,
+			    const char *name, const char *type, const char *help,
+			    bool (*want)(const struct listener *),
+			    unsigned long long (*value)(const struct listener *))
+{
+	family(b, name, type, help);
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < svcs[i]->n_listeners; j++)
+			if (want(&svcs[i]->listeners[j]))
+				listener_line(b, name, svcs[i], &svcs[i]->listeners[j],
+					      value(&svcs[i]->listeners[j]));
+}
+
 /* Accept queues of declared stream listeners, as last sampled (daemon_sockets.c). */
 static void render_queues(struct strbuf *b, const struct svc *const *svcs, size_t n)
 {
-	family(b, "readyd_listener_accept_queue", "gauge",
-	       "Connections waiting in the accept queue of a declared listener (sock_diag rqueue).");
-	for (size_t i = 0; i < n; i++)
-		for (size_t j = 0; j < svcs[i]->n_listeners; j++)
-			if (queue_known(&svcs[i]->listeners[j]))
-				listener_line(b, "readyd_listener_accept_queue", svcs[i],
-					      &svcs[i]->listeners[j], svcs[i]->listeners[j].queue.depth);
-	family(b, "readyd_listener_backlog", "gauge",
-	       "The accept queue's limit (listen() backlog, capped by net.core.somaxconn).");
-	for (size_t i = 0; i < n; i++)
-		for (size_t j = 0; j < svcs[i]->n_listeners; j++)
-			if (queue_known(&svcs[i]->listeners[j]))
-				listener_line(b, "readyd_listener_backlog", svcs[i],
-					      &svcs[i]->listeners[j], svcs[i]->listeners[j].queue.backlog);
-	family(b, "readyd_listener_overflows_total", "counter",
-	       "Connections the node dropped (TcpExt ListenOverflows) while this listener's queue "
-	       "was full.");
-	for (size_t i = 0; i < n; i++)
-		for (size_t j = 0; j < svcs[i]->n_listeners; j++)
-			if (svcs[i]->listeners[j].spec && !svcs[i]->listeners[j].connectionless)
-				listener_line(b, "readyd_listener_overflows_total", svcs[i],
-					      &svcs[i]->listeners[j],
-					      (unsigned long long)svcs[i]->listeners[j].queue.overflows);
+	listener_family(b, svcs, n, "readyd_listener_accept_queue", "gauge",
+			"Connections waiting in the accept queue of a declared listener (sock_diag "
+			"rqueue).",
+			queue_known, queue_depth);
+	listener_family(b, svcs, n, "readyd_listener_backlog", "gauge",
+			"The accept queue's limit (listen() backlog, capped by net.core.somaxconn).",
+			queue_known, queue_backlog);
+	listener_family(b, svcs, n, "readyd_listener_overflows_total", "counter",
+			"Connections the node dropped (TcpExt ListenOverflows) while this listener's "
+			"queue was full.",
+			stream_declared, queue_overflows);
 	family(b, "readyd_socket_findings", "gauge",
 	       "Declared listeners with each kind of socket finding (readyctl sockets explains them).");
 	for (size_t i = 0; i < n; i++)
