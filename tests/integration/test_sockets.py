@@ -42,7 +42,9 @@ class SocketTests(ReadydCase):
         t0 = time.monotonic()
         s = self.wait_state("web", "unhealthy", timeout=6)
         self.assertLess(time.monotonic() - t0, 1 + 1 + 1.5, "within accept_stall and one check")
-        self.assertIn("accept queue stalled: 3 connections waiting, none accepted for", s["cause"])
+        # (A check may land between two of the connects: the count is the queue at that moment.)
+        self.assertRegex(s["cause"], r"listener %s: accept queue stalled: [1-3] connections? waiting, "
+                         r"none accepted for " % listen)
         reply = self.sockets("web")
         self.assertIn("stalled_acceptor", self.findings(reply, listen))
         self.assertEqual((reply["listeners"][0]["accept_queue"], reply["listeners"][0]["backlog"]), (3, 16))
