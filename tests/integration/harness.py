@@ -107,6 +107,19 @@ def tagged_pids(tag):
     return found
 
 
+def freeze(pid, timeout=5):
+    """SIGSTOP pid and return once it is really stopped. Until then the task may still be
+    inside accept(), which takes a connection that arrived before it looks at the signal."""
+    os.kill(pid, signal.SIGSTOP)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open("/proc/%d/stat" % pid) as f:
+            if f.read().rsplit(")", 1)[1].split()[0] in ("T", "t"):
+                return
+        time.sleep(0.005)
+    raise AssertionError("pid %d did not stop within %ss" % (pid, timeout))
+
+
 def parse_textfile(path):
     """{(name, frozenset(labels.items())): value} from a Prometheus textfile."""
     out = {}

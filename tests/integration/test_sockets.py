@@ -9,7 +9,7 @@ import socket
 import subprocess
 import time
 
-from harness import PYTHON, READYD, SERVERS, ReadydCase, free_port, python_server
+from harness import PYTHON, READYD, SERVERS, ReadydCase, free_port, freeze, python_server
 
 
 def stale_socket_file(path):
@@ -36,8 +36,8 @@ class SocketTests(ReadydCase):
         self.start_readyd(self.service("web", python_server("slow_accept.py", port, 0), listen,
                                        accept_stall="1s"))
         pid = self.wait_state("web", "running")["pid"]
-        os.kill(pid, signal.SIGSTOP)
         self.extra_cleanup.append(lambda: subprocess.run(["kill", "-CONT", str(pid)], capture_output=True))
+        freeze(pid)
         clients = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(3)]
         t0 = time.monotonic()
         s = self.wait_state("web", "unhealthy", timeout=6)
@@ -120,8 +120,8 @@ class SocketTests(ReadydCase):
                                        "tcp:127.0.0.1:%d" % port, ready_timeout="60s"),
                           args=("--ringbuf-size", "4096"))
         self.wait_for(lambda: self.status("storm")["pid"], 10, "spawn")
-        self.proc.send_signal(signal.SIGSTOP)
         try:
+            freeze(self.proc.pid)
             deadline = time.monotonic() + 20
             while not self.port_listening(port) and time.monotonic() < deadline:
                 time.sleep(0.1)
