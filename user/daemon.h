@@ -61,8 +61,8 @@ struct unit_proc {
 
 struct unit {
 	struct daemon *d;
-	uint32_t id; /* service id in the kernel maps; never reused */
-	struct config *owner;  /* the config cfg points into (a reference) */
+	uint32_t id;	      /* service id in the kernel maps; never reused */
+	struct config *owner; /* the config cfg points into (a reference) */
 	const struct service_config *cfg;
 	struct config *next_owner; /* reload: the config to use from the next spawn */
 	const struct service_config *next_cfg;
@@ -76,7 +76,7 @@ struct unit {
 	/* What is left of an instance that ended (or one process of which ended) is stopped. */
 	struct loop_timer remains_timer; /* SIGKILL for them at stop_timeout */
 	bool remains_signalled;
-	bool spawn_waiting; /* a start waits for the remains to go */
+	bool spawn_waiting;		  /* a start waits for the remains to go */
 	struct loop_timer scan_timer;	  /* daemon_scan.c */
 	struct loop_timer reattach_timer; /* daemon_watch.c */
 	uint64_t last_conflict_scan;
@@ -97,11 +97,11 @@ struct recent_exit {
 };
 
 struct daemon_opts {
-	const char *config_path;   /* or, for messages, what built `config` */
-	struct config *config;	   /* built in memory (readyd exec/wait): used instead of the file */
+	const char *config_path; /* or, for messages, what built `config` */
+	struct config *config;	 /* built in memory (readyd exec/wait): used instead of the file */
 	struct oneshot_opts oneshot; /* kind ONESHOT_NONE: the daemon */
-	const char *control_path;  /* overrides the config file */
-	const char *textfile_path; /* overrides the config file */
+	const char *control_path;    /* overrides the config file */
+	const char *textfile_path;   /* overrides the config file */
 	enum tracer_mode mode;
 	size_t ringbuf_bytes;
 	struct config_defaults defaults; /* built-in, changed by READYD_PROBE_* */
@@ -126,18 +126,20 @@ struct daemon {
 	struct strbuf export_buf;
 	uint64_t events_total;
 	bool shutting_down;
-	bool exiting; /* the loop was told to quit */
+	bool exiting;				       /* the loop was told to quit */
 	struct recent_exit recent_exits[RECENT_EXITS]; /* a ring */
 	size_t recent_exit_next;
-	int inotify_fd; /* ready markers */
+	int inotify_fd;		    /* ready markers */
 	struct cgroup_base cgroups; /* cgroups.dirfd -1: readyd does not create cgroups */
 	int cg_inotify_fd;	    /* cgroup.events of every process cgroup */
 	struct loop_source cg_src;
 	struct loop_source inotify_src;
 	struct loop_timer marker_poll; /* for markers whose directory does not exist yet */
-	struct sock_table table; /* daemon_scan.c: the node's sockets, shared by one moment's scans */
+	struct sock_table
+	    table; /* daemon_scan.c: the node's sockets, shared by one moment's scans */
 	uint64_t table_at;
-	uint64_t listen_overflows, listen_overflows_at; /* daemon_sockets.c: TcpExt ListenOverflows */
+	uint64_t listen_overflows,
+	    listen_overflows_at;	 /* daemon_sockets.c: TcpExt ListenOverflows */
 	struct loop_timer oneshot_timer; /* daemon_oneshot.c: readyd wait --timeout */
 	bool oneshot_said_ready;
 };
@@ -198,15 +200,29 @@ int unit_proc_watch_main(struct unit_proc *p, pid_t pid, int pidfd);
 
 /* ---- daemon_scan.c ---- */
 void unit_scan_init(struct unit *u);
-/* Raise listener levels, and close gone sockets, from what the kernel shows now. */
-/* Scan u's sockets now: its listener levels too if `levels`, its accept queues always. */
+/*
+ * Scan u's sockets now: raise its listener levels and close gone sockets if
+ * `levels`, check its accept queues always.
+ */
 int unit_scan(struct unit *u, bool levels);
-/* The node's socket table, loaded at most once per 20 ms (scans of one moment share it). */
-const struct sock_table *daemon_sock_table(struct daemon *d, uint64_t now);
+/*
+ * The node's socket table. Scans of one moment share a dump (at most 20 ms
+ * old) until a kernel event arrives: a socket that event reports may be newer
+ * than the dump, which would then call it closed.
+ */
+const struct sock_table *daemon_sock_table(struct daemon *d, uint64_t now, bool with_bound);
+/* The next daemon_sock_table() dumps the table afresh. */
+void daemon_sock_table_forget(struct daemon *d);
 
 /* ---- daemon_sockets.c ---- */
 /* Does u have accept queues to watch now (running, declared stream listeners, accept_stall)? */
 bool unit_sockets_watched(const struct unit *u);
+/*
+ * The scan a queue check needs, from the socket table alone, when every
+ * socket on u's declared addresses is one the kernel events named as u's:
+ * no /proc reads. false: something else is there (or nothing): scan for real.
+ */
+bool unit_sockets_known(const struct unit *u, const struct sock_table *t, struct scan *out);
 /* After a scan: accept queues, stalls, findings of u's declared listeners. */
 void unit_sockets_check(struct unit *u, const struct sock_table *t, const struct scan *sc,
 			uint64_t now);

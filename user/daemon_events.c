@@ -35,15 +35,17 @@ static void log_level_change(struct unit *u, const struct listener *l, const str
 	char comm[RD_COMM_LEN + 1], took[32], label[2 * SOCK_ADDR_TEXT_MAX];
 
 	event_comm(e, comm, sizeof(comm));
-	fmt_duration(took, sizeof(took), e->ts_ns > u->svc.spawned_at ? e->ts_ns - u->svc.spawned_at : 0);
+	fmt_duration(took, sizeof(took),
+		     e->ts_ns > u->svc.spawned_at ? e->ts_ns - u->svc.spawned_at : 0);
 	/* An observed unix path is the service's choice: escaped, it cannot forge log lines. */
 	log_escape(label, sizeof(label), l->label);
 	if (l->level == LEVEL_ACCEPTING)
-		log_info("service=%s listener=\"%s\" level=accepting via=%s pid=%d comm=%s after=%s",
-			 u->cfg->name, label, accept_via_name(l->via), (int)e->tgid, comm, took);
+		log_info(
+		    "service=%s listener=\"%s\" level=accepting via=%s pid=%d comm=%s after=%s",
+		    u->cfg->name, label, accept_via_name(l->via), (int)e->tgid, comm, took);
 	else
-		log_info("service=%s listener=\"%s\" level=%s pid=%d comm=%s after=%s", u->cfg->name,
-			 label, level_name(l->level), (int)e->tgid, comm, took);
+		log_info("service=%s listener=\"%s\" level=%s pid=%d comm=%s after=%s",
+			 u->cfg->name, label, level_name(l->level), (int)e->tgid, comm, took);
 }
 
 /* A failed bind on a declared address: name who holds it, once per instance. */
@@ -150,7 +152,7 @@ static bool unit_is_main(pid_t pid, const struct unit *u)
 static void on_close(struct unit *u, const struct rd_event *e)
 {
 	struct listener *l = svc_listener_for(&u->svc, e->sk, NULL, false);
-	struct svc_input in = { 0 };
+	struct svc_input in = {0};
 
 	if (!l || !listener_note(l, e->sk, LEVEL_CLOSED, e->ts_ns))
 		return;
@@ -176,8 +178,10 @@ void daemon_on_event(const struct rd_event *e, void *ctx)
 	struct unit *u = daemon_unit(d, RD_KID_UNIT(e->service));
 
 	d->events_total++;
+	daemon_sock_table_forget(d); /* a dump from before this event must not judge it */
 	if (!u) {
-		log_debug("msg=\"event for unknown service id\" id=%u type=%u", e->service, e->type);
+		log_debug("msg=\"event for unknown service id\" id=%u type=%u", e->service,
+			  e->type);
 		return;
 	}
 	if (e->type == RD_EV_EXIT) /* from any instance: an sd_notify sender may be it */

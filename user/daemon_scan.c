@@ -18,22 +18,26 @@
 #include "sock_scan.h"
 #include "util.h"
 
-#define SCAN_FAST_NS (100 * NSEC_PER_MSEC) /* while starting */
-#define SCAN_SLOW_NS (1 * NSEC_PER_SEC)	   /* afterwards: a close is seen within a second */
+#define SCAN_FAST_NS   (100 * NSEC_PER_MSEC) /* while starting */
+#define SCAN_SLOW_NS   (1 * NSEC_PER_SEC)    /* afterwards: a close is seen within a second */
 #define TABLE_FRESH_NS (20 * NSEC_PER_MSEC)
-#define SCAN_TREE_MAX 4096
+#define SCAN_TREE_MAX  4096
 
 /* A socket known only from a scan: its inode stands in for the kernel address. */
 #define SCAN_SK(ino) ((1ULL << 63) | (ino))
 
-/* The node's socket table, loaded at most once per TABLE_FRESH_NS. */
-const struct sock_table *daemon_sock_table(struct daemon *d, uint64_t now)
+void daemon_sock_table_forget(struct daemon *d)
 {
-	if (d->table_at && now - d->table_at < TABLE_FRESH_NS)
+	d->table_at = 0;
+}
+
+const struct sock_table *daemon_sock_table(struct daemon *d, uint64_t now, bool with_bound)
+{
+	if (d->table_at && now - d->table_at < TABLE_FRESH_NS && (d->table.bound || !with_bound))
 		return &d->table;
 	sock_table_free(&d->table);
 	d->table_at = 0;
-	if (sock_table_load(&d->table) < 0)
+	if (sock_table_load(&d->table, with_bound) < 0)
 		return NULL;
 	d->table_at = now;
 	return &d->table;
@@ -42,8 +46,8 @@ const struct sock_table *daemon_sock_table(struct daemon *d, uint64_t now)
 /* The sk under which a socket with this inode is already known, else a scan key. */
 static uint64_t known_sk(const struct svc *s, uint64_t ino)
 {
-	const struct listener *sets[2] = { s->listeners, s->observed };
-	size_t counts[2] = { s->n_listeners, s->n_observed };
+	const struct listener *sets[2] = {s->listeners, s->observed};
+	size_t counts[2] = {s->n_listeners, s->n_observed};
 
 	for (int k = 0; k < 2; k++)
 		for (size_t i = 0; i < counts[k]; i++)
@@ -58,8 +62,9 @@ static void log_scan_level(struct unit *u, const struct listener *l, const struc
 	char label[2 * SOCK_ADDR_TEXT_MAX];
 
 	log_escape(label, sizeof(label), l->label);
-	log_info("service=%s listener=\"%s\" level=%s%s%s pid=%d comm=%s seen_by=scan", u->cfg->name,
-		 label, level_name(l->level), l->level == LEVEL_ACCEPTING ? " via=" : "",
+	log_info("service=%s listener=\"%s\" level=%s%s%s pid=%d comm=%s seen_by=scan",
+		 u->cfg->name, label, level_name(l->level),
+		 l->level == LEVEL_ACCEPTING ? " via=" : "",
 		 l->level == LEVEL_ACCEPTING ? accept_via_name(l->via) : "",
 		 k ? (int)(k->accepting ? k->accept_pid : k->pid) : 0, k ? k->comm : "-");
 }
@@ -121,11 +126,28 @@ static void close_missing(struct unit *u, struct listener *ls, size_t n, const s
 			log_scan_level(u, l, NULL);
 			daemon_mark_dirty(u->d);
 			if (l->level == LEVEL_CLOSED && !svc_listeners_ready(&u->svc)) {
-				struct svc_input in = { .why = l->label };
+				struct svc_input in = {.why = l->label};
 				unit_handle(u, SVC_EV_LISTENER_LOST, &in);
 			}
 		}
 	}
+}
+
+/*
+ * Does this scan need the TCP sockets that are only bound? Only to raise a
+ * declared TCP listener of a start to "bound"; once each one is, the dump of
+ * listeners is enough (and 100x cheaper: see sock_table_load).
+ */
+static bool wants_bound(const struct unit *u, bool levels)
+{
+	if (!levels || u->svc.state != SVC_STARTING)
+		return false;
+	for (size_t i = 0; i < u->svc.n_listeners; i++) {
+		const struct listener *l = &u->svc.listeners[i];
+		if (l->spec->proto == LISTEN_TCP && l->level == LEVEL_ABSENT)
+			return true;
+	}
+	return false;
 }
 
 int unit_scan(struct unit *u, bool levels)
@@ -139,13 +161,18 @@ int unit_scan(struct unit *u, bool levels)
 
 	if (!u->svc.pid)
 		return 0;
+	table = daemon_sock_table(u->d, now, wants_bound(u, levels));
+	if (!table)
+		return -EIO;
+	if (!levels && unit_sockets_known(u, table, &sc)) { /* the common 1 Hz check */
+		unit_sockets_check(u, table, &sc, now);
+		scan_free(&sc);
+		return 0;
+	}
 	n = unit_tree_pids(u, pids, ARRAY_SIZE(pids));
 	if (!n)
 		return -ESRCH;
-	table = daemon_sock_table(u->d, now);
-	if (!table)
-		return -EIO;
-	err = sock_scan(pids, n, table, &sc);
+	err = sock_scan(pids, n, table, levels, &sc);
 	if (err)
 		return err;
 	for (size_t i = 0; levels && i < sc.n && u->svc.pid; i++)
@@ -203,12 +230,13 @@ void unit_scan_sync(struct unit *u)
 		loop_timer_cancel(u->d->loop, &u->scan_timer);
 		return;
 	}
-	at = now_mono_ns() + every;
+	/* On the clock's multiples of `every`: one moment's scans share one socket dump. */
+	at = (now_mono_ns() / every + 1) * every;
 	if (!loop_timer_armed(&u->scan_timer) || u->scan_timer.deadline > at)
 		loop_timer_arm(u->d->loop, &u->scan_timer, at);
 }
 
 void unit_scan_init(struct unit *u)
 {
-	u->scan_timer = (struct loop_timer){ .fn = on_scan_timer, .data = u };
+	u->scan_timer = (struct loop_timer){.fn = on_scan_timer, .data = u};
 }

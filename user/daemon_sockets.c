@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -152,10 +153,17 @@ static void remove_stale(struct unit *u, const char *path)
 
 int unit_sockets_before_spawn(struct unit *u, char *why, size_t size)
 {
-	const struct sock_table *t = daemon_sock_table(u->d, now_mono_ns());
+	const struct sock_table *t;
 	char owner[256];
 	struct match m;
 
+	/*
+	 * Not starting is a verdict on what the kernel holds now: a shared dump
+	 * from moments ago still shows the listener of the instance that just
+	 * exited (every other `readyctl restart` failed on it in the scans bench).
+	 */
+	daemon_sock_table_forget(u->d);
+	t = daemon_sock_table(u->d, now_mono_ns(), true);
 	if (!t)
 		return 0; /* cannot look: the bind will tell */
 	for (size_t i = 0; i < u->svc.n_listeners; i++) {
@@ -258,6 +266,57 @@ static void stall_changed(struct unit *u, struct listener *l, uint64_t now)
 	in.cause = l->stall;
 	if (u->svc.state == SVC_RUNNING)
 		unit_handle(u, SVC_EV_LISTENER_LOST, &in);
+}
+
+/* Did the kernel events name a socket with this inode as u's? */
+static bool known_own(const struct svc *s, uint64_t ino)
+{
+	const struct listener *sets[2] = {s->listeners, s->observed};
+	size_t counts[2] = {s->n_listeners, s->n_observed};
+
+	for (int k = 0; k < 2; k++)
+		for (size_t i = 0; i < counts[k]; i++)
+			for (size_t j = 0; j < sets[k][i].n_socks; j++)
+				if (ino && sets[k][i].socks[j].ino == ino)
+					return true;
+	return false;
+}
+
+static int scan_add(struct scan *sc, const struct sock_entry *e)
+{
+	if (sc->n == sc->cap) {
+		size_t cap = sc->cap ? 2 * sc->cap : 8;
+		struct scan_sock *v = realloc(sc->socks, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		sc->socks = v;
+		sc->cap = cap;
+	}
+	sc->socks[sc->n++] = (struct scan_sock){.e = *e};
+	return 0;
+}
+
+bool unit_sockets_known(const struct unit *u, const struct sock_table *t, struct scan *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < u->svc.n_listeners; i++) {
+		const struct listener *l = &u->svc.listeners[i];
+		size_t own = 0;
+		for (size_t j = 0; j < t->n; j++) {
+			if (!serves(l->spec, &t->v[j]))
+				continue;
+			/* Someone the events did not name is there: only /proc can say who. */
+			if (!known_own(&u->svc, t->v[j].inode) || scan_add(out, &t->v[j]) < 0)
+				goto unknown;
+			own++;
+		}
+		if (!own) /* gone, elsewhere, a stale file: the full scan describes it */
+			goto unknown;
+	}
+	return true;
+unknown:
+	scan_free(out);
+	return false;
 }
 
 void unit_sockets_check(struct unit *u, const struct sock_table *t, const struct scan *sc,
@@ -373,7 +432,7 @@ static void unit_sockets_json(struct unit *u, const struct sock_table *t, cJSON 
 	struct match m;
 
 	if (n)
-		sock_scan(pids, n, t, &sc);
+		sock_scan(pids, n, t, true, &sc);
 	for (size_t i = 0; i < u->svc.n_listeners; i++) {
 		match_listener(&u->svc.listeners[i], t, n ? &sc : NULL, &m);
 		cJSON_AddItemToArray(arr, listener_json(u, &m));
@@ -425,7 +484,7 @@ static void node_sockets_json(struct daemon *d, const struct sock_table *t, cJSO
 
 cJSON *daemon_sockets_json(struct daemon *d, struct unit *only, bool all)
 {
-	const struct sock_table *t = daemon_sock_table(d, now_mono_ns());
+	const struct sock_table *t = daemon_sock_table(d, now_mono_ns(), true);
 	cJSON *o = cJSON_CreateObject(), *arr;
 
 	if (!t) {

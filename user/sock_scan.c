@@ -19,7 +19,7 @@
 #include "readyd_event.h"
 #include "util.h"
 
-#define FDINFO_MAX 65536
+#define FDINFO_MAX   65536
 #define POLL_FDS_MAX 4096
 
 /* (pid, fd) -> socket inode of one process set; epoll fds kept aside. */
@@ -71,9 +71,9 @@ static int map_process(struct fd_map *m, pid_t pid)
 		link[n] = '\0';
 		ino = proc_socket_inode(link);
 		if (ino)
-			err = push(&m->v, &m->n, &m->cap, (struct fd_ref){ ino, pid, fd });
+			err = push(&m->v, &m->n, &m->cap, (struct fd_ref){ino, pid, fd});
 		else if (strcmp(link, "anon_inode:[eventpoll]") == 0)
-			err = push(&m->epolls, &m->n_ep, &m->cap_ep, (struct fd_ref){ 0, pid, fd });
+			err = push(&m->epolls, &m->n_ep, &m->cap_ep, (struct fd_ref){0, pid, fd});
 	}
 	closedir(dir);
 	return err;
@@ -89,7 +89,7 @@ static int cmp_ino(const void *a, const void *b)
 /* m->v sorted by inode (see sock_scan): a node's table may hold many thousand sockets. */
 static const struct fd_ref *by_ino(const struct fd_map *m, uint64_t ino)
 {
-	struct fd_ref key = { .ino = ino };
+	struct fd_ref key = {.ino = ino};
 
 	return m->n ? bsearch(&key, m->v, m->n, sizeof(key), cmp_ino) : NULL;
 }
@@ -126,18 +126,24 @@ static const struct {
 	int family, type;
 	uint32_t states;
 } dumps[] = {
-	{ AF_INET, SOCK_STREAM, 1U << SOCK_STATE_LISTEN | 1U << SOCK_STATE_BOUND },
-	{ AF_INET6, SOCK_STREAM, 1U << SOCK_STATE_LISTEN | 1U << SOCK_STATE_BOUND },
-	{ AF_UNIX, 0, 1U << SOCK_STATE_LISTEN },
-	{ AF_INET, SOCK_DGRAM, ~0U },
-	{ AF_INET6, SOCK_DGRAM, ~0U },
+    {AF_INET, SOCK_STREAM, 1U << SOCK_STATE_LISTEN | 1U << SOCK_STATE_BOUND},
+    {AF_INET6, SOCK_STREAM, 1U << SOCK_STATE_LISTEN | 1U << SOCK_STATE_BOUND},
+    {AF_UNIX, 0, 1U << SOCK_STATE_LISTEN},
+    {AF_INET, SOCK_DGRAM, ~0U},
+    {AF_INET6, SOCK_DGRAM, ~0U},
 };
 
-int sock_table_load(struct sock_table *t)
+int sock_table_load(struct sock_table *t, bool with_bound)
 {
 	memset(t, 0, sizeof(*t));
+	t->bound = with_bound;
 	for (size_t i = 0; i < ARRAY_SIZE(dumps); i++) {
-		int err = sockets_dump(dumps[i].family, dumps[i].type, dumps[i].states, table_add, t);
+		uint32_t states = dumps[i].states;
+		int err;
+
+		if (!with_bound && dumps[i].type == SOCK_STREAM)
+			states &= ~(1U << SOCK_STATE_BOUND);
+		err = sockets_dump(dumps[i].family, dumps[i].type, states, table_add, t);
 		if (err) {
 			sock_table_free(t);
 			return err < 0 ? err : -ENOMEM;
@@ -167,7 +173,7 @@ static int collect(struct scan *s, const struct sock_table *t, const struct fd_m
 			s->socks = g;
 			s->cap = cap;
 		}
-		s->socks[s->n++] = (struct scan_sock){ .e = t->v[i], .pid = r->pid, .fd = r->fd };
+		s->socks[s->n++] = (struct scan_sock){.e = t->v[i], .pid = r->pid, .fd = r->fd};
 	}
 	return 0;
 }
@@ -199,7 +205,7 @@ static void on_epoll_target(uint64_t ino, uint32_t events, void *ctx)
 static void scan_epolls(struct scan *s, const struct fd_map *m, char *buf)
 {
 	for (size_t i = 0; i < m->n_ep; i++) {
-		struct epoll_ctx c = { s, m->epolls[i].pid };
+		struct epoll_ctx c = {s, m->epolls[i].pid};
 		char path[64];
 
 		snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", (int)c.pid, m->epolls[i].fd);
@@ -211,7 +217,7 @@ static void scan_epolls(struct scan *s, const struct fd_map *m, char *buf)
 /* Read len bytes at addr in pid (the poll/select arguments of a blocked task). */
 static bool peek(pid_t pid, uint64_t addr, void *buf, size_t len)
 {
-	struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)addr, len };
+	struct iovec local = {buf, len}, remote = {(void *)(uintptr_t)addr, len};
 
 	return process_vm_readv(pid, &local, 1, &remote, 1, 0) == (ssize_t)len;
 }
@@ -285,11 +291,12 @@ static void scan_tasks(struct scan *s, const struct fd_map *m, pid_t pid)
 		closedir(dir);
 }
 
-int sock_scan(const pid_t *pids, size_t n, const struct sock_table *table, struct scan *out)
+int sock_scan(const pid_t *pids, size_t n, const struct sock_table *table, bool accepting,
+	      struct scan *out)
 {
-	struct sock_table own = { 0 };
-	struct fd_map m = { 0 };
-	char *buf = NULL;
+	struct sock_table own = {0};
+	struct fd_map m = {0};
+	static char buf[FDINFO_MAX]; /* the loop's thread only; see sockets_dump */
 	int err = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -299,24 +306,18 @@ int sock_scan(const pid_t *pids, size_t n, const struct sock_table *table, struc
 	if (m.n)
 		qsort(m.v, m.n, sizeof(*m.v), cmp_ino);
 	if (!err && m.n && !table) {
-		err = sock_table_load(&own);
+		err = sock_table_load(&own, true);
 		table = &own;
 	}
 	if (!err && m.n)
 		err = collect(out, table, &m);
-	if (!err && out->n) {
-		buf = malloc(FDINFO_MAX);
-		if (!buf)
-			err = -ENOMEM;
-	}
-	if (!err && out->n) {
+	if (!err && out->n && accepting) {
 		scan_epolls(out, &m, buf);
 		for (size_t i = 0; i < n; i++)
 			scan_tasks(out, &m, pids[i]);
-		for (size_t i = 0; i < out->n; i++)
-			proc_comm(out->socks[i].pid, out->socks[i].comm, sizeof(out->socks[i].comm));
 	}
-	free(buf);
+	for (size_t i = 0; !err && i < out->n; i++)
+		proc_comm(out->socks[i].pid, out->socks[i].comm, sizeof(out->socks[i].comm));
 	free(m.v);
 	free(m.epolls);
 	sock_table_free(&own);

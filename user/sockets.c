@@ -23,9 +23,10 @@
 
 static int diag_send(int fd, const void *req, size_t len)
 {
-	struct sockaddr_nl nl = { .nl_family = AF_NETLINK };
-	struct iovec iov = { .iov_base = (void *)req, .iov_len = len };
-	struct msghdr msg = { .msg_name = &nl, .msg_namelen = sizeof(nl), .msg_iov = &iov, .msg_iovlen = 1 };
+	struct sockaddr_nl nl = {.nl_family = AF_NETLINK};
+	struct iovec iov = {.iov_base = (void *)req, .iov_len = len};
+	struct msghdr msg = {
+	    .msg_name = &nl, .msg_namelen = sizeof(nl), .msg_iov = &iov, .msg_iovlen = 1};
 
 	return sendmsg(fd, &msg, 0) < 0 ? -errno : 0;
 }
@@ -58,8 +59,9 @@ static void parse_unix(const struct nlmsghdr *h, struct sock_entry *e)
 	e->inode = m->udiag_ino;
 	for (; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
 		if (a->rta_type == UNIX_DIAG_NAME) {
-			size_t n = (size_t)RTA_PAYLOAD(a) < sizeof(e->addr.path) - 1 ? (size_t)RTA_PAYLOAD(a)
-									     : sizeof(e->addr.path) - 1;
+			size_t n = (size_t)RTA_PAYLOAD(a) < sizeof(e->addr.path) - 1
+				       ? (size_t)RTA_PAYLOAD(a)
+				       : sizeof(e->addr.path) - 1;
 			memcpy(e->addr.path, RTA_DATA(a), n);
 			e->addr.path[n] = '\0';
 			if (n && e->addr.path[0] == '\0')
@@ -101,12 +103,14 @@ static int diag_request(int fd, int family, int sock_type, uint32_t states)
 
 int sockets_dump(int family, int sock_type, uint32_t states_mask, sock_visit_fn fn, void *ctx)
 {
+	/* Static: only the event loop's thread dumps, and a dump never nests. A
+	 * buffer malloc'd and freed per dump was a brk round trip, several per scan. */
+	static char buf[DIAG_BUF] __attribute__((aligned(NLMSG_ALIGNTO)));
 	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-	char *buf = malloc(DIAG_BUF);
 	int err, rc = 0;
 
-	if (fd < 0 || !buf) {
-		err = fd < 0 ? -errno : -ENOMEM;
+	if (fd < 0) {
+		err = -errno;
 		goto out;
 	}
 	err = diag_request(fd, family, sock_type, states_mask);
@@ -139,7 +143,6 @@ int sockets_dump(int family, int sock_type, uint32_t states_mask, sock_visit_fn 
 		}
 	}
 out:
-	free(buf);
 	fd_close(fd);
 	return err ? err : rc;
 }
@@ -214,7 +217,7 @@ static int match_holder(const struct sock_entry *e, void *ctx)
 
 int sockets_describe_holder(const struct sock_addr *a, char *buf, size_t size)
 {
-	struct holder_search s = { .want = a };
+	struct holder_search s = {.want = a};
 	bool udp = a->sock_type == SOCK_DGRAM;
 	uint32_t states = udp ? ~0U : 1U << SOCK_STATE_LISTEN;
 	char label[SOCK_ADDR_TEXT_MAX], comm[32];
@@ -225,8 +228,10 @@ int sockets_describe_holder(const struct sock_addr *a, char *buf, size_t size)
 		sockets_dump(AF_UNIX, 0, ~0U, match_holder, &s);
 	} else {
 		/* A v4 bind can collide with a v6 wildcard and the reverse: look at both. */
-		if (sockets_dump(AF_INET, udp ? SOCK_DGRAM : SOCK_STREAM, states, match_holder, &s) != 1)
-			sockets_dump(AF_INET6, udp ? SOCK_DGRAM : SOCK_STREAM, states, match_holder, &s);
+		if (sockets_dump(AF_INET, udp ? SOCK_DGRAM : SOCK_STREAM, states, match_holder,
+				 &s) != 1)
+			sockets_dump(AF_INET6, udp ? SOCK_DGRAM : SOCK_STREAM, states, match_holder,
+				     &s);
 	}
 	if (!s.inode) {
 		snprintf(buf, size, "%s is in use%s", label,
@@ -234,7 +239,8 @@ int sockets_describe_holder(const struct sock_addr *a, char *buf, size_t size)
 		return -ENOENT;
 	}
 	if (sockets_inode_owner(s.inode, &pid, comm, sizeof(comm)) < 0) {
-		snprintf(buf, size, "%s is held by socket inode %u, no process of this namespace owns it",
+		snprintf(buf, size,
+			 "%s is held by socket inode %u, no process of this namespace owns it",
 			 label, s.inode);
 		return -ENOENT;
 	}

@@ -27,7 +27,7 @@ ONCE = [test_core.ControlTests, test_artifacts.ArtifactTests, test_health.ProbeT
         test_health.EnvironmentTests, test_reports.ReportTests, test_trees.TreeTests,
         test_trees.WatchTests, test_trees.ExecTests, test_sockets.SocketTests,
         test_sockets.PollModeAsUserTests]
-PER_MODE = [test_core.CoreTests]
+PER_MODE = [test_core.CoreTests, test_sockets.RestartTests]
 
 
 def mode_class(base, mode):

@@ -76,6 +76,27 @@ class SocketTests(ReadydCase):
         old.wait()
         self.wait_state("web", "running", timeout=10)
 
+    def test_a_foreign_listener_next_to_a_running_service_is_found(self):
+        port = free_port()
+        listen = "tcp:127.0.0.1:%d" % port
+        socat = ["/usr/bin/socat", "TCP-LISTEN:%d,bind=127.0.0.1,reuseaddr,reuseport,fork" % port,
+                 "SYSTEM:true"]
+        self.start_readyd(self.service("web", " ".join(socat), listen))
+        self.wait_state("web", "running")
+        self.wait_for(lambda: self.metric("readyd_socket_findings", service="web", kind="foreign_owner") == 0,
+                      3, "the finding exported, at 0")
+        # Same port, SO_REUSEPORT: the kernel lets a second process in beside the service.
+        other = subprocess.Popen(socat, env=self.tagged_env())
+        self.extra_cleanup.append(lambda: (other.poll() is None and other.kill(), other.wait()))
+        self.wait_for(lambda: self.metric("readyd_socket_findings", service="web", kind="foreign_owner") == 1,
+                      4, "the 1 Hz check to find the other listener")
+        self.assertIn("pid %d (socat)" % other.pid, self.findings(self.sockets("web"), listen)["foreign_owner"])
+        other.kill()
+        other.wait()
+        self.wait_for(lambda: self.metric("readyd_socket_findings", service="web", kind="foreign_owner") == 0,
+                      4, "the finding to clear")
+        self.assertEqual(self.status("web")["state"], "running")
+
     def port_listening(self, port):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
@@ -134,6 +155,24 @@ class SocketTests(ReadydCase):
         self.assertIn("why=events_lost", self.log())
         self.assertIn("seen_by=scan", self.log(), "accepting was only known from the rebuild")
         self.assertEqual(s["processes"][0]["running"], True)
+
+
+class RestartTests(ReadydCase):
+    """Run in every attach mode: the check before a spawn sees the kernel of that moment."""
+
+    def test_restarts_never_trip_over_the_instance_they_replace(self):
+        port = free_port()
+        listen = "tcp:127.0.0.1:%d" % port
+        self.start_readyd(self.service("web", python_server("slow_accept.py", port, 0), listen))
+        self.wait_state("web", "running")
+        for i in range(8):
+            # Back to back, as a deploy script does. A socket dump shared from a moment
+            # before the old instance exited still shows its listener, held by nobody:
+            # judged by that, every other restart failed as a port conflict.
+            rc, out, _ = self.ctl("restart", "web")
+            self.assertEqual(rc, 0, "restart %d:\n%s" % (i, out))
+            self.assertEqual(self.status("web")["state"], "running")
+        self.assertNotIn("port conflict", self.log())
 
 
 class PollModeAsUserTests(ReadydCase):
