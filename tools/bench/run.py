@@ -6,6 +6,7 @@
   run.py latency [--starts N] [--burst N]
   run.py overhead [--reps N]
   run.py probes [--services N] [--seconds S]
+  run.py scans [--starts N] [--services N] [--seconds S]
 """
 import argparse
 import os
@@ -16,11 +17,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import latency  # noqa: E402
 import overhead  # noqa: E402
 import probes  # noqa: E402
+import scans  # noqa: E402
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", nargs="?", choices=["all", "latency", "overhead", "probes"], default="all")
+    ap.add_argument("what", nargs="?", choices=["all", "latency", "overhead", "probes", "scans"], default="all")
     ap.add_argument("--mode", default="tracepoint", help="readyd --mode (default tracepoint)")
     ap.add_argument("--starts", type=int, default=200, help="latency: service starts to sample")
     ap.add_argument("--burst", type=int, default=20, help="latency: services started at once")
@@ -40,6 +42,8 @@ def main():
         overhead.run(args)
     if args.what in ("all", "probes"):
         probes.run(args)
+    if args.what in ("all", "scans"):
+        scans.run(args)
     return 0
 
 
