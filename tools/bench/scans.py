@@ -19,9 +19,10 @@ import subprocess
 import sys
 import time
 
-from common import BENCH_BIN, READYCTL, Readyd, free_port, median, pct
+from common import BENCH_BIN, READYCTL, ROOT, Readyd, free_port, median, pct
 
-STAMP_SERVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "accept_stamp.py")
+STAMP_SERVER = os.path.join(ROOT, "tools/bench/accept_stamp.py")
+SLOW_ACCEPT = os.path.join(ROOT, "examples/servers/slow_accept.py")
 
 
 def schedstat_ns(pid):
@@ -60,10 +61,6 @@ def restart_latencies(mode, starts):
     finally:
         rd.stop()
     return out
-
-
-SLOW_ACCEPT = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                           "examples/servers/slow_accept.py")
 
 
 def steady_cpu(ports, mode, seconds, declared=True, starting_port=None):
