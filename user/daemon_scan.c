@@ -46,15 +46,9 @@ const struct sock_table *daemon_sock_table(struct daemon *d, uint64_t now, bool 
 /* The sk under which a socket with this inode is already known, else a scan key. */
 static uint64_t known_sk(const struct svc *s, uint64_t ino)
 {
-	const struct listener *sets[2] = {s->listeners, s->observed};
-	size_t counts[2] = {s->n_listeners, s->n_observed};
+	const struct listener_sock *k = svc_sock_by_ino(s, ino);
 
-	for (int k = 0; k < 2; k++)
-		for (size_t i = 0; i < counts[k]; i++)
-			for (size_t j = 0; j < sets[k][i].n_socks; j++)
-				if (sets[k][i].socks[j].ino == ino)
-					return sets[k][i].socks[j].sk;
-	return SCAN_SK(ino);
+	return k ? k->sk : SCAN_SK(ino);
 }
 
 static void log_scan_level(struct unit *u, const struct listener *l, const struct scan_sock *k)

@@ -268,20 +268,6 @@ static void stall_changed(struct unit *u, struct listener *l, uint64_t now)
 		unit_handle(u, SVC_EV_LISTENER_LOST, &in);
 }
 
-/* Did the kernel events name a socket with this inode as u's? */
-static bool known_own(const struct svc *s, uint64_t ino)
-{
-	const struct listener *sets[2] = {s->listeners, s->observed};
-	size_t counts[2] = {s->n_listeners, s->n_observed};
-
-	for (int k = 0; k < 2; k++)
-		for (size_t i = 0; i < counts[k]; i++)
-			for (size_t j = 0; j < sets[k][i].n_socks; j++)
-				if (ino && sets[k][i].socks[j].ino == ino)
-					return true;
-	return false;
-}
-
 static int scan_add(struct scan *sc, const struct sock_entry *e)
 {
 	if (sc->n == sc->cap) {
@@ -306,7 +292,7 @@ bool unit_sockets_known(const struct unit *u, const struct sock_table *t, struct
 			if (!serves(l->spec, &t->v[j]))
 				continue;
 			/* Someone the events did not name is there: only /proc can say who. */
-			if (!known_own(&u->svc, t->v[j].inode) || scan_add(out, &t->v[j]) < 0)
+			if (!svc_sock_by_ino(&u->svc, t->v[j].inode) || scan_add(out, &t->v[j]) < 0)
 				goto unknown;
 			own++;
 		}

@@ -159,6 +159,8 @@ bool svc_probing(const struct svc *s);
  */
 struct listener *svc_listener_for(struct svc *s, uint64_t sk, const struct sock_addr *a,
 				  bool create);
+/* The socket with this inode among s's listeners (declared and observed), or NULL. */
+const struct listener_sock *svc_sock_by_ino(const struct svc *s, uint64_t ino);
 /* When the service reached `level` on all declared listeners (0: not yet). */
 uint64_t svc_phase_at(const struct svc *s, enum level level);
 /* "tcp:127.0.0.1:8080 listening, unix:/run/a.sock absent" */

@@ -223,6 +223,19 @@ struct listener *svc_listener_for(struct svc *s, uint64_t sk, const struct sock_
 	return l;
 }
 
+const struct listener_sock *svc_sock_by_ino(const struct svc *s, uint64_t ino)
+{
+	const struct listener *sets[2] = { s->listeners, s->observed };
+	size_t counts[2] = { s->n_listeners, s->n_observed };
+
+	for (int k = 0; ino && k < 2; k++)
+		for (size_t i = 0; i < counts[k]; i++)
+			for (size_t j = 0; j < sets[k][i].n_socks; j++)
+				if (sets[k][i].socks[j].ino == ino)
+					return &sets[k][i].socks[j];
+	return NULL;
+}
+
 uint64_t svc_phase_at(const struct svc *s, enum level level)
 {
 	uint64_t at = 0;

@@ -270,8 +270,8 @@ class ReloadTests(ReadydCase):
 
     def test_a_name_removed_and_added_back_starts_once_the_old_one_is_gone(self):
         # The old instance ignores SIGTERM: the new one must wait for it, not run beside it.
-        stubborn = "/bin/sh -c 'trap \"\" TERM; sleep 60 & wait'"
-        self.start_readyd(self.service("svc", stubborn, stop_timeout="1s"))
+        ignores_term = "/bin/sh -c 'trap \"\" TERM; sleep 60 & wait'"
+        self.start_readyd(self.service("svc", ignores_term, stop_timeout="1s"))
         old = self.wait_for(lambda: self.status("svc")["pid"], 10, "svc to start")
         self.write_config()
         self.assertEqual(self.ctl("reload")[0], 0)
