@@ -135,11 +135,11 @@ struct daemon {
 	struct loop_source cg_src;
 	struct loop_source inotify_src;
 	struct loop_timer marker_poll; /* for markers whose directory does not exist yet */
-	struct sock_table
-	    table; /* daemon_scan.c: the node's sockets, shared by one moment's scans */
+	/* daemon_scan.c: the node's sockets, shared by one moment's scans */
+	struct sock_table table;
 	uint64_t table_at;
-	uint64_t listen_overflows,
-	    listen_overflows_at;	 /* daemon_sockets.c: TcpExt ListenOverflows */
+	/* daemon_sockets.c: TcpExt ListenOverflows */
+	uint64_t listen_overflows, listen_overflows_at;
 	struct loop_timer oneshot_timer; /* daemon_oneshot.c: readyd wait --timeout */
 	bool oneshot_said_ready;
 };

@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -268,20 +267,6 @@ static void stall_changed(struct unit *u, struct listener *l, uint64_t now)
 		unit_handle(u, SVC_EV_LISTENER_LOST, &in);
 }
 
-static int scan_add(struct scan *sc, const struct sock_entry *e)
-{
-	if (sc->n == sc->cap) {
-		size_t cap = sc->cap ? 2 * sc->cap : 8;
-		struct scan_sock *v = realloc(sc->socks, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		sc->socks = v;
-		sc->cap = cap;
-	}
-	sc->socks[sc->n++] = (struct scan_sock){.e = *e};
-	return 0;
-}
-
 bool unit_sockets_known(const struct unit *u, const struct sock_table *t, struct scan *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -292,7 +277,8 @@ bool unit_sockets_known(const struct unit *u, const struct sock_table *t, struct
 			if (!serves(l->spec, &t->v[j]))
 				continue;
 			/* Someone the events did not name is there: only /proc can say who. */
-			if (!svc_sock_by_ino(&u->svc, t->v[j].inode) || scan_add(out, &t->v[j]) < 0)
+			if (!svc_sock_by_ino(&u->svc, t->v[j].inode) ||
+			    scan_add(out, &(struct scan_sock){.e = t->v[j]}) < 0)
 				goto unknown;
 			own++;
 		}

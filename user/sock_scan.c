@@ -165,15 +165,8 @@ static int collect(struct scan *s, const struct sock_table *t, const struct fd_m
 		const struct fd_ref *r = by_ino(m, t->v[i].inode);
 		if (!r || scan_find(s, t->v[i].inode))
 			continue;
-		if (s->n == s->cap) {
-			size_t cap = s->cap ? s->cap * 2 : 16;
-			struct scan_sock *g = realloc(s->socks, cap * sizeof(*g));
-			if (!g)
-				return -ENOMEM;
-			s->socks = g;
-			s->cap = cap;
-		}
-		s->socks[s->n++] = (struct scan_sock){.e = t->v[i], .pid = r->pid, .fd = r->fd};
+		if (scan_add(s, &(struct scan_sock){.e = t->v[i], .pid = r->pid, .fd = r->fd}) < 0)
+			return -ENOMEM;
 	}
 	return 0;
 }
@@ -324,6 +317,20 @@ int sock_scan(const pid_t *pids, size_t n, const struct sock_table *table, bool 
 	if (err)
 		scan_free(out);
 	return err;
+}
+
+int scan_add(struct scan *s, const struct scan_sock *k)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+		struct scan_sock *g = realloc(s->socks, cap * sizeof(*g));
+		if (!g)
+			return -ENOMEM;
+		s->socks = g;
+		s->cap = cap;
+	}
+	s->socks[s->n++] = *k;
+	return 0;
 }
 
 void scan_free(struct scan *s)

@@ -68,6 +68,8 @@ void sock_table_free(struct sock_table *t);
  */
 int sock_scan(const pid_t *pids, size_t n, const struct sock_table *table, bool accepting,
 	      struct scan *out);
+/* Append k to s: 0 or -ENOMEM. */
+int scan_add(struct scan *s, const struct scan_sock *k);
 void scan_free(struct scan *s);
 /* The socket with that inode, or NULL. */
 const struct scan_sock *scan_find(const struct scan *s, uint64_t ino);
