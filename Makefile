@@ -20,7 +20,7 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral \
 	    -Wno-format-truncation
 CFLAGS   ?= -O2 -g
 ALL_CFLAGS = $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP \
-	     -Iinclude -Iuser -I$(OUT) -DREADYD_VERSION='"$(VERSION)"'
+	     -Iinclude -Isrc -I$(OUT) -DREADYD_VERSION='"$(VERSION)"'
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	     -fno-omit-frame-pointer
 LIBS     := -lbpf -lelf -lz -linih -lcjson -pthread
@@ -41,15 +41,20 @@ DEB_PKGS := make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
 	    libcmocka-dev libinih-dev libcjson-dev pkg-config iproute2 \
 	    python3 socat nginx-light redis-server prometheus curl
 
-# Modules shared by the daemon, the CLI and the unit tests.
-CORE_SRCS := log util strbuf duration argv listen_spec probe_spec notify config config_keys backoff \
-	     health accept_queue listener service service_query metrics textfile
-DAEMON_SRCS := $(CORE_SRCS) loop supervisor probe detacher tracer sockets proc_parse sock_scan cgroup \
-	       control daemon \
-	       daemon_units daemon_procs daemon_probes daemon_reload daemon_json daemon_notify daemon_markers \
-	       daemon_events daemon_scan daemon_watch daemon_control daemon_resync \
-	       daemon_oneshot daemon_sockets oneshot readyd
-CTL_SRCS := log util duration ctl_client ctl_format readyctl
+# Sources by layer (docs/architecture.md): each folder may use only the ones above it.
+BASE_SRCS   := log util strbuf duration argv loop
+CONFIG_SRCS := config config_keys listen_spec probe_spec backoff
+MODEL_SRCS  := machine service_query listener health accept_queue metrics notify
+OS_SRCS     := tracer detacher sockets sock_scan proc_parse cgroup supervisor probe textfile control
+DAEMON_SRCS := daemon unit procs reload commands oneshot readyd
+IN_SRCS     := events scan resync notify markers probes watch sockets
+OUT_SRCS    := json oneshot_exit
+CLI_SRCS    := readyctl ctl_client ctl_format
+
+READYD_SRCS := $(BASE_SRCS:%=base/%) $(CONFIG_SRCS:%=config/%) $(MODEL_SRCS:%=model/%) \
+	       $(OS_SRCS:%=os/%) $(DAEMON_SRCS:%=daemon/%) $(IN_SRCS:%=daemon/in/%) \
+	       $(OUT_SRCS:%=daemon/out/%)
+READYCTL_SRCS := base/log base/util base/duration $(CLI_SRCS:%=cli/%)
 
 all: $(OUT)/readyd $(OUT)/readyctl
 
@@ -81,32 +86,34 @@ $(OUT)/readyd.skel.h: $(OUT)/readyd.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name readyd_bpf > $@
 
-# ---- user side -----------------------------------------------------------
-$(OUT) $(OUT)/obj $(OUT)/asan $(OUT)/tests:
+# ---- userspace -----------------------------------------------------------
+$(OUT) $(OUT)/tests:
 	$(Q)mkdir -p $@
 
-$(OUT)/obj/%.o: user/%.c | $(OUT)/obj $(OUT)/readyd.skel.h
+$(OUT)/obj/%.o: src/%.c | $(OUT)/readyd.skel.h
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-$(OUT)/asan/%.o: user/%.c | $(OUT)/asan $(OUT)/readyd.skel.h
+$(OUT)/asan/%.o: src/%.c | $(OUT)/readyd.skel.h
 	$(call msg,CC-SAN,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c $< -o $@
 
-$(OUT)/readyd: $(DAEMON_SRCS:%=$(OUT)/obj/%.o)
+$(OUT)/readyd: $(READYD_SRCS:%=$(OUT)/obj/%.o)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
-$(OUT)/readyctl: $(CTL_SRCS:%=$(OUT)/obj/%.o)
+$(OUT)/readyctl: $(READYCTL_SRCS:%=$(OUT)/obj/%.o)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ -lcjson
 
 # Sanitized builds of both binaries: the integration tests run these.
-$(OUT)/asan/readyd: $(DAEMON_SRCS:%=$(OUT)/asan/%.o)
+$(OUT)/asan/readyd: $(READYD_SRCS:%=$(OUT)/asan/%.o)
 	$(call msg,LINK-SAN,$@)
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(LIBS)
 
-$(OUT)/asan/readyctl: $(CTL_SRCS:%=$(OUT)/asan/%.o)
+$(OUT)/asan/readyctl: $(READYCTL_SRCS:%=$(OUT)/asan/%.o)
 	$(call msg,LINK-SAN,$@)
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ -lcjson
 
@@ -150,13 +157,13 @@ bench: $(OUT)/readyd $(OUT)/readyctl $(BENCH_BINS)
 	$(Q)$(PYTHON) tools/bench/run.py $(BENCH_ARGS)
 
 format:
-	clang-format -i user/*.c user/*.h bpf/*.c include/*.h tests/unit/*.c
+	clang-format -i $$(find src tests/unit -name '*.[ch]') bpf/*.c include/*.h
 
 lint: $(OUT)/readyd.skel.h
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-		--inline-suppr -D_GNU_SOURCE -Iinclude -Iuser -I$(OUT) user/
+		--inline-suppr -D_GNU_SOURCE -Iinclude -Isrc -I$(OUT) src/
 
 clean:
 	rm -rf $(OUT)
 
--include $(wildcard $(OUT)/obj/*.d $(OUT)/asan/*.d $(OUT)/tests/*.d)
+-include $(shell find $(OUT) -name '*.d' 2>/dev/null)

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "accept_queue.h"
-#include "util.h"
+#include "model/accept_queue.h"
+#include "base/util.h"
 
 #define SEC   NSEC_PER_SEC
 #define STALL (5 * SEC)

@@ -6,8 +6,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "listen_spec.h"
-#include "util.h"
+#include "config/listen_spec.h"
+#include "base/util.h"
 
 static struct listen_spec spec(const char *s)
 {

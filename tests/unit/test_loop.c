@@ -6,8 +6,8 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include "loop.h"
-#include "util.h"
+#include "base/loop.h"
+#include "base/util.h"
 
 #define N_TIMERS 200
 

@@ -10,7 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "notify.h"
+#include "model/notify.h"
 
 static struct notify_msg parse_ok(const char *text)
 {

@@ -10,9 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "metrics.h"
-#include "textfile.h"
-#include "util.h"
+#include "model/metrics.h"
+#include "os/textfile.h"
+#include "base/util.h"
 
 #define SEC NSEC_PER_SEC
 

@@ -5,9 +5,9 @@
 #include <errno.h>
 #include <string.h>
 
-#include "argv.h"
-#include "duration.h"
-#include "util.h"
+#include "base/argv.h"
+#include "base/duration.h"
+#include "base/util.h"
 
 static uint64_t dur(const char *s)
 {

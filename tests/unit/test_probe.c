@@ -7,9 +7,9 @@
 #include <string.h>
 #include <sys/un.h>
 
-#include "probe.h"
-#include "probe_spec.h"
-#include "util.h"
+#include "os/probe.h"
+#include "config/probe_spec.h"
+#include "base/util.h"
 
 static void verdict(const char *resp, bool eof, bool want_done, bool want_ok, const char *reason)
 {

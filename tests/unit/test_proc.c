@@ -19,10 +19,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cgroup.h"
-#include "proc_parse.h"
+#include "os/cgroup.h"
+#include "os/proc_parse.h"
 #include "readyd_event.h"
-#include "sock_scan.h"
+#include "os/sock_scan.h"
 
 static void stat_with_odd_comm(void **state)
 {

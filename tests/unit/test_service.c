@@ -9,8 +9,8 @@
 #include <sys/socket.h>
 
 #include "readyd_event.h"
-#include "service.h"
-#include "util.h"
+#include "model/service.h"
+#include "base/util.h"
 
 #define SEC NSEC_PER_SEC
 #define MS NSEC_PER_MSEC

@@ -1,0 +1,767 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The inih glue: a reader that counts lines (Debian's inih is built without
+ * INI_HANDLER_LINENO) and sees section headers itself (inih does not call
+ * back for a section with no keys), then validation of the whole file.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/argv.h"
+#include "base/duration.h"
+#include "config/config_internal.h"
+#include "base/util.h"
+
+#define CONFIG_FILE_MAX (1 << 20)
+#define DEFAULT_READY_TIMEOUT (30 * NSEC_PER_SEC)
+#define DEFAULT_STOP_TIMEOUT (10 * NSEC_PER_SEC)
+#define DEFAULT_START_LIMIT_BURST 5
+#define DEFAULT_START_LIMIT_INTERVAL (60 * NSEC_PER_SEC)
+#define DEFAULT_FAILURE_THRESHOLD 3
+#define DEFAULT_SUCCESS_THRESHOLD 1
+/* Restarts are spread by up to 10 %, so a node's services do not restart in lockstep. */
+#define RESTART_JITTER_PCT 10
+
+/* The slots of config_keys.c's table whose line cross-checks report. */
+#define SEEN_READY 7
+#define SEEN_RESTART_MAX_DELAY 9
+#define SEEN_PROBE_TIMEOUT 14
+
+const struct config_defaults config_builtin_defaults = {
+	.probe_interval_ns = 30 * NSEC_PER_SEC,
+	.probe_timeout_ns = 2 * NSEC_PER_SEC,
+};
+
+struct text_stream {
+	const char *pos;
+	struct parse_ctx *ctx;
+};
+
+const char *restart_policy_name(enum restart_policy p)
+{
+	switch (p) {
+	case RESTART_NO:
+		return "no";
+	case RESTART_ON_FAILURE:
+		return "on-failure";
+	case RESTART_ALWAYS:
+		return "always";
+	}
+	return "?";
+}
+
+void config_error(struct parse_ctx *ctx, unsigned int line, const char *fmt, ...)
+{
+	struct config_diag *d = ctx->diag;
+	char msg[512], *full = NULL;
+	char **grown;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if ((line ? asprintf(&full, "%s:%u: %s", ctx->file, line, msg)
+		  : asprintf(&full, "%s: %s", ctx->file, msg)) < 0)
+		return;
+	grown = realloc(d->lines, sizeof(char *) * (d->n + 1));
+	if (!grown) {
+		free(full);
+		return;
+	}
+	d->lines = grown;
+	d->lines[d->n++] = full;
+}
+
+/*
+ * Names become cgroup directories (<readyd's>/NAME/PART): never "." or
+ * "..", which would leave readyd's cgroup, nor "cgroup.*", the kernel's
+ * interface files.
+ */
+static bool service_name_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > SERVICE_NAME_MAX || strspn(s, ".") == n || str_starts_with(s, "cgroup."))
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("_.-@", *s))
+			return false;
+	return true;
+}
+
+static struct service_config *find_service(struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_services; i++)
+		if (strcmp(cfg->services[i].name, name) == 0)
+			return &cfg->services[i];
+	return NULL;
+}
+
+/* A new service with every default; NULL with the error reported. */
+static struct service_config *add_service(struct parse_ctx *ctx, const char *name)
+{
+	struct config *cfg = ctx->cfg;
+	struct service_config *grown, *s;
+
+	if (cfg->n_services == CONFIG_MAX_SERVICES) {
+		config_error(ctx, ctx->line, "more than %d services", CONFIG_MAX_SERVICES);
+		return NULL;
+	}
+	grown = realloc(cfg->services, (cfg->n_services + 1) * sizeof(*grown));
+	if (!grown) {
+		config_error(ctx, ctx->line, "out of memory");
+		return NULL;
+	}
+	cfg->services = grown;
+	s = &cfg->services[cfg->n_services++];
+	memset(s, 0, sizeof(*s));
+	str_copy(s->name, name, sizeof(s->name));
+	s->line = ctx->line;
+	s->ready_timeout_ns = DEFAULT_READY_TIMEOUT;
+	s->stop_timeout_ns = DEFAULT_STOP_TIMEOUT;
+	s->accept_stall_ns = DEFAULT_ACCEPT_STALL_NS;
+	s->restart = RESTART_ON_FAILURE;
+	s->backoff = backoff_default;
+	s->backoff.jitter_pct = RESTART_JITTER_PCT;
+	s->ready = READY_ACCEPT;
+	s->start_limit_burst = DEFAULT_START_LIMIT_BURST;
+	s->start_limit_interval_ns = DEFAULT_START_LIMIT_INTERVAL;
+	s->probe_interval_ns = ctx->defaults->probe_interval_ns;
+	s->probe_timeout_ns = ctx->defaults->probe_timeout_ns;
+	s->failure_threshold = DEFAULT_FAILURE_THRESHOLD;
+	s->success_threshold = DEFAULT_SUCCESS_THRESHOLD;
+	return s;
+}
+
+static void begin_service(struct parse_ctx *ctx, const char *name, bool watch)
+{
+	struct service_config *s;
+
+	ctx->section = SECTION_INVALID;
+	if (!service_name_valid(name)) {
+		config_error(ctx, ctx->line,
+			     "service name \"%s\" must be 1-%d letters, digits, or _ . - @ (not only dots, "
+			     "not cgroup.*)", name,
+			     SERVICE_NAME_MAX);
+		return;
+	}
+	s = find_service(ctx->cfg, name);
+	if (s && s->seen[0]) {
+		config_error(ctx, ctx->line, "service \"%s\" is defined twice (first at line %u)",
+			     name, s->seen[0]);
+		return;
+	}
+	if (s && watch) { /* its [process] sections came first */
+		config_error(ctx, ctx->line, "watch \"%s\": a watch has no [process] sections", name);
+		return;
+	}
+	if (!s)
+		s = add_service(ctx, name);
+	if (!s)
+		return;
+	s->seen[0] = ctx->line; /* slot 0: the [service] header itself */
+	s->line = ctx->line;
+	ctx->svc = s;
+	ctx->proc = NULL;
+	ctx->section = watch ? SECTION_WATCH : SECTION_SERVICE;
+	if (watch) { /* readyd never starts, stops or restarts what it watches */
+		s->adopted = true;
+		s->restart = RESTART_NO;
+		s->start_limit_burst = 0;
+		s->ready_timeout_ns = 0;
+	}
+}
+
+static struct process_config *add_process(struct parse_ctx *ctx, struct service_config *s,
+					  const char *name)
+{
+	struct process_config *p;
+
+	if (s->n_procs == CONFIG_MAX_PROCS) {
+		config_error(ctx, ctx->line, "service \"%s\": at most %d processes", s->name,
+			     CONFIG_MAX_PROCS);
+		return NULL;
+	}
+	p = &s->procs[s->n_procs++];
+	memset(p, 0, sizeof(*p));
+	str_copy(p->name, name, sizeof(p->name));
+	str_copy(p->service, s->name, sizeof(p->service));
+	p->line = ctx->line;
+	p->uid = (uid_t)-1;
+	p->gid = (gid_t)-1;
+	return p;
+}
+
+/* [process "SERVICE/PART"] */
+static void begin_process(struct parse_ctx *ctx, const char *full)
+{
+	const char *slash = strchr(full, '/');
+	char service[SERVICE_NAME_MAX + 2];
+	struct service_config *s;
+
+	ctx->section = SECTION_INVALID;
+	if (!slash || (size_t)(slash - full) > SERVICE_NAME_MAX) {
+		config_error(ctx, ctx->line,
+			     "name a process SERVICE/PART, like [process \"web/server\"]");
+		return;
+	}
+	snprintf(service, sizeof(service), "%.*s", (int)(slash - full), full);
+	if (!service_name_valid(service) || !service_name_valid(slash + 1)) {
+		config_error(ctx, ctx->line,
+			     "process name \"%s\": both parts must be 1-%d letters, digits, or _ . - @ "
+			     "(not only dots, not cgroup.*)",
+			     full, SERVICE_NAME_MAX);
+		return;
+	}
+	s = find_service(ctx->cfg, service);
+	if (!s)
+		s = add_service(ctx, service);
+	if (!s)
+		return;
+	if (s->adopted) {
+		config_error(ctx, ctx->line, "watch \"%s\": a watch has no [process] sections",
+			     service);
+		return;
+	}
+	if (s->n_procs && !s->explicit_procs) {
+		config_error(ctx, ctx->line,
+			     "service \"%s\" already has its command in [service \"%s\"]; with "
+			     "[process] sections, every process has its own",
+			     service, service);
+		return;
+	}
+	for (size_t i = 0; i < s->n_procs; i++)
+		if (strcmp(s->procs[i].name, slash + 1) == 0) {
+			config_error(ctx, ctx->line, "process \"%s\" is defined twice (first at line %u)",
+				     full, s->procs[i].line);
+			return;
+		}
+	s->explicit_procs = true;
+	ctx->svc = s;
+	ctx->proc = add_process(ctx, s, slash + 1);
+	if (ctx->proc)
+		ctx->section = SECTION_PROCESS;
+}
+
+struct process_config *config_current_process(struct parse_ctx *ctx, const char *key)
+{
+	struct service_config *s = ctx->svc;
+
+	if (ctx->section == SECTION_PROCESS)
+		return ctx->proc;
+	if (s->explicit_procs) {
+		config_error(ctx, ctx->line,
+			     "%s belongs in a [process \"%s/...\"] section: this service declares its "
+			     "processes there",
+			     key, s->name);
+		return NULL;
+	}
+	if (!s->n_procs) /* a one-process service: the process takes the service's name */
+		return add_process(ctx, s, s->name);
+	return &s->procs[0];
+}
+
+/* "[readyd]" or "[service "NAME"]", text between the brackets already trimmed. */
+static void begin_section(struct parse_ctx *ctx, char *text)
+{
+	size_t len = strlen(text);
+
+	ctx->svc = NULL;
+	if (strcmp(text, "readyd") == 0) {
+		ctx->section = SECTION_READYD;
+	} else if ((str_starts_with(text, "service") && isspace((unsigned char)text[7])) ||
+		   (str_starts_with(text, "process") && isspace((unsigned char)text[7])) ||
+		   (str_starts_with(text, "watch") && isspace((unsigned char)text[5]))) {
+		const char *kind = text[0] == 'p' ? "process" : text[0] == 's' ? "service" : "watch";
+		char *name = text + strlen(kind);
+		while (isspace((unsigned char)*name))
+			name++;
+		len = strlen(name);
+		if (len < 2 || name[0] != '"' || name[len - 1] != '"') {
+			config_error(ctx, ctx->line, "write the name in double quotes: [%s \"%s\"]",
+				     kind, name);
+			ctx->section = SECTION_INVALID;
+			return;
+		}
+		name[len - 1] = '\0';
+		if (kind[0] == 'p')
+			begin_process(ctx, name + 1);
+		else
+			begin_service(ctx, name + 1, kind[0] == 'w');
+	} else {
+		config_error(ctx, ctx->line,
+			     "unknown section [%s]; expected [readyd], [service \"NAME\"], "
+			     "[process \"NAME/PART\"] or [watch \"NAME\"]",
+			     text);
+		ctx->section = SECTION_INVALID;
+	}
+}
+
+static void see_section_header(struct parse_ctx *ctx, const char *line)
+{
+	char text[256];
+	const char *close = strchr(line, ']');
+	size_t n;
+
+	if (!close)
+		return; /* inih reports the syntax error */
+	line++;
+	while (isspace((unsigned char)*line))
+		line++;
+	n = (size_t)(close - line);
+	while (n && isspace((unsigned char)line[n - 1]))
+		n--;
+	if (n >= sizeof(text))
+		n = sizeof(text) - 1;
+	memcpy(text, line, n);
+	text[n] = '\0';
+	begin_section(ctx, text);
+}
+
+/* inih reader: one physical line per call, which lets us count lines. */
+static char *read_line(char *buf, int size, void *stream)
+{
+	struct text_stream *ts = stream;
+	struct parse_ctx *ctx = ts->ctx;
+	const char *nl, *p;
+	size_t len;
+
+	if (!*ts->pos)
+		return NULL;
+	nl = strchr(ts->pos, '\n');
+	len = nl ? (size_t)(nl - ts->pos + 1) : strlen(ts->pos);
+	ctx->line++;
+	if (len >= (size_t)size) {
+		config_error(ctx, ctx->line,
+			     "line longer than %d bytes; continue a long command on indented lines",
+			     size - 2);
+		ts->pos += len;
+		strcpy(buf, "\n");
+		return buf;
+	}
+	memcpy(buf, ts->pos, len);
+	buf[len] = '\0';
+	ts->pos += len;
+	ctx->continuation = buf[0] == ' ' || buf[0] == '\t';
+	for (p = buf; isspace((unsigned char)*p); p++)
+		;
+	if (*p == '[')
+		see_section_header(ctx, p);
+	return buf;
+}
+
+static int on_key(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse_ctx *ctx = user;
+	const struct config_key *key;
+	unsigned int *seen;
+	const char *hint;
+
+	(void)section; /* tracked by read_line, which also sees empty sections */
+	if (ctx->section == SECTION_INVALID)
+		return 1; /* the header was reported; don't pile errors on its keys */
+	if (ctx->section == SECTION_NONE) {
+		config_error(ctx, ctx->line,
+			     "%s is outside any section; put it under [readyd] or [service \"NAME\"]",
+			     name);
+		return 1;
+	}
+	key = config_key_find(ctx->section, name);
+	if (key && !(key->sections & (1u << ctx->section))) {
+		if (ctx->section == SECTION_WATCH && !(key->sections & IN_READYD))
+			config_error(ctx, ctx->line,
+				     "%s has no meaning in a [watch]: readyd does not start, stop or "
+				     "restart what it watches",
+				     name);
+		else
+			config_error(ctx, ctx->line, "%s belongs in %s", name,
+				     key->sections & IN_READYD	       ? "[readyd]"
+				     : key->sections == IN_WATCH       ? "a [watch] section"
+				     : ctx->section == SECTION_PROCESS ? "the process's [service] section"
+								       : "a [service] or [process] section");
+		return 1;
+	}
+	if (!key) {
+		hint = config_key_suggest(ctx->section, name);
+		config_error(ctx, ctx->line, "unknown key \"%s\" in [%s]%s%s%s", name,
+			     ctx->section == SECTION_READYD    ? "readyd"
+			     : ctx->section == SECTION_PROCESS ? "process"
+			     : ctx->section == SECTION_WATCH   ? "watch"
+							       : "service",
+			     hint ? "; did you mean \"" : "", hint ? hint : "", hint ? "\"?" : "");
+		return 1;
+	}
+	if (ctx->continuation && key->slot >= 0 && strcmp(name, "command") != 0) {
+		config_error(ctx, ctx->line, "%s does not continue on an indented line", name);
+		return 1;
+	}
+	if (key->slot >= 0 && !ctx->continuation) {
+		struct process_config *p = key->per_process ? config_current_process(ctx, name) : NULL;
+		if (key->per_process && !p)
+			return 1;
+		seen = ctx->section == SECTION_READYD ? ctx->cfg->seen
+		       : key->per_process	      ? p->seen
+						      : ctx->svc->seen;
+		if (seen[key->slot]) {
+			config_error(ctx, ctx->line, "%s is set twice (first at line %u)", name,
+				     seen[key->slot]);
+			return 1;
+		}
+		seen[key->slot] = ctx->line;
+	}
+	key->set(ctx, value);
+	return 1;
+}
+
+/* Checks that span keys, reported at the line of the key that must change. */
+static void check_combinations(struct parse_ctx *ctx, struct service_config *s)
+{
+	unsigned int line;
+
+	if ((s->ready & READY_PROBE) && !s->n_probes)
+		config_error(ctx, s->seen[SEEN_READY],
+			     "ready = probe needs at least one probe = ... in service \"%s\"", s->name);
+	if (s->probe_timeout_ns > s->probe_interval_ns && !s->seen[SEEN_PROBE_TIMEOUT])
+		s->probe_timeout_ns = s->probe_interval_ns; /* only the default: it follows */
+	else if (s->probe_timeout_ns > s->probe_interval_ns)
+		config_error(ctx, s->seen[SEEN_PROBE_TIMEOUT],
+			     "probe_timeout is longer than probe_interval in service \"%s\"; a probe "
+			     "must finish before the next is due",
+			     s->name);
+	if (s->backoff.max_ns < s->backoff.initial_ns) {
+		line = s->seen[SEEN_RESTART_MAX_DELAY] ? s->seen[SEEN_RESTART_MAX_DELAY] : s->line;
+		config_error(ctx, line, "restart_max_delay is shorter than restart_delay in service \"%s\"",
+			     s->name);
+	}
+}
+
+static void finish_process(struct parse_ctx *ctx, const struct service_config *s,
+			   struct process_config *p)
+{
+	const char *why;
+
+	if (!p->command) {
+		if (s->explicit_procs)
+			config_error(ctx, p->line, "process \"%s/%s\" has no command; add command = "
+						   "/path/to/server ARGS", s->name, p->name);
+		else
+			config_error(ctx, s->line, "service \"%s\" has no command; add command = "
+						   "/path/to/server ARGS", s->name);
+		return;
+	}
+	if (argv_split(p->command, &p->argv, &why) < 0)
+		config_error(ctx, p->command_line, "command: %s", why ? why : "out of memory");
+	else if (p->argv[0][0] != '/')
+		config_error(ctx, p->command_line,
+			     "command must start with an absolute path (got \"%s\"): readyd does not "
+			     "search PATH",
+			     p->argv[0]);
+}
+
+static void finish_watch(struct parse_ctx *ctx, struct service_config *s)
+{
+	if (s->watch.kind == WATCH_NONE)
+		config_error(ctx, s->line,
+			     "watch \"%s\" does not say what to watch; add pid = N, pid_file = /path "
+			     "or cgroup = /path",
+			     s->name);
+	if (s->ready & READY_NOTIFY)
+		config_error(ctx, s->seen[SEEN_READY],
+			     "ready = notify cannot work for watch \"%s\": readyd did not start it, "
+			     "so it has no NOTIFY_SOCKET from readyd",
+			     s->name);
+	if (!s->n_procs) /* the watched tree: a process with no command (of this watch, not ctx's) */
+		add_process(ctx, s, s->name);
+}
+
+static void finish_service(struct parse_ctx *ctx, struct service_config *s)
+{
+	check_combinations(ctx, s);
+	if (s->adopted) {
+		finish_watch(ctx, s);
+		return;
+	}
+	if (!s->n_procs)
+		config_error(ctx, s->line, "service \"%s\" has no command; add command = "
+					   "/path/to/server ARGS", s->name);
+	for (size_t i = 0; i < s->n_procs; i++)
+		finish_process(ctx, s, &s->procs[i]);
+}
+
+static int set_default(struct parse_ctx *ctx, char **field, const char *value)
+{
+	if (*field)
+		return 0;
+	*field = strdup(value);
+	if (!*field) {
+		config_error(ctx, 0, "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int config_parse_text(const char *name, const char *text, const struct config_defaults *defaults,
+		      struct config *cfg, struct config_diag *diag)
+{
+	struct parse_ctx ctx = { .cfg = cfg, .diag = diag, .file = name,
+				 .defaults = defaults ? defaults : &config_builtin_defaults };
+	struct text_stream ts = { .pos = text, .ctx = &ctx };
+	int rc;
+
+	memset(cfg, 0, sizeof(*cfg));
+	memset(diag, 0, sizeof(*diag));
+	cfg->path = strdup(name);
+	if (!cfg->path)
+		return -ENOMEM;
+	rc = ini_parse_stream(read_line, &ts, on_key, &ctx);
+	if (rc > 0)
+		config_error(&ctx, (unsigned int)rc,
+			     "syntax error: expected key = value, [readyd] or [service \"NAME\"]");
+	else if (rc < 0)
+		config_error(&ctx, 0, "out of memory while parsing");
+	for (size_t i = 0; i < cfg->n_services; i++)
+		finish_service(&ctx, &cfg->services[i]);
+	set_default(&ctx, &cfg->textfile, CONFIG_DEFAULT_TEXTFILE);
+	set_default(&ctx, &cfg->control, CONFIG_DEFAULT_CONTROL);
+	if (diag->n) {
+		config_free(cfg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Read up to max bytes (the file may shrink meanwhile); NUL-terminates buf. */
+static int read_all(int fd, char *buf, size_t max, size_t *len)
+{
+	size_t done = 0;
+
+	while (done < max) {
+		ssize_t n = read(fd, buf + done, max - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	buf[done] = '\0';
+	*len = done;
+	return 0;
+}
+
+int config_load(const char *path, const struct config_defaults *defaults, struct config *cfg,
+		struct config_diag *diag)
+{
+	/* The config may be a symlink (config management does that); it is read, never written. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	char *text;
+	size_t len = 0;
+	int err;
+
+	memset(diag, 0, sizeof(*diag));
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		err = -errno;
+	else if (!S_ISREG(st.st_mode))
+		err = -EINVAL;
+	else if (st.st_size > CONFIG_FILE_MAX)
+		err = -EFBIG;
+	else
+		err = 0;
+	if (err) {
+		close(fd);
+		return err;
+	}
+	text = malloc((size_t)st.st_size + 1);
+	err = text ? read_all(fd, text, (size_t)st.st_size, &len) : -ENOMEM;
+	close(fd);
+	if (!err && strlen(text) != len)
+		err = -EILSEQ; /* a NUL byte: not a text file */
+	if (err) {
+		free(text);
+		return err;
+	}
+	err = config_parse_text(path, text, defaults, cfg, diag);
+	free(text);
+	return err;
+}
+
+void config_free(struct config *cfg)
+{
+	for (size_t i = 0; cfg->services && i < cfg->n_services; i++) {
+		struct service_config *s = &cfg->services[i];
+		for (size_t k = 0; k < s->n_procs; k++) {
+			struct process_config *p = &s->procs[k];
+			free(p->command);
+			argv_free(p->argv);
+			free(p->user);
+			free(p->home);
+			free(p->group);
+			free(p->working_directory);
+			for (size_t j = 0; j < p->n_env; j++)
+				free(p->environment[j]);
+		}
+		free(s->ready_file);
+		free(s->watch.path);
+		for (size_t j = 0; j < s->n_probes; j++)
+			probe_spec_free(&s->probes[j]);
+	}
+	free(cfg->services);
+	free(cfg->path);
+	free(cfg->textfile);
+	free(cfg->control);
+	free(cfg->control_group);
+	for (size_t i = 0; i < cfg->n_socket_dirs; i++)
+		free(cfg->socket_dirs[i]);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+void config_diag_free(struct config_diag *diag)
+{
+	for (size_t i = 0; i < diag->n; i++)
+		free(diag->lines[i]);
+	free(diag->lines);
+	memset(diag, 0, sizeof(*diag));
+}
+
+const struct service_config *config_find(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_services; i++)
+		if (strcmp(cfg->services[i].name, name) == 0)
+			return &cfg->services[i];
+	return NULL;
+}
+
+static int default_from_env(const char *var, uint64_t *field, char *err, size_t size)
+{
+	const char *v = getenv(var);
+	uint64_t ns;
+
+	if (!v)
+		return 0;
+	if (duration_parse(v, &ns) || ns == 0) {
+		snprintf(err, size, "%s=%s is not a duration; write e.g. 10s or 500ms, or unset it", var,
+			 v);
+		return -EINVAL;
+	}
+	*field = ns;
+	return 0;
+}
+
+int config_defaults_from_env(struct config_defaults *d, char *err, size_t size)
+{
+	*d = config_builtin_defaults;
+	if (default_from_env("READYD_PROBE_INTERVAL", &d->probe_interval_ns, err, size) ||
+	    default_from_env("READYD_PROBE_TIMEOUT", &d->probe_timeout_ns, err, size))
+		return -EINVAL;
+	return 0;
+}
+
+void ready_mask_format(char *buf, size_t size, unsigned int mask)
+{
+	static const char *const names[] = { "accept", "probe", "notify", "file" };
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (mask & (1u << i))
+			str_append(buf, size, "%s%s", buf[0] ? "," : "", names[i]);
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static bool argv_eq(char *const *a, char *const *b)
+{
+	for (; a && b && *a && *b; a++, b++)
+		if (strcmp(*a, *b) != 0)
+			return false;
+	return (!a || !*a) && (!b || !*b);
+}
+
+static bool process_equal(const struct process_config *a, const struct process_config *b)
+{
+	if (strcmp(a->name, b->name) || !argv_eq(a->argv, b->argv) || !str_eq(a->user, b->user) ||
+	    !str_eq(a->group, b->group) || a->uid != b->uid || a->gid != b->gid ||
+	    !str_eq(a->working_directory, b->working_directory) || a->n_env != b->n_env)
+		return false;
+	for (size_t i = 0; i < a->n_env; i++)
+		if (strcmp(a->environment[i], b->environment[i]))
+			return false;
+	return true;
+}
+
+bool config_service_equal(const struct service_config *a, const struct service_config *b)
+{
+	if (a->n_procs != b->n_procs || a->explicit_procs != b->explicit_procs)
+		return false;
+	for (size_t i = 0; i < a->n_procs; i++)
+		if (!process_equal(&a->procs[i], &b->procs[i]))
+			return false;
+	if (strcmp(a->name, b->name) || a->n_listen != b->n_listen ||
+	    a->ready != b->ready || a->ready_timeout_ns != b->ready_timeout_ns ||
+	    a->stop_timeout_ns != b->stop_timeout_ns || a->restart != b->restart ||
+	    memcmp(&a->backoff, &b->backoff, sizeof(a->backoff)) ||
+	    a->start_limit_burst != b->start_limit_burst ||
+	    a->start_limit_interval_ns != b->start_limit_interval_ns || a->n_probes != b->n_probes ||
+	    a->probe_interval_ns != b->probe_interval_ns || a->probe_timeout_ns != b->probe_timeout_ns ||
+	    a->failure_threshold != b->failure_threshold ||
+	    a->success_threshold != b->success_threshold || a->on_unhealthy != b->on_unhealthy ||
+	    a->accept_stall_ns != b->accept_stall_ns || a->remove_stale != b->remove_stale ||
+	    !str_eq(a->ready_file, b->ready_file) || a->watchdog_ns != b->watchdog_ns ||
+	    a->adopted != b->adopted || a->watch.kind != b->watch.kind || a->watch.pid != b->watch.pid ||
+	    !str_eq(a->watch.path, b->watch.path))
+		return false;
+	for (size_t i = 0; i < a->n_listen; i++)
+		if (strcmp(a->listen[i].text, b->listen[i].text) || a->listen_proc[i] != b->listen_proc[i])
+			return false;
+	for (size_t i = 0; i < a->n_probes; i++)
+		if (strcmp(a->probes[i].text, b->probes[i].text))
+			return false;
+	return true;
+}
+
+int config_open(const char *path, const struct config_defaults *defaults, struct config **out,
+		struct config_diag *diag)
+{
+	struct config *cfg = malloc(sizeof(*cfg));
+	int err;
+
+	memset(diag, 0, sizeof(*diag));
+	if (!cfg)
+		return -ENOMEM;
+	err = config_load(path, defaults, cfg, diag);
+	if (err) {
+		free(cfg);
+		return err;
+	}
+	cfg->refs = 1;
+	*out = cfg;
+	return 0;
+}
+
+struct config *config_ref(struct config *cfg)
+{
+	cfg->refs++;
+	return cfg;
+}
+
+void config_unref(struct config *cfg)
+{
+	if (cfg && --cfg->refs == 0) {
+		config_free(cfg);
+		free(cfg);
+	}
+}

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Shared by config.c (the inih glue) and config_keys.c (the key table). */
+#ifndef READYD_CONFIG_INTERNAL_H
+#define READYD_CONFIG_INTERNAL_H
+
+#include "config/config.h"
+
+enum config_section {
+	SECTION_NONE,
+	SECTION_READYD,
+	SECTION_SERVICE,
+	SECTION_PROCESS,
+	SECTION_WATCH,
+	SECTION_INVALID
+};
+
+/* Where a key may appear (config_key.sections). */
+#define IN_READYD (1u << SECTION_READYD)
+#define IN_SERVICE (1u << SECTION_SERVICE)
+#define IN_PROCESS (1u << SECTION_PROCESS)
+#define IN_WATCH (1u << SECTION_WATCH)
+
+struct parse_ctx {
+	struct config *cfg;
+	struct config_diag *diag;
+	const char *file;
+	unsigned int line;	/* line the reader returned last */
+	bool continuation;	/* that line continues the previous value */
+	enum config_section section;
+	struct service_config *svc;  /* current [service], or the service of the [process] */
+	struct process_config *proc; /* current [process] */
+	const struct config_defaults *defaults;
+};
+
+typedef int (*config_setter)(struct parse_ctx *ctx, const char *value);
+
+struct config_key {
+	const char *name;
+	unsigned int sections; /* IN_* */
+	int slot; /* index into seen[] for single-valued keys; -1 if repeatable */
+	bool per_process; /* slot indexes the process's seen[], not the service's */
+	config_setter set;
+};
+
+const struct config_key *config_key_find(enum config_section section, const char *name);
+/* The known key of `section` closest to `name`, or NULL if none is close. */
+const char *config_key_suggest(enum config_section section, const char *name);
+/*
+ * The process a process key (command, listen, user...) applies to: the
+ * [process] being read, or a [service]'s own single process (created on
+ * first use). NULL, with the error reported, when there is none.
+ */
+struct process_config *config_current_process(struct parse_ctx *ctx, const char *key);
+void config_error(struct parse_ctx *ctx, unsigned int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,615 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The processes of each service, and the trees they grow.
+ *
+ * Each process of a service is forked into its own cgroup where readyd can
+ * make them (else its tree is what BPF followed from its fork). readyd is
+ * the child subreaper of everything it starts: orphans of a tree are
+ * reparented to it, so a daemon that forks into the background is still
+ * readyd's child, and every orphan is reaped (SIGCHLD).
+ *
+ * When a main process ends:
+ *   - with status 0 while its tree still runs and nobody asked it to stop,
+ *     it went into the background: the oldest process of the tree (readyd's
+ *     child first) is followed as the main process;
+ *   - otherwise the service's instance has ended: EXIT goes to the state
+ *     machine at once (naming the process, for a service of several), and
+ *     whatever is left of the service (the other processes, leftovers of the
+ *     tree) gets SIGTERM, then SIGKILL after stop_timeout. No new instance
+ *     starts before all of it is gone.
+ * While stopping, EXIT waits until nothing of the service runs.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <sys/pidfd.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "daemon/daemon.h"
+#include "base/log.h"
+#include "os/proc_parse.h"
+#include "os/sock_scan.h"
+#include "base/util.h"
+
+#define TREE_MAX 1024
+#define REAP_PER_SIGNAL 1024
+
+static void settle(struct unit *u, struct unit_proc *ended);
+
+static uint32_t kid_of(const struct unit_proc *p)
+{
+	return RD_KID(p->u->id, p->idx);
+}
+
+/* ---- the trees ---- */
+
+/* Live processes of p's tree (its main included while it runs). */
+static int proc_tree_pids(const struct unit_proc *p, pid_t *pids, size_t max)
+{
+	struct daemon *d = p->u->d;
+	int n = -ENOENT;
+
+	if (p->cg.dirfd >= 0)
+		n = cgroup_pids(&p->cg, pids, max);
+	if (n < 0 && d->tracer && tracer_mode(d->tracer) != TRACER_POLL)
+		n = tracer_tree(d->tracer, kid_of(p), false, pids, max);
+	if (n < 0 && p->main_alive) /* no cgroup, no BPF: what /proc shows below the main */
+		n = proc_tree(p->child.pid, pids, max);
+	return n < 0 ? 0 : n;
+}
+
+static bool proc_tree_alive(const struct unit_proc *p)
+{
+	pid_t pids[4];
+
+	/* What a [watch] leaves behind is not readyd's: it never waits for it. */
+	if (p->main_alive || p->u->cfg->adopted)
+		return p->main_alive;
+	if (p->cg.dirfd >= 0) {
+		int populated = cgroup_populated(&p->cg);
+		if (populated >= 0)
+			return populated;
+	}
+	return proc_tree_pids(p, pids, ARRAY_SIZE(pids)) > 0;
+}
+
+bool unit_all_down(const struct unit *u)
+{
+	for (size_t i = 0; i < u->n_procs; i++)
+		if (proc_tree_alive(&u->procs[i]))
+			return false;
+	return true;
+}
+
+size_t unit_tree_pids(struct unit *u, pid_t *pids, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < u->n_procs && n < max; i++) {
+		const struct unit_proc *p = &u->procs[i];
+		int k = p->cg.dirfd >= 0 ? cgroup_pids(&p->cg, pids + n, max - n) : -ENOENT;
+		if (k < 0 && u->d->tracer && tracer_mode(u->d->tracer) != TRACER_POLL)
+			k = tracer_tree(u->d->tracer, kid_of(p), false, pids + n, max - n);
+		if (k <= 0 && p->main_alive) /* no cgroup, no BPF: what /proc shows below the main */
+			k = proc_tree(p->child.pid, pids + n, max - n);
+		n += k > 0 ? (size_t)k : 0;
+	}
+	return n;
+}
+
+bool unit_tree_contains(struct unit *u, pid_t pid)
+{
+	uint32_t kid;
+
+	for (size_t i = 0; i < u->n_procs; i++) {
+		const struct unit_proc *p = &u->procs[i];
+		if (pid == p->child.pid && p->main_alive)
+			return true;
+		if (p->cg.dirfd >= 0 && cgroup_holds(&p->cg, pid))
+			return true;
+	}
+	if (u->d->tracer && tracer_service_of(u->d->tracer, pid, &kid) == 0)
+		return RD_KID_UNIT(kid) == u->id;
+	return daemon_exited_lately(u->d, pid, u->id);
+}
+
+/* ---- signals ---- */
+
+static void signal_proc(struct unit_proc *p, int sig)
+{
+	pid_t pids[TREE_MAX];
+	int n;
+
+	if (p->cg.dirfd >= 0 && cgroup_signal(&p->cg, sig) == 0)
+		return;
+	/* The group only while its leader is unreaped: after that its number may be reused. */
+	if (p->pgid)
+		supervisor_kill_group(p->pgid, sig);
+	if (p->main_alive && p->child.pidfd >= 0)
+		pidfd_send_signal(p->child.pidfd, sig, NULL, 0);
+	n = proc_tree_pids(p, pids, ARRAY_SIZE(pids)); /* setsid()ed ones left the group */
+	for (int i = 0; i < n; i++)
+		kill(pids[i], sig);
+}
+
+void unit_signal(struct unit *u, int sig)
+{
+	if (u->cfg->adopted) /* never a process readyd did not start, not even on a second SIGTERM */
+		return;
+	for (size_t i = 0; i < u->n_procs; i++)
+		signal_proc(&u->procs[i], sig);
+}
+
+static void on_remains_timer(struct loop *loop, struct loop_timer *t)
+{
+	struct unit *u = t->data;
+
+	(void)loop;
+	if (unit_all_down(u))
+		return;
+	log_warn("service=%s msg=\"what is left of it ignored SIGTERM for stop_timeout: SIGKILL\"",
+		 u->cfg->name);
+	unit_signal(u, SIGKILL);
+}
+
+/* The instance ended but some of it runs: SIGTERM now, SIGKILL at stop_timeout. */
+static void stop_remains(struct unit *u)
+{
+	if (u->remains_signalled)
+		return;
+	u->remains_signalled = true;
+	log_info("service=%s msg=\"stopping what is left of it\"", u->cfg->name);
+	unit_signal(u, SIGTERM);
+	loop_timer_arm(u->d->loop, &u->remains_timer, now_mono_ns() + u->cfg->stop_timeout_ns);
+}
+
+/* ---- main processes ---- */
+
+static void close_status(struct unit_proc *p)
+{
+	if (p->child.status_fd < 0)
+		return;
+	loop_del(p->u->d->loop, &p->status_src);
+	p->child.status_fd = fd_close(p->child.status_fd);
+}
+
+static void close_pidfd(struct unit_proc *p)
+{
+	if (p->child.pidfd < 0)
+		return;
+	loop_del(p->u->d->loop, &p->pidfd_src);
+	p->child.pidfd = fd_close(p->child.pidfd);
+}
+
+/* The status pipe says whether exec worked; a failure is kept for the exit cause. */
+static void read_exec_status(struct unit_proc *p)
+{
+	int rc = supervisor_exec_status(p->child.status_fd, p->spawn_error, sizeof(p->spawn_error));
+	char text[256];
+
+	if (rc == -EAGAIN)
+		return;
+	if (rc == 1)
+		log_warn("service=%s process=%s msg=\"command could not be started\" error=\"%s\"",
+			 p->u->cfg->name, p->u->cfg->procs[p->idx].name,
+			 log_escape(text, sizeof(text), p->spawn_error));
+	close_status(p);
+}
+
+static void on_status_fd(struct loop *loop, struct loop_source *src, uint32_t events)
+{
+	(void)loop, (void)events;
+	read_exec_status(src->data);
+}
+
+static void on_pidfd(struct loop *loop, struct loop_source *src, uint32_t events);
+
+int unit_proc_watch_main(struct unit_proc *p, pid_t pid, int pidfd)
+{
+	p->child.pid = pid;
+	p->child.pidfd = pidfd;
+	p->main_alive = true;
+	p->pidfd_src = (struct loop_source){ .fd = pidfd, .fn = on_pidfd, .data = p };
+	return loop_add(p->u->d->loop, &p->pidfd_src, EPOLLIN);
+}
+
+/* The process of the tree to follow as the main one: readyd's child first, then the oldest. */
+pid_t unit_proc_pick_main(const struct unit_proc *p)
+{
+	pid_t pids[TREE_MAX], best = 0;
+	int n = proc_tree_pids(p, pids, ARRAY_SIZE(pids));
+	uint64_t best_start = UINT64_MAX;
+	bool best_ours = false;
+
+	for (int i = 0; i < n; i++) {
+		char path[64], text[1024];
+		struct proc_stat st;
+		bool ours;
+
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pids[i]);
+		if (file_read_text(AT_FDCWD, path, text, sizeof(text)) <= 0 ||
+		    proc_parse_stat(text, &st) < 0 || st.state == 'Z')
+			continue;
+		ours = st.ppid == getpid();
+		if ((ours && !best_ours) || (ours == best_ours && st.start_ticks < best_start)) {
+			best = pids[i];
+			best_start = st.start_ticks;
+			best_ours = ours;
+		}
+	}
+	return best;
+}
+
+static void set_main(struct unit_proc *p, pid_t pid, int pidfd, const char *why)
+{
+	struct unit *u = p->u;
+	char comm[16];
+
+	close_pidfd(p);
+	unit_proc_watch_main(p, pid, pidfd);
+	if (p->idx == 0)
+		svc_main_changed(&u->svc, pid);
+	proc_comm(pid, comm, sizeof(comm));
+	log_info("service=%s process=%s msg=\"%s\" pid=%d comm=%s", u->cfg->name,
+		 u->cfg->procs[p->idx].name, why, (int)pid, comm);
+	daemon_mark_dirty(u->d);
+}
+
+/* Its main process exited 0 and left its tree: follow the tree's main process. */
+static bool follow(struct unit_proc *p)
+{
+	for (int tries = 0; tries < 3; tries++) {
+		pid_t pid = unit_proc_pick_main(p);
+		int pidfd;
+
+		if (!pid)
+			return false;
+		pidfd = pidfd_open(pid, 0);
+		if (pidfd < 0)
+			continue; /* gone meanwhile: look again */
+		p->followed = true;
+		set_main(p, pid, pidfd, "it went into the background: following its tree's main process");
+		return true;
+	}
+	return false;
+}
+
+/* A clean exit of a main process readyd forked (or any end of a watched one). */
+static bool may_follow(const struct unit_proc *p)
+{
+	const struct svc *s = &p->u->svc;
+	const struct svc_exit *e = &p->exit;
+	bool clean = !e->spawn_error[0] && !e->signal && !e->unknown && e->code == 0;
+
+	return (clean || p->u->cfg->adopted) && s->pid && s->state != SVC_STOPPING &&
+	       !s->liveness_restart && !p->u->d->shutting_down;
+}
+
+/* Reap it (if it is readyd's child) and decide what its end means. */
+static void main_ended(struct unit_proc *p)
+{
+	struct unit *u = p->u;
+	char text[160];
+	int err;
+
+	err = supervisor_reap(p->child.pidfd, &p->exit);
+	if (err == -EAGAIN)
+		return;
+	if (err == -ECHILD) { /* MAINPID= or a followed process that is not our child */
+		memset(&p->exit, 0, sizeof(p->exit));
+		p->exit.code = -1;
+		p->exit.unknown = true;
+	} else if (err) {
+		log_err("service=%s msg=\"cannot reap process\" pid=%d err=\"%s\"", u->cfg->name,
+			(int)p->child.pid, strerror(-err));
+		p->exit.code = -1;
+	}
+	if (p->child.status_fd >= 0)
+		read_exec_status(p);
+	str_copy(p->exit.spawn_error, p->spawn_error, sizeof(p->exit.spawn_error));
+	if (u->n_procs > 1)
+		str_copy(p->exit.process, u->cfg->procs[p->idx].name, sizeof(p->exit.process));
+	if (p->child.pid == p->pgid)
+		p->pgid = 0;
+	p->main_alive = false;
+	close_pidfd(p);
+	close_status(p);
+	svc_exit_describe(&p->exit, text, sizeof(text));
+	log_info("service=%s msg=\"process exited\" pid=%d status=\"%s\"", u->cfg->name,
+		 (int)p->child.pid, text);
+	if (may_follow(p) && follow(p))
+		return;
+	settle(u, p);
+}
+
+static void on_pidfd(struct loop *loop, struct loop_source *src, uint32_t events)
+{
+	(void)loop, (void)events;
+	main_ended(src->data);
+}
+
+/*
+ * Something of the unit ended (`ended`: that process's main, without a
+ * tree to follow; NULL: a tree emptied). Tell the state machine when the
+ * instance is over, stop what is left of it, and let a waiting start go
+ * once nothing runs.
+ */
+static void settle(struct unit *u, struct unit_proc *ended)
+{
+	bool down = unit_all_down(u);
+
+	if (u->svc.pid && (u->svc.state == SVC_STOPPING ? down : ended != NULL)) {
+		struct svc_input in = { 0 };
+		in.exit = ended && u->svc.state != SVC_STOPPING ? ended->exit : u->procs[0].exit;
+		unit_handle(u, SVC_EV_EXIT, &in);
+		down = unit_all_down(u);
+	}
+	if (!u->svc.pid && !down) {
+		stop_remains(u);
+		return;
+	}
+	if (!down)
+		return;
+	loop_timer_cancel(u->d->loop, &u->remains_timer);
+	u->remains_signalled = false;
+	if (u->spawn_waiting) {
+		u->spawn_waiting = false;
+		loop_job_queue(u->d->loop, &u->spawn_job);
+	}
+	daemon_oneshot_observe(u);
+	unit_release_if_gone(u);
+	if (u->d->shutting_down)
+		daemon_check_shutdown(u->d);
+}
+
+void unit_tree_exit(struct unit *u, unsigned int idx)
+{
+	struct unit_proc *p = idx < u->n_procs ? &u->procs[idx] : NULL;
+
+	/* Trees in cgroups are watched through cgroup.events. */
+	if (p && !p->main_alive && p->cg.dirfd < 0 && !proc_tree_alive(p))
+		settle(u, NULL);
+}
+
+void unit_set_main(struct unit *u, pid_t pid)
+{
+	struct unit_proc *p = &u->procs[0];
+	int pidfd;
+
+	for (size_t i = 0; i < u->n_procs; i++) /* the process whose tree holds it */
+		if (u->procs[i].cg.dirfd >= 0 && cgroup_holds(&u->procs[i].cg, pid))
+			p = &u->procs[i];
+	if (p->main_alive && p->child.pid == pid)
+		return;
+	pidfd = pidfd_open(pid, 0);
+	if (pidfd < 0) {
+		log_warn("service=%s msg=\"MAINPID= names a process that is gone\" pid=%d", u->cfg->name,
+			 (int)pid);
+		return;
+	}
+	/* The old main is not watched anymore: if it is readyd's child, the SIGCHLD path reaps it. */
+	set_main(p, pid, pidfd, "MAINPID= names the main process");
+}
+
+/* ---- spawning ---- */
+
+static int on_forked(pid_t pid, void *ctx)
+{
+	struct unit_proc *p = ctx;
+	struct daemon *d = p->u->d;
+	int err;
+
+	if (p->cg.dirfd >= 0 && (err = cgroup_attach(&p->cg, pid)) < 0) {
+		log_warn("service=%s msg=\"cannot move the process into its cgroup: following it "
+			 "without\" cgroup=%s err=\"%s\"",
+			 p->u->cfg->name, p->cg.path, strerror(-err));
+		cgroup_close(&p->cg, d->cg_inotify_fd, true);
+	}
+	if (d->tracer && tracer_mode(d->tracer) != TRACER_POLL)
+		return tracer_watch(d->tracer, pid, kid_of(p));
+	return 0;
+}
+
+static void make_cgroup(struct unit_proc *p)
+{
+	struct daemon *d = p->u->d;
+	int err;
+
+	if (d->cgroups.dirfd < 0 || p->cg.dirfd >= 0)
+		return;
+	err = cgroup_create(&d->cgroups, p->u->cfg->name, p->u->cfg->procs[p->idx].name,
+			    d->cg_inotify_fd, &p->cg);
+	if (err)
+		log_warn("service=%s msg=\"no cgroup for it: its tree is followed by BPF only\" "
+			 "err=\"%s\"",
+			 p->u->cfg->name, strerror(-err));
+}
+
+static int spawn_proc(struct unit_proc *p)
+{
+	struct unit *u = p->u;
+	char env_store[4][96], *env[5];
+	struct child child;
+	int err;
+
+	p->spawn_error[0] = '\0';
+	p->followed = false;
+	memset(&p->exit, 0, sizeof(p->exit));
+	make_cgroup(p);
+	unit_notify_env(u, env_store, env, ARRAY_SIZE(env));
+	err = supervisor_spawn(&u->cfg->procs[p->idx], env, on_forked, p, &child);
+	if (err)
+		return err;
+	p->pgid = child.pid;
+	p->child.status_fd = child.status_fd;
+	p->status_src = (struct loop_source){ .fd = child.status_fd, .fn = on_status_fd, .data = p };
+	loop_add(u->d->loop, &p->status_src, EPOLLIN);
+	unit_proc_watch_main(p, child.pid, child.pidfd);
+	log_info("service=%s process=%s msg=spawned pid=%d%s%s", u->cfg->name,
+		 u->cfg->procs[p->idx].name, (int)child.pid, p->cg.dirfd >= 0 ? " cgroup=" : "",
+		 p->cg.dirfd >= 0 ? p->cg.path + p->cg.mount_len : "");
+	return 0;
+}
+
+int unit_procs_spawn(struct unit *u, struct svc_exit *fail)
+{
+	for (size_t i = 0; i < u->n_procs; i++) {
+		int err = spawn_proc(&u->procs[i]);
+		if (!err)
+			continue;
+		memset(fail, 0, sizeof(*fail));
+		snprintf(fail->spawn_error, sizeof(fail->spawn_error), "%s", strerror(-err));
+		if (u->n_procs > 1)
+			str_copy(fail->process, u->cfg->procs[i].name, sizeof(fail->process));
+		log_err("service=%s process=%s msg=\"cannot spawn\" err=\"%s\"", u->cfg->name,
+			u->cfg->procs[i].name, strerror(-err));
+		return err; /* the ones already forked are what is left: settle() stops them */
+	}
+	return 0;
+}
+
+void unit_procs_init(struct unit *u)
+{
+	u->n_procs = u->cfg->n_procs;
+	for (size_t i = 0; i < CONFIG_MAX_PROCS; i++) {
+		struct unit_proc *p = &u->procs[i];
+		*p = (struct unit_proc){ .u = u, .idx = (unsigned int)i };
+		p->child.pidfd = p->child.status_fd = -1;
+		p->cg.dirfd = p->cg.wd = -1;
+	}
+	u->remains_timer = (struct loop_timer){ .fn = on_remains_timer, .data = u };
+}
+
+void unit_procs_close(struct unit *u)
+{
+	loop_timer_cancel(u->d->loop, &u->remains_timer);
+	for (size_t i = 0; i < CONFIG_MAX_PROCS; i++) {
+		struct unit_proc *p = &u->procs[i];
+		close_pidfd(p);
+		close_status(p);
+		if (p->cg.dirfd >= 0 || p->cg.path[0])
+			cgroup_close(&p->cg, u->d->cg_inotify_fd, !p->cg_foreign);
+		p->cg_foreign = false;
+	}
+}
+
+/* ---- readyd-wide: cgroup events, orphans ---- */
+
+static struct unit_proc *proc_by_wd(struct daemon *d, int wd)
+{
+	for (size_t i = 0; i < d->n_units; i++)
+		for (size_t j = 0; j < d->units[i]->n_procs; j++)
+			if (d->units[i]->procs[j].cg.wd == wd && d->units[i]->procs[j].cg.dirfd >= 0)
+				return &d->units[i]->procs[j];
+	return NULL;
+}
+
+static void on_cgroup_events(struct loop *loop, struct loop_source *src, uint32_t events)
+{
+	struct daemon *d = src->data;
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t n;
+
+	(void)loop, (void)events;
+	while ((n = read(src->fd, buf, sizeof(buf))) > 0) {
+		for (char *at = buf; at < buf + n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)at;
+			struct unit_proc *p = proc_by_wd(d, ev->wd);
+			at += sizeof(*ev) + ev->len;
+			if (p && !p->main_alive && cgroup_populated(&p->cg) == 0)
+				settle(p->u, NULL);
+		}
+	}
+}
+
+static struct unit_proc *proc_by_main(struct daemon *d, pid_t pid)
+{
+	for (size_t i = 0; i < d->n_units; i++)
+		for (size_t j = 0; j < d->units[i]->n_procs; j++) {
+			struct unit_proc *p = &d->units[i]->procs[j];
+			if (p->main_alive && p->child.pid == pid && p->child.pidfd >= 0)
+				return p;
+		}
+	return NULL;
+}
+
+/* A group leader is being reaped: its number may be reused, never signal that group again. */
+static void forget_pgid(struct daemon *d, pid_t pid)
+{
+	for (size_t i = 0; i < d->n_units; i++)
+		for (size_t j = 0; j < d->units[i]->n_procs; j++)
+			if (d->units[i]->procs[j].pgid == pid)
+				d->units[i]->procs[j].pgid = 0;
+}
+
+void daemon_reap_children(struct daemon *d)
+{
+	for (int i = 0; i < REAP_PER_SIGNAL; i++) {
+		siginfo_t si = { 0 };
+		struct unit_proc *p;
+		pid_t pid;
+
+		/* Look first: a child someone watches is reaped by its owner, who wants its status. */
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
+			return;
+		pid = si.si_pid;
+		p = proc_by_main(d, pid);
+		if (p) {
+			main_ended(p);
+			if (!p->main_alive || p->child.pid != pid)
+				continue;
+		} else if (daemon_probe_reap(d, pid)) {
+			continue;
+		}
+		/* An orphan of some service's tree (or an owner that failed to reap): reap it. */
+		log_debug("msg=\"reaped an orphan\" pid=%d", (int)pid);
+		forget_pgid(d, pid);
+		waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG);
+	}
+}
+
+int daemon_procs_init(struct daemon *d)
+{
+	const char *why = NULL;
+	int err;
+
+	d->cg_inotify_fd = -1;
+	d->cg_src.fd = -1;
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		log_warn("msg=\"cannot become the reaper of orphans: daemons that fork into the "
+			 "background cannot be followed as readyd's children\" err=\"%s\"",
+			 strerror(errno));
+	err = cgroup_base_open(&d->cgroups, &why);
+	if (err) {
+		log_info("msg=\"services run without cgroups: process trees are followed with BPF "
+			 "and process groups\" reason=\"%s\" err=\"%s\"",
+			 why, strerror(-err));
+		return 0;
+	}
+	d->cg_inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (d->cg_inotify_fd < 0) {
+		log_warn("msg=\"no inotify for cgroup.events: cgroups not used\" err=\"%s\"",
+			 strerror(errno));
+		cgroup_base_close(&d->cgroups);
+		return 0;
+	}
+	d->cg_src = (struct loop_source){ .fd = d->cg_inotify_fd, .fn = on_cgroup_events, .data = d };
+	log_info("msg=\"each service process runs in its own cgroup\" cgroup=%s", d->cgroups.path);
+	return loop_add(d->loop, &d->cg_src, EPOLLIN);
+}
+
+void daemon_procs_close(struct daemon *d)
+{
+	if (d->cg_src.fd >= 0)
+		loop_del(d->loop, &d->cg_src);
+	d->cg_inotify_fd = fd_close(d->cg_inotify_fd);
+	d->cg_src.fd = -1;
+	cgroup_base_close(&d->cgroups);
+}

@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Reload: read the config again and change only what changed. Added
+ * services start; removed ones stop and go; changed ones restart on their
+ * new configuration; unchanged ones are not touched (their state, process
+ * and counters carry on, now pointing into the new config). A config with
+ * any error changes nothing.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include "daemon/daemon.h"
+#include "base/log.h"
+#include "base/util.h"
+
+static void note(struct strbuf *b, const char *name)
+{
+	strbuf_printf(b, "%s%s", b->len ? " " : "", name);
+}
+
+/* An equal config: only the pointers move to the new one. */
+static void keep(struct unit *u, struct config *next, const struct service_config *nc)
+{
+	if (u->next_cfg) { /* a restart onto an older reload is pending: aim it at this one */
+		config_unref(u->next_owner);
+		u->next_owner = config_ref(next);
+		u->next_cfg = nc;
+		return;
+	}
+	config_unref(u->owner);
+	u->owner = config_ref(next);
+	u->cfg = nc;
+	svc_rebind(&u->svc, nc);
+	/* A probe running now points into the old config, which may go right after. */
+	for (size_t i = 0; i < nc->n_probes; i++)
+		u->probes[i].run.spec = &nc->probes[i];
+}
+
+/* A different config: used from the next spawn; restart now if it should run. */
+static void change(struct unit *u, struct config *next, const struct service_config *nc)
+{
+	struct svc_input in = { .why = "restarted: its configuration changed" };
+
+	config_unref(u->next_owner);
+	u->next_owner = config_ref(next);
+	u->next_cfg = nc;
+	if (u->svc.want_up)
+		unit_handle(u, SVC_EV_RESTART, &in);
+	else if (!u->svc.pid && !u->spawn_job.queued)
+		unit_adopt_next_config(u); /* stopped by an operator: stays stopped, reconfigured */
+}
+
+static void remove_unit(struct unit *u)
+{
+	struct svc_input in = { .why = "removed from the configuration" };
+
+	u->removed = true;
+	unit_handle(u, SVC_EV_STOP, &in);
+	unit_release_if_gone(u);
+}
+
+void daemon_start_missing(struct daemon *d, struct strbuf *added)
+{
+	struct svc_input in = { .why = "added by a reload" };
+
+	for (size_t i = 0; i < d->cfg->n_services; i++) {
+		const struct service_config *sc = &d->cfg->services[i];
+		struct unit *u;
+		if (d->shutting_down)
+			return;
+		u = daemon_unit_named(d, sc->name, true);
+		if (u && !u->removed)
+			continue;
+		if (u) { /* one instance at a time: when the old one is gone */
+			log_info("service=%s msg=\"starts once its removed instance has stopped\"",
+				 sc->name);
+			continue;
+		}
+		u = unit_new(d, d->cfg, sc);
+		if (!u) {
+			log_err("msg=\"out of memory adding a service\" service=%s", sc->name);
+			continue;
+		}
+		if (added)
+			note(added, u->cfg->name);
+		unit_handle(u, SVC_EV_START, &in);
+	}
+}
+
+static void apply(struct daemon *d, struct config *next, struct reload_summary *sum)
+{
+	size_t n = d->n_units;
+
+	/* Existing units first (new ones are appended after index n). */
+	for (size_t i = 0; i < n; i++) {
+		struct unit *u = d->units[i];
+		const struct service_config *nc, *cur;
+		if (u->removed)
+			continue;
+		nc = config_find(next, u->cfg->name);
+		cur = u->next_cfg ? u->next_cfg : u->cfg;
+		if (!nc) {
+			note(&sum->removed, u->cfg->name);
+			remove_unit(u);
+		} else if (config_service_equal(cur, nc)) {
+			note(&sum->unchanged, u->cfg->name);
+			keep(u, next, nc);
+		} else {
+			note(&sum->changed, u->cfg->name);
+			change(u, next, nc);
+		}
+	}
+}
+
+static int keep_string(char **field, const char *old)
+{
+	char *copy = old ? strdup(old) : NULL;
+
+	if (old && !copy)
+		return -ENOMEM;
+	free(*field);
+	*field = copy;
+	return 0;
+}
+
+/*
+ * [readyd] keys: the textfile follows at once; the control socket's path and
+ * group need a restart of readyd, so the new config keeps what is in force
+ * (who may act is decided by what the socket really is).
+ */
+static int apply_globals(struct daemon *d, struct config *next)
+{
+	struct textfile_writer *w;
+	int err;
+
+	if (strcmp(d->cfg->control, next->control) != 0 ||
+	    !!d->cfg->control_group != !!next->control_group ||
+	    (next->control_group && strcmp(d->cfg->control_group, next->control_group) != 0))
+		log_warn("msg=\"control socket settings change at the next restart of readyd\" "
+			 "control=%s",
+			 d->cfg->control);
+	if (keep_string(&next->control, d->cfg->control) ||
+	    keep_string(&next->control_group, d->cfg->control_group))
+		return -ENOMEM;
+	next->control_gid = d->cfg->control_gid;
+	if (strcmp(d->cfg->textfile, next->textfile) == 0)
+		return 0;
+	err = textfile_writer_new(next->textfile, &w);
+	if (err) {
+		log_err("msg=\"cannot move the textfile; it stays where it was\" path=%s err=\"%s\"",
+			next->textfile, strerror(-err));
+		return keep_string(&next->textfile, d->cfg->textfile);
+	}
+	if (d->textfile_src.fd >= 0)
+		loop_del(d->loop, &d->textfile_src);
+	textfile_writer_free(d->textfile); /* flushes the old path first */
+	d->textfile = w;
+	d->textfile_src.fd = textfile_writer_fd(w);
+	if (d->textfile_src.fd >= 0)
+		loop_add(d->loop, &d->textfile_src, EPOLLIN);
+	log_info("msg=\"textfile moved\" path=%s", next->textfile);
+	return 0;
+}
+
+int daemon_reload(struct daemon *d, struct reload_summary *sum, struct config_diag *diag)
+{
+	struct config *next = NULL;
+	int err = daemon_load_config(d->opts, &next, diag);
+
+	memset(sum, 0, sizeof(*sum));
+	if (err)
+		return err; /* nothing was loaded */
+	err = d->shutting_down ? -ESHUTDOWN : apply_globals(d, next);
+	if (err) {
+		config_unref(next);
+		return err;
+	}
+	apply(d, next, sum);
+	config_unref(d->cfg);
+	d->cfg = next;
+	daemon_start_missing(d, &sum->added);
+	daemon_resync_all(d, "reload"); /* what runs on is checked against the kernel anew */
+	daemon_mark_dirty(d);
+	log_info("msg=reloaded path=%s added=\"%s\" removed=\"%s\" changed=\"%s\" unchanged=\"%s\"",
+		 d->opts->config_path, sum->added.data ? sum->added.data : "",
+		 sum->removed.data ? sum->removed.data : "", sum->changed.data ? sum->changed.data : "",
+		 sum->unchanged.data ? sum->unchanged.data : "");
+	return 0;
+}
+
+void reload_summary_free(struct reload_summary *sum)
+{
+	strbuf_free(&sum->added);
+	strbuf_free(&sum->removed);
+	strbuf_free(&sum->changed);
+	strbuf_free(&sum->unchanged);
+}

@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The per-service state machine. Pure: events and the time come in, a new
+ * state, a cause and actions (spawn, signal) come out; the caller does the
+ * I/O. service.c holds the transition table (read it to see every
+ * transition); service_query.c answers questions about a service.
+ */
+#ifndef READYD_SERVICE_H
+#define READYD_SERVICE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config/config.h"
+#include "model/health.h"
+#include "model/listener.h"
+#include "model/notify.h"
+
+#define SVC_OBSERVED_MAX 8
+#define SVC_CAUSE_MAX 320
+
+/* Why an sd_notify datagram was dropped (counted per service). */
+enum notify_reject { REJECT_MALFORMED, REJECT_OVERSIZED, REJECT_FOREIGN, REJECT_NO_CREDENTIALS, REJECT_COUNT };
+
+enum svc_state { SVC_STOPPED, SVC_STARTING, SVC_RUNNING, SVC_UNHEALTHY, SVC_FAILED, SVC_STOPPING, SVC_STATE_COUNT };
+
+enum svc_event {
+	SVC_EV_START,	      /* operator or boot wants it up */
+	SVC_EV_STOP,	      /* operator or shutdown wants it down */
+	SVC_EV_RESTART,	      /* operator: stop if running, then start */
+	SVC_EV_RESET,	      /* operator: forget the start limit and the backoff */
+	SVC_EV_PROGRESS,      /* a listener's level rose: maybe ready now */
+	SVC_EV_LISTENER_LOST, /* a listener that served it is closed */
+	SVC_EV_PROBE,	      /* a probe finished (svc_input.probe, .ok, .why) */
+	SVC_EV_NOTIFY,	      /* an sd_notify message from its tree (svc_input.notify) */
+	SVC_EV_MARKER,	      /* its ready marker file appeared (.ok) or went away */
+	SVC_EV_EXIT,	      /* the main process is gone (or could not be spawned) */
+	SVC_EV_DEADLINE,      /* svc.deadline passed */
+	SVC_EV_COUNT
+};
+
+/* What svc.deadline means when it passes. */
+enum svc_deadline { DEADLINE_NONE, DEADLINE_READY, DEADLINE_KILL, DEADLINE_RESTART, DEADLINE_WATCHDOG };
+
+struct svc_exit {
+	int code;     /* exit status, or -1 */
+	int signal;   /* terminating signal, or 0 */
+	bool unknown; /* a main process readyd did not fork: how it ended cannot be known */
+	bool detached; /* a [watch] let go of its processes, which still run */
+	char process[SERVICE_NAME_MAX + 1]; /* which process of several ended, or "" */
+	char spawn_error[256]; /* non-empty: the command never ran ("exec: No such file...") */
+};
+
+struct svc_input {
+	const char *why;      /* START/STOP/RESTART: who asks; LISTENER_LOST: the listener;
+				 PROBE: why it failed */
+	struct svc_exit exit; /* EXIT */
+	unsigned int probe;   /* PROBE: index into cfg->probes */
+	bool ok;	      /* PROBE: passed? MARKER: present? */
+	const struct notify_msg *notify; /* NOTIFY */
+	const char *cause; /* LISTENER_LOST: the whole cause when it is not a close */
+	uint64_t duration_ns; /* PROBE */
+	uint32_t random;      /* for restart jitter */
+};
+
+struct svc_actions {
+	bool spawn;
+	int signal; /* to the process group: 0, SIGTERM or SIGKILL */
+	bool changed;
+	enum svc_state from, to;
+};
+
+struct svc {
+	const struct service_config *cfg;
+	enum svc_state state;
+	uint64_t since; /* when the current state began */
+	char cause[SVC_CAUSE_MAX]; /* why the last transition happened */
+	pid_t pid;	 /* main process, 0 if none */
+	uint64_t spawned_at, ready_at;
+	uint64_t deadline;
+	enum svc_deadline deadline_kind;
+	bool want_up;	      /* false once stopped by operator or shutdown */
+	bool start_pending;   /* operator: start as soon as the current process is gone */
+	bool pending_restart; /* ... and that start is a restart */
+	bool liveness_restart; /* on_unhealthy=restart: restart (with backoff) once it is gone */
+	bool started_once;
+	unsigned int attempt;  /* consecutive failures, for backoff */
+	uint64_t restarts;     /* restarts: by policy, on_unhealthy, or operator */
+	uint64_t transitions[SVC_STATE_COUNT]; /* into each state */
+	/* Start times in the start-limit window, oldest first. */
+	uint64_t starts[START_LIMIT_BURST_MAX + 1];
+	size_t n_starts;
+	bool start_limit_hit;
+	bool ready_timed_out; /* this instance failed at ready_timeout (readyd exec: 124) */
+	bool has_exit;
+	struct svc_exit last_exit;
+	uint64_t last_exit_at;
+	struct listener listeners[CONFIG_MAX_LISTEN]; /* declared, in config order */
+	size_t n_listeners;
+	struct listener observed[SVC_OBSERVED_MAX]; /* when none is declared */
+	size_t n_observed;
+	struct probe_health probes[CONFIG_MAX_PROBES]; /* like cfg->probes */
+	/* What the current instance said about itself (sd_notify, marker). */
+	bool notified_ready; /* READY=1 */
+	bool reloading;	     /* RELOADING=1, until READY=1 */
+	bool stopping_notified;
+	bool marker_present;
+	char status_text[NOTIFY_STATUS_MAX]; /* STATUS= */
+	int notify_errno;		     /* ERRNO= */
+	uint64_t watchdog_ns; /* in force: `watchdog`, or WATCHDOG_USEC= */
+	bool watchdog_expired;
+	/* It said ready while the kernel showed a declared listener not accepting. */
+	bool ready_mismatch;
+	uint64_t ready_mismatches; /* times that happened */
+	uint64_t notify_accepted;
+	uint64_t notify_rejected[REJECT_COUNT];
+};
+
+/* ---- service.c: the machine ---- */
+void svc_handle(struct svc *s, enum svc_event ev, const struct svc_input *in, uint64_t now,
+		struct svc_actions *out);
+
+/* ---- service_query.c ---- */
+void svc_init(struct svc *s, const struct service_config *cfg);
+/*
+ * Follow a reloaded config whose behaviour is equal (config_service_equal):
+ * only the pointers change.
+ */
+void svc_rebind(struct svc *s, const struct service_config *cfg);
+/*
+ * Switch to a different configuration (reload) before the next spawn:
+ * listeners and probes follow the new one; state, counters and history stay.
+ */
+void svc_set_config(struct svc *s, const struct service_config *cfg);
+/*
+ * The spawn action was carried out at `now` (the daemon queues forks, see
+ * loop_job): this is the main process; the ready timeout starts.
+ */
+void svc_spawned(struct svc *s, pid_t pid, uint64_t now);
+/* The main process is another one now (it daemonized, or said MAINPID=). */
+void svc_main_changed(struct svc *s, pid_t pid);
+/* Every readiness condition holds (listeners per `ready`, probes). */
+bool svc_ready(const struct svc *s);
+/* The listener half of it: every declared listener ready (or, with none, one observed). */
+bool svc_listeners_ready(const struct svc *s);
+/* Needs the syscall tracepoints: waiting to see a listener accept. */
+bool svc_needs_syscalls(const struct svc *s);
+/*
+ * Should its probes run now? Only once the kernel has shown every declared
+ * listener accepting (unless `ready = probe` alone), so a probe's own
+ * connection is never what makes a listener "accepting".
+ */
+bool svc_probing(const struct svc *s);
+/*
+ * The listener a kernel-reported socket belongs to: the one that already
+ * holds sk, else a declared one whose spec the address satisfies, else (for
+ * services that declare none, when `create`) a new observed listener.
+ */
+struct listener *svc_listener_for(struct svc *s, uint64_t sk, const struct sock_addr *a,
+				  bool create);
+/* The socket with this inode among s's listeners (declared and observed), or NULL. */
+const struct listener_sock *svc_sock_by_ino(const struct svc *s, uint64_t ino);
+/* When the service reached `level` on all declared listeners (0: not yet). */
+uint64_t svc_phase_at(const struct svc *s, enum level level);
+/* "tcp:127.0.0.1:8080 listening, unix:/run/a.sock absent" */
+void svc_describe_listeners(const struct svc *s, char *buf, size_t size);
+/* "no READY=1 yet (STATUS=loading)", "no marker /run/x", or "" */
+void svc_describe_reports(const struct svc *s, char *buf, size_t size);
+/* "probe http://...: HTTP 503" for each probe not OK, or "" */
+void svc_describe_probes(const struct svc *s, char *buf, size_t size);
+
+const char *svc_state_name(enum svc_state st);
+const char *notify_reject_name(enum notify_reject r);
+void svc_exit_describe(const struct svc_exit *e, char *buf, size_t size);
+const char *accept_via_name(unsigned int via);
+
+#endif

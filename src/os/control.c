@@ -1,0 +1,370 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "os/control.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "base/util.h"
+
+struct control_client {
+	struct control *ctl;
+	struct loop_source src;
+	struct loop_timer idle;
+	struct control_peer peer;
+	char in[CONTROL_REQUEST_MAX];
+	size_t in_len;
+	char *out;
+	size_t out_len, out_done;
+	bool replied;	  /* the final line is queued: close once it is sent */
+	bool dead;	  /* closed: every call is a no-op until free_job runs */
+	const void *wait; /* waiting on this tag */
+	int wait_kind;
+	struct loop_job free_job;
+};
+
+struct control {
+	struct loop *loop;
+	struct loop_source src;
+	char path[108];
+	control_request_fn fn;
+	void *ctx;
+	struct control_client *clients[CONTROL_CLIENTS_MAX];
+};
+
+static void on_free_job(struct loop *loop, struct loop_job *job)
+{
+	struct control_client *c = job->data;
+	struct control *ctl = c->ctl;
+
+	(void)loop;
+	for (size_t i = 0; i < CONTROL_CLIENTS_MAX; i++)
+		if (ctl->clients[i] == c)
+			ctl->clients[i] = NULL;
+	free(c->out);
+	free(c);
+}
+
+/*
+ * Close now, free later (from a loop job): callers up the stack may still
+ * hold the pointer within this callback, and every call on it is a no-op.
+ */
+static void client_free(struct control_client *c)
+{
+	if (c->dead)
+		return;
+	c->dead = true;
+	c->wait = NULL;
+	loop_del(c->ctl->loop, &c->src);
+	loop_timer_cancel(c->ctl->loop, &c->idle);
+	close(c->src.fd);
+	c->src.fd = -1;
+	loop_job_queue(c->ctl->loop, &c->free_job);
+}
+
+/* Send what is queued; close after the final line. Returns false if c was freed. */
+static bool client_flush(struct control_client *c)
+{
+	while (c->out_done < c->out_len) {
+		ssize_t n = send(c->src.fd, c->out + c->out_done, c->out_len - c->out_done,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno == EAGAIN) {
+			loop_mod(c->ctl->loop, &c->src, EPOLLOUT | EPOLLRDHUP);
+			return true;
+		}
+		if (n <= 0) {
+			client_free(c); /* the peer went away: nothing to tell it */
+			return false;
+		}
+		c->out_done += (size_t)n;
+	}
+	c->out_len = c->out_done = 0;
+	if (c->replied) {
+		client_free(c);
+		return false;
+	}
+	loop_mod(c->ctl->loop, &c->src, EPOLLIN | EPOLLRDHUP);
+	return true;
+}
+
+/* Append a line; a client that does not read is dropped past CONTROL_OUTPUT_MAX. */
+static bool client_queue(struct control_client *c, const char *data)
+{
+	size_t len = strlen(data);
+	char *grown;
+
+	if (c->out_len + len + 1 > CONTROL_OUTPUT_MAX ||
+	    !(grown = realloc(c->out, c->out_len + len + 1))) {
+		client_free(c);
+		return false;
+	}
+	c->out = grown;
+	memcpy(c->out + c->out_len, data, len);
+	c->out[c->out_len + len] = '\n';
+	c->out_len += len + 1;
+	return true;
+}
+
+bool control_send(struct control_client *c, const char *data)
+{
+	return !c->dead && client_queue(c, data) && client_flush(c);
+}
+
+void control_reply(struct control_client *c, const char *data)
+{
+	if (c->dead)
+		return;
+	c->replied = true;
+	c->wait = NULL;
+	if (client_queue(c, data))
+		client_flush(c);
+}
+
+void control_wait(struct control_client *c, const void *tag, int kind)
+{
+	if (c->dead)
+		return;
+	c->wait = tag;
+	c->wait_kind = kind;
+	loop_timer_cancel(c->ctl->loop, &c->idle);
+}
+
+int control_wait_kind(const struct control_client *c)
+{
+	return c->wait_kind;
+}
+
+void control_wake(struct control *ctl, const void *tag,
+		  void (*fn)(struct control_client *c, void *ctx), void *ctx)
+{
+	for (size_t i = 0; i < CONTROL_CLIENTS_MAX; i++)
+		if (ctl->clients[i] && !ctl->clients[i]->dead && ctl->clients[i]->wait == tag)
+			fn(ctl->clients[i], ctx);
+}
+
+static void client_read(struct control_client *c)
+{
+	char *nl;
+	ssize_t n;
+
+	n = recv(c->src.fd, c->in + c->in_len, sizeof(c->in) - 1 - c->in_len, MSG_DONTWAIT);
+	if (n < 0 && errno == EAGAIN)
+		return;
+	if (n <= 0) { /* closed (a waiter that gave up) or error */
+		client_free(c);
+		return;
+	}
+	if (c->replied || c->wait)
+		return; /* one request per connection */
+	c->in_len += (size_t)n;
+	c->in[c->in_len] = '\0';
+	nl = memchr(c->in, '\n', c->in_len);
+	if (!nl && c->in_len == sizeof(c->in) - 1) {
+		log_warn("msg=\"control request rejected: too large\" peer_pid=%d limit=%d",
+			 (int)c->peer.cred.pid, CONTROL_REQUEST_MAX);
+		control_reply(c, "{\"ok\":false,\"error\":\"request larger than 4096 bytes\"}");
+		return;
+	}
+	if (!nl)
+		return;
+	*nl = '\0';
+	c->ctl->fn(c, c->in, &c->peer, c->ctl->ctx);
+}
+
+static void on_client(struct loop *loop, struct loop_source *src, uint32_t events)
+{
+	struct control_client *c = src->data;
+
+	(void)loop;
+	if ((events & EPOLLOUT) && !client_flush(c))
+		return;
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP))
+		client_read(c);
+}
+
+static void on_idle(struct loop *loop, struct loop_timer *t)
+{
+	struct control_client *c = t->data;
+
+	(void)loop;
+	log_warn("msg=\"control client dropped: no request within 10s\" peer_pid=%d",
+		 (int)c->peer.cred.pid);
+	client_free(c);
+}
+
+static void on_accept(struct loop *loop, struct loop_source *src, uint32_t events)
+{
+	struct control *ctl = src->data;
+	struct control_client *c;
+	socklen_t len = sizeof(struct ucred), glen;
+	size_t slot;
+	int fd;
+
+	(void)events;
+	fd = accept4(src->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	for (slot = 0; slot < CONTROL_CLIENTS_MAX && ctl->clients[slot]; slot++)
+		;
+	c = slot < CONTROL_CLIENTS_MAX ? calloc(1, sizeof(*c)) : NULL;
+	if (!c) {
+		log_warn("msg=\"control client refused: too many clients\" limit=%d",
+			 CONTROL_CLIENTS_MAX);
+		close(fd);
+		return;
+	}
+	c->ctl = ctl;
+	c->free_job = (struct loop_job){ .fn = on_free_job, .data = c };
+	c->src = (struct loop_source){ .fd = fd, .fn = on_client, .data = c };
+	c->idle = (struct loop_timer){ .fn = on_idle, .data = c };
+	glen = sizeof(c->peer.groups);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, c->peer.groups, &glen) == 0)
+		c->peer.n_groups = glen / sizeof(gid_t); /* (too many: none; root or primary group only) */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->peer.cred, &len) < 0 ||
+	    loop_add(loop, &c->src, EPOLLIN | EPOLLRDHUP) < 0) {
+		close(fd);
+		free(c);
+		return;
+	}
+	ctl->clients[slot] = c;
+	loop_timer_arm(loop, &c->idle, now_mono_ns() + CONTROL_IDLE_NS);
+}
+
+/* Is someone answering on path? Then it is not ours to remove. */
+static int check_existing(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd, err;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode)) {
+		log_err("msg=\"control path exists and is not a socket; remove it or choose another\" "
+			"path=%s",
+			path);
+		return -EEXIST;
+	}
+	str_copy(sa.sun_path, path, sizeof(sa.sun_path));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	err = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 ? -EADDRINUSE : 0;
+	close(fd);
+	if (err) {
+		log_err("msg=\"another readyd is answering on the control socket\" path=%s", path);
+		return err;
+	}
+	return unlink(path) < 0 ? -errno : 0; /* stale: left by a readyd that died */
+}
+
+/*
+ * The mode comes from the umask at bind (0600, or 0660 with a group), so
+ * there is no window where others could connect, and lchown never follows a
+ * symlink someone might have swapped in.
+ */
+static int bind_private(int fd, const char *path, gid_t gid)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	mode_t old = umask(gid != (gid_t)-1 ? 0117 : 0177);
+	int err = 0;
+
+	str_copy(sa.sun_path, path, sizeof(sa.sun_path));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		err = -errno;
+	umask(old);
+	if (!err && gid != (gid_t)-1 && lchown(path, 0, gid) < 0)
+		err = -errno;
+	return err;
+}
+
+/* A directory others may write to (without the sticky bit) lets them swap the socket. */
+static int check_parent(const char *dir)
+{
+	struct stat st;
+
+	if (stat(dir, &st) < 0)
+		return -errno;
+	if ((st.st_mode & S_IWOTH && !(st.st_mode & S_ISVTX)) ||
+	    (geteuid() == 0 && st.st_uid != 0)) {
+		log_err("msg=\"refusing a control socket in a directory others can write to\" "
+			"dir=%s owner=%u mode=%04o",
+			dir, (unsigned int)st.st_uid, (unsigned int)(st.st_mode & 07777));
+		return -EPERM;
+	}
+	return 0;
+}
+
+int control_open(struct loop *loop, const char *path, gid_t gid, control_request_fn fn, void *ctx,
+		 struct control **out)
+{
+	struct control *ctl = calloc(1, sizeof(*ctl));
+	char dir[108];
+	char *slash;
+	int err;
+
+	if (!ctl)
+		return -ENOMEM;
+	str_copy(ctl->path, path, sizeof(ctl->path));
+	str_copy(dir, path, sizeof(dir));
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		err = mkdir_parents(dir, 0755);
+		if (!err)
+			err = check_parent(dir);
+		if (err)
+			goto fail;
+	}
+	err = check_existing(path);
+	if (err)
+		goto fail;
+	ctl->loop = loop;
+	ctl->fn = fn;
+	ctl->ctx = ctx;
+	ctl->src = (struct loop_source){ .fn = on_accept, .data = ctl };
+	ctl->src.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (ctl->src.fd < 0) {
+		err = -errno;
+		goto fail;
+	}
+	err = bind_private(ctl->src.fd, path, gid);
+	if (!err && listen(ctl->src.fd, 16) < 0)
+		err = -errno;
+	if (!err)
+		err = loop_add(loop, &ctl->src, EPOLLIN);
+	if (err) {
+		close(ctl->src.fd);
+		unlink(path);
+		goto fail;
+	}
+	*out = ctl;
+	return 0;
+fail:
+	free(ctl);
+	return err;
+}
+
+void control_close(struct control *ctl)
+{
+	if (!ctl)
+		return;
+	for (size_t i = 0; i < CONTROL_CLIENTS_MAX; i++) {
+		struct control_client *c = ctl->clients[i];
+		if (!c)
+			continue;
+		client_free(c);
+		loop_job_cancel(ctl->loop, &c->free_job);
+		on_free_job(ctl->loop, &c->free_job);
+	}
+	loop_del(ctl->loop, &ctl->src);
+	close(ctl->src.fd);
+	unlink(ctl->path);
+	free(ctl);
+}

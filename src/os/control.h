@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The control socket: a unix stream listener, one JSON request line per
+ * connection, progress lines, one JSON reply line (docs/control-protocol.md).
+ * This file is transport only: limits, credentials, buffering; daemon_control.c
+ * decides what requests mean. A client pointer stays valid for the rest of
+ * the loop iteration even after it is closed (calls on it are no-ops).
+ */
+#ifndef READYD_CONTROL_H
+#define READYD_CONTROL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "base/loop.h"
+
+#define CONTROL_REQUEST_MAX 4096 /* bytes, newline included */
+#define CONTROL_CLIENTS_MAX 64
+#define CONTROL_IDLE_NS (10ULL * 1000000000ULL) /* to send a request */
+#define CONTROL_OUTPUT_MAX (4 << 20) /* queued for a client that does not read */
+
+struct control;
+struct control_client;
+
+#define CONTROL_PEER_GROUPS_MAX 64
+
+/* Who is on the other end, as the kernel saw it at connect (SO_PEERCRED, SO_PEERGROUPS). */
+struct control_peer {
+	struct ucred cred;
+	gid_t groups[CONTROL_PEER_GROUPS_MAX]; /* supplementary */
+	size_t n_groups;
+};
+
+/* A complete request line (NUL-terminated, newline stripped) from `peer`. */
+typedef void (*control_request_fn)(struct control_client *c, const char *line,
+				   const struct control_peer *peer, void *ctx);
+
+/*
+ * Listen on `path`: refuses if another readyd answers there, removes a
+ * stale socket file, never removes anything that is not a socket. Mode
+ * 0600 (root only), or 0660 with group `gid` when gid != (gid_t)-1.
+ */
+int control_open(struct loop *loop, const char *path, gid_t gid, control_request_fn fn, void *ctx,
+		 struct control **out);
+/* Stop listening, drop every client, unlink the socket file. */
+void control_close(struct control *ctl);
+
+/* Queue `data` (a newline is added) and close the connection once sent. */
+void control_reply(struct control_client *c, const char *data);
+/*
+ * Queue a line and keep the connection open (progress before the reply).
+ * false if the client is gone (it stopped reading or hung up).
+ */
+bool control_send(struct control_client *c, const char *data);
+/*
+ * Keep the client open, waiting for events about `tag` (no idle timeout);
+ * `kind` is the caller's, for its own use when woken.
+ */
+void control_wait(struct control_client *c, const void *tag, int kind);
+int control_wait_kind(const struct control_client *c);
+/* Call fn for every client waiting on `tag`; fn sends progress or replies. */
+void control_wake(struct control *ctl, const void *tag,
+		  void (*fn)(struct control_client *c, void *ctx), void *ctx);
+
+#endif

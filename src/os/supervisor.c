@@ -1,0 +1,304 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "os/supervisor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/util.h"
+
+/* Its own, readyd's, and (readyd exec) up to 1024 inherited variables. */
+#define ENV_MAX (CONFIG_MAX_ENV + 16 + 1024)
+static char DEFAULT_PATH[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+struct spawn_failure {
+	int err;
+	char stage[96];
+};
+
+/* Add KEY=VALUE unless KEY is there already: what is added first wins. */
+static void put_env(char **env, size_t *n, char *kv)
+{
+	size_t len = strcspn(kv, "=");
+
+	if (*n >= ENV_MAX)
+		return;
+	for (size_t i = 0; i < *n; i++)
+		if (strncmp(env[i], kv, len) == 0 && env[i][len] == '=')
+			return;
+	env[(*n)++] = kv;
+}
+
+/*
+ * The environment a service starts with: clean, like systemd's, unless it
+ * inherits readyd's (readyd exec). Its own `environment` wins, then what
+ * readyd sets (NOTIFY_SOCKET, READYD_SERVICE, ...), then the defaults.
+ */
+static size_t build_env(const struct process_config *cfg, char *const *extra, char **env,
+			char store[][4096 + 8])
+{
+	size_t n = 0, k = 0;
+
+	for (size_t i = 0; i < cfg->n_env; i++)
+		put_env(env, &n, cfg->environment[i]);
+	snprintf(store[k], sizeof(store[k]), "READYD_SERVICE=%s", cfg->service);
+	put_env(env, &n, store[k++]);
+	if (cfg->user) {
+		snprintf(store[k], sizeof(store[k]), "USER=%s", cfg->user);
+		put_env(env, &n, store[k++]);
+		snprintf(store[k], sizeof(store[k]), "LOGNAME=%s", cfg->user);
+		put_env(env, &n, store[k++]);
+		snprintf(store[k], sizeof(store[k]), "HOME=%s", cfg->home ? cfg->home : "/");
+		put_env(env, &n, store[k++]);
+	}
+	if (strcmp(cfg->name, cfg->service) != 0) { /* one process of several */
+		snprintf(store[k], sizeof(store[k]), "READYD_PROCESS=%s", cfg->name);
+		put_env(env, &n, store[k++]);
+	}
+	for (; extra && *extra; extra++)
+		put_env(env, &n, *extra);
+	for (char **e = environ; cfg->inherit_env && *e; e++)
+		put_env(env, &n, *e);
+	put_env(env, &n, DEFAULT_PATH);
+	env[n] = NULL;
+	return n;
+}
+
+/* How a child is set up between fork and exec. */
+struct child_setup {
+	char *const *argv;
+	char **env;
+	int go_fd;     /* wait for a byte here before exec; -1: don't */
+	int status_fd; /* failures before exec are written here */
+	int stdin_fd, stdout_fd; /* dup2'ed to 0 and 1 (and 2 when capture) */
+	bool capture;	/* stderr goes where stdout goes (probes) */
+	pid_t parent;
+};
+
+/*
+ * Report why the child could not exec, and exit. Services: a binary record
+ * for supervisor_exec_status(). Probes: a text line, which becomes the
+ * probe's failure reason. (strerrordesc_np: no locale, no allocation.)
+ */
+static void __attribute__((noreturn)) child_fail(const struct child_setup *c, const char *stage,
+						 const char *arg)
+{
+	struct spawn_failure f = { .err = errno };
+	char line[160];
+	int n;
+
+	snprintf(f.stage, sizeof(f.stage), "%s%s%s", stage, arg ? " " : "", arg ? arg : "");
+	if (c->capture) {
+		n = snprintf(line, sizeof(line), "%s: %s\n", f.stage, strerrordesc_np(f.err));
+		if (write(c->status_fd, line, (size_t)n) < 0)
+			_exit(126);
+	} else if (write(c->status_fd, &f, sizeof(f)) < 0) {
+		_exit(126);
+	}
+	_exit(127);
+}
+
+/* "KEY=@self" in the environment becomes the child's pid (WATCHDOG_PID). */
+static void fill_self_pid(char **env, char *buf, size_t size)
+{
+	for (; *env; env++) {
+		char *eq = strchr(*env, '=');
+		if (!eq || strcmp(eq + 1, SUPERVISOR_SELF_PID) != 0)
+			continue;
+		snprintf(buf, size, "%.*s=%d", (int)(eq - *env), *env, (int)getpid());
+		*env = buf;
+		return;
+	}
+}
+
+/* In the child: from fork to exec, async-signal-safe calls only. */
+static void __attribute__((noreturn)) child_run(const struct process_config *cfg,
+						const struct child_setup *c)
+{
+	char self_pid[64];
+	sigset_t none;
+	char go;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL); /* readyd blocks signals for its signalfd */
+	signal(SIGPIPE, SIG_DFL);
+	setpgid(0, 0);
+	if (c->go_fd >= 0 && read(c->go_fd, &go, 1) != 1) /* readyd gave up on this child */
+		_exit(127);
+	if (dup2(c->stdin_fd, STDIN_FILENO) < 0 ||
+	    (c->stdout_fd >= 0 && dup2(c->stdout_fd, STDOUT_FILENO) < 0) ||
+	    (c->capture && dup2(c->stdout_fd, STDERR_FILENO) < 0))
+		child_fail(c, "stdio", NULL);
+	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC); /* no fd of readyd's leaks into a service */
+	if (cfg->working_directory && chdir(cfg->working_directory) < 0)
+		child_fail(c, "chdir", cfg->working_directory);
+	if (cfg->user && setgroups(cfg->n_groups, cfg->groups) < 0)
+		child_fail(c, "setgroups for", cfg->user);
+	if ((cfg->user || cfg->group) && setgid(cfg->gid) < 0)
+		child_fail(c, "setgid for", cfg->group ? cfg->group : cfg->user);
+	if (cfg->user && setuid(cfg->uid) < 0)
+		child_fail(c, "setuid to", cfg->user);
+	/* Set after the credential change, which clears it. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != c->parent)
+		_exit(127);
+	fill_self_pid(c->env, self_pid, sizeof(self_pid));
+	execve(c->argv[0], c->argv, c->env);
+	child_fail(c, "exec", c->argv[0]);
+}
+
+int supervisor_spawn(const struct process_config *cfg, char *const *extra_env, spawn_hook hook,
+		     void *ctx, struct child *out)
+{
+	char *env[ENV_MAX + 1], store[5][4096 + 8];
+	int go[2] = { -1, -1 }, status[2] = { -1, -1 }, devnull, err;
+	struct child_setup setup;
+	pid_t pid;
+
+	build_env(cfg, extra_env, env, store);
+	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (devnull < 0 || pipe2(go, O_CLOEXEC) < 0 || pipe2(status, O_CLOEXEC) < 0) {
+		err = -errno;
+		goto fail;
+	}
+	setup = (struct child_setup){ .argv = cfg->argv, .env = env, .go_fd = go[0],
+				      .status_fd = status[1], .stdin_fd = devnull, .stdout_fd = -1,
+				      .parent = getpid() };
+	pid = fork();
+	if (pid < 0) {
+		err = -errno;
+		goto fail;
+	}
+	if (pid == 0) {
+		close(go[1]);
+		close(status[0]);
+		child_run(cfg, &setup);
+	}
+	setpgid(pid, pid); /* also done by the child: whoever runs first wins */
+	out->pid = pid;
+	out->pidfd = pidfd_open(pid, 0);
+	out->status_fd = status[0];
+	status[0] = -1;
+	err = out->pidfd < 0 ? -errno : hook(pid, ctx);
+	if (!err && write(go[1], "g", 1) != 1)
+		err = -errno;
+	if (err) { /* the child never execs: it sees EOF on the go pipe and exits */
+		fd_close(go[1]);
+		go[1] = -1;
+		waitpid(pid, NULL, 0);
+		out->pidfd = fd_close(out->pidfd);
+		out->status_fd = fd_close(out->status_fd);
+		goto fail;
+	}
+	fcntl(out->status_fd, F_SETFL, O_NONBLOCK);
+	err = 0;
+fail:
+	fd_close(go[0]);
+	fd_close(go[1]);
+	fd_close(status[0]);
+	fd_close(status[1]);
+	fd_close(devnull);
+	return err;
+}
+
+int supervisor_spawn_probe(const struct process_config *cfg, char *const *argv, struct child *out,
+			   int *output_fd)
+{
+	char *env[ENV_MAX + 1], store[5][4096 + 8];
+	int outp[2] = { -1, -1 }, devnull, err = 0;
+	struct child_setup setup;
+	pid_t pid;
+
+	build_env(cfg, NULL, env, store);
+	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (devnull < 0 || pipe2(outp, O_CLOEXEC) < 0) {
+		err = -errno;
+		goto out;
+	}
+	/* Failures before exec land on the output pipe: they are the probe's reason. */
+	setup = (struct child_setup){ .argv = argv, .env = env, .go_fd = -1, .status_fd = outp[1],
+				      .stdin_fd = devnull, .stdout_fd = outp[1], .capture = true,
+				      .parent = getpid() };
+	pid = fork();
+	if (pid < 0) {
+		err = -errno;
+		goto out;
+	}
+	if (pid == 0) {
+		close(outp[0]);
+		child_run(cfg, &setup);
+	}
+	setpgid(pid, pid);
+	out->pid = pid;
+	out->status_fd = -1;
+	out->pidfd = pidfd_open(pid, 0);
+	if (out->pidfd < 0) {
+		err = -errno;
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		goto out;
+	}
+	fcntl(outp[0], F_SETFL, O_NONBLOCK);
+	*output_fd = outp[0];
+	outp[0] = -1;
+out:
+	fd_close(outp[0]);
+	fd_close(outp[1]);
+	fd_close(devnull);
+	return err;
+}
+
+int supervisor_exec_status(int status_fd, char *why, size_t size)
+{
+	struct spawn_failure f;
+	ssize_t n = read(status_fd, &f, sizeof(f));
+
+	if (n < 0)
+		return errno == EAGAIN ? -EAGAIN : -errno;
+	if (n == 0)
+		return 0;
+	if (n != sizeof(f)) {
+		snprintf(why, size, "failed before exec");
+		return 1;
+	}
+	f.stage[sizeof(f.stage) - 1] = '\0';
+	snprintf(why, size, "%s: %s", f.stage, strerror(f.err));
+	return 1;
+}
+
+int supervisor_reap(int pidfd, struct svc_exit *exit)
+{
+	siginfo_t info;
+
+	memset(&info, 0, sizeof(info));
+	if (waitid(P_PIDFD, (id_t)pidfd, &info, WEXITED | WNOHANG) < 0)
+		return -errno;
+	if (info.si_pid == 0)
+		return -EAGAIN;
+	memset(exit, 0, sizeof(*exit));
+	if (info.si_code == CLD_EXITED) {
+		exit->code = info.si_status;
+	} else {
+		exit->code = -1;
+		exit->signal = info.si_status;
+	}
+	return 0;
+}
+
+int supervisor_kill_group(pid_t pgid, int sig)
+{
+	if (pgid <= 1)
+		return -EINVAL; /* never kill(-1) or kill(0) */
+	if (kill(-pgid, sig) < 0 && errno != ESRCH)
+		return -errno;
+	return 0;
+}

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Spawning and reaping service processes. A child waits on a pipe until the
+ * caller's hook has run (readyd puts the pid in the BPF watched map there),
+ * so not one bind() of the new process can be missed. Failures between fork
+ * and exec come back on a CLOEXEC pipe as text ("chdir /x: No such file").
+ */
+#ifndef READYD_SUPERVISOR_H
+#define READYD_SUPERVISOR_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "config/config.h"
+#include "model/service.h"
+
+/* In extra_env, "KEY=" SUPERVISOR_SELF_PID becomes "KEY=<the child's pid>" before exec. */
+#define SUPERVISOR_SELF_PID "@self"
+
+struct child {
+	pid_t pid;     /* also the process group id */
+	int pidfd;     /* readable once the process has exited */
+	int status_fd; /* readable: EOF once exec succeeded, or the failure */
+};
+
+typedef int (*spawn_hook)(pid_t pid, void *ctx);
+
+/*
+ * Fork a child for `cfg` in a new process group, call hook(pid) in the
+ * parent, then let the child exec. extra_env: NULL-terminated KEY=VALUE
+ * strings added after the defaults (may be NULL). 0 or -errno.
+ */
+int supervisor_spawn(const struct process_config *cfg, char *const *extra_env, spawn_hook hook,
+		     void *ctx, struct child *out);
+/*
+ * Fork an exec probe with the service's user, group, working directory and
+ * environment, in its own process group, stdout and stderr on a pipe
+ * (*output_fd, non-blocking). A failure before exec is written to that pipe
+ * too. Not watched by the tracer: a probe's sockets are not the service's.
+ */
+int supervisor_spawn_probe(const struct process_config *cfg, char *const *argv, struct child *out,
+			   int *output_fd);
+/* 0: exec succeeded; 1: the child failed before exec (why filled); -EAGAIN: not yet. */
+int supervisor_exec_status(int status_fd, char *why, size_t size);
+/* 0: reaped, *exit filled; -EAGAIN: still running; -errno. */
+int supervisor_reap(int pidfd, struct svc_exit *exit);
+/* Signal a whole process group; ESRCH (already gone) is not an error. */
+int supervisor_kill_group(pid_t pgid, int sig);
+
+#endif
