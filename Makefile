@@ -42,10 +42,11 @@ DEB_PKGS := make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
 	    python3 socat nginx-light redis-server prometheus curl
 
 # Sources by layer (docs/architecture.md): each folder may use only the ones above it.
-BASE_SRCS   := log util strbuf duration argv loop
+BASE_SRCS   := log clock util sock_types strbuf duration argv loop
 CONFIG_SRCS := config config_keys listen_spec probe_spec backoff
-MODEL_SRCS  := machine service_query listener health accept_queue metrics notify
-OS_SRCS     := tracer detacher sockets sock_scan proc_parse cgroup supervisor probe textfile control
+MODEL_SRCS  := machine service_query listener health accept_queue metrics notify_msg
+OS_SRCS     := tracer detacher sockets sock_scan proc_parse cgroup supervisor probe textfile control_socket \
+	       notify_socket
 DAEMON_SRCS := daemon unit procs reload commands oneshot readyd
 IN_SRCS     := events scan resync notify markers probes watch sockets
 OUT_SRCS    := json oneshot_exit
@@ -54,7 +55,7 @@ CLI_SRCS    := readyctl ctl_client ctl_format
 READYD_SRCS := $(BASE_SRCS:%=base/%) $(CONFIG_SRCS:%=config/%) $(MODEL_SRCS:%=model/%) \
 	       $(OS_SRCS:%=os/%) $(DAEMON_SRCS:%=daemon/%) $(IN_SRCS:%=daemon/in/%) \
 	       $(OUT_SRCS:%=daemon/out/%)
-READYCTL_SRCS := base/log base/util base/duration $(CLI_SRCS:%=cli/%)
+READYCTL_SRCS := base/log base/clock base/util base/duration $(CLI_SRCS:%=cli/%)
 
 all: $(OUT)/readyd $(OUT)/readyctl
 
@@ -118,13 +119,45 @@ $(OUT)/asan/readyctl: $(READYCTL_SRCS:%=$(OUT)/asan/%.o)
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ -lcjson
 
 # ---- tests ---------------------------------------------------------------
-UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+# One static library per layer (sanitized objects): a unit test links the
+# libraries of its folder, and its own layer's rule decides what it may see.
+# The layers never depend upward, so the archives link in this order.
+LIB_SRCS_base   := $(BASE_SRCS:%=base/%)
+LIB_SRCS_config := $(CONFIG_SRCS:%=config/%)
+LIB_SRCS_model  := $(MODEL_SRCS:%=model/%)
+LIB_SRCS_os     := $(OS_SRCS:%=os/%)
+LIB_SRCS_daemon := $(filter-out daemon/readyd,$(DAEMON_SRCS:%=daemon/%)) $(IN_SRCS:%=daemon/in/%) \
+		   $(OUT_SRCS:%=daemon/out/%)
+UNIT_LIBS_base   := base
+UNIT_LIBS_config := config base
+UNIT_LIBS_model  := model config base
+UNIT_LIBS_os     := os config base
+UNIT_LIBS_daemon := daemon os model config base
+# Daemon tests replace the tracer and the clock (tests/fakes/): the linker takes
+# objects before archive members, so the real ones are never pulled in.
+UNIT_FAKES_daemon := $(patsubst tests/fakes/%.c,$(OUT)/asan/fakes/%.o,$(wildcard tests/fakes/*.c))
 
-# Each unit test links the real modules it names in tests/unit/<test>.deps.
+define lib_rule
+$(OUT)/asan/lib$(1).a: $$(LIB_SRCS_$(1):%=$(OUT)/asan/%.o)
+	$$(call msg,AR,$$@)
+	$$(Q)rm -f $$@ && ar rcs $$@ $$^
+endef
+$(foreach l,base config model os daemon,$(eval $(call lib_rule,$(l))))
+
+$(OUT)/asan/fakes/%.o: tests/fakes/%.c | $(OUT)/readyd.skel.h
+	$(call msg,CC-SAN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c $< -o $@
+
+UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/*/test_*.c))
+layer_of = $(firstword $(subst /, ,$(1)))
+
 define unit_rule
-$(OUT)/tests/$(1): tests/unit/$(1).c $$(patsubst %,$(OUT)/asan/%.o,$$(shell cat tests/unit/$(1).deps)) | $(OUT)/tests
+$(OUT)/tests/$(1): tests/unit/$(1).c $$(UNIT_FAKES_$(call layer_of,$(1))) \
+		$$(foreach l,$$(UNIT_LIBS_$(call layer_of,$(1))),$(OUT)/asan/lib$$(l).a)
 	$$(call msg,TEST-CC,$$@)
-	$$(Q)$$(CC) $$(ALL_CFLAGS) $$(SAN_FLAGS) -o $$@ $$^ -lcmocka $$(LIBS)
+	$$(Q)mkdir -p $$(@D)
+	$$(Q)$$(CC) $$(ALL_CFLAGS) $$(SAN_FLAGS) -Itests/unit -Itests -o $$@ $$^ -lcmocka $$(LIBS)
 endef
 $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
 

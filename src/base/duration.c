@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "base/util.h"
 
 #define DURATION_MAX (366ULL * 24 * 3600 * NSEC_PER_SEC)

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/clock.h"
 #include "base/util.h"
 
 #define LOOP_BATCH 64

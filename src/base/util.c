@@ -1,32 +1,15 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "base/clock.h"
 #include "base/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
-
-static uint64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
-uint64_t now_mono_ns(void)
-{
-	return clock_ns(CLOCK_MONOTONIC);
-}
-
-uint64_t now_real_ns(void)
-{
-	return clock_ns(CLOCK_REALTIME);
-}
 
 size_t str_copy(char *dst, const char *src, size_t size)
 {
@@ -80,6 +63,15 @@ void fmt_duration(char *buf, size_t size, uint64_t ns)
 	else
 		snprintf(buf, size, "%lluh%02llum", (unsigned long long)(s / 3600),
 			 (unsigned long long)(s / 60 % 60));
+}
+
+void fmt_exit_status(char *buf, size_t size, int code, int signal)
+{
+	if (signal)
+		snprintf(buf, size, "killed by signal %d (SIG%s)", signal,
+			 sigabbrev_np(signal) ? sigabbrev_np(signal) : "?");
+	else
+		snprintf(buf, size, "exited with status %d", code);
 }
 
 int fd_close(int fd)

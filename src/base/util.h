@@ -9,13 +9,6 @@
 #include <sys/types.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define NSEC_PER_MSEC 1000000ULL
-#define NSEC_PER_SEC 1000000000ULL
-
-/* CLOCK_MONOTONIC in ns: the clock of bpf_ktime_get_ns() and of all timers. */
-uint64_t now_mono_ns(void);
-/* CLOCK_REALTIME in ns, for showing wall-clock times to people. */
-uint64_t now_real_ns(void);
 
 /* Copy with truncation, always NUL-terminated; returns strlen(src). */
 size_t str_copy(char *dst, const char *src, size_t size);
@@ -27,6 +20,9 @@ void str_sanitize(char *s);
 
 /* Human-friendly duration: "850us", "12.3ms", "4.20s", "3m05s", "2h10m". */
 void fmt_duration(char *buf, size_t size, uint64_t ns);
+
+/* "exited with status 1", "killed by signal 9 (SIGKILL)" */
+void fmt_exit_status(char *buf, size_t size, int code, int signal);
 
 /* close() that keeps errno and accepts -1; returns -1 for `fd = fd_close(fd)`. */
 int fd_close(int fd);

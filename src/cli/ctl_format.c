@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "base/clock.h"
 #include "base/util.h"
 
 static const char *str(const cJSON *o, const char *key, const char *fallback)

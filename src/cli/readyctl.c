@@ -13,10 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config/config.h"
+#include "readyd_control.h"
+
 #include "cli/ctl_client.h"
 #include "cli/ctl_format.h"
 #include "base/duration.h"
+#include "base/clock.h"
 #include "base/util.h"
 
 enum {
@@ -42,7 +44,7 @@ static const char usage[] =
 	"                              (stale files, foreign owners, stalls); --all adds\n"
 	"                              every listening socket of the node\n"
 	"\n"
-	"  --control PATH   control socket (default " CONFIG_DEFAULT_CONTROL ")\n"
+	"  --control PATH   control socket (default " READYD_CONTROL_DEFAULT ")\n"
 	"  --json           print the daemon's JSON instead of text\n"
 	"  --timeout DUR    wait, start, stop, restart: give up after DUR (500ms, 30s, 2m)\n"
 	"  --no-wait        start, stop, restart: return once asked\n";
@@ -53,21 +55,6 @@ struct ctl_opts {
 	bool no_wait;
 	bool all; /* sockets --all */
 	int timeout_ms; /* -1: forever */
-};
-
-struct cmd_info {
-	const char *name;
-	bool needs_service;
-	bool waits; /* blocks until settled unless --no-wait */
-	bool optional_service;
-};
-
-static const struct cmd_info cmds[] = {
-	{ "list", false, false, false },    { "status", true, false, false },
-	{ "wait", true, true, false },	    { "start", true, true, false },
-	{ "stop", true, true, false },	    { "restart", true, true, false },
-	{ "reset", true, false, false },    { "reload", false, false, false },
-	{ "sockets", false, false, true },
 };
 
 static const char *jstr(const cJSON *o, const char *key, const char *fallback)
@@ -107,7 +94,7 @@ static void print_list(const char *label, const cJSON *arr)
 	putchar('\n');
 }
 
-static int print_reply(const struct ctl_opts *o, const struct cmd_info *c, const cJSON *reply,
+static int print_reply(const struct ctl_opts *o, const struct ctl_command *c, const cJSON *reply,
 		       const char *name)
 {
 	const cJSON *s = cJSON_GetObjectItemCaseSensitive(reply, "service");
@@ -150,7 +137,7 @@ static int print_error(const cJSON *reply)
 	return errs ? EXIT_NOT_RUNNING : EXIT_UNREACHABLE;
 }
 
-static int run(const struct ctl_opts *o, const struct cmd_info *c, const char *name)
+static int run(const struct ctl_opts *o, const struct ctl_command *c, const char *name)
 {
 	cJSON *req = cJSON_CreateObject(), *reply = NULL;
 	bool waiting = c->waits && !o->no_wait;
@@ -238,18 +225,18 @@ static int parse_args(int argc, char **argv, struct ctl_opts *o, const char **po
 
 int main(int argc, char **argv)
 {
-	struct ctl_opts o = { .control = CONFIG_DEFAULT_CONTROL, .timeout_ms = -1 };
+	struct ctl_opts o = { .control = READYD_CONTROL_DEFAULT, .timeout_ms = -1 };
 	const char *pos[2] = { NULL, NULL };
+	const struct ctl_command *c;
 	int n = 0;
 
 	if (parse_args(argc, argv, &o, pos, &n) < 0 || n == 0) {
 		fputs(usage, stderr);
 		return EXIT_USAGE;
 	}
-	for (size_t i = 0; i < ARRAY_SIZE(cmds); i++)
-		if (strcmp(pos[0], cmds[i].name) == 0 &&
-		    (n == 1 + cmds[i].needs_service || (cmds[i].optional_service && n == 2)))
-			return run(&o, &cmds[i], pos[1]);
+	c = ctl_command(ctl_command_find(pos[0]));
+	if (c && (n == 1 + (c->service == CTL_SERVICE) || (c->service == CTL_OPTIONAL_SERVICE && n == 2)))
+		return run(&o, c, pos[1]);
 	fprintf(stderr, "readyctl: unknown command or wrong arguments: %s\n%s", pos[0], usage);
 	return EXIT_USAGE;
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include "config/backoff.h"
 
+#include "base/clock.h"
 #include "base/util.h"
 
 const struct backoff_params backoff_default = {

@@ -18,6 +18,7 @@
 #include "base/argv.h"
 #include "base/duration.h"
 #include "config/config_internal.h"
+#include "base/clock.h"
 #include "base/util.h"
 
 #define CONFIG_FILE_MAX (1 << 20)

@@ -29,6 +29,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "readyd_control.h"
+
 #include "config/backoff.h"
 #include "config/listen_spec.h"
 #include "config/probe_spec.h"
@@ -45,7 +47,7 @@
 #define SERVICE_NAME_MAX 64
 #define CONFIG_DEFAULT_PATH "/etc/readyd/readyd.conf"
 #define CONFIG_DEFAULT_TEXTFILE "/var/lib/prometheus/node-exporter/readyd.prom"
-#define CONFIG_DEFAULT_CONTROL "/run/readyd/control.sock"
+#define CONFIG_DEFAULT_CONTROL READYD_CONTROL_DEFAULT
 
 enum restart_policy { RESTART_NO, RESTART_ON_FAILURE, RESTART_ALWAYS };
 /* [watch]: how the processes readyd did not start are found. */

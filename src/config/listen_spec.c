@@ -169,25 +169,3 @@ bool listen_spec_connectionless(const struct listen_spec *spec, int sock_type)
 {
 	return spec->proto == LISTEN_UDP || (spec->proto == LISTEN_UNIX && sock_type == SOCK_DGRAM);
 }
-
-void sock_addr_format(char *buf, unsigned long size, const struct sock_addr *a)
-{
-	const char *proto = a->sock_type == SOCK_DGRAM ? "udp" : "tcp";
-	char host[INET6_ADDRSTRLEN];
-
-	switch (a->family) {
-	case AF_INET:
-		inet_ntop(AF_INET, a->addr, host, sizeof(host));
-		snprintf(buf, size, "%s:%s:%u", proto, host, a->port);
-		break;
-	case AF_INET6:
-		inet_ntop(AF_INET6, a->addr, host, sizeof(host));
-		snprintf(buf, size, "%s:[%s]:%u", proto, host, a->port);
-		break;
-	case AF_UNIX:
-		snprintf(buf, size, "unix:%s", a->path[0] ? a->path : "(unnamed)");
-		break;
-	default:
-		snprintf(buf, size, "family%d:%u", a->family, a->port);
-	}
-}

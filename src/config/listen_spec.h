@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define SOCK_ADDR_TEXT_MAX 128
+#include "base/sock_types.h"
 
 enum listen_proto { LISTEN_TCP, LISTEN_UDP, LISTEN_UNIX };
 
@@ -20,15 +20,6 @@ struct listen_spec {
 	uint16_t port;
 	char path[108];			/* AF_UNIX; abstract names start with '@' */
 	char text[SOCK_ADDR_TEXT_MAX]; /* canonical form: the metric label */
-};
-
-/* An address as the kernel reported it (see struct rd_event). */
-struct sock_addr {
-	int family;
-	int sock_type; /* SOCK_STREAM, SOCK_DGRAM, ... or 0 if unknown */
-	uint8_t addr[16];
-	uint16_t port;
-	char path[108];
 };
 
 /*
@@ -47,8 +38,5 @@ bool listen_spec_matches(const struct listen_spec *spec, const struct sock_addr 
 
 /* Are connectionless sockets (ready once bound) what this spec declares? */
 bool listen_spec_connectionless(const struct listen_spec *spec, int sock_type);
-
-/* "tcp:127.0.0.1:8080", "tcp:[::1]:8080", "unix:/run/x.sock", "udp:0.0.0.0:53". */
-void sock_addr_format(char *buf, unsigned long size, const struct sock_addr *a);
 
 #endif

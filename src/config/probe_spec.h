@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #define PROBE_TEXT_MAX 256
+#define PROBE_REASON_MAX 160 /* why a probe failed: "HTTP 503", "connect: Connection refused" */
 
 enum probe_kind { PROBE_TCP, PROBE_HTTP, PROBE_UNIX, PROBE_EXEC };
 

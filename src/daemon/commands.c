@@ -8,6 +8,7 @@
 #include "daemon/daemon.h"
 #include "daemon/out/json.h"
 #include "base/log.h"
+#include "base/clock.h"
 #include "base/util.h"
 
 /* What a waiting client waits for. */

@@ -13,6 +13,7 @@
 
 #include "base/log.h"
 #include "model/metrics.h"
+#include "base/clock.h"
 #include "base/util.h"
 
 #define EXPORT_DEBOUNCE_NS (5 * NSEC_PER_MSEC)

@@ -20,7 +20,7 @@
 
 #include "os/cgroup.h"
 #include "config/config.h"
-#include "os/control.h"
+#include "os/control_socket.h"
 #include "base/loop.h"
 #include "daemon/oneshot.h"
 #include "os/probe.h"

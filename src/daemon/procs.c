@@ -36,6 +36,7 @@
 #include "base/log.h"
 #include "os/proc_parse.h"
 #include "os/sock_scan.h"
+#include "base/clock.h"
 #include "base/util.h"
 
 #define TREE_MAX 1024
@@ -296,12 +297,16 @@ static bool may_follow(const struct unit_proc *p)
 static void main_ended(struct unit_proc *p)
 {
 	struct unit *u = p->u;
+	struct child_exit how;
 	char text[160];
 	int err;
 
-	err = supervisor_reap(p->child.pidfd, &p->exit);
+	err = supervisor_reap(p->child.pidfd, &how);
 	if (err == -EAGAIN)
 		return;
+	memset(&p->exit, 0, sizeof(p->exit));
+	p->exit.code = how.code;
+	p->exit.signal = how.signal;
 	if (err == -ECHILD) { /* MAINPID= or a followed process that is not our child */
 		memset(&p->exit, 0, sizeof(p->exit));
 		p->exit.code = -1;

@@ -14,6 +14,7 @@
 
 #include "daemon/daemon.h"
 #include "base/log.h"
+#include "base/clock.h"
 #include "base/util.h"
 
 static void unit_spawn(struct unit *u);

@@ -10,7 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define PROBE_REASON_MAX 160
+#include "config/probe_spec.h"
+
 
 enum probe_verdict { VERDICT_UNKNOWN, VERDICT_OK, VERDICT_FAILING };
 

@@ -20,6 +20,9 @@
 
 enum level { LEVEL_ABSENT, LEVEL_BOUND, LEVEL_LISTENING, LEVEL_ACCEPTING, LEVEL_CLOSED, LEVEL_COUNT };
 
+/* How the kernel showed a listener being waited on: the values of rd_accept_via (readyd_event.h). */
+enum accept_via { VIA_UNKNOWN, VIA_ACCEPT, VIA_EPOLL, VIA_POLL, VIA_SELECT, VIA_FENTRY };
+
 struct listener_sock {
 	uint64_t sk;  /* kernel identity */
 	uint64_t ino; /* socket inode (sock_diag's name for it), 0 if unknown */
@@ -39,7 +42,7 @@ struct listener {
 	/* Who showed it accepting, and how. */
 	pid_t pid;
 	char comm[16];
-	unsigned int via; /* enum rd_accept_via */
+	unsigned int via; /* enum accept_via */
 	/* Last failed bind for this address: errno and who holds it. */
 	int bind_errno;
 	char conflict[160];

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "base/clock.h"
 #include "base/util.h"
 
 static const char *const modes[] = { "fentry", "tracepoint", "poll" };

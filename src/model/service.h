@@ -15,7 +15,7 @@
 #include "config/config.h"
 #include "model/health.h"
 #include "model/listener.h"
-#include "model/notify.h"
+#include "model/notify_msg.h"
 
 #define SVC_OBSERVED_MAX 8
 #define SVC_CAUSE_MAX 320

@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "readyd_event.h"
 #include "model/service.h"
 #include "base/util.h"
 
@@ -32,15 +31,15 @@ const char *notify_reject_name(enum notify_reject r)
 const char *accept_via_name(unsigned int via)
 {
 	switch (via) {
-	case RD_VIA_ACCEPT:
+	case VIA_ACCEPT:
 		return "accept";
-	case RD_VIA_EPOLL:
+	case VIA_EPOLL:
 		return "epoll";
-	case RD_VIA_POLL:
+	case VIA_POLL:
 		return "poll";
-	case RD_VIA_SELECT:
+	case VIA_SELECT:
 		return "select";
-	case RD_VIA_FENTRY:
+	case VIA_FENTRY:
 		return "inet_csk_accept";
 	}
 	return "kernel state";
@@ -58,11 +57,11 @@ void svc_exit_describe(const struct svc_exit *e, char *buf, size_t size)
 		snprintf(buf, size, "%scould not be started: %s", who, e->spawn_error);
 	else if (e->unknown)
 		snprintf(buf, size, "%sexited (not readyd's child: its status is unknown)", who);
-	else if (e->signal)
-		snprintf(buf, size, "%skilled by signal %d (SIG%s)", who, e->signal,
-			 sigabbrev_np(e->signal) ? sigabbrev_np(e->signal) : "?");
-	else
-		snprintf(buf, size, "%sexited with status %d", who, e->code);
+	else {
+		char how[64];
+		fmt_exit_status(how, sizeof(how), e->code, e->signal);
+		snprintf(buf, size, "%s%s", who, how);
+	}
 }
 
 void svc_main_changed(struct svc *s, pid_t pid)

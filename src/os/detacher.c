@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/clock.h"
 #include "base/util.h"
 
 struct detacher {

@@ -12,6 +12,7 @@
 #include <sys/pidfd.h>
 
 #include "os/supervisor.h"
+#include "base/clock.h"
 #include "base/util.h"
 
 enum { PHASE_CONNECTING, PHASE_SENDING, PHASE_RECEIVING, PHASE_EXEC };
@@ -230,7 +231,7 @@ static void on_output(struct loop *loop, struct loop_source *src, uint32_t event
 static void on_exec_exit(struct loop *loop, struct loop_source *src, uint32_t events)
 {
 	struct probe_run *r = src->data;
-	struct svc_exit ex;
+	struct child_exit ex;
 	char reason[PROBE_REASON_MAX], took[32];
 	size_t line;
 
@@ -251,7 +252,7 @@ static void on_exec_exit(struct loop *loop, struct loop_source *src, uint32_t ev
 		fmt_duration(took, sizeof(took), r->timeout_ns);
 		snprintf(reason, sizeof(reason), "timed out after %s, killed", took);
 	} else if (ex.signal || ex.code) {
-		svc_exit_describe(&ex, reason, sizeof(reason));
+		fmt_exit_status(reason, sizeof(reason), ex.code, ex.signal);
 		if (line)
 			snprintf(reason, sizeof(reason), "%.*s", (int)line, r->buf);
 	} else {
@@ -288,7 +289,7 @@ static int start_exec(struct probe_run *r, const struct service_config *cfg)
 	if (!err)
 		err = loop_add(r->loop, &r->pidfd, EPOLLIN);
 	if (err) { /* cannot watch it: kill and reap it now, it has barely started */
-		struct svc_exit ex;
+		struct child_exit ex;
 		kill_probe(r);
 		loop_del(r->loop, &r->src);
 		while (supervisor_reap(child.pidfd, &ex) == -EAGAIN)

@@ -13,7 +13,6 @@
 #include <sys/types.h>
 
 #include "config/config.h"
-#include "model/health.h"
 #include "base/loop.h"
 
 #define PROBE_HTTP_READ_MAX 4096 /* bytes of response read, at most */

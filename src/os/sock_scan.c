@@ -152,11 +152,6 @@ int sock_table_load(struct sock_table *t, bool with_bound)
 	return 0;
 }
 
-void sock_table_free(struct sock_table *t)
-{
-	free(t->v);
-	memset(t, 0, sizeof(*t));
-}
 
 /* The table's sockets that the processes hold. */
 static int collect(struct scan *s, const struct sock_table *t, const struct fd_map *m)
@@ -319,33 +314,8 @@ int sock_scan(const pid_t *pids, size_t n, const struct sock_table *table, bool 
 	return err;
 }
 
-int scan_add(struct scan *s, const struct scan_sock *k)
-{
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 16;
-		struct scan_sock *g = realloc(s->socks, cap * sizeof(*g));
-		if (!g)
-			return -ENOMEM;
-		s->socks = g;
-		s->cap = cap;
-	}
-	s->socks[s->n++] = *k;
-	return 0;
-}
 
-void scan_free(struct scan *s)
-{
-	free(s->socks);
-	memset(s, 0, sizeof(*s));
-}
 
-const struct scan_sock *scan_find(const struct scan *s, uint64_t ino)
-{
-	for (size_t i = 0; ino && i < s->n; i++)
-		if (s->socks[i].e.inode == ino)
-			return &s->socks[i];
-	return NULL;
-}
 
 void proc_comm(pid_t pid, char *comm, size_t size)
 {

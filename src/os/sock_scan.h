@@ -24,33 +24,6 @@
 
 #include "os/sockets.h"
 
-struct scan_sock {
-	struct sock_entry e; /* address, state, inode, queues */
-	pid_t pid;	     /* a process of the set holding it */
-	int fd;		     /* its fd there */
-	char comm[16];
-	bool accepting;
-	unsigned int via; /* enum rd_accept_via, when accepting */
-	pid_t accept_pid; /* who waits on it */
-};
-
-struct scan {
-	struct scan_sock *socks;
-	size_t n, cap;
-	size_t n_procs; /* processes looked at */
-};
-
-/*
- * The node's listening TCP (v4, v6) and UNIX sockets and its UDP sockets,
- * from sock_diag: loaded once, then matched against any number of process
- * sets (poll mode scans every service from one load).
- */
-struct sock_table {
-	struct sock_entry *v;
-	size_t n, cap;
-	bool bound; /* also TCP sockets bound but not listening (TCP_BOUND_INACTIVE) */
-};
-
 /*
  * with_bound adds the TCP sockets that are bound and not listening. It is
  * the expensive part: the kernel walks its whole bind hash for them (measured
@@ -58,7 +31,6 @@ struct sock_table {
  * (its "bound" level, a holder of the port) asks for them.
  */
 int sock_table_load(struct sock_table *t, bool with_bound);
-void sock_table_free(struct sock_table *t);
 
 /*
  * Scan the sockets of pids[0..n) against table (NULL: load one just for
@@ -68,11 +40,6 @@ void sock_table_free(struct sock_table *t);
  */
 int sock_scan(const pid_t *pids, size_t n, const struct sock_table *table, bool accepting,
 	      struct scan *out);
-/* Append k to s: 0 or -ENOMEM. */
-int scan_add(struct scan *s, const struct scan_sock *k);
-void scan_free(struct scan *s);
-/* The socket with that inode, or NULL. */
-const struct scan_sock *scan_find(const struct scan *s, uint64_t ino);
 
 /*
  * A process and every descendant (by /proc/PID/stat ppid), up to max.

@@ -10,18 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "config/listen_spec.h"
-
-#define SOCK_STATE_LISTEN 10 /* TCP_LISTEN; unix listeners use it too */
-/* TCP_BOUND_INACTIVE: bound, neither listening nor connected (dumped since Linux 6.10). */
-#define SOCK_STATE_BOUND 13
-
-struct sock_entry {
-	struct sock_addr addr; /* local address (family, type, port/path) */
-	int state;	       /* TCP state number */
-	uint32_t inode;
-	uint32_t rqueue, wqueue; /* listeners: accept queue length and backlog */
-};
+#include "base/sock_types.h"
 
 typedef int (*sock_visit_fn)(const struct sock_entry *e, void *ctx);
 

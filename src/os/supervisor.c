@@ -275,7 +275,7 @@ int supervisor_exec_status(int status_fd, char *why, size_t size)
 	return 1;
 }
 
-int supervisor_reap(int pidfd, struct svc_exit *exit)
+int supervisor_reap(int pidfd, struct child_exit *exit)
 {
 	siginfo_t info;
 

@@ -12,7 +12,6 @@
 #include <sys/types.h>
 
 #include "config/config.h"
-#include "model/service.h"
 
 /* In extra_env, "KEY=" SUPERVISOR_SELF_PID becomes "KEY=<the child's pid>" before exec. */
 #define SUPERVISOR_SELF_PID "@self"
@@ -21,6 +20,12 @@ struct child {
 	pid_t pid;     /* also the process group id */
 	int pidfd;     /* readable once the process has exited */
 	int status_fd; /* readable: EOF once exec succeeded, or the failure */
+};
+
+/* How a child ended. */
+struct child_exit {
+	int code;   /* exit status, or -1 if a signal ended it */
+	int signal; /* terminating signal, or 0 */
 };
 
 typedef int (*spawn_hook)(pid_t pid, void *ctx);
@@ -43,7 +48,7 @@ int supervisor_spawn_probe(const struct process_config *cfg, char *const *argv, 
 /* 0: exec succeeded; 1: the child failed before exec (why filled); -EAGAIN: not yet. */
 int supervisor_exec_status(int status_fd, char *why, size_t size);
 /* 0: reaped, *exit filled; -EAGAIN: still running; -errno. */
-int supervisor_reap(int pidfd, struct svc_exit *exit);
+int supervisor_reap(int pidfd, struct child_exit *exit);
 /* Signal a whole process group; ESRCH (already gone) is not an error. */
 int supervisor_kill_group(pid_t pgid, int sig);
 

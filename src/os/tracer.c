@@ -15,6 +15,7 @@
 #include "os/detacher.h"
 #include "base/log.h"
 #include "readyd.skel.h"
+#include "base/clock.h"
 #include "base/util.h"
 
 _Static_assert(sizeof(struct rd_event) == RD_EVENT_SIZE, "rd_event ABI changed size");

@@ -10,6 +10,11 @@
 #include "os/sockets.h"
 #include "base/util.h"
 
+_Static_assert((int)VIA_ACCEPT == RD_VIA_ACCEPT && (int)VIA_EPOLL == RD_VIA_EPOLL &&
+		       (int)VIA_POLL == RD_VIA_POLL && (int)VIA_SELECT == RD_VIA_SELECT &&
+		       (int)VIA_FENTRY == RD_VIA_FENTRY,
+	       "the model's accept_via names the kernel's rd_accept_via");
+
 static void event_addr(const struct rd_event *e, struct sock_addr *a)
 {
 	memset(a, 0, sizeof(*a));

@@ -17,6 +17,7 @@
 
 #include "daemon/daemon.h"
 #include "base/log.h"
+#include "base/clock.h"
 #include "base/util.h"
 
 #define MARKER_EVENTS (IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM | IN_ATTRIB | IN_DELETE_SELF)

@@ -14,7 +14,9 @@
 #include <unistd.h>
 
 #include "daemon/daemon.h"
+#include "os/notify_socket.h"
 #include "base/log.h"
+#include "base/clock.h"
 #include "base/util.h"
 
 #define DATAGRAMS_PER_WAKEUP 64 /* a flood waits its turn behind everything else */

@@ -10,6 +10,7 @@
 
 #include "daemon/daemon.h"
 #include "base/log.h"
+#include "base/clock.h"
 #include "base/util.h"
 
 static void on_probe_due(struct loop *loop, struct loop_timer *t);

@@ -21,6 +21,7 @@
 #include "daemon/daemon.h"
 #include "base/log.h"
 #include "os/sockets.h"
+#include "base/clock.h"
 #include "base/util.h"
 
 #define UNIX_CHECK_NS (1 * NSEC_PER_SEC)

@@ -16,6 +16,7 @@
 #include "daemon/daemon.h"
 #include "base/log.h"
 #include "os/sock_scan.h"
+#include "base/clock.h"
 #include "base/util.h"
 
 #define SCAN_FAST_NS   (100 * NSEC_PER_MSEC) /* while starting */

@@ -20,6 +20,7 @@
 #include "base/log.h"
 #include "os/proc_parse.h"
 #include "os/sock_scan.h"
+#include "base/clock.h"
 #include "base/util.h"
 
 #define MATCH_MAX 8

@@ -19,6 +19,7 @@
 #include "daemon/daemon.h"
 #include "base/log.h"
 #include "os/sock_scan.h"
+#include "base/clock.h"
 #include "base/util.h"
 
 #define REATTACH_POLL_NS (1 * NSEC_PER_SEC)

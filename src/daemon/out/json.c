@@ -5,6 +5,7 @@
 
 #include "base/argv.h"
 #include "daemon/daemon.h"
+#include "base/clock.h"
 #include "base/util.h"
 
 static double ms(uint64_t ns)
@@ -17,7 +18,7 @@ cJSON *json_reply_new(struct daemon *d)
 	cJSON *obj = cJSON_CreateObject();
 
 	cJSON_AddTrueToObject(obj, "ok");
-	cJSON_AddNumberToObject(obj, "protocol", CONTROL_PROTOCOL_VERSION);
+	cJSON_AddNumberToObject(obj, "protocol", READYD_CONTROL_PROTOCOL);
 	cJSON_AddStringToObject(obj, "mode", tracer_mode_name(tracer_mode(d->tracer)));
 	cJSON_AddNumberToObject(obj, "now_mono_ns", (double)now_mono_ns());
 	return obj;

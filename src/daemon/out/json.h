@@ -6,10 +6,10 @@
 #include <cjson/cJSON.h>
 #include <stdint.h>
 
+#include "readyd_control.h"
+
 struct daemon;
 struct unit;
-
-#define CONTROL_PROTOCOL_VERSION 1
 
 /* {"ok": true, "protocol", "mode", "now_mono_ns"} */
 cJSON *json_reply_new(struct daemon *d);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/clock.h"
 #include "base/util.h"
 
 static void on_wait_timeout(struct loop *loop, struct loop_timer *t)

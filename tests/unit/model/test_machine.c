@@ -10,6 +10,7 @@
 
 #include "readyd_event.h"
 #include "model/service.h"
+#include "base/clock.h"
 #include "base/util.h"
 
 #define SEC NSEC_PER_SEC

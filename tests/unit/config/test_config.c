@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "base/clock.h"
 #include "base/util.h"
 
 static const char good[] =

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "base/loop.h"
+#include "base/clock.h"
 #include "base/util.h"
 
 #define N_TIMERS 200

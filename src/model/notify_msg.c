@@ -1,13 +1,11 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-#include "model/notify.h"
+#include "model/notify_msg.h"
 
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 #include "base/util.h"
 
@@ -113,67 +111,4 @@ int notify_parse(const char *buf, size_t len, struct notify_msg *m, const char *
 		p = eol + 1;
 	}
 	return 0;
-}
-
-int notify_socket_open(const char *name)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	size_t len = strlen(name);
-	int one = 1, fd;
-
-	if (len + 1 >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	memcpy(sa.sun_path + 1, name, len); /* sun_path[0] = '\0': abstract */
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0 ||
-	    bind(fd, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + len)) < 0) {
-		int err = -errno;
-		close(fd);
-		return err;
-	}
-	return fd;
-}
-
-void notify_close_fds(struct notify_datagram *d)
-{
-	for (size_t i = 0; i < d->n_fds; i++)
-		close(d->fds[i]);
-	d->n_fds = 0;
-}
-
-int notify_recv(int fd, struct notify_datagram *d)
-{
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * NOTIFY_FDS_MAX)];
-	} control;
-	struct iovec iov = { .iov_base = d->buf, .iov_len = NOTIFY_DATAGRAM_MAX };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control,
-			      .msg_controllen = sizeof(control) };
-	struct cmsghdr *c;
-	ssize_t n;
-
-	d->n_fds = 0;
-	d->has_cred = false;
-	n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC);
-	if (n < 0)
-		return errno == EAGAIN ? 0 : -errno;
-	d->truncated = (size_t)n > NOTIFY_DATAGRAM_MAX || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC));
-	d->len = (size_t)n > NOTIFY_DATAGRAM_MAX ? NOTIFY_DATAGRAM_MAX : (size_t)n;
-	d->buf[d->len] = '\0';
-	for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-		if (c->cmsg_level != SOL_SOCKET)
-			continue;
-		if (c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len == CMSG_LEN(sizeof(struct ucred))) {
-			memcpy(&d->cred, CMSG_DATA(c), sizeof(d->cred));
-			d->has_cred = true;
-		} else if (c->cmsg_type == SCM_RIGHTS) { /* every fd is ours to close */
-			size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-			for (size_t i = 0; i < k && d->n_fds < NOTIFY_FDS_MAX; i++)
-				memcpy(&d->fds[d->n_fds++], CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-		}
-	}
-	return 1;
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-#include "os/control.h"
+#include "os/control_socket.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/clock.h"
 #include "base/util.h"
 
 struct control_client {

@@ -7,6 +7,7 @@
 
 #include "base/argv.h"
 #include "base/duration.h"
+#include "base/clock.h"
 #include "base/util.h"
 
 static uint64_t dur(const char *s)

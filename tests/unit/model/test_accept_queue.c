@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "model/accept_queue.h"
+#include "base/clock.h"
 #include "base/util.h"
 
 #define SEC   NSEC_PER_SEC

@@ -6,8 +6,8 @@
  * decides what requests mean. A client pointer stays valid for the rest of
  * the loop iteration even after it is closed (calls on it are no-ops).
  */
-#ifndef READYD_CONTROL_H
-#define READYD_CONTROL_H
+#ifndef READYD_CONTROL_SOCKET_H
+#define READYD_CONTROL_SOCKET_H
 
 #include <stdbool.h>
 #include <stddef.h>
