@@ -1,18 +1,25 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Control requests -> JSON replies. The protocol: docs/control-protocol.md. */
+/*
+ * Control requests -> state machine events and JSON replies. The protocol:
+ * docs/control-protocol.md; the command table: include/readyd_control.h.
+ */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/daemon.h"
-#include "daemon/out/json.h"
+#include "daemon/commands.h"
+
+#include "readyd_control.h"
+#include "daemon/json.h"
+#include "daemon/out/sockets.h"
+#include "daemon/out/waiters.h"
+#include "daemon/reload.h"
+#include "daemon/unit.h"
+#include "os/control_socket.h"
 #include "base/log.h"
 #include "base/clock.h"
 #include "base/util.h"
-
-/* What a waiting client waits for. */
-enum wait_kind { WAIT_RUNNING, WAIT_STOPPED };
 
 struct request {
 	struct daemon *d;
@@ -23,130 +30,6 @@ struct request {
 	const cJSON *req;
 };
 
-struct command {
-	const char *name;
-	bool needs_service;
-	bool mutating;
-	void (*run)(struct request *r);
-};
-
-static void reply_json(struct control_client *c, cJSON *obj)
-{
-	char *text = cJSON_PrintUnformatted(obj);
-
-	control_reply(c, text ? text : "{\"ok\":false,\"error\":\"out of memory\"}");
-	free(text);
-	cJSON_Delete(obj);
-}
-
-static void reply_error(struct control_client *c, const char *msg, bool refused)
-{
-	cJSON *obj = cJSON_CreateObject();
-
-	cJSON_AddFalseToObject(obj, "ok");
-	cJSON_AddStringToObject(obj, "error", msg);
-	if (refused)
-		cJSON_AddTrueToObject(obj, "refused");
-	reply_json(c, obj);
-}
-
-/* ---- waiting ---- */
-
-/*
- * Has u reached an outcome a client waiting with `kind` can be told?
- * Running: running (ok), failed, or stopped with no restart coming.
- * Stopped: stopped.
- */
-static bool settled(const struct unit *u, enum wait_kind kind, bool *ok)
-{
-	enum svc_state st = u->svc.state;
-
-	if (kind == WAIT_STOPPED) {
-		*ok = st == SVC_STOPPED;
-		return *ok;
-	}
-	*ok = st == SVC_RUNNING;
-	if (u->svc.start_pending) /* a start is coming once the old process is gone */
-		return false;
-	return *ok || st == SVC_FAILED ||
-	       (st == SVC_STOPPED && u->svc.deadline_kind != DEADLINE_RESTART);
-}
-
-static void answer(struct control_client *c, struct unit *u, bool ok)
-{
-	cJSON *obj = json_reply_new(u->d);
-
-	cJSON_ReplaceItemInObject(obj, "ok", cJSON_CreateBool(ok));
-	cJSON_AddItemToObject(obj, "service", json_service_summary(u, now_mono_ns()));
-	reply_json(c, obj);
-}
-
-struct wake_ctx {
-	struct unit *u;
-	const struct svc_actions *a; /* NULL: the unit is going away */
-};
-
-bool daemon_send_transition(struct control_client *c, const struct unit *u,
-			    const struct svc_actions *a)
-{
-	bool sent;
-	cJSON *ev = cJSON_CreateObject();
-	char *text;
-
-	cJSON_AddStringToObject(ev, "event", "transition");
-	cJSON_AddStringToObject(ev, "service", u->cfg->name);
-	cJSON_AddStringToObject(ev, "from", svc_state_name(a->from));
-	cJSON_AddStringToObject(ev, "to", svc_state_name(a->to));
-	cJSON_AddStringToObject(ev, "cause", u->svc.cause);
-	text = cJSON_PrintUnformatted(ev);
-	cJSON_Delete(ev);
-	sent = text && control_send(c, text);
-	free(text);
-	return sent;
-}
-
-static void wake_one(struct control_client *c, void *arg)
-{
-	struct wake_ctx *w = arg;
-	bool ok;
-
-	if (!w->a) {
-		reply_error(c, "the service was removed by a reload", false);
-		return;
-	}
-	if (w->a->changed && !daemon_send_transition(c, w->u, w->a))
-		return; /* gone: it stopped reading or hung up */
-	if (settled(w->u, (enum wait_kind)control_wait_kind(c), &ok))
-		answer(c, w->u, ok);
-}
-
-void daemon_wake_waiters(struct unit *u, const struct svc_actions *a)
-{
-	struct wake_ctx w = { .u = u, .a = a };
-
-	if (u->d->control)
-		control_wake(u->d->control, u, wake_one, &w);
-}
-
-void daemon_drop_waiters(struct unit *u)
-{
-	struct wake_ctx w = { .u = u };
-
-	if (u->d->control)
-		control_wake(u->d->control, u, wake_one, &w);
-}
-
-/* Answer now if settled, else keep the client until the unit gets there. */
-static void wait_or_answer(struct request *r, enum wait_kind kind)
-{
-	bool ok;
-
-	if (!r->wait || settled(r->u, kind, &ok)) {
-		answer(r->c, r->u, r->wait ? ok : true);
-		return;
-	}
-	control_wait(r->c, r->u, kind);
-}
 
 /* ---- commands ---- */
 
@@ -159,7 +42,7 @@ static void do_list(struct request *r)
 		if (!r->d->units[i]->removed)
 			cJSON_AddItemToArray(arr, json_service_summary(r->d->units[i], now));
 	cJSON_AddItemToObject(obj, "services", arr);
-	reply_json(r->c, obj);
+	json_reply(r->c, obj);
 }
 
 static void do_status(struct request *r)
@@ -167,13 +50,13 @@ static void do_status(struct request *r)
 	cJSON *obj = json_reply_new(r->d);
 
 	cJSON_AddItemToObject(obj, "service", json_service_detail(r->u, now_mono_ns()));
-	reply_json(r->c, obj);
+	json_reply(r->c, obj);
 }
 
 static void do_wait(struct request *r)
 {
 	r->wait = true;
-	wait_or_answer(r, WAIT_RUNNING);
+	waiters_wait_or_answer(r->c, r->u, WAIT_RUNNING, r->wait);
 }
 
 /* The event, and its immediate transition streamed to this client if it waits. */
@@ -188,33 +71,32 @@ static void operator_event(struct request *r, enum svc_event ev, const char *ver
 		 (int)r->peer->cred.pid, (unsigned int)r->peer->cred.uid);
 	a = unit_handle(r->u, ev, &in);
 	if (a.changed && r->wait)
-		daemon_send_transition(r->c, r->u, &a);
+		waiters_send_transition(r->c, r->u, &a);
 }
 
 static void do_start(struct request *r)
 {
 	operator_event(r, SVC_EV_START, "started");
-	wait_or_answer(r, WAIT_RUNNING);
+	waiters_wait_or_answer(r->c, r->u, WAIT_RUNNING, r->wait);
 }
 
 static void do_stop(struct request *r)
 {
 	operator_event(r, SVC_EV_STOP, "stopped");
-	wait_or_answer(r, WAIT_STOPPED);
+	waiters_wait_or_answer(r->c, r->u, WAIT_STOPPED, r->wait);
 }
 
 static void do_restart(struct request *r)
 {
 	operator_event(r, SVC_EV_RESTART, "restarted");
-	wait_or_answer(r, WAIT_RUNNING);
+	waiters_wait_or_answer(r->c, r->u, WAIT_RUNNING, r->wait);
 }
 
 static void do_reset(struct request *r)
 {
 	operator_event(r, SVC_EV_RESET, "reset");
-	daemon_mark_dirty(r->d);
 	r->wait = false;
-	wait_or_answer(r, WAIT_RUNNING);
+	waiters_wait_or_answer(r->c, r->u, WAIT_RUNNING, r->wait);
 }
 
 static cJSON *words(const struct strbuf *b)
@@ -249,7 +131,7 @@ static void do_reload(struct request *r)
 			log_err("msg=\"config error\" at=\"%s\"", diag.lines[i]);
 		}
 		config_diag_free(&diag);
-		reply_json(r->c, obj);
+		json_reply(r->c, obj);
 		return;
 	}
 	obj = json_reply_new(r->d);
@@ -258,7 +140,7 @@ static void do_reload(struct request *r)
 	cJSON_AddItemToObject(obj, "changed", words(&sum.changed));
 	cJSON_AddItemToObject(obj, "unchanged", words(&sum.unchanged));
 	reload_summary_free(&sum);
-	reply_json(r->c, obj);
+	json_reply(r->c, obj);
 }
 
 /* sockets [NAME] [--all]: one service's declared sockets, or every service's. */
@@ -272,12 +154,12 @@ static void do_sockets(struct request *r)
 
 	if (cJSON_IsString(name) && !(only = daemon_unit_named(r->d, name->valuestring, true))) {
 		snprintf(msg, sizeof(msg), "no service named \"%.64s\"", name->valuestring);
-		reply_error(r->c, msg, false);
+		json_reply_error(r->c, msg, false);
 		return;
 	}
-	body = daemon_sockets_json(r->d, only, cJSON_IsTrue(all));
+	body = sockets_report(r->d, only, cJSON_IsTrue(all));
 	if (cJSON_GetObjectItemCaseSensitive(body, "error")) {
-		reply_error(r->c, cJSON_GetObjectItemCaseSensitive(body, "error")->valuestring, false);
+		json_reply_error(r->c, cJSON_GetObjectItemCaseSensitive(body, "error")->valuestring, false);
 		cJSON_Delete(body);
 		return;
 	}
@@ -287,15 +169,14 @@ static void do_sockets(struct request *r)
 		cJSON_AddItemToObject(obj, item->string, item);
 	}
 	cJSON_Delete(body);
-	reply_json(r->c, obj);
+	json_reply(r->c, obj);
 }
 
-static const struct command commands[] = {
-	{ "list", false, false, do_list },	{ "status", true, false, do_status },
-	{ "wait", true, false, do_wait },	{ "start", true, true, do_start },
-	{ "stop", true, true, do_stop },	{ "restart", true, true, do_restart },
-	{ "reset", true, true, do_reset },	{ "reload", false, true, do_reload },
-	{ "sockets", false, false, do_sockets },
+/* The handler of each command of include/readyd_control.h. */
+static void (*const handlers[CTL_COMMAND_COUNT])(struct request *r) = {
+	[CTL_list] = do_list,	    [CTL_status] = do_status, [CTL_wait] = do_wait,
+	[CTL_start] = do_start,	    [CTL_stop] = do_stop,     [CTL_restart] = do_restart,
+	[CTL_reset] = do_reset,	    [CTL_reload] = do_reload, [CTL_sockets] = do_sockets,
 };
 
 /* ---- authorization ---- */
@@ -325,69 +206,76 @@ static void refuse(struct request *r, const char *cmd)
 		 r->d->cfg->control_group ? " or group " : "",
 		 r->d->cfg->control_group ? r->d->cfg->control_group : "",
 		 (unsigned int)r->peer->cred.uid);
-	reply_error(r->c, msg, true);
+	json_reply_error(r->c, msg, true);
 }
 
-void daemon_on_request(struct control_client *c, const char *line, const struct control_peer *peer,
-		       void *ctx)
+/* A malformed request or an unknown command: said so, counted in the log. */
+static void reject(struct request *r, const cJSON *cmd)
+{
+	char msg[256], known[128];
+
+	log_warn("msg=\"control request rejected\" reason=\"%s\" peer_pid=%d peer_uid=%u",
+		 cJSON_IsString(cmd) ? "unknown command" : "malformed", (int)r->peer->cred.pid,
+		 (unsigned int)r->peer->cred.uid);
+	ctl_command_names(known, sizeof(known));
+	if (cJSON_IsString(cmd))
+		snprintf(msg, sizeof(msg), "unknown command \"%.40s\"; known: %s", cmd->valuestring,
+			 known);
+	else
+		snprintf(msg, sizeof(msg), "malformed request: expected {\"cmd\": \"...\"}");
+	json_reply_error(r->c, msg, false);
+}
+
+/* The service a command names; false (answered) if there is none to act on. */
+static bool find_service(struct request *r, const struct ctl_command *command, const cJSON *name)
+{
+	char msg[160];
+
+	/* A removed one still stopping can be looked at, not driven. */
+	r->u = cJSON_IsString(name) ? daemon_unit_named(r->d, name->valuestring, !command->mutating)
+				    : NULL;
+	if (!r->u) {
+		snprintf(msg, sizeof(msg), "no service named \"%.64s\"%s",
+			 cJSON_IsString(name) ? name->valuestring : "",
+			 cJSON_IsString(name) && daemon_unit_named(r->d, name->valuestring, true)
+				 ? " (a reload removed it; it is stopping)"
+				 : "");
+		json_reply_error(r->c, msg, false);
+		return false;
+	}
+	return true;
+}
+
+void commands_on_request(struct control_client *c, const char *line,
+			 const struct control_peer *peer, void *ctx)
 {
 	struct request r = { .d = ctx, .c = c, .peer = peer, .wait = true };
 	cJSON *req = cJSON_Parse(line);
 	const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(req, "cmd");
 	const cJSON *name = cJSON_GetObjectItemCaseSensitive(req, "service");
 	const cJSON *wait = cJSON_GetObjectItemCaseSensitive(req, "wait");
-	const struct command *command = NULL;
+	enum ctl_command_id id = ctl_command_find(cJSON_IsString(cmd) ? cmd->valuestring : NULL);
+	const struct ctl_command *command = ctl_command(id);
 	char msg[160];
 
 	r.req = req;
-	for (size_t i = 0; cJSON_IsString(cmd) && i < ARRAY_SIZE(commands); i++)
-		if (strcmp(cmd->valuestring, commands[i].name) == 0)
-			command = &commands[i];
 	if (!command) {
-		log_warn("msg=\"control request rejected\" reason=\"%s\" peer_pid=%d peer_uid=%u",
-			 cJSON_IsString(cmd) ? "unknown command" : "malformed", (int)peer->cred.pid,
-			 (unsigned int)peer->cred.uid);
-		snprintf(msg, sizeof(msg), cJSON_IsString(cmd)
-					   ? "unknown command \"%.40s\"; known: list, status, wait, "
-					     "start, stop, restart, reset, reload, sockets"
-					   : "malformed request: expected {\"cmd\": \"...\"}%.0s",
-			 cJSON_IsString(cmd) ? cmd->valuestring : "");
-		reply_error(c, msg, false);
-		goto out;
-	}
-	if (command->mutating && !may_mutate(r.d, peer)) {
+		reject(&r, cmd);
+	} else if (command->mutating && !may_mutate(r.d, peer)) {
 		refuse(&r, command->name);
-		goto out;
-	}
-	if (command->mutating && r.d->shutting_down) {
-		reply_error(c, "readyd is shutting down: nothing can be started or changed", false);
-		goto out;
-	}
-	if (command->needs_service) {
-		/* A removed one still stopping can be looked at, not driven. */
-		r.u = cJSON_IsString(name) ? daemon_unit_named(r.d, name->valuestring,
-								 !command->mutating)
-					   : NULL;
-		if (!r.u) {
-			snprintf(msg, sizeof(msg), "no service named \"%.64s\"%s",
-				 cJSON_IsString(name) ? name->valuestring : "",
-				 cJSON_IsString(name) && daemon_unit_named(r.d, name->valuestring, true)
-					 ? " (a reload removed it; it is stopping)"
-					 : "");
-			reply_error(c, msg, false);
-			goto out;
+	} else if (command->mutating && r.d->shutting_down) {
+		json_reply_error(c, "readyd is shutting down: nothing can be started or changed", false);
+	} else if (command->service != CTL_SERVICE || find_service(&r, command, name)) {
+		if (r.u && r.u->cfg->adopted && (id == CTL_stop || id == CTL_restart)) {
+			snprintf(msg, sizeof(msg),
+				 "%s is a [watch]: readyd does not %s what it did not start",
+				 r.u->cfg->name, command->name);
+			json_reply_error(c, msg, false);
+		} else {
+			if (cJSON_IsBool(wait))
+				r.wait = cJSON_IsTrue(wait);
+			handlers[id](&r);
 		}
 	}
-	if (r.u && r.u->cfg->adopted &&
-	    (command->run == do_stop || command->run == do_restart)) {
-		snprintf(msg, sizeof(msg), "%s is a [watch]: readyd does not %s what it did not start",
-			 r.u->cfg->name, command->name);
-		reply_error(c, msg, false);
-		goto out;
-	}
-	if (cJSON_IsBool(wait))
-		r.wait = cJSON_IsTrue(wait);
-	command->run(&r);
-out:
 	cJSON_Delete(req);
 }

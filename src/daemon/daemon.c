@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Setup and teardown, signals, the textfile, and the syscall tracepoint window. */
+/*
+ * The composition root: opens every module in order and registers, in the
+ * order they must hear of a unit's life, the ones that follow units; then
+ * signals, the ring buffer and the control socket; and shutdown.
+ */
 #include "daemon/daemon.h"
 
 #include <errno.h>
@@ -11,143 +15,71 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "daemon/commands.h"
+#include "daemon/in/events.h"
+#include "daemon/in/markers.h"
+#include "daemon/in/notify.h"
+#include "daemon/in/prespawn.h"
+#include "daemon/in/probes.h"
+#include "daemon/in/scan.h"
+#include "daemon/in/unix_close.h"
+#include "daemon/in/watch.h"
+#include "daemon/out/export.h"
+#include "daemon/out/oneshot_exit.h"
+#include "daemon/out/waiters.h"
+#include "daemon/reload.h"
+#include "daemon/sock_table.h"
+#include "daemon/syscalls.h"
+#include "daemon/unit.h"
+#include "os/control_socket.h"
 #include "base/log.h"
-#include "model/metrics.h"
-#include "base/clock.h"
 #include "base/util.h"
 
-#define EXPORT_DEBOUNCE_NS (5 * NSEC_PER_MSEC)
-/* Counters that only advance (probe runs, durations): at most this stale. */
-#define EXPORT_COUNTERS_NS (1 * NSEC_PER_SEC)
-/* Rewritten this often even when nothing changed: node_textfile_mtime_seconds stays fresh. */
-#define EXPORT_REFRESH_NS (15 * NSEC_PER_SEC)
-#define SYSCALL_LINGER_NS (2 * NSEC_PER_SEC)
+/* ---- shutdown ---- */
 
-/* ---- textfile ---- */
-
-static void export_now(struct daemon *d)
+/* During shutdown: exit the loop once no service has a process. */
+static void check_shutdown(struct daemon *d)
 {
-	const struct svc *svcs[CONFIG_MAX_SERVICES * 2];
-	struct metrics_global g = {
-		.version = READYD_VERSION,
-		.mode = tracer_mode_name(tracer_mode(d->tracer)),
-		.events_total = d->events_total,
-		.events_dropped = tracer_dropped(d->tracer),
-	};
-	size_t n = 0;
-	int err;
-
-	if (!d->textfile) /* readyd exec/wait without --textfile */
+	if (!d->shutting_down || d->exiting)
 		return;
-	for (size_t i = 0; i < d->n_units && n < ARRAY_SIZE(svcs); i++)
-		if (!d->units[i]->removed) /* one series per name: a re-added one may be starting */
-			svcs[n++] = &d->units[i]->svc;
-	metrics_render(&d->export_buf, &g, svcs, n);
-	if (d->export_buf.oom) {
-		log_err("msg=\"textfile not written: out of memory\" path=%s", d->cfg->textfile);
-		return;
-	}
-	err = textfile_writer_submit(d->textfile, d->export_buf.data, d->export_buf.len);
-	if (err)
-		log_err("msg=\"cannot write textfile\" path=%s err=\"%s\"", d->cfg->textfile,
-			strerror(-err));
-	loop_timer_arm(d->loop, &d->refresh_timer, now_mono_ns() + EXPORT_REFRESH_NS);
-}
-
-static void on_export_timer(struct loop *loop, struct loop_timer *t)
-{
-	(void)loop;
-	export_now(t->data);
-}
-
-/* Export by `at` at the latest (an earlier export already due stays). */
-static void export_by(struct daemon *d, uint64_t at)
-{
-	if (!loop_timer_armed(&d->export_timer) || d->export_timer.deadline > at)
-		loop_timer_arm(d->loop, &d->export_timer, at);
-}
-
-void daemon_mark_dirty(struct daemon *d)
-{
-	export_by(d, now_mono_ns() + EXPORT_DEBOUNCE_NS);
-}
-
-/*
- * Only counters moved. Rendering 100 services for each of 100 probe results
- * a second cost ~0.3 ms of CPU per probe (tools/bench probes): a second of
- * staleness for counters is what a scrape interval never notices.
- */
-void daemon_mark_counters(struct daemon *d)
-{
-	export_by(d, now_mono_ns() + EXPORT_COUNTERS_NS);
-}
-
-/* The asynchronous fsync finished: the new file is renamed into place. */
-static void on_textfile_synced(struct loop *loop, struct loop_source *src, uint32_t events)
-{
-	struct daemon *d = src->data;
-	int err = textfile_writer_complete(d->textfile);
-
-	(void)loop, (void)events;
-	if (err)
-		log_err("msg=\"cannot write textfile\" path=%s err=\"%s\"", d->cfg->textfile,
-			strerror(-err));
-}
-
-static int setup_textfile(struct daemon *d)
-{
-	int err = d->cfg->textfile ? textfile_writer_new(d->cfg->textfile, &d->textfile) : 0;
-
-	if (err || !d->textfile)
-		return err;
-	d->textfile_src = (struct loop_source){ .fd = textfile_writer_fd(d->textfile),
-						.fn = on_textfile_synced, .data = d };
-	if (d->textfile_src.fd < 0) {
-		log_warn("msg=\"no Linux AIO: the textfile fsync will block the loop\"");
-		return 0;
-	}
-	return loop_add(d->loop, &d->textfile_src, EPOLLIN);
-}
-
-/* ---- the syscall tracepoint window ---- */
-
-static void on_syscall_linger(struct loop *loop, struct loop_timer *t)
-{
-	(void)loop;
-	tracer_set_syscalls(((struct daemon *)t->data)->tracer, false);
-}
-
-/*
- * Syscall tracepoints cost every process on the node: attached while some
- * service is starting, detached SYSCALL_LINGER_NS after the last one is done
- * (a crash loop or the next start then finds them still attached).
- */
-void daemon_sync_syscalls(struct daemon *d)
-{
-	bool need = false;
-
-	for (size_t i = 0; i < d->n_units && !need; i++)
-		need = svc_needs_syscalls(&d->units[i]->svc);
-	if (need) {
-		loop_timer_cancel(d->loop, &d->syscall_linger);
-		tracer_set_syscalls(d->tracer, true);
-	} else if (tracer_syscalls_on(d->tracer) && !loop_timer_armed(&d->syscall_linger)) {
-		loop_timer_arm(d->loop, &d->syscall_linger, now_mono_ns() + SYSCALL_LINGER_NS);
-	}
-}
-
-/* ---- signals and shutdown ---- */
-
-void daemon_check_shutdown(struct daemon *d)
-{
 	for (size_t i = 0; i < d->n_units; i++)
 		if (d->units[i]->svc.pid || !unit_all_down(d->units[i]))
 			return;
-	if (d->exiting)
-		return;
 	d->exiting = true;
 	log_info("msg=\"all services stopped, exiting\"");
 	loop_quit(d->loop, 0);
+}
+
+static void observe_shutdown(struct unit *u, const struct unit_news *n)
+{
+	(void)n;
+	check_shutdown(u->d);
+}
+
+static const struct unit_module shutdown_module = {
+	.name = "shutdown",
+	.observe = observe_shutdown,
+};
+
+/*
+ * Everything that follows a unit's life, in the order it hears of it: after
+ * each event, probes, scans and watches follow the new state first, then the
+ * syscall window, then the reporters; before a spawn, the stale marker goes,
+ * the syscall tracepoints attach, and the declared addresses are checked.
+ */
+static const struct unit_module *const modules[] = {
+	&notify_module,	     &probes_module,	&scan_module,	&markers_module,
+	&unix_close_module,  &watch_module,	&syscalls_module, &prespawn_module,
+	&waiters_module,     &export_module,	&oneshot_exit_module, &shutdown_module,
+};
+
+/* A reload removed a unit and it is gone now. */
+static void on_unit_freed(struct daemon *d)
+{
+	if (d->shutting_down)
+		check_shutdown(d);
+	else
+		daemon_start_missing(d, NULL); /* a reload may have re-added that name */
 }
 
 static void begin_shutdown(struct daemon *d, int sig)
@@ -164,8 +96,10 @@ static void begin_shutdown(struct daemon *d, int sig)
 	d->shutting_down = true;
 	for (size_t i = 0; i < d->n_units; i++)
 		unit_handle(d->units[i], SVC_EV_STOP, &in);
-	daemon_check_shutdown(d);
+	check_shutdown(d);
 }
+
+/* ---- signals ---- */
 
 static void reload_on_signal(struct daemon *d)
 {
@@ -194,28 +128,17 @@ static void on_signal(struct loop *loop, struct loop_source *src, uint32_t event
 
 	(void)loop, (void)events;
 	while (read(src->fd, &si, sizeof(si)) == sizeof(si)) {
-		if (daemon_oneshot_signal(d, (int)si.ssi_signo))
+		if (oneshot_exit_signal(d, (int)si.ssi_signo))
 			continue;
 		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
 			begin_shutdown(d, (int)si.ssi_signo);
 		} else if (si.ssi_signo == SIGCHLD) {
-			daemon_reap_children(d);
+			reaper_reap_children(d);
 		} else if (si.ssi_signo == SIGHUP) {
 			log_info("msg=\"SIGHUP: reloading the config\" path=%s", d->opts->config_path);
 			reload_on_signal(d);
 		}
 	}
-}
-
-static void on_tracer(struct loop *loop, struct loop_source *src, uint32_t events)
-{
-	struct daemon *d = src->data;
-	int n;
-
-	(void)loop, (void)events;
-	n = tracer_consume(d->tracer);
-	if (n < 0 && n != -EINTR)
-		log_warn("msg=\"ring buffer read failed\" err=\"%s\"", strerror(-n));
 }
 
 static int setup_signals(struct daemon *d)
@@ -243,7 +166,31 @@ static int setup_signals(struct daemon *d)
 	return loop_add(d->loop, &d->signal_src, EPOLLIN);
 }
 
-/* ---- lifecycle ---- */
+static void on_tracer(struct loop *loop, struct loop_source *src, uint32_t events)
+{
+	struct daemon *d = src->data;
+	int n;
+
+	(void)loop, (void)events;
+	n = tracer_consume(d->tracer);
+	if (n < 0 && n != -EINTR)
+		log_warn("msg=\"ring buffer read failed\" err=\"%s\"", strerror(-n));
+}
+
+static int open_tracer(struct daemon *d, const struct daemon_opts *o)
+{
+	struct tracer_opts topts = {
+		.want = o->mode, .ringbuf_bytes = o->ringbuf_bytes, .on_event = events_on_event, .ctx = d,
+	};
+	int err = tracer_open(&topts, &d->tracer);
+
+	if (err)
+		return err;
+	d->tracer_src = (struct loop_source){ .fd = tracer_fd(d->tracer), .fn = on_tracer, .data = d };
+	return d->tracer_src.fd >= 0 ? loop_add(d->loop, &d->tracer_src, EPOLLIN) : 0; /* poll: no BPF */
+}
+
+/* ---- the config ---- */
 
 /* Command-line flags win over the file. */
 static int override(char **field, const char *value)
@@ -260,7 +207,6 @@ static int override(char **field, const char *value)
 	return 0;
 }
 
-/* Load the config; the command line's --control/--textfile win over it. */
 int daemon_load_config(const struct daemon_opts *o, struct config **out, struct config_diag *diag)
 {
 	int err = config_open(o->config_path, &o->defaults, out, diag);
@@ -300,6 +246,8 @@ static int load_config(struct daemon *d, const struct daemon_opts *o)
 	return 0;
 }
 
+/* ---- lifecycle ---- */
+
 static int setup_units(struct daemon *d)
 {
 	for (size_t i = 0; i < d->cfg->n_services; i++)
@@ -308,50 +256,61 @@ static int setup_units(struct daemon *d)
 	return 0;
 }
 
+static int open_control(struct daemon *d)
+{
+	int err;
+
+	if (!d->cfg->control)
+		return 0;
+	err = control_open(d->loop, d->cfg->control,
+			   d->cfg->control_group ? d->cfg->control_gid : (gid_t)-1,
+			   commands_on_request, d, &d->control);
+	if (err)
+		log_err("msg=\"cannot open control socket\" path=%s err=\"%s\"", d->cfg->control,
+			strerror(-err));
+	return err;
+}
+
 int daemon_init(struct daemon *d, const struct daemon_opts *o)
 {
-	struct tracer_opts topts = {
-		.want = o->mode, .ringbuf_bytes = o->ringbuf_bytes, .on_event = daemon_on_event, .ctx = d,
-	};
 	int err;
 
 	memset(d, 0, sizeof(*d));
 	d->opts = o;
-	d->signal_src.fd = d->tracer_src.fd = d->inotify_fd = d->cg_inotify_fd = -1;
-	d->cgroups.dirfd = d->cg_src.fd = -1;
+	d->signal_src.fd = d->tracer_src.fd = -1;
+	d->modules = modules;
+	d->n_modules = ARRAY_SIZE(modules);
+	d->adopt = watch_attach;
+	d->unit_freed = on_unit_freed;
 	err = load_config(d, o);
 	if (!err)
 		err = loop_new(&d->loop);
 	if (!err)
-		err = daemon_markers_init(d);
+		err = markers_open(d);
 	if (!err)
-		err = daemon_procs_init(d);
+		err = reaper_open(d);
+	if (!err)
+		err = sock_cache_open(d);
+	if (!err)
+		err = syscalls_open(d);
+	if (!err)
+		err = unix_close_open(d);
 	if (!err)
 		err = setup_units(d);
 	if (!err)
 		err = setup_signals(d);
 	if (!err)
-		err = setup_textfile(d);
+		err = export_open(d);
 	if (!err)
-		err = tracer_open(&topts, &d->tracer);
+		err = open_tracer(d, o);
+	if (!err)
+		err = open_control(d);
+	if (!err)
+		err = scan_open(d);
+	if (!err)
+		err = oneshot_exit_open(d);
 	if (err)
 		return err;
-	d->tracer_src = (struct loop_source){ .fd = tracer_fd(d->tracer), .fn = on_tracer, .data = d };
-	err = d->tracer_src.fd >= 0 ? loop_add(d->loop, &d->tracer_src, EPOLLIN) : 0; /* poll: no BPF */
-	if (!err && d->cfg->control)
-		err = control_open(d->loop, d->cfg->control,
-				   d->cfg->control_group ? d->cfg->control_gid : (gid_t)-1,
-				   daemon_on_request, d, &d->control);
-	if (err) {
-		log_err("msg=\"cannot open control socket\" path=%s err=\"%s\"", d->cfg->control,
-			strerror(-err));
-		return err;
-	}
-	d->export_timer = (struct loop_timer){ .fn = on_export_timer, .data = d };
-	d->refresh_timer = (struct loop_timer){ .fn = on_export_timer, .data = d };
-	d->syscall_linger = (struct loop_timer){ .fn = on_syscall_linger, .data = d };
-	daemon_resync_init(d);
-	daemon_oneshot_start(d);
 	log_info("msg=started version=%s mode=%s services=%zu control=%s textfile=%s",
 		 READYD_VERSION, tracer_mode_name(tracer_mode(d->tracer)), d->n_units,
 		 d->cfg->control ? d->cfg->control : "none", d->cfg->textfile ? d->cfg->textfile : "none");
@@ -366,26 +325,28 @@ int daemon_run(struct daemon *d)
 	export_now(d);
 	for (size_t i = 0; i < d->n_units; i++)
 		unit_handle(d->units[i], SVC_EV_START, &boot);
-	daemon_sync_syscalls(d); /* attached by tracer_open; no service may need them */
+	syscalls_sync(d); /* attached by tracer_open; no service may need them */
 	rc = loop_run(d->loop);
 	export_now(d); /* the final state, after every service stopped */
-	if (d->textfile)
-		textfile_writer_flush(d->textfile);
+	export_flush(d);
 	return rc;
 }
 
 void daemon_free(struct daemon *d)
 {
 	daemon_free_units(d);
-	daemon_procs_close(d);
-	daemon_markers_close(d);
+	oneshot_exit_close(d);
+	scan_close(d);
 	control_close(d->control);
 	tracer_close(d->tracer);
-	textfile_writer_free(d->textfile);
+	export_close(d);
 	if (d->signal_src.fd >= 0)
-		close(d->signal_src.fd);
+		d->signal_src.fd = fd_close(d->signal_src.fd);
+	unix_close_close(d);
+	syscalls_close(d);
+	sock_cache_close(d);
+	reaper_close(d);
+	markers_close(d);
 	loop_free(d->loop);
-	strbuf_free(&d->export_buf);
-	sock_table_free(&d->table);
 	config_unref(d->cfg);
 }

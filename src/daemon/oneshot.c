@@ -2,7 +2,7 @@
 /*
  * `readyd exec` and `readyd wait`: the command line becomes a config of one
  * service, parsed by the same parser as a file (so every check holds), and
- * the daemon runs it with daemon_oneshot.c deciding when to print and exit.
+ * the daemon runs it with out/oneshot_exit.c deciding when to print and exit.
  */
 #include "daemon/oneshot.h"
 

@@ -18,6 +18,9 @@
  *     tree) gets SIGTERM, then SIGKILL after stop_timeout. No new instance
  *     starts before all of it is gone.
  * While stopping, EXIT waits until nothing of the service runs.
+ *
+ * (reaper.c has readyd's side of it: SIGCHLD, cgroup.events, and the
+ * processes that left a tree lately.)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,7 +35,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "daemon/daemon.h"
+#include "daemon/procs.h"
+#include "daemon/unit.h"
 #include "base/log.h"
 #include "os/proc_parse.h"
 #include "os/sock_scan.h"
@@ -83,8 +87,8 @@ static bool proc_tree_alive(const struct unit_proc *p)
 
 bool unit_all_down(const struct unit *u)
 {
-	for (size_t i = 0; i < u->n_procs; i++)
-		if (proc_tree_alive(&u->procs[i]))
+	for (size_t i = 0; i < u->procs.n; i++)
+		if (proc_tree_alive(&u->procs.v[i]))
 			return false;
 	return true;
 }
@@ -93,8 +97,8 @@ size_t unit_tree_pids(struct unit *u, pid_t *pids, size_t max)
 {
 	size_t n = 0;
 
-	for (size_t i = 0; i < u->n_procs && n < max; i++) {
-		const struct unit_proc *p = &u->procs[i];
+	for (size_t i = 0; i < u->procs.n && n < max; i++) {
+		const struct unit_proc *p = &u->procs.v[i];
 		int k = p->cg.dirfd >= 0 ? cgroup_pids(&p->cg, pids + n, max - n) : -ENOENT;
 		if (k < 0 && u->d->tracer && tracer_mode(u->d->tracer) != TRACER_POLL)
 			k = tracer_tree(u->d->tracer, kid_of(p), false, pids + n, max - n);
@@ -109,8 +113,8 @@ bool unit_tree_contains(struct unit *u, pid_t pid)
 {
 	uint32_t kid;
 
-	for (size_t i = 0; i < u->n_procs; i++) {
-		const struct unit_proc *p = &u->procs[i];
+	for (size_t i = 0; i < u->procs.n; i++) {
+		const struct unit_proc *p = &u->procs.v[i];
 		if (pid == p->child.pid && p->main_alive)
 			return true;
 		if (p->cg.dirfd >= 0 && cgroup_holds(&p->cg, pid))
@@ -118,7 +122,7 @@ bool unit_tree_contains(struct unit *u, pid_t pid)
 	}
 	if (u->d->tracer && tracer_service_of(u->d->tracer, pid, &kid) == 0)
 		return RD_KID_UNIT(kid) == u->id;
-	return daemon_exited_lately(u->d, pid, u->id);
+	return reaper_exited_lately(u->d, pid, u->id);
 }
 
 /* ---- signals ---- */
@@ -144,8 +148,8 @@ void unit_signal(struct unit *u, int sig)
 {
 	if (u->cfg->adopted) /* never a process readyd did not start, not even on a second SIGTERM */
 		return;
-	for (size_t i = 0; i < u->n_procs; i++)
-		signal_proc(&u->procs[i], sig);
+	for (size_t i = 0; i < u->procs.n; i++)
+		signal_proc(&u->procs.v[i], sig);
 }
 
 static void on_remains_timer(struct loop *loop, struct loop_timer *t)
@@ -163,12 +167,12 @@ static void on_remains_timer(struct loop *loop, struct loop_timer *t)
 /* The instance ended but some of it runs: SIGTERM now, SIGKILL at stop_timeout. */
 static void stop_remains(struct unit *u)
 {
-	if (u->remains_signalled)
+	if (u->procs.remains_signalled)
 		return;
-	u->remains_signalled = true;
+	u->procs.remains_signalled = true;
 	log_info("service=%s msg=\"stopping what is left of it\"", u->cfg->name);
 	unit_signal(u, SIGTERM);
-	loop_timer_arm(u->d->loop, &u->remains_timer, now_mono_ns() + u->cfg->stop_timeout_ns);
+	loop_timer_arm(u->d->loop, &u->procs.remains_timer, now_mono_ns() + u->cfg->stop_timeout_ns);
 }
 
 /* ---- main processes ---- */
@@ -260,7 +264,7 @@ static void set_main(struct unit_proc *p, pid_t pid, int pidfd, const char *why)
 	proc_comm(pid, comm, sizeof(comm));
 	log_info("service=%s process=%s msg=\"%s\" pid=%d comm=%s", u->cfg->name,
 		 u->cfg->procs[p->idx].name, why, (int)pid, comm);
-	daemon_mark_dirty(u->d);
+	unit_observe(u, &(struct unit_news){ .dirty = true });
 }
 
 /* Its main process exited 0 and left its tree: follow the tree's main process. */
@@ -294,7 +298,7 @@ static bool may_follow(const struct unit_proc *p)
 }
 
 /* Reap it (if it is readyd's child) and decide what its end means. */
-static void main_ended(struct unit_proc *p)
+void unit_proc_main_ended(struct unit_proc *p)
 {
 	struct unit *u = p->u;
 	struct child_exit how;
@@ -319,7 +323,7 @@ static void main_ended(struct unit_proc *p)
 	if (p->child.status_fd >= 0)
 		read_exec_status(p);
 	str_copy(p->exit.spawn_error, p->spawn_error, sizeof(p->exit.spawn_error));
-	if (u->n_procs > 1)
+	if (u->procs.n > 1)
 		str_copy(p->exit.process, u->cfg->procs[p->idx].name, sizeof(p->exit.process));
 	if (p->child.pid == p->pgid)
 		p->pgid = 0;
@@ -337,7 +341,7 @@ static void main_ended(struct unit_proc *p)
 static void on_pidfd(struct loop *loop, struct loop_source *src, uint32_t events)
 {
 	(void)loop, (void)events;
-	main_ended(src->data);
+	unit_proc_main_ended(src->data);
 }
 
 /*
@@ -352,7 +356,7 @@ static void settle(struct unit *u, struct unit_proc *ended)
 
 	if (u->svc.pid && (u->svc.state == SVC_STOPPING ? down : ended != NULL)) {
 		struct svc_input in = { 0 };
-		in.exit = ended && u->svc.state != SVC_STOPPING ? ended->exit : u->procs[0].exit;
+		in.exit = ended && u->svc.state != SVC_STOPPING ? ended->exit : u->procs.v[0].exit;
 		unit_handle(u, SVC_EV_EXIT, &in);
 		down = unit_all_down(u);
 	}
@@ -362,21 +366,24 @@ static void settle(struct unit *u, struct unit_proc *ended)
 	}
 	if (!down)
 		return;
-	loop_timer_cancel(u->d->loop, &u->remains_timer);
-	u->remains_signalled = false;
-	if (u->spawn_waiting) {
-		u->spawn_waiting = false;
+	loop_timer_cancel(u->d->loop, &u->procs.remains_timer);
+	u->procs.remains_signalled = false;
+	if (u->procs.spawn_waiting) {
+		u->procs.spawn_waiting = false;
 		loop_job_queue(u->d->loop, &u->spawn_job);
 	}
-	daemon_oneshot_observe(u);
-	unit_release_if_gone(u);
-	if (u->d->shutting_down)
-		daemon_check_shutdown(u->d);
+	unit_observe(u, &(struct unit_news){ 0 });
+}
+
+void unit_proc_tree_emptied(struct unit_proc *p)
+{
+	if (!p->main_alive && cgroup_populated(&p->cg) == 0)
+		settle(p->u, NULL);
 }
 
 void unit_tree_exit(struct unit *u, unsigned int idx)
 {
-	struct unit_proc *p = idx < u->n_procs ? &u->procs[idx] : NULL;
+	struct unit_proc *p = idx < u->procs.n ? &u->procs.v[idx] : NULL;
 
 	/* Trees in cgroups are watched through cgroup.events. */
 	if (p && !p->main_alive && p->cg.dirfd < 0 && !proc_tree_alive(p))
@@ -385,12 +392,12 @@ void unit_tree_exit(struct unit *u, unsigned int idx)
 
 void unit_set_main(struct unit *u, pid_t pid)
 {
-	struct unit_proc *p = &u->procs[0];
+	struct unit_proc *p = &u->procs.v[0];
 	int pidfd;
 
-	for (size_t i = 0; i < u->n_procs; i++) /* the process whose tree holds it */
-		if (u->procs[i].cg.dirfd >= 0 && cgroup_holds(&u->procs[i].cg, pid))
-			p = &u->procs[i];
+	for (size_t i = 0; i < u->procs.n; i++) /* the process whose tree holds it */
+		if (u->procs.v[i].cg.dirfd >= 0 && cgroup_holds(&u->procs.v[i].cg, pid))
+			p = &u->procs.v[i];
 	if (p->main_alive && p->child.pid == pid)
 		return;
 	pidfd = pidfd_open(pid, 0);
@@ -415,7 +422,7 @@ static int on_forked(pid_t pid, void *ctx)
 		log_warn("service=%s msg=\"cannot move the process into its cgroup: following it "
 			 "without\" cgroup=%s err=\"%s\"",
 			 p->u->cfg->name, p->cg.path, strerror(-err));
-		cgroup_close(&p->cg, d->cg_inotify_fd, true);
+		cgroup_close(&p->cg, reaper_cgroup_events_fd(d), true);
 	}
 	if (d->tracer && tracer_mode(d->tracer) != TRACER_POLL)
 		return tracer_watch(d->tracer, pid, kid_of(p));
@@ -427,14 +434,37 @@ static void make_cgroup(struct unit_proc *p)
 	struct daemon *d = p->u->d;
 	int err;
 
-	if (d->cgroups.dirfd < 0 || p->cg.dirfd >= 0)
+	if (reaper_cgroups(d)->dirfd < 0 || p->cg.dirfd >= 0)
 		return;
-	err = cgroup_create(&d->cgroups, p->u->cfg->name, p->u->cfg->procs[p->idx].name,
-			    d->cg_inotify_fd, &p->cg);
+	err = cgroup_create(reaper_cgroups(d), p->u->cfg->name, p->u->cfg->procs[p->idx].name,
+			    reaper_cgroup_events_fd(d), &p->cg);
 	if (err)
 		log_warn("service=%s msg=\"no cgroup for it: its tree is followed by BPF only\" "
 			 "err=\"%s\"",
 			 p->u->cfg->name, strerror(-err));
+}
+
+/* NOTIFY_SOCKET and the watchdog's variables for a new process of u. */
+static void unit_env(struct unit *u, char env[][96], char **out, size_t max)
+{
+	size_t n = 0;
+
+	if (u->notify_name[0] && n + 1 < max) {
+		snprintf(env[n], sizeof(env[n]), "NOTIFY_SOCKET=@%s", u->notify_name);
+		out[n] = env[n];
+		n++;
+	}
+	if (u->cfg->watchdog_ns && n + 3 < max) {
+		snprintf(env[n], sizeof(env[n]), "WATCHDOG_USEC=%llu",
+			 (unsigned long long)(u->cfg->watchdog_ns / 1000));
+		out[n] = env[n];
+		n++;
+		/* The child writes its own pid here: see supervisor.c. */
+		snprintf(env[n], sizeof(env[n]), "WATCHDOG_PID=%s", SUPERVISOR_SELF_PID);
+		out[n] = env[n];
+		n++;
+	}
+	out[n] = NULL;
 }
 
 static int spawn_proc(struct unit_proc *p)
@@ -448,7 +478,7 @@ static int spawn_proc(struct unit_proc *p)
 	p->followed = false;
 	memset(&p->exit, 0, sizeof(p->exit));
 	make_cgroup(p);
-	unit_notify_env(u, env_store, env, ARRAY_SIZE(env));
+	unit_env(u, env_store, env, ARRAY_SIZE(env));
 	err = supervisor_spawn(&u->cfg->procs[p->idx], env, on_forked, p, &child);
 	if (err)
 		return err;
@@ -465,13 +495,13 @@ static int spawn_proc(struct unit_proc *p)
 
 int unit_procs_spawn(struct unit *u, struct svc_exit *fail)
 {
-	for (size_t i = 0; i < u->n_procs; i++) {
-		int err = spawn_proc(&u->procs[i]);
+	for (size_t i = 0; i < u->procs.n; i++) {
+		int err = spawn_proc(&u->procs.v[i]);
 		if (!err)
 			continue;
 		memset(fail, 0, sizeof(*fail));
 		snprintf(fail->spawn_error, sizeof(fail->spawn_error), "%s", strerror(-err));
-		if (u->n_procs > 1)
+		if (u->procs.n > 1)
 			str_copy(fail->process, u->cfg->procs[i].name, sizeof(fail->process));
 		log_err("service=%s process=%s msg=\"cannot spawn\" err=\"%s\"", u->cfg->name,
 			u->cfg->procs[i].name, strerror(-err));
@@ -482,139 +512,26 @@ int unit_procs_spawn(struct unit *u, struct svc_exit *fail)
 
 void unit_procs_init(struct unit *u)
 {
-	u->n_procs = u->cfg->n_procs;
+	u->procs.n = u->cfg->n_procs;
 	for (size_t i = 0; i < CONFIG_MAX_PROCS; i++) {
-		struct unit_proc *p = &u->procs[i];
+		struct unit_proc *p = &u->procs.v[i];
 		*p = (struct unit_proc){ .u = u, .idx = (unsigned int)i };
 		p->child.pidfd = p->child.status_fd = -1;
 		p->cg.dirfd = p->cg.wd = -1;
 	}
-	u->remains_timer = (struct loop_timer){ .fn = on_remains_timer, .data = u };
+	u->procs.remains_timer = (struct loop_timer){ .fn = on_remains_timer, .data = u };
 }
 
 void unit_procs_close(struct unit *u)
 {
-	loop_timer_cancel(u->d->loop, &u->remains_timer);
+	loop_timer_cancel(u->d->loop, &u->procs.remains_timer);
 	for (size_t i = 0; i < CONFIG_MAX_PROCS; i++) {
-		struct unit_proc *p = &u->procs[i];
+		struct unit_proc *p = &u->procs.v[i];
 		close_pidfd(p);
 		close_status(p);
 		if (p->cg.dirfd >= 0 || p->cg.path[0])
-			cgroup_close(&p->cg, u->d->cg_inotify_fd, !p->cg_foreign);
+			cgroup_close(&p->cg, reaper_cgroup_events_fd(u->d), !p->cg_foreign);
 		p->cg_foreign = false;
 	}
 }
 
-/* ---- readyd-wide: cgroup events, orphans ---- */
-
-static struct unit_proc *proc_by_wd(struct daemon *d, int wd)
-{
-	for (size_t i = 0; i < d->n_units; i++)
-		for (size_t j = 0; j < d->units[i]->n_procs; j++)
-			if (d->units[i]->procs[j].cg.wd == wd && d->units[i]->procs[j].cg.dirfd >= 0)
-				return &d->units[i]->procs[j];
-	return NULL;
-}
-
-static void on_cgroup_events(struct loop *loop, struct loop_source *src, uint32_t events)
-{
-	struct daemon *d = src->data;
-	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-	ssize_t n;
-
-	(void)loop, (void)events;
-	while ((n = read(src->fd, buf, sizeof(buf))) > 0) {
-		for (char *at = buf; at < buf + n;) {
-			const struct inotify_event *ev = (const struct inotify_event *)at;
-			struct unit_proc *p = proc_by_wd(d, ev->wd);
-			at += sizeof(*ev) + ev->len;
-			if (p && !p->main_alive && cgroup_populated(&p->cg) == 0)
-				settle(p->u, NULL);
-		}
-	}
-}
-
-static struct unit_proc *proc_by_main(struct daemon *d, pid_t pid)
-{
-	for (size_t i = 0; i < d->n_units; i++)
-		for (size_t j = 0; j < d->units[i]->n_procs; j++) {
-			struct unit_proc *p = &d->units[i]->procs[j];
-			if (p->main_alive && p->child.pid == pid && p->child.pidfd >= 0)
-				return p;
-		}
-	return NULL;
-}
-
-/* A group leader is being reaped: its number may be reused, never signal that group again. */
-static void forget_pgid(struct daemon *d, pid_t pid)
-{
-	for (size_t i = 0; i < d->n_units; i++)
-		for (size_t j = 0; j < d->units[i]->n_procs; j++)
-			if (d->units[i]->procs[j].pgid == pid)
-				d->units[i]->procs[j].pgid = 0;
-}
-
-void daemon_reap_children(struct daemon *d)
-{
-	for (int i = 0; i < REAP_PER_SIGNAL; i++) {
-		siginfo_t si = { 0 };
-		struct unit_proc *p;
-		pid_t pid;
-
-		/* Look first: a child someone watches is reaped by its owner, who wants its status. */
-		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
-			return;
-		pid = si.si_pid;
-		p = proc_by_main(d, pid);
-		if (p) {
-			main_ended(p);
-			if (!p->main_alive || p->child.pid != pid)
-				continue;
-		} else if (daemon_probe_reap(d, pid)) {
-			continue;
-		}
-		/* An orphan of some service's tree (or an owner that failed to reap): reap it. */
-		log_debug("msg=\"reaped an orphan\" pid=%d", (int)pid);
-		forget_pgid(d, pid);
-		waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG);
-	}
-}
-
-int daemon_procs_init(struct daemon *d)
-{
-	const char *why = NULL;
-	int err;
-
-	d->cg_inotify_fd = -1;
-	d->cg_src.fd = -1;
-	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
-		log_warn("msg=\"cannot become the reaper of orphans: daemons that fork into the "
-			 "background cannot be followed as readyd's children\" err=\"%s\"",
-			 strerror(errno));
-	err = cgroup_base_open(&d->cgroups, &why);
-	if (err) {
-		log_info("msg=\"services run without cgroups: process trees are followed with BPF "
-			 "and process groups\" reason=\"%s\" err=\"%s\"",
-			 why, strerror(-err));
-		return 0;
-	}
-	d->cg_inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (d->cg_inotify_fd < 0) {
-		log_warn("msg=\"no inotify for cgroup.events: cgroups not used\" err=\"%s\"",
-			 strerror(errno));
-		cgroup_base_close(&d->cgroups);
-		return 0;
-	}
-	d->cg_src = (struct loop_source){ .fd = d->cg_inotify_fd, .fn = on_cgroup_events, .data = d };
-	log_info("msg=\"each service process runs in its own cgroup\" cgroup=%s", d->cgroups.path);
-	return loop_add(d->loop, &d->cg_src, EPOLLIN);
-}
-
-void daemon_procs_close(struct daemon *d)
-{
-	if (d->cg_src.fd >= 0)
-		loop_del(d->loop, &d->cg_src);
-	d->cg_inotify_fd = fd_close(d->cg_inotify_fd);
-	d->cg_src.fd = -1;
-	cgroup_base_close(&d->cgroups);
-}

@@ -9,33 +9,17 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 
-#include "daemon/daemon.h"
+#include "daemon/reload.h"
+#include "daemon/in/scan.h"
+#include "daemon/out/export.h"
+#include "daemon/unit.h"
 #include "base/log.h"
 #include "base/util.h"
 
 static void note(struct strbuf *b, const char *name)
 {
 	strbuf_printf(b, "%s%s", b->len ? " " : "", name);
-}
-
-/* An equal config: only the pointers move to the new one. */
-static void keep(struct unit *u, struct config *next, const struct service_config *nc)
-{
-	if (u->next_cfg) { /* a restart onto an older reload is pending: aim it at this one */
-		config_unref(u->next_owner);
-		u->next_owner = config_ref(next);
-		u->next_cfg = nc;
-		return;
-	}
-	config_unref(u->owner);
-	u->owner = config_ref(next);
-	u->cfg = nc;
-	svc_rebind(&u->svc, nc);
-	/* A probe running now points into the old config, which may go right after. */
-	for (size_t i = 0; i < nc->n_probes; i++)
-		u->probes[i].run.spec = &nc->probes[i];
 }
 
 /* A different config: used from the next spawn; restart now if it should run. */
@@ -106,7 +90,7 @@ static void apply(struct daemon *d, struct config *next, struct reload_summary *
 			remove_unit(u);
 		} else if (config_service_equal(cur, nc)) {
 			note(&sum->unchanged, u->cfg->name);
-			keep(u, next, nc);
+			unit_rebind(u, next, nc);
 		} else {
 			note(&sum->changed, u->cfg->name);
 			change(u, next, nc);
@@ -132,7 +116,6 @@ static int keep_string(char **field, const char *old)
  */
 static int apply_globals(struct daemon *d, struct config *next)
 {
-	struct textfile_writer *w;
 	int err;
 
 	if (strcmp(d->cfg->control, next->control) != 0 ||
@@ -147,19 +130,12 @@ static int apply_globals(struct daemon *d, struct config *next)
 	next->control_gid = d->cfg->control_gid;
 	if (strcmp(d->cfg->textfile, next->textfile) == 0)
 		return 0;
-	err = textfile_writer_new(next->textfile, &w);
+	err = export_move(d, next->textfile);
 	if (err) {
 		log_err("msg=\"cannot move the textfile; it stays where it was\" path=%s err=\"%s\"",
 			next->textfile, strerror(-err));
 		return keep_string(&next->textfile, d->cfg->textfile);
 	}
-	if (d->textfile_src.fd >= 0)
-		loop_del(d->loop, &d->textfile_src);
-	textfile_writer_free(d->textfile); /* flushes the old path first */
-	d->textfile = w;
-	d->textfile_src.fd = textfile_writer_fd(w);
-	if (d->textfile_src.fd >= 0)
-		loop_add(d->loop, &d->textfile_src, EPOLLIN);
 	log_info("msg=\"textfile moved\" path=%s", next->textfile);
 	return 0;
 }
@@ -181,8 +157,8 @@ int daemon_reload(struct daemon *d, struct reload_summary *sum, struct config_di
 	config_unref(d->cfg);
 	d->cfg = next;
 	daemon_start_missing(d, &sum->added);
-	daemon_resync_all(d, "reload"); /* what runs on is checked against the kernel anew */
-	daemon_mark_dirty(d);
+	scan_all(d, "reload"); /* what runs on is checked against the kernel anew */
+	daemon_observe(d, &(struct unit_news){ .dirty = true });
 	log_info("msg=reloaded path=%s added=\"%s\" removed=\"%s\" changed=\"%s\" unchanged=\"%s\"",
 		 d->opts->config_path, sum->added.data ? sum->added.data : "",
 		 sum->removed.data ? sum->removed.data : "", sum->changed.data ? sum->changed.data : "",

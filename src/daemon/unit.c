@@ -1,23 +1,22 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * One service's life in the daemon: what its state machine decides is
- * carried out here (spawn, signals, timers; the processes themselves are
- * daemon_procs.c's), and a reload can hand it a new configuration.
+ * One service's life in the daemon: what its state machine decides about
+ * processes and timers is carried out here (the processes themselves are
+ * procs.c's), then every module hears of it, in the order daemon.c gave.
  */
+#include "daemon/unit.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/random.h>
 
-#include "daemon/daemon.h"
-#include "base/log.h"
 #include "base/clock.h"
+#include "base/log.h"
 #include "base/util.h"
 
-static void unit_spawn(struct unit *u);
 static void on_free_job(struct loop *loop, struct loop_job *job);
 static void unit_detach(struct unit *u);
 
@@ -29,7 +28,6 @@ struct unit *daemon_unit(struct daemon *d, uint32_t id)
 	return NULL;
 }
 
-/* The configured service of that name; else, with `removed`, one a reload is still stopping. */
 struct unit *daemon_unit_named(struct daemon *d, const char *name, bool removed)
 {
 	struct unit *going = NULL;
@@ -64,10 +62,25 @@ static void unit_sync_timer(struct unit *u)
 		loop_timer_cancel(u->d->loop, &u->timer);
 }
 
-static void unit_apply(struct unit *u, const struct svc_actions *a)
+void unit_observe(struct unit *u, const struct unit_news *n)
 {
 	struct daemon *d = u->d;
 
+	for (size_t i = 0; i < d->n_modules; i++)
+		if (d->modules[i]->observe)
+			d->modules[i]->observe(u, n);
+	unit_release_if_gone(u);
+}
+
+void daemon_observe(struct daemon *d, const struct unit_news *n)
+{
+	for (size_t i = 0; i < d->n_modules; i++)
+		if (d->modules[i]->daemon_news)
+			d->modules[i]->daemon_news(d, n);
+}
+
+static void unit_apply(struct unit *u, const struct svc_actions *a)
+{
 	if (a->changed)
 		log_transition(u, a);
 	if (u->cfg->adopted && u->svc.state == SVC_STOPPING) {
@@ -80,19 +93,9 @@ static void unit_apply(struct unit *u, const struct svc_actions *a)
 		unit_signal(u, a->signal);
 	}
 	if (a->spawn) /* one fork per loop iteration: events are read in between */
-		loop_job_queue(d->loop, &u->spawn_job);
+		loop_job_queue(u->d->loop, &u->spawn_job);
 	unit_sync_timer(u);
-	unit_probes_sync(u);
-	unit_scan_sync(u);
-	unit_watch_sync(u);
-	daemon_sync_syscalls(d);
-	daemon_wake_waiters(u, a); /* after any event: a wait may settle without a transition */
-	if (a->changed)
-		daemon_mark_dirty(d);
-	daemon_oneshot_observe(u);
-	unit_release_if_gone(u);
-	if (d->shutting_down)
-		daemon_check_shutdown(d);
+	unit_observe(u, &(struct unit_news){ .a = a });
 }
 
 struct svc_actions unit_handle(struct unit *u, enum svc_event ev, const struct svc_input *in)
@@ -121,17 +124,42 @@ static void unit_detach(struct unit *u)
 
 static void on_unit_timer(struct loop *loop, struct loop_timer *t)
 {
+	struct unit *u = t->data;
+
 	(void)loop;
-	unit_handle(t->data, SVC_EV_DEADLINE, NULL);
+	unit_handle(u, svc_deadline_event(&u->svc), NULL);
 }
 
-/* ---- spawning ---- */
+/* ---- configs ---- */
+
+void unit_rebind(struct unit *u, struct config *owner, const struct service_config *cfg)
+{
+	struct daemon *d = u->d;
+
+	if (u->next_cfg) { /* a restart onto an older reload is pending: aim it at this one */
+		config_unref(u->next_owner);
+		u->next_owner = config_ref(owner);
+		u->next_cfg = cfg;
+		return;
+	}
+	config_unref(u->owner);
+	u->owner = config_ref(owner);
+	u->cfg = cfg;
+	svc_rebind(&u->svc, cfg);
+	for (size_t i = 0; i < d->n_modules; i++)
+		if (d->modules[i]->rebind)
+			d->modules[i]->rebind(u);
+}
 
 void unit_adopt_next_config(struct unit *u)
 {
+	struct daemon *d = u->d;
+
 	if (!u->next_cfg)
 		return;
-	unit_probes_stop(u); /* a running probe points into the old config */
+	for (size_t i = 0; i < d->n_modules; i++) /* what points into the old config lets go */
+		if (d->modules[i]->reconfigure)
+			d->modules[i]->reconfigure(u);
 	config_unref(u->owner);
 	u->owner = u->next_owner;
 	u->cfg = u->next_cfg;
@@ -141,6 +169,20 @@ void unit_adopt_next_config(struct unit *u)
 	unit_procs_close(u); /* nothing runs: cgroups are made anew, for the new processes */
 	unit_procs_init(u);
 	log_info("service=%s msg=\"now running its reloaded configuration\"", u->cfg->name);
+}
+
+/* ---- spawning ---- */
+
+static int before_spawn(struct unit *u, struct svc_exit *fail)
+{
+	struct daemon *d = u->d;
+
+	for (size_t i = 0; i < d->n_modules; i++) {
+		int err = d->modules[i]->before_spawn ? d->modules[i]->before_spawn(u, fail) : 0;
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 static void unit_spawn(struct unit *u)
@@ -153,25 +195,17 @@ static void unit_spawn(struct unit *u)
 	unit_adopt_next_config(u);
 	if (d->tracer)
 		tracer_forget_unit(d->tracer, u->id); /* leftovers of the previous instance */
-	unit_marker_arm(u);
-	err = d->tracer ? tracer_set_syscalls(d->tracer, true) : 0; /* before the child can bind */
-	if (err)
-		snprintf(in.exit.spawn_error, sizeof(in.exit.spawn_error), "%s", strerror(-err));
+	err = before_spawn(u, &in.exit);
 	forked_at = now_mono_ns(); /* before the fork: no event of the child can be older */
-	if (!err && !u->cfg->adopted) /* a foreign holder of its address: no crash loop on EADDRINUSE */
-		err = unit_sockets_before_spawn(u, in.exit.spawn_error, sizeof(in.exit.spawn_error));
 	if (!err)
-		err = u->cfg->adopted ? unit_watch_attach(u, &in.exit) : unit_procs_spawn(u, &in.exit);
+		err = u->cfg->adopted ? d->adopt(u, &in.exit) : unit_procs_spawn(u, &in.exit);
 	if (err) {
 		unit_handle(u, SVC_EV_EXIT, &in); /* what did start is stopped as remains */
 		return;
 	}
-	svc_spawned(&u->svc, u->procs[0].child.pid, forked_at);
+	svc_spawned(&u->svc, u->procs.v[0].child.pid, forked_at);
 	unit_sync_timer(u);
-	unit_probes_sync(u); /* ready = probe: probes start with the process */
-	unit_scan_sync(u);   /* poll mode: scans start with the process */
-	if (u->cfg->adopted)
-		unit_watch_attached(u);
+	unit_observe(u, &(struct unit_news){ .spawned = true });
 }
 
 static void on_spawn_job(struct loop *loop, struct loop_job *job)
@@ -184,7 +218,7 @@ static void on_spawn_job(struct loop *loop, struct loop_job *job)
 		return;
 	}
 	if (!unit_all_down(u)) { /* one instance at a time: after the last one is gone */
-		u->spawn_waiting = true;
+		u->procs.spawn_waiting = true;
 		log_info("service=%s msg=\"starts once what is left of the last instance is gone\"",
 			 u->cfg->name);
 		return;
@@ -193,6 +227,30 @@ static void on_spawn_job(struct loop *loop, struct loop_job *job)
 }
 
 /* ---- creation and removal ---- */
+
+static void unit_free(struct unit *u)
+{
+	struct daemon *d = u->d;
+
+	for (size_t i = 0; i < d->n_units; i++)
+		if (d->units[i] == u) {
+			memmove(&d->units[i], &d->units[i + 1], (d->n_units - i - 1) * sizeof(*d->units));
+			d->n_units--;
+			break;
+		}
+	for (size_t i = d->n_modules; i-- > 0;)
+		if (d->modules[i]->remove)
+			d->modules[i]->remove(u);
+	loop_timer_cancel(d->loop, &u->timer);
+	loop_job_cancel(d->loop, &u->spawn_job);
+	loop_job_cancel(d->loop, &u->free_job);
+	unit_procs_close(u);
+	if (d->tracer) /* NULL when start-up failed before the tracer opened */
+		tracer_forget_unit(d->tracer, u->id);
+	config_unref(u->owner);
+	config_unref(u->next_owner);
+	free(u);
+}
 
 struct unit *unit_new(struct daemon *d, struct config *owner, const struct service_config *cfg)
 {
@@ -209,53 +267,34 @@ struct unit *unit_new(struct daemon *d, struct config *owner, const struct servi
 	u->id = ++d->next_id;
 	u->owner = config_ref(owner);
 	u->cfg = cfg;
-	u->notify_src.fd = -1;
-	u->marker_wd = -1;
 	u->timer = (struct loop_timer){ .fn = on_unit_timer, .data = u };
 	u->spawn_job = (struct loop_job){ .fn = on_spawn_job, .data = u };
 	u->free_job = (struct loop_job){ .fn = on_free_job, .data = u };
 	svc_init(&u->svc, cfg);
 	unit_procs_init(u);
-	unit_probes_init(u);
-	unit_scan_init(u);
-	unit_watch_init(u);
 	d->units[d->n_units++] = u;
-	/* Without its notify socket it cannot start when ready = notify; otherwise only a warning. */
-	if (!cfg->adopted && unit_notify_open(u) < 0 && (cfg->ready & READY_NOTIFY))
-		log_err("service=%s msg=\"it waits for READY=1 but has no notify socket\"", cfg->name);
+	for (size_t i = 0; i < d->n_modules; i++) {
+		if (d->modules[i]->add && d->modules[i]->add(u) < 0) {
+			log_err("service=%s msg=\"out of memory\" module=%s", cfg->name,
+				d->modules[i]->name);
+			unit_free(u);
+			return NULL;
+		}
+	}
 	return u;
 }
 
-static void unit_free(struct unit *u)
+static bool modules_busy(const struct unit *u)
 {
-	struct daemon *d = u->d;
-
-	for (size_t i = 0; i < d->n_units; i++)
-		if (d->units[i] == u) {
-			memmove(&d->units[i], &d->units[i + 1], (d->n_units - i - 1) * sizeof(*d->units));
-			d->n_units--;
-			break;
-		}
-	daemon_drop_waiters(u);
-	unit_probes_stop(u);
-	loop_timer_cancel(d->loop, &u->timer);
-	loop_timer_cancel(d->loop, &u->scan_timer);
-	loop_timer_cancel(d->loop, &u->reattach_timer);
-	loop_job_cancel(d->loop, &u->spawn_job);
-	loop_job_cancel(d->loop, &u->free_job);
-	unit_procs_close(u);
-	unit_notify_close(u);
-	unit_marker_disarm(u);
-	if (d->tracer) /* NULL when start-up failed before the tracer opened */
-		tracer_forget_unit(d->tracer, u->id);
-	config_unref(u->owner);
-	config_unref(u->next_owner);
-	free(u);
+	for (size_t i = 0; i < u->d->n_modules; i++)
+		if (u->d->modules[i]->busy && u->d->modules[i]->busy(u))
+			return true;
+	return false;
 }
 
 static bool unit_gone(const struct unit *u)
 {
-	return u->removed && !u->svc.pid && !u->spawn_job.queued && !unit_probes_busy(u) &&
+	return u->removed && !u->svc.pid && !u->spawn_job.queued && !modules_busy(u) &&
 	       (u->svc.state == SVC_STOPPED || u->svc.state == SVC_FAILED) && unit_all_down(u);
 }
 
@@ -270,11 +309,8 @@ static void on_free_job(struct loop *loop, struct loop_job *job)
 		return; /* something started again; unit_release_if_gone will requeue */
 	log_info("service=%s msg=\"removed, as the reloaded config asks\"", u->cfg->name);
 	unit_free(u);
-	daemon_mark_dirty(d);
-	if (d->shutting_down)
-		daemon_check_shutdown(d);
-	else
-		daemon_start_missing(d, NULL); /* a reload may have re-added that name */
+	if (d->unit_freed)
+		d->unit_freed(d);
 }
 
 void unit_release_if_gone(struct unit *u)

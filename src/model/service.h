@@ -1,9 +1,16 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * The per-service state machine. Pure: events and the time come in, a new
- * state, a cause and actions (spawn, signal) come out; the caller does the
- * I/O. service.c holds the transition table (read it to see every
- * transition); service_query.c answers questions about a service.
+ * The per-service state machine. Pure: events with their data and the time
+ * come in; a new state, a cause and actions (spawn, signal) come out; the
+ * caller does the I/O. Sensors never write a service's state: what they see
+ * (a socket's level, an accept queue, a datagram, a probe's result, an
+ * exit) is an event, and the machine records it and decides.
+ *
+ *   machine.c          the transition table: one cell per state x event
+ *   machine_common.c   the actions several cells share
+ *   service_sockets.c  sockets and accept queues recorded on listeners
+ *   service_query.c    set-up, and questions about a service (ready? probing?)
+ *   service_describe.c names and the texts of causes
  */
 #ifndef READYD_SERVICE_H
 #define READYD_SERVICE_H
@@ -30,17 +37,20 @@ enum svc_event {
 	SVC_EV_STOP,	      /* operator or shutdown wants it down */
 	SVC_EV_RESTART,	      /* operator: stop if running, then start */
 	SVC_EV_RESET,	      /* operator: forget the start limit and the backoff */
-	SVC_EV_PROGRESS,      /* a listener's level rose: maybe ready now */
-	SVC_EV_LISTENER_LOST, /* a listener that served it is closed */
-	SVC_EV_PROBE,	      /* a probe finished (svc_input.probe, .ok, .why) */
-	SVC_EV_NOTIFY,	      /* an sd_notify message from its tree (svc_input.notify) */
+	SVC_EV_SOCKET,	      /* a socket of its trees changed level or failed to bind (.sock) */
+	SVC_EV_QUEUE,	      /* a declared listener's accept queue was sampled (.queue) */
+	SVC_EV_PROBE,	      /* a probe finished (.probe, .ok, .why, .duration_ns) */
+	SVC_EV_NOTIFY,	      /* an sd_notify message from its tree (.notify) */
 	SVC_EV_MARKER,	      /* its ready marker file appeared (.ok) or went away */
-	SVC_EV_EXIT,	      /* the main process is gone (or could not be spawned) */
-	SVC_EV_DEADLINE,      /* svc.deadline passed */
+	SVC_EV_EXIT,	      /* the main process is gone, or could not be spawned (.exit) */
+	SVC_EV_READY_TIMEOUT, /* not ready within ready_timeout */
+	SVC_EV_KILL_TIMEOUT,  /* SIGTERM was sent stop_timeout ago */
+	SVC_EV_RESTART_DUE,   /* the backoff delay before a restart is over */
+	SVC_EV_WATCHDOG,      /* no WATCHDOG=1 within the watchdog interval */
 	SVC_EV_COUNT
 };
 
-/* What svc.deadline means when it passes. */
+/* What svc.deadline means when it passes: svc_deadline_event() names its event. */
 enum svc_deadline { DEADLINE_NONE, DEADLINE_READY, DEADLINE_KILL, DEADLINE_RESTART, DEADLINE_WATCHDOG };
 
 struct svc_exit {
@@ -52,23 +62,56 @@ struct svc_exit {
 	char spawn_error[256]; /* non-empty: the command never ran ("exec: No such file...") */
 };
 
+/* What a sensor saw of one socket of the service's trees (SVC_EV_SOCKET). */
+struct svc_sock {
+	uint64_t sk;		      /* its identity: the kernel's struct sock, or a scan's stand-in */
+	uint64_t ino;		      /* its inode (sock_diag's name for it), 0 if unknown */
+	const struct sock_addr *addr; /* where it is bound; NULL for a close */
+	enum level level;	      /* reached BOUND, LISTENING, ACCEPTING, or CLOSED */
+	int bind_errno;		      /* a bind() on addr failed (level is ignored) */
+	const char *holder;	      /* EADDRINUSE: "tcp:...:80 is held by pid 42 (nginx)" */
+	bool may_observe;	      /* with no declared listener, it may become an observed one */
+	bool declared_only;	      /* counts only for a declared listener (a scan's bound socket) */
+	pid_t pid;		      /* ACCEPTING: who waits on it */
+	const char *comm;
+	unsigned int via;  /* ACCEPTING: enum accept_via */
+	bool main_exiting; /* CLOSED by a main process on its way out: the exit is the news */
+	uint64_t at;	   /* when, on CLOCK_MONOTONIC (the kernel's stamp for an event) */
+};
+
+/* One declared listener's sockets as a scan found them (SVC_EV_QUEUE). */
+struct svc_queue {
+	size_t listener;	 /* index into the declared listeners */
+	bool sampled;		 /* a stream listener with a backlog: depth and backlog are real */
+	uint32_t depth, backlog; /* connections waiting, and the most that may */
+	uint64_t node_overflows; /* the node's ListenOverflows counter now (0: unknown) */
+	uint32_t findings;	 /* 1 << enum sock_finding: what the scan can tell on its own */
+	uint64_t at;
+};
+
 struct svc_input {
-	const char *why;      /* START/STOP/RESTART: who asks; LISTENER_LOST: the listener;
-				 PROBE: why it failed */
+	const char *why;      /* START/STOP/RESTART: who asks; PROBE: why it failed */
 	struct svc_exit exit; /* EXIT */
 	unsigned int probe;   /* PROBE: index into cfg->probes */
 	bool ok;	      /* PROBE: passed? MARKER: present? */
 	const struct notify_msg *notify; /* NOTIFY */
-	const char *cause; /* LISTENER_LOST: the whole cause when it is not a close */
-	uint64_t duration_ns; /* PROBE */
-	uint32_t random;      /* for restart jitter */
+	const struct svc_sock *sock;	 /* SOCKET */
+	const struct svc_queue *queue;	 /* QUEUE */
+	uint64_t duration_ns;		 /* PROBE */
+	uint32_t random;		 /* for restart jitter */
 };
 
 struct svc_actions {
 	bool spawn;
 	int signal; /* to the process group: 0, SIGTERM or SIGKILL */
-	bool changed;
+	bool changed; /* a transition from -> to (the cause says why) */
 	enum svc_state from, to;
+	bool dirty;    /* something the textfile shows changed (a transition always is) */
+	bool counters; /* only counters or timings moved */
+	const struct listener *listener; /* SOCKET, QUEUE: the listener it concerned, or NULL */
+	bool level_changed;		 /* SOCKET: that listener's level changed */
+	bool queue_changed; /* QUEUE: its accept queue stalled, overflowed, or moves again */
+	bool mismatch;	    /* it said it is ready while the kernel disagrees (newly so) */
 };
 
 struct svc {
@@ -84,7 +127,6 @@ struct svc {
 	bool start_pending;   /* operator: start as soon as the current process is gone */
 	bool pending_restart; /* ... and that start is a restart */
 	bool liveness_restart; /* on_unhealthy=restart: restart (with backoff) once it is gone */
-	bool started_once;
 	unsigned int attempt;  /* consecutive failures, for backoff */
 	uint64_t restarts;     /* restarts: by policy, on_unhealthy, or operator */
 	uint64_t transitions[SVC_STATE_COUNT]; /* into each state */
@@ -117,9 +159,22 @@ struct svc {
 	uint64_t notify_rejected[REJECT_COUNT];
 };
 
-/* ---- service.c: the machine ---- */
+/* ---- machine.c: the machine ---- */
 void svc_handle(struct svc *s, enum svc_event ev, const struct svc_input *in, uint64_t now,
 		struct svc_actions *out);
+/* The event svc.deadline stands for (SVC_EV_COUNT: none is armed). */
+enum svc_event svc_deadline_event(const struct svc *s);
+
+/* One cell of the table: what the event does in that state, and where it may lead. */
+struct svc_cell {
+	const char *name; /* its function, for docs and tests; NULL: the event changes nothing */
+	unsigned int to;  /* 1 << each state it may enter (0: it never changes the state) */
+};
+const struct svc_cell *svc_cell(enum svc_state st, enum svc_event ev);
+/* Tests and the docs generator watch every cell run: fn(state before, event, actions). */
+typedef void (*svc_trace_fn)(enum svc_state st, enum svc_event ev, const struct svc_actions *out,
+			     void *ctx);
+void svc_set_trace(svc_trace_fn fn, void *ctx);
 
 /* ---- service_query.c ---- */
 void svc_init(struct svc *s, const struct service_config *cfg);
@@ -140,10 +195,14 @@ void svc_set_config(struct svc *s, const struct service_config *cfg);
 void svc_spawned(struct svc *s, pid_t pid, uint64_t now);
 /* The main process is another one now (it daemonized, or said MAINPID=). */
 void svc_main_changed(struct svc *s, pid_t pid);
+/* A datagram from its tree was dropped: count it. The total dropped so far. */
+uint64_t svc_notify_rejected(struct svc *s, enum notify_reject why);
 /* Every readiness condition holds (listeners per `ready`, probes). */
 bool svc_ready(const struct svc *s);
 /* The listener half of it: every declared listener ready (or, with none, one observed). */
 bool svc_listeners_ready(const struct svc *s);
+/* A listener that served this instance is closed now. */
+bool svc_listener_lost(const struct svc *s);
 /* Needs the syscall tracepoints: waiting to see a listener accept. */
 bool svc_needs_syscalls(const struct svc *s);
 /*
@@ -152,25 +211,31 @@ bool svc_needs_syscalls(const struct svc *s);
  * connection is never what makes a listener "accepting".
  */
 bool svc_probing(const struct svc *s);
+/* Its accept queues are worth watching: alive, running or unhealthy, declared listeners. */
+bool svc_queues_watched(const struct svc *s);
+/* When the service reached `level` on all declared listeners (0: not yet). */
+uint64_t svc_phase_at(const struct svc *s, enum level level);
+
+/* ---- service_sockets.c ---- */
 /*
- * The listener a kernel-reported socket belongs to: the one that already
- * holds sk, else a declared one whose spec the address satisfies, else (for
- * services that declare none, when `create`) a new observed listener.
+ * The listener a socket belongs to: the one that already holds sk, else a
+ * declared one whose spec the address satisfies, else (for services that
+ * declare none, when `create`) a new observed listener.
  */
 struct listener *svc_listener_for(struct svc *s, uint64_t sk, const struct sock_addr *a,
 				  bool create);
 /* The socket with this inode among s's listeners (declared and observed), or NULL. */
 const struct listener_sock *svc_sock_by_ino(const struct svc *s, uint64_t ino);
-/* When the service reached `level` on all declared listeners (0: not yet). */
-uint64_t svc_phase_at(const struct svc *s, enum level level);
+
+/* ---- service_describe.c ---- */
 /* "tcp:127.0.0.1:8080 listening, unix:/run/a.sock absent" */
 void svc_describe_listeners(const struct svc *s, char *buf, size_t size);
 /* "no READY=1 yet (STATUS=loading)", "no marker /run/x", or "" */
 void svc_describe_reports(const struct svc *s, char *buf, size_t size);
 /* "probe http://...: HTTP 503" for each probe not OK, or "" */
 void svc_describe_probes(const struct svc *s, char *buf, size_t size);
-
 const char *svc_state_name(enum svc_state st);
+const char *svc_event_name(enum svc_event ev);
 const char *notify_reject_name(enum notify_reject r);
 void svc_exit_describe(const struct svc_exit *e, char *buf, size_t size);
 const char *accept_via_name(unsigned int via);

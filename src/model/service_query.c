@@ -1,68 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Questions about a service, and its set-up: everything but the transitions. */
+/* A service's set-up, and questions about it: everything but the transitions. */
 #include <stdio.h>
 #include <string.h>
 
 #include "model/service.h"
 #include "base/util.h"
-
-static const char *const state_names[SVC_STATE_COUNT] = {
-	[SVC_STOPPED] = "stopped", [SVC_STARTING] = "starting", [SVC_RUNNING] = "running",
-	[SVC_UNHEALTHY] = "unhealthy", [SVC_FAILED] = "failed", [SVC_STOPPING] = "stopping",
-};
-
-const char *svc_state_name(enum svc_state st)
-{
-	return st < SVC_STATE_COUNT ? state_names[st] : "?";
-}
-
-const char *notify_reject_name(enum notify_reject r)
-{
-	static const char *const names[REJECT_COUNT] = {
-		[REJECT_MALFORMED] = "malformed",
-		[REJECT_OVERSIZED] = "oversized",
-		[REJECT_FOREIGN] = "foreign_sender",
-		[REJECT_NO_CREDENTIALS] = "no_credentials",
-	};
-
-	return r < REJECT_COUNT ? names[r] : "?";
-}
-
-const char *accept_via_name(unsigned int via)
-{
-	switch (via) {
-	case VIA_ACCEPT:
-		return "accept";
-	case VIA_EPOLL:
-		return "epoll";
-	case VIA_POLL:
-		return "poll";
-	case VIA_SELECT:
-		return "select";
-	case VIA_FENTRY:
-		return "inet_csk_accept";
-	}
-	return "kernel state";
-}
-
-void svc_exit_describe(const struct svc_exit *e, char *buf, size_t size)
-{
-	char who[SERVICE_NAME_MAX + 16] = "";
-
-	if (e->process[0]) /* one process of several: name it */
-		snprintf(who, sizeof(who), "process %s ", e->process);
-	if (e->detached)
-		snprintf(buf, size, "no longer watched; it still runs");
-	else if (e->spawn_error[0])
-		snprintf(buf, size, "%scould not be started: %s", who, e->spawn_error);
-	else if (e->unknown)
-		snprintf(buf, size, "%sexited (not readyd's child: its status is unknown)", who);
-	else {
-		char how[64];
-		fmt_exit_status(how, sizeof(how), e->code, e->signal);
-		snprintf(buf, size, "%s%s", who, how);
-	}
-}
 
 void svc_main_changed(struct svc *s, pid_t pid)
 {
@@ -131,8 +73,7 @@ static bool probes_ready(const struct svc *s)
 	return true;
 }
 
-/* A listener that served this instance is closed now. */
-static bool listener_lost(const struct svc *s)
+bool svc_listener_lost(const struct svc *s)
 {
 	const struct listener *ls = s->n_listeners ? s->listeners : s->observed;
 	size_t n = s->n_listeners ? s->n_listeners : s->n_observed;
@@ -152,7 +93,7 @@ bool svc_ready(const struct svc *s)
 	 * was up and closed counts against it (it may never be seen accepting).
 	 */
 	bool listeners = gates & READY_ACCEPT ? svc_listeners_ready(s)
-						 : s->state == SVC_STARTING || !listener_lost(s);
+						 : s->state == SVC_STARTING || !svc_listener_lost(s);
 
 	return listeners && probes_ready(s) && (!(gates & READY_NOTIFY) || s->notified_ready) &&
 	       (!(gates & READY_FILE) || s->marker_present) && !s->watchdog_expired;
@@ -165,7 +106,7 @@ bool svc_needs_syscalls(const struct svc *s)
 	 * back; or it said READY=1 and the kernel has yet to see it accept.
 	 */
 	return s->state == SVC_STARTING || (s->ready_mismatch && s->pid) ||
-	       (s->state == SVC_UNHEALTHY && s->pid && !s->liveness_restart && listener_lost(s));
+	       (s->state == SVC_UNHEALTHY && s->pid && !s->liveness_restart && svc_listener_lost(s));
 }
 
 bool svc_probing(const struct svc *s)
@@ -183,56 +124,10 @@ bool svc_probing(const struct svc *s)
 	case SVC_UNHEALTHY: /* paused while being restarted, or until a lost listener is back */
 		if (s->liveness_restart)
 			return false;
-		return gate_first ? svc_listeners_ready(s) : !listener_lost(s);
+		return gate_first ? svc_listeners_ready(s) : !svc_listener_lost(s);
 	default:
 		return false;
 	}
-}
-
-static struct listener *find_by_sock(struct listener *ls, size_t n, uint64_t sk)
-{
-	for (size_t i = 0; sk && i < n; i++)
-		if (listener_has_sock(&ls[i], sk))
-			return &ls[i];
-	return NULL;
-}
-
-struct listener *svc_listener_for(struct svc *s, uint64_t sk, const struct sock_addr *a,
-				  bool create)
-{
-	struct listener *l;
-	char label[SOCK_ADDR_TEXT_MAX];
-
-	if (s->n_listeners) {
-		l = find_by_sock(s->listeners, s->n_listeners, sk);
-		for (size_t i = 0; !l && a && i < s->n_listeners; i++)
-			if (listen_spec_matches(s->listeners[i].spec, a))
-				l = &s->listeners[i];
-		return l;
-	}
-	l = find_by_sock(s->observed, s->n_observed, sk);
-	if (l || !a || !create || s->n_observed == SVC_OBSERVED_MAX)
-		return l;
-	sock_addr_format(label, sizeof(label), a);
-	for (size_t i = 0; i < s->n_observed; i++)
-		if (strcmp(s->observed[i].label, label) == 0)
-			return &s->observed[i];
-	l = &s->observed[s->n_observed++];
-	listener_init(l, NULL, label);
-	return l;
-}
-
-const struct listener_sock *svc_sock_by_ino(const struct svc *s, uint64_t ino)
-{
-	const struct listener *sets[2] = { s->listeners, s->observed };
-	size_t counts[2] = { s->n_listeners, s->n_observed };
-
-	for (int k = 0; ino && k < 2; k++)
-		for (size_t i = 0; i < counts[k]; i++)
-			for (size_t j = 0; j < sets[k][i].n_socks; j++)
-				if (sets[k][i].socks[j].ino == ino)
-					return &sets[k][i].socks[j];
-	return NULL;
 }
 
 uint64_t svc_phase_at(const struct svc *s, enum level level)
@@ -257,38 +152,18 @@ uint64_t svc_phase_at(const struct svc *s, enum level level)
 	return at;
 }
 
-void svc_describe_listeners(const struct svc *s, char *buf, size_t size)
+bool svc_queues_watched(const struct svc *s)
 {
-	const struct listener *ls = s->n_listeners ? s->listeners : s->observed;
-	size_t n = s->n_listeners ? s->n_listeners : s->n_observed;
-
-	buf[0] = '\0';
-	if (!n)
-		str_append(buf, size, "no listener seen");
-	for (size_t i = 0; i < n; i++)
-		str_append(buf, size, "%s%s %s", i ? ", " : "", ls[i].label, level_name(ls[i].level));
+	return s->pid && s->n_listeners && (s->state == SVC_RUNNING || s->state == SVC_UNHEALTHY);
 }
 
-void svc_describe_reports(const struct svc *s, char *buf, size_t size)
+uint64_t svc_notify_rejected(struct svc *s, enum notify_reject why)
 {
-	buf[0] = '\0';
-	if ((s->cfg->ready & READY_NOTIFY) && !s->notified_ready)
-		str_append(buf, size, "no READY=1 yet%s%s%s", s->status_text[0] ? " (STATUS=" : "",
-			   s->status_text, s->status_text[0] ? ")" : "");
-	if ((s->cfg->ready & READY_FILE) && !s->marker_present)
-		str_append(buf, size, "%sno marker %s", buf[0] ? ", " : "", s->cfg->ready_file);
-}
+	uint64_t total = 0;
 
-void svc_describe_probes(const struct svc *s, char *buf, size_t size)
-{
-	buf[0] = '\0';
-	for (size_t i = 0; i < s->cfg->n_probes; i++) {
-		const struct probe_health *h = &s->probes[i];
-		if (h->verdict == VERDICT_OK)
-			continue;
-		str_append(buf, size, "%sprobe %s: %s", buf[0] ? ", " : "", s->cfg->probes[i].text,
-			   !h->has_result ? "no result yet"
-			   : h->last_ok	  ? "passing, not yet enough in a row"
-					  : h->last_reason);
-	}
+	if (why < REJECT_COUNT)
+		s->notify_rejected[why]++;
+	for (int r = 0; r < REJECT_COUNT; r++)
+		total += s->notify_rejected[r];
+	return total;
 }

@@ -15,8 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "os/proc_parse.h"
+#include "base/clock.h"
 #include "base/util.h"
 
 #define DIAG_BUF 32768
@@ -246,4 +249,37 @@ int sockets_describe_holder(const struct sock_addr *a, char *buf, size_t size)
 	}
 	snprintf(buf, size, "%s is held by pid %d (%s)", label, (int)pid, comm);
 	return 0;
+}
+
+/* "pid 812 (nginx), running for 3m05s" or why nobody can be named. */
+void sockets_describe_owner(uint32_t inode, char *buf, size_t size)
+{
+	char comm[32], path[64], text[512], age[32];
+	struct proc_stat st;
+	uint64_t up_ms = 0;
+	double uptime;
+	pid_t pid;
+
+	if (sockets_inode_owner(inode, &pid, comm, sizeof(comm)) < 0) {
+		snprintf(buf, size, "socket inode %u, which no process of this namespace holds",
+			 inode);
+		return;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (file_read_text(AT_FDCWD, path, text, sizeof(text)) > 0 &&
+	    proc_parse_stat(text, &st) == 0 &&
+	    file_read_text(AT_FDCWD, "/proc/uptime", path, sizeof(path)) > 0 &&
+	    sscanf(path, "%lf", &uptime) == 1)
+		up_ms = (uint64_t)(uptime * 1000) -
+			st.start_ticks * 1000 / (uint64_t)sysconf(_SC_CLK_TCK);
+	fmt_duration(age, sizeof(age), up_ms * NSEC_PER_MSEC);
+	snprintf(buf, size, "pid %d (%s)%s%s", (int)pid, comm, up_ms ? ", running for " : "",
+		 up_ms ? age : "");
+}
+
+bool sockets_is_socket_file(const char *path)
+{
+	struct stat st;
+
+	return path[0] == '/' && lstat(path, &st) == 0 && S_ISSOCK(st.st_mode);
 }

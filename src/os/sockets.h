@@ -6,6 +6,7 @@
 #ifndef READYD_SOCKETS_H
 #define READYD_SOCKETS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -31,5 +32,11 @@ int sockets_inode_owner(uint32_t inode, pid_t *pid, char *comm, size_t comm_size
  * found, -ENOENT if none could be named.
  */
 int sockets_describe_holder(const struct sock_addr *a, char *buf, size_t size);
+
+/* "pid 812 (nginx), running for 3m05s", or why nobody can be named. */
+void sockets_describe_owner(uint32_t inode, char *buf, size_t size);
+
+/* Is this path a socket file? Never follows a symlink; relative paths are not. */
+bool sockets_is_socket_file(const char *path);
 
 #endif

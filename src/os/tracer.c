@@ -37,6 +37,7 @@ struct tracer {
 	struct detacher *detacher; /* destroys syscall links off the loop */
 	uint64_t *percpu; /* scratch for reading the per-CPU drop counter */
 	int ncpus;
+	uint64_t events; /* delivered to on_event */
 };
 
 static const char *const mode_names[] = {
@@ -101,6 +102,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 
 	if (size != sizeof(struct rd_event))
 		return 0; /* not our ABI: ignore rather than misread */
+	t->events++;
 	t->on_event(data, t->ctx);
 	return 0;
 }
@@ -262,7 +264,7 @@ void tracer_close(struct tracer *t)
 
 enum tracer_mode tracer_mode(const struct tracer *t)
 {
-	return t->mode;
+	return t ? t->mode : TRACER_AUTO;
 }
 
 /* Poll mode has no BPF: every call below is then a no-op or "not known". */
@@ -441,4 +443,9 @@ uint64_t tracer_dropped(struct tracer *t)
 	for (int i = 0; i < t->ncpus; i++)
 		sum += t->percpu[i];
 	return sum;
+}
+
+uint64_t tracer_events(const struct tracer *t)
+{
+	return t ? t->events : 0;
 }

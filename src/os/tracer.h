@@ -61,6 +61,8 @@ void tracer_forget_unit(struct tracer *t, uint32_t unit);
 int tracer_set_syscalls(struct tracer *t, bool on);
 bool tracer_syscalls_on(const struct tracer *t);
 
+/* Events delivered to on_event so far. */
+uint64_t tracer_events(const struct tracer *t);
 /* Events the kernel could not queue because the ring buffer was full. */
 uint64_t tracer_dropped(struct tracer *t);
 

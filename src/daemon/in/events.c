@@ -1,13 +1,18 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Kernel events -> listener levels -> service state machine events. */
+/* Kernel events (the ring buffer): what a socket of a service's trees did, as machine events. */
+#include "daemon/in/events.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
-#include "daemon/daemon.h"
-#include "base/log.h"
+#include "daemon/procs.h"
+#include "daemon/sock_table.h"
+#include "daemon/unit.h"
 #include "os/sockets.h"
+#include "base/clock.h"
+#include "base/log.h"
 #include "base/util.h"
 
 _Static_assert((int)VIA_ACCEPT == RD_VIA_ACCEPT && (int)VIA_EPOLL == RD_VIA_EPOLL &&
@@ -53,136 +58,77 @@ static void log_level_change(struct unit *u, const struct listener *l, const str
 			 u->cfg->name, label, level_name(l->level), (int)e->tgid, comm, took);
 }
 
-/* A failed bind on a declared address: name who holds it, once per instance. */
-static void on_bind_failed(struct unit *u, const struct rd_event *e, const struct sock_addr *a)
+/* A failed bind on a declared address: who holds it is looked up once per instance. */
+static void on_bind_failed(struct unit *u, const struct rd_event *e, const struct svc_sock *k)
 {
-	struct listener *l = svc_listener_for(&u->svc, 0, a, false);
-	char text[160];
+	const struct listener *l = svc_listener_for(&u->svc, 0, k->addr, false);
+	char holder[160], quoted[2 * sizeof(holder)];
+	struct svc_sock failed = *k;
 
-	if (-e->err != EADDRINUSE) {
-		if (l)
-			l->bind_errno = -e->err;
-		return;
+	if (-e->err == EADDRINUSE) {
+		if (l && l->bind_errno == EADDRINUSE)
+			return;
+		sockets_describe_holder(k->addr, holder, sizeof(holder));
+		log_warn("service=%s msg=\"port conflict\" detail=\"%s\" pid=%d", u->cfg->name,
+			 log_escape(quoted, sizeof(quoted), holder), (int)e->tgid);
+		failed.holder = holder;
 	}
-	if (l && l->bind_errno == EADDRINUSE)
-		return;
-	char quoted[2 * sizeof(text)];
-
-	sockets_describe_holder(a, text, sizeof(text));
-	log_warn("service=%s msg=\"port conflict\" detail=\"%s\" pid=%d", u->cfg->name,
-		 log_escape(quoted, sizeof(quoted), text), (int)e->tgid);
 	if (!l)
 		return;
-	l->bind_errno = EADDRINUSE;
-	snprintf(l->conflict, sizeof(l->conflict), "port conflict: %s", text);
-	daemon_mark_dirty(u->d);
-}
-
-static void on_bind(struct unit *u, const struct rd_event *e)
-{
-	struct sock_addr a;
-	struct listener *l;
-	bool changed;
-
-	event_addr(e, &a);
-	if (e->err) {
-		on_bind_failed(u, e, &a);
-		return;
-	}
-	/* Binds alone make no observed listener: clients bind too. */
-	l = svc_listener_for(&u->svc, e->sk, &a, false);
-	if (!l)
-		return;
-	if (l->spec && listen_spec_connectionless(l->spec, e->sock_type))
-		l->connectionless = true;
-	if (!l->has_bound) {
-		l->bound = a;
-		l->has_bound = true;
-	}
-	l->bind_errno = 0;
-	l->conflict[0] = '\0';
-	changed = listener_note(l, e->sk, LEVEL_BOUND, e->ts_ns);
-	listener_set_ino(l, e->sk, e->ino);
-	if (changed) {
-		log_level_change(u, l, e);
-		unit_handle(u, SVC_EV_PROGRESS, NULL);
-	}
-	daemon_mark_dirty(u->d);
-}
-
-static void on_level(struct unit *u, const struct rd_event *e, enum level level)
-{
-	struct sock_addr a;
-	struct listener *l;
-	bool changed;
-
-	event_addr(e, &a);
-	l = svc_listener_for(&u->svc, e->sk, &a, true);
-	if (!l) {
-		char label[SOCK_ADDR_TEXT_MAX], esc[2 * SOCK_ADDR_TEXT_MAX];
-		sock_addr_format(label, sizeof(label), &a);
-		log_debug("service=%s msg=\"undeclared listener ignored\" listener=\"%s\" level=%s",
-			  u->cfg->name, log_escape(esc, sizeof(esc), label), level_name(level));
-		return;
-	}
-	if (!l->has_bound) {
-		l->bound = a;
-		l->has_bound = true;
-	}
-	if (level == LEVEL_ACCEPTING) {
-		l->pid = (pid_t)e->tgid;
-		l->via = e->aux;
-		event_comm(e, l->comm, sizeof(l->comm));
-	}
-	changed = listener_note(l, e->sk, level, e->ts_ns);
-	listener_set_ino(l, e->sk, e->ino);
-	if (changed) {
-		log_level_change(u, l, e);
-		unit_handle(u, SVC_EV_PROGRESS, NULL);
-	}
-	if (e->family == AF_UNIX)
-		daemon_watch_unix(u->d);
-	daemon_mark_dirty(u->d);
+	failed.bind_errno = -e->err;
+	unit_handle(u, SVC_EV_SOCKET, &(struct svc_input){ .sock = &failed });
 }
 
 /* Is pid the main process of one of u's processes? */
 static bool unit_is_main(pid_t pid, const struct unit *u)
 {
-	for (size_t i = 0; i < u->n_procs; i++)
-		if (u->procs[i].child.pid == pid)
+	for (size_t i = 0; i < u->procs.n; i++)
+		if (u->procs.v[i].child.pid == pid)
 			return true;
 	return false;
 }
 
-static void on_close(struct unit *u, const struct rd_event *e)
+static void on_socket(struct unit *u, const struct rd_event *e, enum level level)
 {
-	struct listener *l = svc_listener_for(&u->svc, e->sk, NULL, false);
-	struct svc_input in = {0};
+	char comm[RD_COMM_LEN + 1];
+	struct sock_addr a;
+	struct svc_sock k = {
+		.sk = e->sk, .ino = e->ino, .level = level, .at = e->ts_ns,
+		.addr = level == LEVEL_CLOSED ? NULL : &a,
+		/* Binds alone make no observed listener: clients bind too. */
+		.may_observe = level == LEVEL_LISTENING || level == LEVEL_ACCEPTING,
+	};
+	struct svc_actions act;
 
-	if (!l || !listener_note(l, e->sk, LEVEL_CLOSED, e->ts_ns))
+	event_addr(e, &a);
+	if (level == LEVEL_BOUND && e->err) {
+		on_bind_failed(u, e, &k);
 		return;
-	log_level_change(u, l, e);
-	daemon_mark_dirty(u->d);
-	/*
-	 * Lost only if it mattered (another observed listener may still serve),
-	 * and not when its main process is exiting: the exit is the news, and
-	 * must be judged as an exit (on_unhealthy = restart would otherwise
-	 * turn a crash into a liveness restart).
-	 */
-	if (e->aux && unit_is_main((pid_t)e->tgid, u))
-		return;
-	if (l->level == LEVEL_CLOSED && !svc_listeners_ready(&u->svc)) {
-		in.why = l->label;
-		unit_handle(u, SVC_EV_LISTENER_LOST, &in);
+	}
+	if (level == LEVEL_ACCEPTING) {
+		event_comm(e, comm, sizeof(comm));
+		k.pid = (pid_t)e->tgid;
+		k.comm = comm;
+		k.via = e->aux;
+	}
+	if (level == LEVEL_CLOSED) /* its main process is exiting: aux says so */
+		k.main_exiting = e->aux && unit_is_main((pid_t)e->tgid, u);
+	act = unit_handle(u, SVC_EV_SOCKET, &(struct svc_input){ .sock = &k });
+	if (act.level_changed) {
+		log_level_change(u, act.listener, e);
+	} else if (!act.listener && k.may_observe) {
+		char label[SOCK_ADDR_TEXT_MAX], esc[2 * SOCK_ADDR_TEXT_MAX];
+		sock_addr_format(label, sizeof(label), &a);
+		log_debug("service=%s msg=\"undeclared listener ignored\" listener=\"%s\" level=%s",
+			  u->cfg->name, log_escape(esc, sizeof(esc), label), level_name(level));
 	}
 }
 
-void daemon_on_event(const struct rd_event *e, void *ctx)
+void events_on_event(const struct rd_event *e, void *ctx)
 {
 	struct daemon *d = ctx;
 	struct unit *u = daemon_unit(d, RD_KID_UNIT(e->service));
 
-	d->events_total++;
 	daemon_sock_table_forget(d); /* a dump from before this event must not judge it */
 	if (!u) {
 		log_debug("msg=\"event for unknown service id\" id=%u type=%u", e->service,
@@ -190,7 +136,7 @@ void daemon_on_event(const struct rd_event *e, void *ctx)
 		return;
 	}
 	if (e->type == RD_EV_EXIT) /* from any instance: an sd_notify sender may be it */
-		daemon_note_exit(d, (pid_t)e->tgid, e->service, e->ts_ns);
+		reaper_note_exit(d, (pid_t)e->tgid, e->service, e->ts_ns);
 	/* Still queued from the previous instance: it must not count for this one. */
 	if (e->ts_ns < u->svc.spawned_at) {
 		log_debug("service=%s msg=\"event from a previous instance ignored\" type=%u",
@@ -199,16 +145,16 @@ void daemon_on_event(const struct rd_event *e, void *ctx)
 	}
 	switch (e->type) {
 	case RD_EV_BIND:
-		on_bind(u, e);
+		on_socket(u, e, LEVEL_BOUND);
 		break;
 	case RD_EV_LISTEN:
-		on_level(u, e, LEVEL_LISTENING);
+		on_socket(u, e, LEVEL_LISTENING);
 		break;
 	case RD_EV_ACCEPTING:
-		on_level(u, e, LEVEL_ACCEPTING);
+		on_socket(u, e, LEVEL_ACCEPTING);
 		break;
 	case RD_EV_CLOSE:
-		on_close(u, e);
+		on_socket(u, e, LEVEL_CLOSED);
 		break;
 	case RD_EV_FORK:
 		log_debug("service=%s msg=\"process forked\" parent=%u child=%u", u->cfg->name,

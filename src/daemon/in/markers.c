@@ -1,11 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/*
- * The `.ready` marker contract (ready = file:/path): before each spawn a
- * stale marker is removed (not for a [watch]: that file is not readyd's); the file appearing means ready, disappearing
- * means not ready. One inotify fd watches the markers' directories; any
- * event there re-checks the markers that live in it (a few stat() calls).
- * A directory that does not exist yet is polled once a second until it does.
- */
+#include "daemon/in/markers.h"
+
 #include <errno.h>
 #include <libgen.h>
 #include <stdlib.h>
@@ -15,13 +10,23 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "daemon/daemon.h"
-#include "base/log.h"
+#include "daemon/unit.h"
 #include "base/clock.h"
+#include "base/log.h"
 #include "base/util.h"
 
 #define MARKER_EVENTS (IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM | IN_ATTRIB | IN_DELETE_SELF)
 #define MARKER_POLL_NS (1 * NSEC_PER_SEC)
+
+struct markers {
+	int inotify_fd;
+	struct loop_source src;
+	struct loop_timer poll; /* for markers whose directory does not exist yet */
+};
+
+struct unit_marker {
+	int wd; /* inotify watch on the marker's directory, -1 if none */
+};
 
 static bool marker_exists(const struct unit *u)
 {
@@ -34,6 +39,7 @@ static bool marker_exists(const struct unit *u)
 static void check_marker(struct unit *u)
 {
 	struct svc_input in = { 0 };
+	struct svc_actions a;
 
 	if (!(u->cfg->ready & READY_FILE) || !u->svc.pid)
 		return;
@@ -42,16 +48,10 @@ static void check_marker(struct unit *u)
 		return;
 	log_info("service=%s msg=\"ready marker %s\" path=%s", u->cfg->name,
 		 in.ok ? "appeared" : "disappeared", u->cfg->ready_file);
-	unit_handle(u, SVC_EV_MARKER, &in);
-	if (u->svc.ready_mismatch)
+	a = unit_handle(u, SVC_EV_MARKER, &in);
+	if (a.mismatch)
 		log_warn("service=%s msg=\"its marker says ready, the kernel disagrees\"",
 			 u->cfg->name);
-	daemon_mark_dirty(u->d);
-}
-
-void unit_marker_check(struct unit *u)
-{
-	check_marker(u);
 }
 
 static void on_inotify(struct loop *loop, struct loop_source *src, uint32_t events)
@@ -66,40 +66,19 @@ static void on_inotify(struct loop *loop, struct loop_source *src, uint32_t even
 		check_marker(d->units[i]);
 }
 
-static void on_marker_poll(struct loop *loop, struct loop_timer *t);
-
-int daemon_markers_init(struct daemon *d)
-{
-	d->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (d->inotify_fd < 0)
-		return -errno;
-	d->inotify_src = (struct loop_source){ .fd = d->inotify_fd, .fn = on_inotify, .data = d };
-	d->marker_poll = (struct loop_timer){ .fn = on_marker_poll, .data = d };
-	return loop_add(d->loop, &d->inotify_src, EPOLLIN);
-}
-
-void daemon_markers_close(struct daemon *d)
-{
-	if (d->inotify_fd < 0)
-		return;
-	loop_del(d->loop, &d->inotify_src);
-	loop_timer_cancel(d->loop, &d->marker_poll);
-	d->inotify_fd = fd_close(d->inotify_fd);
-}
-
 /* Watch the marker's directory; false if it does not exist (yet). */
 static bool watch_dir(struct unit *u)
 {
 	char dir[4096];
 
-	if (u->marker_wd >= 0)
+	if (u->marker->wd >= 0)
 		return true;
 	str_copy(dir, u->cfg->ready_file, sizeof(dir));
-	u->marker_wd = inotify_add_watch(u->d->inotify_fd, dirname(dir), MARKER_EVENTS);
-	return u->marker_wd >= 0;
+	u->marker->wd = inotify_add_watch(u->d->markers->inotify_fd, dirname(dir), MARKER_EVENTS);
+	return u->marker->wd >= 0;
 }
 
-static void on_marker_poll(struct loop *loop, struct loop_timer *t)
+static void on_poll(struct loop *loop, struct loop_timer *t)
 {
 	struct daemon *d = t->data;
 	bool again = false;
@@ -116,10 +95,14 @@ static void on_marker_poll(struct loop *loop, struct loop_timer *t)
 		loop_timer_arm(loop, t, now_mono_ns() + MARKER_POLL_NS);
 }
 
-void unit_marker_arm(struct unit *u)
+/* Before a spawn: remove a stale marker, watch for the new one. */
+static int before_spawn(struct unit *u, struct svc_exit *fail)
 {
+	struct markers *m = u->d->markers;
+
+	(void)fail;
 	if (!(u->cfg->ready & READY_FILE))
-		return;
+		return 0;
 	/* A marker left by an earlier instance must not count for this one (ours only). */
 	if (u->cfg->adopted)
 		;
@@ -129,17 +112,79 @@ void unit_marker_arm(struct unit *u)
 	else if (errno != ENOENT)
 		log_warn("service=%s msg=\"cannot remove a stale ready marker\" path=%s err=\"%s\"",
 			 u->cfg->name, u->cfg->ready_file, strerror(errno));
-	if (!watch_dir(u) && !loop_timer_armed(&u->d->marker_poll))
-		loop_timer_arm(u->d->loop, &u->d->marker_poll, now_mono_ns() + MARKER_POLL_NS);
+	if (!watch_dir(u) && !loop_timer_armed(&m->poll))
+		loop_timer_arm(u->d->loop, &m->poll, now_mono_ns() + MARKER_POLL_NS);
+	return 0;
 }
 
-void unit_marker_disarm(struct unit *u)
+/* An adopted service may have written its marker long before readyd looked. */
+static void observe(struct unit *u, const struct unit_news *n)
 {
+	if (n->spawned && u->cfg->adopted)
+		check_marker(u);
+}
+
+static int add(struct unit *u)
+{
+	u->marker = malloc(sizeof(*u->marker));
+	if (!u->marker)
+		return -ENOMEM;
+	u->marker->wd = -1;
+	return 0;
+}
+
+static void remove_unit(struct unit *u)
+{
+	struct daemon *d = u->d;
+	int wd;
+
+	if (!u->marker)
+		return;
+	wd = u->marker->wd;
 	/* A watch descriptor is per directory: keep it while another unit shares it. */
-	for (size_t i = 0; u->marker_wd >= 0 && i < u->d->n_units; i++)
-		if (u->d->units[i] != u && u->d->units[i]->marker_wd == u->marker_wd)
-			u->marker_wd = -1;
-	if (u->marker_wd >= 0)
-		inotify_rm_watch(u->d->inotify_fd, u->marker_wd);
-	u->marker_wd = -1;
+	for (size_t i = 0; wd >= 0 && i < d->n_units; i++)
+		if (d->units[i] != u && d->units[i]->marker && d->units[i]->marker->wd == wd)
+			wd = -1;
+	if (wd >= 0)
+		inotify_rm_watch(d->markers->inotify_fd, wd);
+	free(u->marker);
+	u->marker = NULL;
+}
+
+const struct unit_module markers_module = {
+	.name = "markers",
+	.add = add,
+	.remove = remove_unit,
+	.observe = observe,
+	.before_spawn = before_spawn,
+};
+
+int markers_open(struct daemon *d)
+{
+	struct markers *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return -ENOMEM;
+	d->markers = m;
+	m->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (m->inotify_fd < 0)
+		return -errno;
+	m->src = (struct loop_source){ .fd = m->inotify_fd, .fn = on_inotify, .data = d };
+	m->poll = (struct loop_timer){ .fn = on_poll, .data = d };
+	return loop_add(d->loop, &m->src, EPOLLIN);
+}
+
+void markers_close(struct daemon *d)
+{
+	struct markers *m = d->markers;
+
+	if (!m)
+		return;
+	if (m->inotify_fd >= 0) {
+		loop_del(d->loop, &m->src);
+		loop_timer_cancel(d->loop, &m->poll);
+		fd_close(m->inotify_fd);
+	}
+	free(m);
+	d->markers = NULL;
 }

@@ -1,69 +1,41 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/*
- * sd_notify for each service: its own abstract socket, passed as
- * NOTIFY_SOCKET. A datagram counts only if its sender (SCM_CREDENTIALS) is
- * in the service's process tree; malformed, oversized and foreign ones are
- * dropped, counted and logged (rate-limited), never acted on. Received fds
- * are closed once the message is handled: a BARRIER=1 sender is released
- * exactly when everything before it took effect.
- */
+#include "daemon/in/notify.h"
+
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include "daemon/daemon.h"
+#include "daemon/unit.h"
 #include "os/notify_socket.h"
-#include "base/log.h"
 #include "base/clock.h"
+#include "base/log.h"
 #include "base/util.h"
 
 #define DATAGRAMS_PER_WAKEUP 64 /* a flood waits its turn behind everything else */
-#define RECENT_EXIT_NS (30 * NSEC_PER_SEC)
+#define REJECT_LOG_NS (10 * NSEC_PER_SEC)
 
-void daemon_note_exit(struct daemon *d, pid_t tgid, uint32_t kid, uint64_t at)
-{
-	d->recent_exits[d->recent_exit_next++ % RECENT_EXITS] =
-		(struct recent_exit){ .tgid = tgid, .service = kid, .at = at };
-}
-
-bool daemon_exited_lately(struct daemon *d, pid_t pid, uint32_t unit)
-{
-	uint64_t now = now_mono_ns();
-
-	for (int pass = 0; pass < 2; pass++) {
-		for (size_t i = 0; i < RECENT_EXITS; i++) {
-			const struct recent_exit *x = &d->recent_exits[i];
-			if (x->tgid == pid && RD_KID_UNIT(x->service) == unit &&
-			    now - x->at < RECENT_EXIT_NS)
-				return true;
-		}
-		/* Its EXIT may still wait in the ring buffer: read it, then look again. */
-		if (pass == 0 && d->tracer)
-			tracer_consume(d->tracer);
-	}
-	return false;
-}
+struct unit_notify {
+	struct unit *u;
+	struct loop_source src;
+	uint64_t last_reject_log;
+};
 
 static void reject(struct unit *u, enum notify_reject why, const struct notify_datagram *dg,
 		   const char *detail)
 {
-	uint64_t now = now_mono_ns();
+	uint64_t now = now_mono_ns(), total = svc_notify_rejected(&u->svc, why);
 
-	u->svc.notify_rejected[why]++;
-	daemon_mark_counters(u->d);
-	if (u->last_reject_log && now - u->last_reject_log < 10 * NSEC_PER_SEC)
+	unit_observe(u, &(struct unit_news){ .counters = true });
+	if (u->notify->last_reject_log && now - u->notify->last_reject_log < REJECT_LOG_NS)
 		return; /* a flood logs once every 10 s; the counters have the rest */
-	u->last_reject_log = now;
+	u->notify->last_reject_log = now;
 	log_warn("service=%s msg=\"sd_notify message dropped\" reason=%s detail=\"%s\" sender_pid=%d "
 		 "rejected_so_far=%llu",
 		 u->cfg->name, notify_reject_name(why), detail ? detail : "",
-		 dg->has_cred ? (int)dg->cred.pid : -1,
-		 (unsigned long long)(u->svc.notify_rejected[REJECT_MALFORMED] +
-				      u->svc.notify_rejected[REJECT_OVERSIZED] +
-				      u->svc.notify_rejected[REJECT_FOREIGN] +
-				      u->svc.notify_rejected[REJECT_NO_CREDENTIALS]));
+		 dg->has_cred ? (int)dg->cred.pid : -1, (unsigned long long)total);
 }
 
 static void log_message(struct unit *u, const struct notify_msg *m, pid_t sender)
@@ -89,10 +61,9 @@ static void log_mismatch(struct unit *u)
 
 static void handle(struct unit *u, struct notify_datagram *dg)
 {
-	struct svc_input in = { 0 };
+	struct svc_actions a;
 	struct notify_msg m;
 	const char *why;
-	bool mismatch_before = u->svc.ready_mismatch;
 
 	if (dg->truncated) {
 		reject(u, REJECT_OVERSIZED, dg, "longer than 4096 bytes or too many fds");
@@ -110,10 +81,8 @@ static void handle(struct unit *u, struct notify_datagram *dg)
 		reject(u, REJECT_MALFORMED, dg, why);
 		return;
 	}
-	u->svc.notify_accepted++;
 	log_message(u, &m, dg->cred.pid);
-	in.notify = &m;
-	unit_handle(u, SVC_EV_NOTIFY, &in);
+	a = unit_handle(u, SVC_EV_NOTIFY, &(struct svc_input){ .notify = &m });
 	if (m.mainpid > 0 && u->svc.pid) {
 		if (unit_tree_contains(u, m.mainpid))
 			unit_set_main(u, m.mainpid);
@@ -122,14 +91,13 @@ static void handle(struct unit *u, struct notify_datagram *dg)
 				 "pid=%d",
 				 u->cfg->name, (int)m.mainpid);
 	}
-	if (u->svc.ready_mismatch && !mismatch_before)
+	if (a.mismatch)
 		log_mismatch(u);
-	daemon_mark_dirty(u->d);
 }
 
-static void on_notify(struct loop *loop, struct loop_source *src, uint32_t events)
+static void on_datagram(struct loop *loop, struct loop_source *src, uint32_t events)
 {
-	struct unit *u = src->data;
+	struct unit_notify *n = src->data;
 	static struct notify_datagram dg; /* 4 KiB: not on the stack */
 
 	(void)loop, (void)events;
@@ -138,55 +106,66 @@ static void on_notify(struct loop *loop, struct loop_source *src, uint32_t event
 		if (rc <= 0) {
 			if (rc < 0)
 				log_warn("service=%s msg=\"notify socket read failed\" err=\"%s\"",
-					 u->cfg->name, strerror(-rc));
+					 n->u->cfg->name, strerror(-rc));
 			return;
 		}
-		handle(u, &dg);
+		handle(n->u, &dg);
 		notify_close_fds(&dg); /* after handling: that releases a BARRIER=1 sender */
 	}
 }
 
-int unit_notify_open(struct unit *u)
+/* Without its notify socket it cannot start when ready = notify; otherwise only a warning. */
+static void open_socket(struct unit *u)
 {
+	char name[UNIT_NOTIFY_NAME_MAX];
 	int fd;
 
-	snprintf(u->notify_name, sizeof(u->notify_name), "readyd/%d/%u", (int)getpid(), u->id);
-	fd = notify_socket_open(u->notify_name);
+	snprintf(name, sizeof(name), "readyd/%d/%u", (int)getpid(), u->id);
+	fd = notify_socket_open(name);
 	if (fd < 0) {
 		log_err("service=%s msg=\"cannot open its sd_notify socket\" err=\"%s\"", u->cfg->name,
 			strerror(-fd));
-		return fd;
+		goto fail;
 	}
-	u->notify_src = (struct loop_source){ .fd = fd, .fn = on_notify, .data = u };
-	return loop_add(u->d->loop, &u->notify_src, EPOLLIN);
+	u->notify->src = (struct loop_source){ .fd = fd, .fn = on_datagram, .data = u->notify };
+	if (loop_add(u->d->loop, &u->notify->src, EPOLLIN) < 0) {
+		u->notify->src.fd = fd_close(fd);
+		goto fail;
+	}
+	str_copy(u->notify_name, name, sizeof(u->notify_name));
+	return;
+fail:
+	if (u->cfg->ready & READY_NOTIFY)
+		log_err("service=%s msg=\"it waits for READY=1 but has no notify socket\"", u->cfg->name);
 }
 
-void unit_notify_close(struct unit *u)
+static int add(struct unit *u)
 {
-	if (u->notify_src.fd < 0)
+	u->notify = calloc(1, sizeof(*u->notify));
+	if (!u->notify)
+		return -ENOMEM;
+	u->notify->u = u;
+	u->notify->src.fd = -1;
+	if (!u->cfg->adopted) /* a [watch] was not started by readyd: no NOTIFY_SOCKET */
+		open_socket(u);
+	return 0;
+}
+
+static void remove_unit(struct unit *u)
+{
+	if (!u->notify)
 		return;
-	loop_del(u->d->loop, &u->notify_src);
-	u->notify_src.fd = fd_close(u->notify_src.fd);
+	if (u->notify->src.fd >= 0) {
+		loop_del(u->d->loop, &u->notify->src);
+		fd_close(u->notify->src.fd);
+	}
+	u->notify_name[0] = '\0';
+	free(u->notify);
+	u->notify = NULL;
 }
 
-void unit_notify_env(struct unit *u, char env[][96], char **out, size_t max)
-{
-	size_t n = 0;
-
-	if (u->notify_src.fd >= 0 && n + 1 < max) {
-		snprintf(env[n], sizeof(env[n]), "NOTIFY_SOCKET=@%s", u->notify_name);
-		out[n] = env[n];
-		n++;
-	}
-	if (u->cfg->watchdog_ns && n + 3 < max) {
-		snprintf(env[n], sizeof(env[n]), "WATCHDOG_USEC=%llu",
-			 (unsigned long long)(u->cfg->watchdog_ns / 1000));
-		out[n] = env[n];
-		n++;
-		/* The child writes its own pid here: see supervisor.c. */
-		snprintf(env[n], sizeof(env[n]), "WATCHDOG_PID=%s", SUPERVISOR_SELF_PID);
-		out[n] = env[n];
-		n++;
-	}
-	out[n] = NULL;
-}
+const struct unit_module notify_module = {
+	.name = "notify",
+	.add = add,
+	.remove = remove_unit,
+};

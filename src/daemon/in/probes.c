@@ -1,19 +1,29 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/*
- * A service's probes: each runs every probe_interval (from the start of the
- * previous run) while svc_probing() says so, concurrently with the others,
- * and every result is a SVC_EV_PROBE for the state machine.
- */
+#include "daemon/in/probes.h"
+
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "daemon/daemon.h"
-#include "base/log.h"
+#include "daemon/unit.h"
+#include "os/probe.h"
 #include "base/clock.h"
+#include "base/log.h"
 #include "base/util.h"
 
-static void on_probe_due(struct loop *loop, struct loop_timer *t);
+struct unit_probe {
+	struct unit *u;
+	unsigned int idx;
+	struct probe_run run;
+	struct loop_timer next;
+};
+
+struct unit_probes {
+	struct unit_probe v[CONFIG_MAX_PROBES];
+};
+
+static void sync_probes(struct unit *u);
 
 static void on_probe_done(struct probe_run *run, const struct probe_result *res)
 {
@@ -23,13 +33,12 @@ static void on_probe_done(struct probe_run *run, const struct probe_result *res)
 				.duration_ns = res->duration_ns };
 	const char *text = u->cfg->probes[p->idx].text;
 	enum probe_verdict before = u->svc.probes[p->idx].verdict;
-	bool passed_before = u->svc.probes[p->idx].has_result && u->svc.probes[p->idx].last_ok;
 	char reason[2 * PROBE_REASON_MAX], took[32];
 	uint64_t next_at;
 
 	if (res->aborted) { /* reaped after an abort: maybe the unit can go, or probe again */
 		unit_release_if_gone(u);
-		unit_probes_sync(u);
+		sync_probes(u);
 		return;
 	}
 	if (log_level() >= LOG_DEBUG) {
@@ -37,7 +46,7 @@ static void on_probe_done(struct probe_run *run, const struct probe_result *res)
 		log_debug("service=%s probe=\"%s\" ok=%d took=%s reason=\"%s\"", u->cfg->name, text,
 			  res->ok, took, log_escape(reason, sizeof(reason), res->reason));
 	}
-	/* The next run, on schedule: armed first, so the sync below keeps (or cancels) it. */
+	/* The next run, on schedule: armed first, so the sync after the event keeps (or cancels) it. */
 	next_at = run->started + u->cfg->probe_interval_ns;
 	loop_timer_arm(u->d->loop, &p->next, next_at > now_mono_ns() ? next_at : now_mono_ns());
 	unit_handle(u, SVC_EV_PROBE, &in);
@@ -45,10 +54,6 @@ static void on_probe_done(struct probe_run *run, const struct probe_result *res)
 		log_info("service=%s probe=\"%s\" verdict=%s reason=\"%s\"", u->cfg->name, text,
 			 probe_verdict_name(u->svc.probes[p->idx].verdict),
 			 log_escape(reason, sizeof(reason), res->reason));
-	if (res->ok != passed_before) /* readyd_probe_success flips: export soon */
-		daemon_mark_dirty(u->d);
-	else
-		daemon_mark_counters(u->d);
 }
 
 static void on_probe_due(struct loop *loop, struct loop_timer *t)
@@ -72,23 +77,13 @@ static void on_probe_due(struct loop *loop, struct loop_timer *t)
 	}
 }
 
-void unit_probes_init(struct unit *u)
-{
-	for (unsigned int i = 0; i < CONFIG_MAX_PROBES; i++) {
-		struct unit_probe *p = &u->probes[i];
-		p->u = u;
-		p->idx = i;
-		p->run.src.fd = p->run.pidfd.fd = -1;
-		p->next = (struct loop_timer){ .fn = on_probe_due, .data = p };
-	}
-}
-
-void unit_probes_sync(struct unit *u)
+/* Start or stop the unit's probes to match svc_probing(). */
+static void sync_probes(struct unit *u)
 {
 	bool on = svc_probing(&u->svc);
 
 	for (size_t i = 0; i < u->cfg->n_probes; i++) {
-		struct unit_probe *p = &u->probes[i];
+		struct unit_probe *p = &u->probes->v[i];
 		if (!on) {
 			loop_timer_cancel(u->d->loop, &p->next);
 			probe_abort(&p->run);
@@ -98,27 +93,74 @@ void unit_probes_sync(struct unit *u)
 	}
 }
 
-void unit_probes_stop(struct unit *u)
+static void stop_probes(struct unit *u)
 {
 	for (size_t i = 0; i < CONFIG_MAX_PROBES; i++) {
-		loop_timer_cancel(u->d->loop, &u->probes[i].next);
-		probe_abort(&u->probes[i].run);
+		loop_timer_cancel(u->d->loop, &u->probes->v[i].next);
+		probe_abort(&u->probes->v[i].run);
 	}
 }
 
-bool unit_probes_busy(const struct unit *u)
+static void observe(struct unit *u, const struct unit_news *n)
+{
+	(void)n;
+	sync_probes(u); /* ready = probe: probes start with the process */
+}
+
+/* A probe running now points into the old config, which may go right after. */
+static void rebind(struct unit *u)
+{
+	for (size_t i = 0; i < u->cfg->n_probes; i++)
+		u->probes->v[i].run.spec = &u->cfg->probes[i];
+}
+
+static bool busy(const struct unit *u)
 {
 	for (size_t i = 0; i < CONFIG_MAX_PROBES; i++)
-		if (probe_busy(&u->probes[i].run))
+		if (probe_busy(&u->probes->v[i].run))
 			return true;
 	return false;
 }
 
-bool daemon_probe_reap(struct daemon *d, pid_t pid)
+static bool reap(struct unit *u, pid_t pid)
 {
-	for (size_t i = 0; i < d->n_units; i++)
-		for (size_t j = 0; j < CONFIG_MAX_PROBES; j++)
-			if (probe_reap(&d->units[i]->probes[j].run, pid))
-				return true;
+	for (size_t i = 0; i < CONFIG_MAX_PROBES; i++)
+		if (probe_reap(&u->probes->v[i].run, pid))
+			return true;
 	return false;
 }
+
+static int add(struct unit *u)
+{
+	u->probes = calloc(1, sizeof(*u->probes));
+	if (!u->probes)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < CONFIG_MAX_PROBES; i++) {
+		struct unit_probe *p = &u->probes->v[i];
+		p->u = u;
+		p->idx = i;
+		p->run.src.fd = p->run.pidfd.fd = -1;
+		p->next = (struct loop_timer){ .fn = on_probe_due, .data = p };
+	}
+	return 0;
+}
+
+static void remove_unit(struct unit *u)
+{
+	if (!u->probes)
+		return;
+	stop_probes(u);
+	free(u->probes);
+	u->probes = NULL;
+}
+
+const struct unit_module probes_module = {
+	.name = "probes",
+	.add = add,
+	.remove = remove_unit,
+	.observe = observe,
+	.rebind = rebind,
+	.reconfigure = stop_probes, /* a running probe points into the old config */
+	.busy = busy,
+	.reap = reap,
+};

@@ -1,48 +1,40 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Listener levels from what the kernel shows now (sock_scan.c), for what
- * events cannot tell: processes readyd adopted ([watch]) were listening,
- * and waiting in epoll or accept(), before readyd looked; a listener whose
- * socket BPF never saw open is never seen closing either. A scan raises
- * levels (never lowers them, as events do) and closes sockets that are gone.
- *
- * Scans of one moment share one sock_diag load (the node's socket table).
+ * Listener levels from what the kernel shows now (scan.h). Scans of one
+ * moment share one sock_diag load (sock_table.c): scan timers land on the
+ * clock's multiples of their period.
  */
+#include "daemon/in/scan.h"
+
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
-#include "daemon/daemon.h"
-#include "base/log.h"
+#include "daemon/sock_table.h"
+#include "daemon/unit.h"
 #include "os/sock_scan.h"
 #include "base/clock.h"
+#include "base/log.h"
 #include "base/util.h"
 
-#define SCAN_FAST_NS   (100 * NSEC_PER_MSEC) /* while starting */
-#define SCAN_SLOW_NS   (1 * NSEC_PER_SEC)    /* afterwards: a close is seen within a second */
-#define TABLE_FRESH_NS (20 * NSEC_PER_MSEC)
-#define SCAN_TREE_MAX  4096
+#define SCAN_FAST_NS  (100 * NSEC_PER_MSEC) /* while starting */
+#define SCAN_SLOW_NS  (1 * NSEC_PER_SEC)    /* afterwards: a close is seen within a second */
+#define DROP_CHECK_NS (1 * NSEC_PER_SEC)
+#define SCAN_TREE_MAX 4096
 
 /* A socket known only from a scan: its inode stands in for the kernel address. */
 #define SCAN_SK(ino) ((1ULL << 63) | (ino))
 
-void daemon_sock_table_forget(struct daemon *d)
-{
-	d->table_at = 0;
-}
+struct unit_scan {
+	struct loop_timer timer;
+};
 
-const struct sock_table *daemon_sock_table(struct daemon *d, uint64_t now, bool with_bound)
-{
-	if (d->table_at && now - d->table_at < TABLE_FRESH_NS && (d->table.bound || !with_bound))
-		return &d->table;
-	sock_table_free(&d->table);
-	d->table_at = 0;
-	if (sock_table_load(&d->table, with_bound) < 0)
-		return NULL;
-	d->table_at = now;
-	return &d->table;
-}
+struct scans {
+	struct loop_timer drop_timer; /* lost events trigger a rebuild */
+	uint64_t dropped_seen;
+};
 
 /* The sk under which a socket with this inode is already known, else a scan key. */
 static uint64_t known_sk(const struct svc *s, uint64_t ino)
@@ -66,40 +58,23 @@ static void log_scan_level(struct unit *u, const struct listener *l, const struc
 
 static void apply_sock(struct unit *u, const struct scan_sock *k, uint64_t now)
 {
-	bool connectionless = k->e.addr.sock_type == SOCK_DGRAM;
-	bool only_bound = connectionless || k->e.state == SOCK_STATE_BOUND;
+	bool only_bound = k->e.addr.sock_type == SOCK_DGRAM || k->e.state == SOCK_STATE_BOUND;
 	enum level lv = only_bound			  ? LEVEL_BOUND
 			: k->e.state != SOCK_STATE_LISTEN ? LEVEL_ABSENT
 			: k->accepting			  ? LEVEL_ACCEPTING
 							  : LEVEL_LISTENING;
-	uint64_t sk = known_sk(&u->svc, k->e.inode);
-	struct listener *l;
+	struct svc_sock obs = {
+		.sk = known_sk(&u->svc, k->e.inode), .ino = k->e.inode, .addr = &k->e.addr,
+		.level = lv, .may_observe = !only_bound, .declared_only = only_bound,
+		.pid = k->accept_pid, .comm = k->comm, .via = k->via, .at = now,
+	};
+	struct svc_actions a;
 
 	if (lv == LEVEL_ABSENT)
 		return;
-	/* Bound-only sockets make no observed listener: clients have them too. */
-	l = svc_listener_for(&u->svc, sk, &k->e.addr, !only_bound);
-	if (!l || (only_bound && !l->spec))
-		return;
-	if (!l->has_bound) {
-		l->bound = k->e.addr;
-		l->has_bound = true;
-	}
-	if (connectionless)
-		l->connectionless = true;
-	if (lv == LEVEL_ACCEPTING && l->level != LEVEL_ACCEPTING) {
-		l->pid = k->accept_pid;
-		l->via = k->via;
-		str_copy(l->comm, k->comm, sizeof(l->comm));
-	}
-	if (!listener_note(l, sk, lv, now)) {
-		listener_set_ino(l, sk, k->e.inode);
-		return;
-	}
-	listener_set_ino(l, sk, k->e.inode);
-	log_scan_level(u, l, k);
-	daemon_mark_dirty(u->d);
-	unit_handle(u, SVC_EV_PROGRESS, NULL);
+	a = unit_handle(u, SVC_EV_SOCKET, &(struct svc_input){ .sock = &obs });
+	if (a.level_changed)
+		log_scan_level(u, a.listener, k);
 }
 
 /* Sockets that were up and are not in the scan are closed. */
@@ -108,22 +83,20 @@ static void close_missing(struct unit *u, struct listener *ls, size_t n, const s
 {
 	for (size_t i = 0; i < n; i++) {
 		struct listener *l = &ls[i];
-		for (size_t j = 0; j < l->n_socks; j++) {
+		for (size_t j = 0; j < l->n_socks && u->svc.pid; j++) {
 			struct listener_sock *s = &l->socks[j];
 			bool up = l->connectionless ? s->level >= LEVEL_BOUND
 						    : s->level >= LEVEL_LISTENING;
+			struct svc_sock obs = { .sk = s->sk, .level = LEVEL_CLOSED, .at = now };
+			struct svc_actions a;
+
 			if (!up || s->level == LEVEL_CLOSED || !s->ino || scan_find(sc, s->ino))
 				continue;
 			if (u->d->tracer)
 				tracer_forget_sock(u->d->tracer, s->sk);
-			if (!listener_note(l, s->sk, LEVEL_CLOSED, now))
-				continue;
-			log_scan_level(u, l, NULL);
-			daemon_mark_dirty(u->d);
-			if (l->level == LEVEL_CLOSED && !svc_listeners_ready(&u->svc)) {
-				struct svc_input in = {.why = l->label};
-				unit_handle(u, SVC_EV_LISTENER_LOST, &in);
-			}
+			a = unit_handle(u, SVC_EV_SOCKET, &(struct svc_input){ .sock = &obs });
+			if (a.level_changed)
+				log_scan_level(u, l, NULL);
 		}
 	}
 }
@@ -159,8 +132,8 @@ int unit_scan(struct unit *u, bool levels)
 	table = daemon_sock_table(u->d, now, wants_bound(u, levels));
 	if (!table)
 		return -EIO;
-	if (!levels && unit_sockets_known(u, table, &sc)) { /* the common 1 Hz check */
-		unit_sockets_check(u, table, &sc, now);
+	if (!levels && scan_queue_known(u, table, &sc)) { /* the common 1 Hz check */
+		scan_queue_check(u, table, &sc, now);
 		scan_free(&sc);
 		return 0;
 	}
@@ -177,10 +150,26 @@ int unit_scan(struct unit *u, bool levels)
 		close_missing(u, u->svc.observed, u->svc.n_observed, &sc, now);
 	}
 	if (u->svc.pid)
-		unit_sockets_check(u, table, &sc, now);
+		scan_queue_check(u, table, &sc, now);
 	scan_free(&sc);
 	return 0;
 }
+
+void scan_all(struct daemon *d, const char *why)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < d->n_units; i++)
+		if (d->units[i]->svc.pid && !d->units[i]->removed) {
+			unit_scan(d->units[i], true);
+			n++;
+		}
+	if (n)
+		log_info("msg=\"listener levels rebuilt from sock_diag and /proc\" why=%s services=%zu",
+			 why, n);
+}
+
+/* ---- when ---- */
 
 /* Are u's listener levels made by scans (no BPF events for it)? */
 static bool levels_scanned(const struct unit *u)
@@ -201,7 +190,22 @@ static uint64_t scan_interval(const struct unit *u)
 	if (levels_scanned(u))
 		return u->svc.state == SVC_STARTING ? SCAN_FAST_NS : SCAN_SLOW_NS;
 	/* With BPF, levels come from events; scans watch the accept queues of a running service. */
-	return unit_sockets_watched(u) ? SCAN_SLOW_NS : 0;
+	return svc_queues_watched(&u->svc) ? SCAN_SLOW_NS : 0;
+}
+
+static void scan_sync(struct unit *u)
+{
+	uint64_t every = scan_interval(u), at;
+	struct loop_timer *t = &u->scan->timer;
+
+	if (!every) {
+		loop_timer_cancel(u->d->loop, t);
+		return;
+	}
+	/* On the clock's multiples of `every`: one moment's scans share one socket dump. */
+	at = (now_mono_ns() / every + 1) * every;
+	if (!loop_timer_armed(t) || t->deadline > at)
+		loop_timer_arm(u->d->loop, t, at);
 }
 
 static void on_scan_timer(struct loop *loop, struct loop_timer *t)
@@ -214,24 +218,83 @@ static void on_scan_timer(struct loop *loop, struct loop_timer *t)
 	if (err && err != -ESRCH)
 		log_debug("service=%s msg=\"socket scan failed\" err=\"%s\"", u->cfg->name,
 			  strerror(-err));
-	unit_scan_sync(u);
+	scan_sync(u);
 }
 
-void unit_scan_sync(struct unit *u)
-{
-	uint64_t every = scan_interval(u), at;
+/* ---- the unit's life ---- */
 
-	if (!every) {
-		loop_timer_cancel(u->d->loop, &u->scan_timer);
+static int add(struct unit *u)
+{
+	u->scan = calloc(1, sizeof(*u->scan));
+	if (!u->scan)
+		return -ENOMEM;
+	u->scan->timer = (struct loop_timer){ .fn = on_scan_timer, .data = u };
+	return 0;
+}
+
+static void remove_unit(struct unit *u)
+{
+	if (!u->scan)
 		return;
-	}
-	/* On the clock's multiples of `every`: one moment's scans share one socket dump. */
-	at = (now_mono_ns() / every + 1) * every;
-	if (!loop_timer_armed(&u->scan_timer) || u->scan_timer.deadline > at)
-		loop_timer_arm(u->d->loop, &u->scan_timer, at);
+	loop_timer_cancel(u->d->loop, &u->scan->timer);
+	free(u->scan);
+	u->scan = NULL;
 }
 
-void unit_scan_init(struct unit *u)
+/* An adopted service was listening before readyd looked: what the kernel shows counts. */
+static void observe(struct unit *u, const struct unit_news *n)
 {
-	u->scan_timer = (struct loop_timer){.fn = on_scan_timer, .data = u};
+	if (n->spawned && u->cfg->adopted) {
+		int err = unit_scan(u, true);
+		if (err)
+			log_warn("service=%s msg=\"cannot see its sockets\" err=\"%s\"", u->cfg->name,
+				 strerror(-err));
+	}
+	scan_sync(u);
+}
+
+const struct unit_module scan_module = {
+	.name = "scan",
+	.add = add,
+	.remove = remove_unit,
+	.observe = observe,
+};
+
+/* ---- lost events ---- */
+
+static void on_drop_check(struct loop *loop, struct loop_timer *t)
+{
+	struct daemon *d = t->data;
+	uint64_t dropped = tracer_dropped(d->tracer);
+
+	if (dropped > d->scans->dropped_seen) {
+		log_warn("msg=\"the ring buffer was full: kernel events were lost\" lost=%llu "
+			 "total=%llu",
+			 (unsigned long long)(dropped - d->scans->dropped_seen),
+			 (unsigned long long)dropped);
+		d->scans->dropped_seen = dropped;
+		scan_all(d, "events_lost");
+		daemon_observe(d, &(struct unit_news){ .dirty = true });
+	}
+	loop_timer_arm(loop, t, now_mono_ns() + DROP_CHECK_NS);
+}
+
+int scan_open(struct daemon *d)
+{
+	d->scans = calloc(1, sizeof(*d->scans));
+	if (!d->scans)
+		return -ENOMEM;
+	d->scans->drop_timer = (struct loop_timer){ .fn = on_drop_check, .data = d };
+	if (tracer_mode(d->tracer) != TRACER_POLL)
+		loop_timer_arm(d->loop, &d->scans->drop_timer, now_mono_ns() + DROP_CHECK_NS);
+	return 0;
+}
+
+void scan_close(struct daemon *d)
+{
+	if (!d->scans)
+		return;
+	loop_timer_cancel(d->loop, &d->scans->drop_timer);
+	free(d->scans);
+	d->scans = NULL;
 }

@@ -3,7 +3,7 @@
  * [watch "NAME"]: services readyd did not start. Instead of a fork, "spawn"
  * attaches to the processes named by pid, pid_file or cgroup: their tree
  * joins the BPF watched set (what they do from now on is seen as events),
- * and a socket scan (daemon_scan.c) judges what they did before readyd
+ * and a socket scan (in/scan.c) judges what they did before readyd
  * looked. readyd never signals, restarts or stops them; when they are gone
  * the watch is `failed`, and a pid_file or cgroup watch attaches again as
  * soon as the file or cgroup names a live process.
@@ -16,14 +16,19 @@
 #include <string.h>
 #include <sys/pidfd.h>
 
-#include "daemon/daemon.h"
-#include "base/log.h"
+#include "daemon/in/watch.h"
+#include "daemon/unit.h"
 #include "os/sock_scan.h"
 #include "base/clock.h"
+#include "base/log.h"
 #include "base/util.h"
 
 #define REATTACH_POLL_NS (1 * NSEC_PER_SEC)
 #define WATCH_TREE_MAX 4096
+
+struct unit_watch {
+	struct loop_timer reattach;
+};
 
 /* The pid in a pid file: the first number in it. */
 static int read_pid_file(const char *path, pid_t *pid, char *why, size_t size)
@@ -48,7 +53,7 @@ static int read_pid_file(const char *path, pid_t *pid, char *why, size_t size)
 /* Which process is the watched service's main one now. */
 static int resolve(struct unit *u, pid_t *pid, char *why, size_t size)
 {
-	struct unit_proc *p = &u->procs[0];
+	struct unit_proc *p = &u->procs.v[0];
 	const struct service_config *c = u->cfg;
 	int err;
 
@@ -60,7 +65,7 @@ static int resolve(struct unit *u, pid_t *pid, char *why, size_t size)
 		return read_pid_file(c->watch.path, pid, why, size);
 	case WATCH_CGROUP:
 		if (p->cg.dirfd < 0) {
-			err = cgroup_open(&u->d->cgroups, c->watch.path, u->d->cg_inotify_fd, &p->cg);
+			err = cgroup_open(reaper_cgroups(u->d), c->watch.path, reaper_cgroup_events_fd(u->d), &p->cg);
 			if (err) {
 				snprintf(why, size, "cgroup %s: %s", c->watch.path, strerror(-err));
 				return err;
@@ -95,9 +100,9 @@ static void follow_tree(struct unit_proc *p, pid_t main)
 		tracer_watch(d->tracer, pids[i], RD_KID(p->u->id, p->idx));
 }
 
-int unit_watch_attach(struct unit *u, struct svc_exit *fail)
+int watch_attach(struct unit *u, struct svc_exit *fail)
 {
-	struct unit_proc *p = &u->procs[0];
+	struct unit_proc *p = &u->procs.v[0];
 	char why[sizeof(fail->spawn_error)], comm[16];
 	pid_t pid = 0;
 	int pidfd, err;
@@ -126,16 +131,11 @@ int unit_watch_attach(struct unit *u, struct svc_exit *fail)
 	return 0;
 }
 
-/* After attaching: what the kernel shows already counts. */
-void unit_watch_attached(struct unit *u)
+/* Failed and still wanted: waiting for its pid file or cgroup to name a live process again. */
+static bool waiting(const struct unit *u)
 {
-	int err = unit_scan(u, true);
-
-	if (err)
-		log_warn("service=%s msg=\"cannot see its sockets\" err=\"%s\"", u->cfg->name,
-			 strerror(-err));
-	unit_marker_check(u);
-	unit_scan_sync(u);
+	return u->cfg->adopted && u->cfg->watch.kind != WATCH_PID && u->svc.state == SVC_FAILED &&
+	       u->svc.want_up && !u->d->shutting_down;
 }
 
 /* Failed and still wanted: attach again once the pid file or cgroup names a live process. */
@@ -146,7 +146,7 @@ static void on_reattach(struct loop *loop, struct loop_timer *t)
 	pid_t pid;
 
 	(void)loop;
-	if (!unit_watch_waiting(u))
+	if (!waiting(u))
 		return;
 	if (resolve(u, &pid, why, sizeof(why)) == 0 && kill(pid, 0) == 0) {
 		struct svc_input in = { .why = "its process is back" };
@@ -156,21 +156,41 @@ static void on_reattach(struct loop *loop, struct loop_timer *t)
 	loop_timer_arm(u->d->loop, t, now_mono_ns() + REATTACH_POLL_NS);
 }
 
-bool unit_watch_waiting(const struct unit *u)
+static void observe(struct unit *u, const struct unit_news *n)
 {
-	return u->cfg->adopted && u->cfg->watch.kind != WATCH_PID && u->svc.state == SVC_FAILED &&
-	       u->svc.want_up && !u->d->shutting_down;
+	struct loop_timer *t;
+
+	(void)n;
+	if (!u->watch)
+		return;
+	t = &u->watch->reattach;
+	if (!waiting(u))
+		loop_timer_cancel(u->d->loop, t);
+	else if (!loop_timer_armed(t))
+		loop_timer_arm(u->d->loop, t, now_mono_ns() + REATTACH_POLL_NS);
 }
 
-void unit_watch_sync(struct unit *u)
+static int add(struct unit *u)
 {
-	if (!unit_watch_waiting(u))
-		loop_timer_cancel(u->d->loop, &u->reattach_timer);
-	else if (!loop_timer_armed(&u->reattach_timer))
-		loop_timer_arm(u->d->loop, &u->reattach_timer, now_mono_ns() + REATTACH_POLL_NS);
+	u->watch = calloc(1, sizeof(*u->watch));
+	if (!u->watch)
+		return -ENOMEM;
+	u->watch->reattach = (struct loop_timer){ .fn = on_reattach, .data = u };
+	return 0;
 }
 
-void unit_watch_init(struct unit *u)
+static void remove_unit(struct unit *u)
 {
-	u->reattach_timer = (struct loop_timer){ .fn = on_reattach, .data = u };
+	if (!u->watch)
+		return;
+	loop_timer_cancel(u->d->loop, &u->watch->reattach);
+	free(u->watch);
+	u->watch = NULL;
 }
+
+const struct unit_module watch_module = {
+	.name = "watch",
+	.add = add,
+	.remove = remove_unit,
+	.observe = observe,
+};

@@ -3,15 +3,26 @@
  * readyd exec / readyd wait (oneshot.h): the one service's transitions
  * decide what is printed and when the run ends, with which exit code.
  */
-#include "daemon/daemon.h"
 
+#include "daemon/out/oneshot_exit.h"
+
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "daemon/procs.h"
+#include "daemon/unit.h"
 
 #include "base/log.h"
 #include "base/clock.h"
 #include "base/util.h"
+
+struct oneshot_exit {
+	struct loop_timer timer; /* readyd wait --timeout */
+	bool said_ready;
+};
 
 static void on_wait_timeout(struct loop *loop, struct loop_timer *t)
 {
@@ -27,20 +38,35 @@ static void on_wait_timeout(struct loop *loop, struct loop_timer *t)
 	loop_quit(loop, ONESHOT_EXIT_TIMEOUT);
 }
 
-void daemon_oneshot_start(struct daemon *d)
+int oneshot_exit_open(struct daemon *d)
 {
-	d->oneshot_timer = (struct loop_timer){.fn = on_wait_timeout, .data = d};
+	if (!d->opts->oneshot.kind)
+		return 0;
+	d->oneshot = calloc(1, sizeof(*d->oneshot));
+	if (!d->oneshot)
+		return -ENOMEM;
+	d->oneshot->timer = (struct loop_timer){ .fn = on_wait_timeout, .data = d };
 	/* exec's timeout is the service's ready_timeout: the state machine stops CMD. */
 	if (d->opts->oneshot.kind == ONESHOT_WAIT && d->opts->oneshot.timeout_ns)
-		loop_timer_arm(d->loop, &d->oneshot_timer,
+		loop_timer_arm(d->loop, &d->oneshot->timer,
 			       now_mono_ns() + d->opts->oneshot.timeout_ns);
+	return 0;
+}
+
+void oneshot_exit_close(struct daemon *d)
+{
+	if (!d->oneshot)
+		return;
+	loop_timer_cancel(d->loop, &d->oneshot->timer);
+	free(d->oneshot);
+	d->oneshot = NULL;
 }
 
 static void say_ready(struct unit *u)
 {
 	struct daemon *d = u->d;
 
-	d->oneshot_said_ready = true;
+	d->oneshot->said_ready = true;
 	if (d->opts->oneshot.kind == ONESHOT_WAIT)
 		printf("readyd: pid %d is ready: %s\n", (int)d->opts->oneshot.pid, u->svc.cause);
 	else
@@ -63,14 +89,15 @@ static int exit_code(const struct svc *s)
 	return e->code >= 0 ? e->code : 1;
 }
 
-void daemon_oneshot_observe(struct unit *u)
+static void observe(struct unit *u, const struct unit_news *n)
 {
 	struct daemon *d = u->d;
 	enum svc_state st = u->svc.state;
 
-	if (!d->opts->oneshot.kind || d->exiting)
+	(void)n;
+	if (!d->oneshot || d->exiting)
 		return;
-	if (st == SVC_RUNNING && !d->oneshot_said_ready) {
+	if (st == SVC_RUNNING && !d->oneshot->said_ready) {
 		say_ready(u);
 		if (d->opts->oneshot.kind == ONESHOT_WAIT) {
 			d->exiting = true;
@@ -98,11 +125,11 @@ void daemon_oneshot_observe(struct unit *u)
  * signal and readyd exits with whatever the command then does. Before it
  * runs, and for wait, a signal ends the run.
  */
-bool daemon_oneshot_signal(struct daemon *d, int sig)
+bool oneshot_exit_signal(struct daemon *d, int sig)
 {
 	struct unit *u = d->n_units ? d->units[0] : NULL;
 
-	if (!d->opts->oneshot.kind || sig == SIGCHLD)
+	if (!d->oneshot || sig == SIGCHLD)
 		return false;
 	if (d->opts->oneshot.kind == ONESHOT_EXEC && u && u->svc.pid) {
 		log_info("msg=\"forwarding SIG%s to the command\" pid=%d", sigabbrev_np(sig),
@@ -120,3 +147,8 @@ bool daemon_oneshot_signal(struct daemon *d, int sig)
 	/* exec, nothing running: TERM/INT end the run; the rest (HUP is no reload here) wait. */
 	return sig != SIGTERM && sig != SIGINT;
 }
+
+const struct unit_module oneshot_exit_module = {
+	.name = "oneshot",
+	.observe = observe,
+};

@@ -2,13 +2,13 @@
 /* The state machine, driven with a fake clock: every transition of the table. */
 #include "cmocka_all.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
-#include "readyd_event.h"
 #include "model/service.h"
 #include "base/clock.h"
 #include "base/util.h"
@@ -85,27 +85,30 @@ static void exit_with(struct fixture *f, int code, int sig)
 	ev(f, SVC_EV_EXIT, &in);
 }
 
-/* A socket of the service reached `level` (as daemon_events.c reports it). */
+/* What a sensor saw of socket sk (as in/events.c reports it). */
+static void sock_event(struct fixture *f, uint64_t sk, const struct sock_addr *a, enum level lv)
+{
+	struct svc_sock k = { .sk = sk, .addr = lv == LEVEL_CLOSED ? NULL : a, .level = lv,
+			      .may_observe = lv == LEVEL_LISTENING || lv == LEVEL_ACCEPTING,
+			      .pid = 4242, .comm = "web", .via = VIA_EPOLL, .at = f->now };
+
+	ev(f, SVC_EV_SOCKET, &(struct svc_input){ .sock = &k });
+}
+
+/* A TCP socket of the service bound to addr:8080 reached `level`. */
 static void level(struct fixture *f, uint64_t sk, const char *addr, enum level lv)
 {
 	struct sock_addr a = { .family = AF_INET, .sock_type = SOCK_STREAM, .port = 8080 };
-	struct listener *l;
 
 	inet_pton(AF_INET, addr, a.addr);
-	l = svc_listener_for(&f->svc, sk, &a, lv != LEVEL_BOUND);
-	assert_non_null(l);
-	if (lv == LEVEL_ACCEPTING)
-		l->via = RD_VIA_EPOLL, l->pid = 4242;
-	if (listener_note(l, sk, lv, f->now))
-		ev(f, lv == LEVEL_CLOSED ? SVC_EV_LISTENER_LOST : SVC_EV_PROGRESS,
-		   &(struct svc_input){ .why = l->label });
+	sock_event(f, sk, &a, lv);
 }
 
 static void deadline(struct fixture *f)
 {
 	assert_true(f->svc.deadline > 0);
 	f->now = f->svc.deadline;
-	ev(f, SVC_EV_DEADLINE, NULL);
+	ev(f, svc_deadline_event(&f->svc), NULL);
 }
 
 static void starting_until_accepting_not_just_listening(void **state)
@@ -133,7 +136,6 @@ static void every_declared_listener_must_accept(void **state)
 {
 	struct fixture *f = *state;
 	struct sock_addr u = { .family = AF_UNIX, .sock_type = SOCK_STREAM };
-	struct listener *l;
 
 	add_listen(&f->cfg, "unix:/run/web.sock");
 	init(f);
@@ -141,10 +143,10 @@ static void every_declared_listener_must_accept(void **state)
 	level(f, 0xa, "0.0.0.0", LEVEL_ACCEPTING); /* wildcard serves 127.0.0.1 */
 	assert_int_equal(f->svc.state, SVC_STARTING);
 	str_copy(u.path, "/run/web.sock", sizeof(u.path));
-	l = svc_listener_for(&f->svc, 0xb, &u, false);
-	assert_ptr_equal(l, &f->svc.listeners[1]);
-	listener_note(l, 0xb, LEVEL_ACCEPTING, f->now);
-	ev(f, SVC_EV_PROGRESS, NULL);
+	assert_ptr_equal(svc_listener_for(&f->svc, 0xb, &u, false), &f->svc.listeners[1]);
+	sock_event(f, 0xb, &u, LEVEL_ACCEPTING);
+	assert_ptr_equal(f->act.listener, &f->svc.listeners[1]);
+	assert_true(f->act.level_changed);
 	assert_int_equal(f->svc.state, SVC_RUNNING);
 }
 
@@ -152,16 +154,13 @@ static void udp_is_ready_once_bound(void **state)
 {
 	struct fixture *f = *state;
 	struct sock_addr a = { .family = AF_INET, .sock_type = SOCK_DGRAM, .port = 5353 };
-	struct listener *l;
 
 	f->cfg.n_listen = 0;
 	add_listen(&f->cfg, "udp:5353");
 	init(f);
 	start(f);
-	l = svc_listener_for(&f->svc, 0xc, &a, false);
-	assert_non_null(l);
-	listener_note(l, 0xc, LEVEL_BOUND, f->now);
-	ev(f, SVC_EV_PROGRESS, NULL);
+	sock_event(f, 0xc, &a, LEVEL_BOUND);
+	assert_true(f->act.level_changed);
 	assert_int_equal(f->svc.state, SVC_RUNNING);
 }
 
@@ -378,12 +377,22 @@ static void port_conflict_is_named_in_the_cause(void **state)
 {
 	struct fixture *f = *state;
 
+	struct sock_addr a = { .family = AF_INET, .sock_type = SOCK_STREAM, .port = 8080 };
+	struct svc_sock k = { .addr = &a, .bind_errno = EADDRINUSE,
+			      .holder = "tcp:127.0.0.1:8080 is held by pid 7 (nc)" };
+
+	inet_pton(AF_INET, "127.0.0.1", a.addr);
 	init(f);
 	start(f);
-	str_copy(f->svc.listeners[0].conflict, "port conflict: tcp:127.0.0.1:8080 is held by pid 7 (nc)",
-		 sizeof(f->svc.listeners[0].conflict));
+	ev(f, SVC_EV_SOCKET, &(struct svc_input){ .sock = &k });
+	assert_ptr_equal(f->act.listener, &f->svc.listeners[0]);
+	assert_true(f->act.dirty);
+	assert_int_equal(f->svc.listeners[0].bind_errno, EADDRINUSE);
+	k.holder = "a second failure is not looked up again";
+	ev(f, SVC_EV_SOCKET, &(struct svc_input){ .sock = &k });
 	exit_with(f, 1, 0);
-	assert_non_null(strstr(f->svc.cause, "held by pid 7 (nc)"));
+	assert_string_equal(f->svc.cause, "exited with status 1 before it was ready; port conflict: "
+					  "tcp:127.0.0.1:8080 is held by pid 7 (nc); restart in 1.00s");
 }
 
 static void stop_before_the_fork_needs_no_signal(void **state)
@@ -405,8 +414,9 @@ static void late_events_for_stopped_service_change_nothing(void **state)
 	struct fixture *f = *state;
 
 	init(f);
-	ev(f, SVC_EV_PROGRESS, NULL);
-	ev(f, SVC_EV_LISTENER_LOST, NULL);
+	level(f, 0xa, "127.0.0.1", LEVEL_ACCEPTING);
+	assert_false(f->act.changed);
+	level(f, 0xa, "127.0.0.1", LEVEL_CLOSED);
 	exit_with(f, 1, 0);
 	assert_int_equal(f->svc.state, SVC_STOPPED);
 	assert_false(f->act.changed);
@@ -526,8 +536,7 @@ static void ready_timeout_names_the_failing_probe(void **state)
 	start(f);
 	level(f, 0xa, "127.0.0.1", LEVEL_ACCEPTING);
 	probe(f, 0, false, "connect: Connection refused");
-	f->now = f->svc.deadline;
-	ev(f, SVC_EV_DEADLINE, NULL);
+	deadline(f);
 	assert_string_equal(f->svc.cause, "not ready after 30.00s (tcp:127.0.0.1:8080 accepting; "
 					  "probe tcp:127.0.0.1:9090: connect: Connection refused)");
 	probe_spec_free(&f->cfg.probes[0]);

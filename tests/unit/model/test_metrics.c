@@ -90,6 +90,17 @@ static void state_is_one_hot(void **state)
 	assert_null(strstr(text, "readyd_service_ready_seconds{")); /* not ready: absent */
 }
 
+/* Socket 1 of the service, on 0.0.0.0:8080, reached lv at `at` (the kernel's stamp and now). */
+static void socket_at(enum level lv, uint64_t at)
+{
+	struct sock_addr addr = { .family = AF_INET, .sock_type = SOCK_STREAM, .port = 8080 };
+	struct svc_sock k = { .sk = 1, .addr = &addr, .level = lv, .at = at };
+	struct svc_actions a;
+
+	svc_handle(&svc, SVC_EV_SOCKET, &(struct svc_input){ .sock = &k }, at, &a);
+	assert_true(a.level_changed);
+}
+
 static void timings_after_ready(void **state)
 {
 	struct svc_actions a;
@@ -98,10 +109,9 @@ static void timings_after_ready(void **state)
 	(void)state;
 	make_service("tcp:8080");
 	svc_handle(&svc, SVC_EV_START, NULL, 100 * SEC, &a);
-	listener_note(&svc.listeners[0], 1, LEVEL_BOUND, 100 * SEC + 10000000);
-	listener_note(&svc.listeners[0], 1, LEVEL_LISTENING, 100 * SEC + 20000000);
-	listener_note(&svc.listeners[0], 1, LEVEL_ACCEPTING, 100 * SEC + 1500000000);
-	svc_handle(&svc, SVC_EV_PROGRESS, NULL, 100 * SEC + 1500000000, &a);
+	socket_at(LEVEL_BOUND, 100 * SEC + 10000000);
+	socket_at(LEVEL_LISTENING, 100 * SEC + 20000000);
+	socket_at(LEVEL_ACCEPTING, 100 * SEC + 1500000000);
 	text = render(0);
 	contains(text, "readyd_service_ready_seconds{service=\"web\"} 1.500000\n");
 	contains(text, "readyd_service_phase_seconds{service=\"web\",phase=\"bind\"} 0.010000\n");

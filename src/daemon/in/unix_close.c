@@ -1,31 +1,22 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/*
- * Checking the kernel's current socket table against what events told us.
- *
- * Unix listeners have no always-on kernel hook that fires when they close
- * (TCP has tcp_destroy_sock; fentry on unix_release_sock is not available
- * on every kernel), and the syscall tracepoints are detached once services
- * run. So while some unix listener is up, a sock_diag dump of listening unix
- * sockets runs every second and a listener whose inode is gone is closed.
- *
- * And when the ring buffer dropped events (readyd_events_dropped_total grew),
- * or after a reload, every running service's levels are rebuilt from
- * sock_diag and /proc — the scan poll mode uses — so a lost event never
- * leaves a service wrong for more than a second.
- */
+#include "daemon/in/unix_close.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
-#include "daemon/daemon.h"
-#include "base/log.h"
+#include "daemon/unit.h"
 #include "os/sockets.h"
 #include "base/clock.h"
+#include "base/log.h"
 #include "base/util.h"
 
 #define UNIX_CHECK_NS (1 * NSEC_PER_SEC)
-#define DROP_CHECK_NS (1 * NSEC_PER_SEC)
+
+struct unix_close {
+	struct loop_timer timer;
+};
 
 struct ino_set {
 	uint64_t *v;
@@ -62,18 +53,18 @@ static bool is_live_unix(const struct listener *l, const struct listener_sock *s
 	       (s->level == LEVEL_LISTENING || s->level == LEVEL_ACCEPTING);
 }
 
-/* Close every live unix socket of `ls` missing from `set`; true if any is live. */
+/* Close every live unix socket of `ls` missing from `set` (NULL: just look); true if any is live. */
 static bool check_listeners(struct unit *u, struct listener *ls, size_t n,
 			    const struct ino_set *set, uint64_t now)
 {
-	bool any = false;
-
 	char label[2 * SOCK_ADDR_TEXT_MAX];
+	bool any = false;
 
 	for (size_t i = 0; i < n; i++) {
 		struct listener *l = &ls[i];
 		for (size_t j = 0; j < l->n_socks; j++) {
 			struct listener_sock *s = &l->socks[j];
+			struct svc_sock obs = { .sk = s->sk, .level = LEVEL_CLOSED, .at = now };
 			if (!is_live_unix(l, s))
 				continue;
 			if (!set || ino_in(set, s->ino)) {
@@ -83,12 +74,7 @@ static bool check_listeners(struct unit *u, struct listener *ls, size_t n,
 			log_info("service=%s listener=\"%s\" level=closed seen_by=sock_diag",
 				 u->cfg->name, log_escape(label, sizeof(label), l->label));
 			tracer_forget_sock(u->d->tracer, s->sk);
-			if (listener_note(l, s->sk, LEVEL_CLOSED, now) && l->level == LEVEL_CLOSED &&
-			    !svc_listeners_ready(&u->svc)) {
-				struct svc_input in = { .why = l->label };
-				unit_handle(u, SVC_EV_LISTENER_LOST, &in);
-			}
-			daemon_mark_dirty(u->d);
+			unit_handle(u, SVC_EV_SOCKET, &(struct svc_input){ .sock = &obs });
 		}
 	}
 	return any;
@@ -106,7 +92,7 @@ static bool any_live_unix(struct daemon *d)
 	return any;
 }
 
-static void on_unix_check(struct loop *loop, struct loop_timer *t)
+static void on_check(struct loop *loop, struct loop_timer *t)
 {
 	struct daemon *d = t->data;
 	struct ino_set set = { 0 };
@@ -129,46 +115,38 @@ static void on_unix_check(struct loop *loop, struct loop_timer *t)
 		loop_timer_arm(loop, t, now + UNIX_CHECK_NS);
 }
 
-void daemon_watch_unix(struct daemon *d)
+/* A unix listener came up: make sure the periodic close check runs. */
+static void observe(struct unit *u, const struct unit_news *n)
 {
-	if (!loop_timer_armed(&d->unix_timer) && any_live_unix(d))
-		loop_timer_arm(d->loop, &d->unix_timer, now_mono_ns() + UNIX_CHECK_NS);
+	struct loop_timer *t = &u->d->unix_close->timer;
+
+	/* (Poll mode has no events to miss a close: its scans close what is gone.) */
+	if (!n->a || !n->a->level_changed || !n->a->listener || !n->a->listener->has_bound ||
+	    n->a->listener->bound.family != AF_UNIX || tracer_mode(u->d->tracer) == TRACER_POLL)
+		return;
+	if (!loop_timer_armed(t) && any_live_unix(u->d))
+		loop_timer_arm(u->d->loop, t, now_mono_ns() + UNIX_CHECK_NS);
 }
 
-void daemon_resync_all(struct daemon *d, const char *why)
-{
-	size_t n = 0;
+const struct unit_module unix_close_module = {
+	.name = "unix_close",
+	.observe = observe,
+};
 
-	for (size_t i = 0; i < d->n_units; i++)
-		if (d->units[i]->svc.pid && !d->units[i]->removed) {
-			unit_scan(d->units[i], true);
-			n++;
-		}
-	if (n)
-		log_info("msg=\"listener levels rebuilt from sock_diag and /proc\" why=%s services=%zu",
-			 why, n);
+int unix_close_open(struct daemon *d)
+{
+	d->unix_close = calloc(1, sizeof(*d->unix_close));
+	if (!d->unix_close)
+		return -ENOMEM;
+	d->unix_close->timer = (struct loop_timer){ .fn = on_check, .data = d };
+	return 0;
 }
 
-static void on_drop_check(struct loop *loop, struct loop_timer *t)
+void unix_close_close(struct daemon *d)
 {
-	struct daemon *d = t->data;
-	uint64_t dropped = tracer_dropped(d->tracer);
-
-	if (dropped > d->dropped_seen) {
-		log_warn("msg=\"the ring buffer was full: kernel events were lost\" lost=%llu "
-			 "total=%llu",
-			 (unsigned long long)(dropped - d->dropped_seen), (unsigned long long)dropped);
-		d->dropped_seen = dropped;
-		daemon_resync_all(d, "events_lost");
-		daemon_mark_dirty(d);
-	}
-	loop_timer_arm(loop, t, now_mono_ns() + DROP_CHECK_NS);
-}
-
-void daemon_resync_init(struct daemon *d)
-{
-	d->unix_timer = (struct loop_timer){ .fn = on_unix_check, .data = d };
-	d->drop_timer = (struct loop_timer){ .fn = on_drop_check, .data = d };
-	if (tracer_mode(d->tracer) != TRACER_POLL)
-		loop_timer_arm(d->loop, &d->drop_timer, now_mono_ns() + DROP_CHECK_NS);
+	if (!d->unix_close)
+		return;
+	loop_timer_cancel(d->loop, &d->unix_close->timer);
+	free(d->unix_close);
+	d->unix_close = NULL;
 }

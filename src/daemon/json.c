@@ -1,16 +1,38 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-#include "daemon/out/json.h"
+#include "daemon/json.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/argv.h"
-#include "daemon/daemon.h"
+#include "daemon/unit.h"
+#include "os/control_socket.h"
 #include "base/clock.h"
 #include "base/util.h"
 
 static double ms(uint64_t ns)
 {
 	return (double)ns / NSEC_PER_MSEC;
+}
+
+void json_reply(struct control_client *c, cJSON *obj)
+{
+	char *text = cJSON_PrintUnformatted(obj);
+
+	control_reply(c, text ? text : "{\"ok\":false,\"error\":\"out of memory\"}");
+	free(text);
+	cJSON_Delete(obj);
+}
+
+void json_reply_error(struct control_client *c, const char *msg, bool refused)
+{
+	cJSON *obj = cJSON_CreateObject();
+
+	cJSON_AddFalseToObject(obj, "ok");
+	cJSON_AddStringToObject(obj, "error", msg);
+	if (refused)
+		cJSON_AddTrueToObject(obj, "refused");
+	json_reply(c, obj);
 }
 
 cJSON *json_reply_new(struct daemon *d)
@@ -144,7 +166,7 @@ static cJSON *reports_json(const struct unit *u)
 	for (int r = 0; r < REJECT_COUNT; r++)
 		cJSON_AddNumberToObject(rej, notify_reject_name(r), (double)s->notify_rejected[r]);
 	cJSON_AddItemToObject(o, "rejected", rej);
-	if (u->notify_src.fd >= 0)
+	if (u->notify_name[0])
 		cJSON_AddStringToObject(o, "notify_socket", u->notify_name);
 	return o;
 }
@@ -184,8 +206,8 @@ static void add_config(cJSON *o, const struct unit *u)
 		cJSON_AddStringToObject(p, "command", text);
 		if (c->procs[i].user)
 			cJSON_AddStringToObject(p, "user", c->procs[i].user);
-		if (i < u->n_procs)
-			add_process_state(p, &u->procs[i]);
+		if (i < u->procs.n)
+			add_process_state(p, &u->procs.v[i]);
 		cJSON_AddItemToArray(procs, p);
 	}
 	cJSON_AddItemToObject(o, "processes", procs);

@@ -4,12 +4,19 @@
 #define READYD_DAEMON_JSON_H
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "readyd_control.h"
 
+struct control_client;
 struct daemon;
 struct unit;
+
+/* Send obj as the reply (and free it); the connection closes once it is sent. */
+void json_reply(struct control_client *c, cJSON *obj);
+/* {"ok": false, "error": msg} ("refused": a permission problem). */
+void json_reply_error(struct control_client *c, const char *msg, bool refused);
 
 /* {"ok": true, "protocol", "mode", "now_mono_ns"} */
 cJSON *json_reply_new(struct daemon *d);

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The processes of each service, and the trees they grow (procs.c); readyd's
+ * side of their ends: SIGCHLD, cgroup.events, processes that left a tree
+ * lately (reaper.c).
+ */
+#ifndef READYD_PROCS_H
+#define READYD_PROCS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "base/loop.h"
+#include "config/config.h"
+#include "model/service.h"
+#include "os/cgroup.h"
+#include "os/supervisor.h"
+
+struct daemon;
+struct unit;
+
+/*
+ * One process of a service (a service of one process has one) and the tree
+ * it grows: its cgroup where readyd makes them, else its BPF-followed tree.
+ */
+struct unit_proc {
+	struct unit *u;
+	unsigned int idx;   /* in cfg->procs, and the low bits of its kernel id */
+	struct child child; /* its main process now: pidfd -1 once it is gone */
+	pid_t pgid;	    /* process group of the first process, 0 once that is reaped */
+	struct loop_source pidfd_src, status_src;
+	char spawn_error[128]; /* what the status pipe said, if exec failed */
+	struct cgroup cg;      /* dirfd -1: no cgroup */
+	bool cg_foreign;       /* a [watch]ed cgroup: never removed by readyd */
+	bool main_alive;       /* child.pid not reaped yet */
+	bool followed;	       /* its first process exited 0 and left its tree: following that */
+	struct svc_exit exit;  /* how its last main process ended */
+};
+
+struct unit_procs {
+	struct unit_proc v[CONFIG_MAX_PROCS];
+	size_t n;
+	/* What is left of an instance that ended (or one process of which ended) is stopped. */
+	struct loop_timer remains_timer; /* SIGKILL for them at stop_timeout */
+	bool remains_signalled;
+	bool spawn_waiting; /* a start waits for the remains to go */
+};
+
+/* ---- procs.c ---- */
+void unit_procs_init(struct unit *u);
+void unit_procs_close(struct unit *u);
+/* Fork every process of the unit. 0, or -errno with fail filled (what could not start). */
+int unit_procs_spawn(struct unit *u, struct svc_exit *fail);
+/* Signal every process of every tree of the unit. */
+void unit_signal(struct unit *u, int sig);
+/* Nothing of the unit runs: every main process reaped and every tree empty. */
+bool unit_all_down(const struct unit *u);
+/* Live processes of every tree of the unit; the count. */
+size_t unit_tree_pids(struct unit *u, pid_t *pids, size_t max);
+/* Is pid part of u's process trees (or was it, moments ago)? */
+bool unit_tree_contains(struct unit *u, pid_t pid);
+/* A process of the tree of process `idx` exited (BPF): maybe the tree is empty now. */
+void unit_tree_exit(struct unit *u, unsigned int idx);
+/* MAINPID= from the service: pid (in its tree) is its main process now. */
+void unit_set_main(struct unit *u, pid_t pid);
+/* The process of p's tree to take as its main one (0: none). */
+pid_t unit_proc_pick_main(const struct unit_proc *p);
+/* pid (with its pidfd) is p's main process from now on. */
+int unit_proc_watch_main(struct unit_proc *p, pid_t pid, int pidfd);
+/* p's main process ended (its pidfd, or SIGCHLD): reap it and judge what that means. */
+void unit_proc_main_ended(struct unit_proc *p);
+/* p's cgroup is empty now. */
+void unit_proc_tree_emptied(struct unit_proc *p);
+
+/* ---- reaper.c ---- */
+/* Become the reaper of orphans, find or make readyd's cgroup. */
+int reaper_open(struct daemon *d);
+void reaper_close(struct daemon *d);
+/* SIGCHLD: reap every exited child (orphans of service trees, too). */
+void reaper_reap_children(struct daemon *d);
+/* readyd's cgroups (dirfd -1: it makes none), and the inotify fd of their cgroup.events. */
+const struct cgroup_base *reaper_cgroups(const struct daemon *d);
+int reaper_cgroup_events_fd(const struct daemon *d);
+/* A process of some unit's tree exited (a kernel event). */
+void reaper_note_exit(struct daemon *d, pid_t tgid, uint32_t kid, uint64_t at);
+/* Did pid leave a tree of that unit in the last 30 s? */
+bool reaper_exited_lately(struct daemon *d, pid_t pid, uint32_t unit);
+
+#endif

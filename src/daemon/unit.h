@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * One service in the daemon: its state machine, its processes, and the
+ * slots of the modules that follow it. Every input reaches the machine
+ * through unit_handle(); what the machine decides about processes and
+ * timers is carried out here; then every module hears of it in the order
+ * daemon.c registered them (unit_module), so the daemon's calls point down:
+ * sensors and reporters call the unit, the unit calls no sensor or reporter.
+ */
+#ifndef READYD_UNIT_H
+#define READYD_UNIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "base/loop.h"
+#include "daemon/daemon.h"
+#include "daemon/procs.h"
+#include "model/service.h"
+
+#define UNIT_NOTIFY_NAME_MAX 64
+
+struct unit {
+	struct daemon *d;
+	uint32_t id;	      /* service id in the kernel maps; never reused */
+	struct config *owner; /* the config cfg points into (a reference) */
+	const struct service_config *cfg;
+	struct config *next_owner; /* reload: the config to use from the next spawn */
+	const struct service_config *next_cfg;
+	bool removed; /* reload dropped it: freed once nothing of it runs */
+	struct svc svc;
+	struct loop_timer timer; /* mirrors svc.deadline */
+	struct loop_job spawn_job;
+	struct loop_job free_job; /* a removed unit goes at a clean point, never mid-callback */
+	struct unit_procs procs;
+	/* Its sd_notify socket's abstract name, "" while it has none (in/notify.c). */
+	char notify_name[UNIT_NOTIFY_NAME_MAX];
+	/* What each module keeps for this unit. */
+	struct unit_probes *probes; /* in/probes.c */
+	struct unit_scan *scan;	    /* in/scan.c */
+	struct unit_watch *watch;   /* in/watch.c */
+	struct unit_notify *notify; /* in/notify.c */
+	struct unit_marker *marker; /* in/markers.c */
+};
+
+/* What happened to a unit, for the modules that follow it. */
+struct unit_news {
+	const struct svc_actions *a; /* what the machine did (NULL: it was not asked) */
+	bool spawned;		     /* its processes were just forked (or attached) */
+	bool dirty;		     /* something outside the machine changed (its main process) */
+	bool counters;		     /* only a counter moved */
+};
+
+/* What a module does with each unit's life; any hook may be NULL. */
+struct unit_module {
+	const char *name;
+	/* A new unit: make the module's state for it. 0 or -errno. */
+	int (*add)(struct unit *u);
+	/* The unit is freed. */
+	void (*remove)(struct unit *u);
+	/* After every event (and spawn), in module order: follow what the unit is now. */
+	void (*observe)(struct unit *u, const struct unit_news *n);
+	/* Before a spawn, in module order: 0, or -errno with fail filled (the start fails). */
+	int (*before_spawn)(struct unit *u, struct svc_exit *fail);
+	/* A reload left its behaviour equal: only pointers into the config moved. */
+	void (*rebind)(struct unit *u);
+	/* Its next config is in force from now (nothing of the old instance runs). */
+	void (*reconfigure)(struct unit *u);
+	/* Something of the module's still runs for it: a removed unit waits. */
+	bool (*busy)(const struct unit *u);
+	/* SIGCHLD for pid: true if it was the module's process, now reaped. */
+	bool (*reap)(struct unit *u, pid_t pid);
+	/* Something of the whole daemon changed (kernel events lost, a reload). */
+	void (*daemon_news)(struct daemon *d, const struct unit_news *n);
+};
+
+struct unit *unit_new(struct daemon *d, struct config *owner, const struct service_config *cfg);
+/* Feed an event to the state machine, carry out what it decides, and say what that was. */
+struct svc_actions unit_handle(struct unit *u, enum svc_event ev, const struct svc_input *in);
+/* Tell every module something happened to u outside the machine (see unit_news). */
+void unit_observe(struct unit *u, const struct unit_news *n);
+/* Tell every module something of the whole daemon changed (n->a is NULL). */
+void daemon_observe(struct daemon *d, const struct unit_news *n);
+/* A reload's equal config: point into it (keeps everything running). */
+void unit_rebind(struct unit *u, struct config *owner, const struct service_config *cfg);
+/* Use next_cfg from now on (nothing of the old instance may still run). */
+void unit_adopt_next_config(struct unit *u);
+/* A removed unit with nothing left running is freed (from a loop job). */
+void unit_release_if_gone(struct unit *u);
+
+struct unit *daemon_unit(struct daemon *d, uint32_t id);
+/* The configured service of that name; else, with `removed`, one a reload is still stopping. */
+struct unit *daemon_unit_named(struct daemon *d, const char *name, bool removed);
+void daemon_free_units(struct daemon *d);
+
+#endif
