@@ -6,6 +6,8 @@
 #   make bench      run the benchmarks in tools/bench/ (prints figures;
 #                   BENCH_ARGS="latency --starts 50" to narrow)
 #   make deps       install missing Debian packages only (apt-get, as root)
+#   make guards     format-check, lint, layers, docs-check (make check runs them)
+#   make format     clang-format the tree; make docs: regenerate docs' generated blocks
 #   V=1             show the commands
 
 OUT      := build
@@ -34,16 +36,18 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all check demo bench deps unit integration clean format lint
+.PHONY: all check demo bench deps unit integration clean format format-check lint layers docs \
+	docs-check guards
 
 # Debian 12 packages: build chain, libraries, and the real servers the tests run.
 DEB_PKGS := make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
 	    libcmocka-dev libinih-dev libcjson-dev pkg-config iproute2 \
-	    python3 socat nginx-light redis-server prometheus curl
+	    python3 socat nginx-light redis-server prometheus curl \
+	    clang-format clang-tidy cppcheck
 
 # Sources by layer (docs/architecture.md): each folder may use only the ones above it.
 BASE_SRCS   := log clock util sock_types strbuf duration argv loop
-CONFIG_SRCS := config config_life config_keys listen_spec probe_spec backoff
+CONFIG_SRCS := config config_check config_life config_keys listen_spec probe_spec backoff
 MODEL_SRCS  := machine machine_inputs machine_common service_sockets service_query service_describe findings listener health accept_queue metrics notify_msg
 OS_SRCS     := tracer detacher sockets sock_scan proc_parse cgroup supervisor probe textfile control_socket \
 	       notify_socket
@@ -173,6 +177,7 @@ integration: $(OUT)/asan/readyd $(OUT)/asan/readyctl $(OUT)/readyd $(OUT)/readyc
 
 check: deps
 	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory guards
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory integration
 
@@ -189,12 +194,54 @@ $(OUT)/bench/%: tools/bench/%.c
 bench: $(OUT)/readyd $(OUT)/readyctl $(BENCH_BINS)
 	$(Q)$(PYTHON) tools/bench/run.py $(BENCH_ARGS)
 
-format:
-	clang-format -i $$(find src tests/unit -name '*.[ch]') bpf/*.c include/*.h
+# ---- guards: the layout, the format, lint, generated docs -----------------
+# Debian 12's clang-format 14 formatted the tree; another version formats differently.
+CLANG_FORMAT ?= clang-format
+FORMAT_FILES = $(shell find src tests/unit tests/fakes tools -name '*.[ch]') bpf/*.c include/*.h
+TIDY_CHECKS := -*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,$\
+	       -bugprone-narrowing-conversions,-bugprone-implicit-widening-of-multiplication-result,$\
+	       -bugprone-sizeof-expression,-bugprone-assignment-in-if-condition
 
+format:
+	$(Q)$(CLANG_FORMAT) -i $(FORMAT_FILES)
+
+format-check:
+	@$(CLANG_FORMAT) --version | grep -q 'version 14\.' || \
+		{ echo "format-check: needs clang-format 14 (Debian 12), found: $$($(CLANG_FORMAT) --version)"; exit 1; }
+	$(call msg,FORMAT,check)
+	$(Q)$(CLANG_FORMAT) --dry-run --Werror $(FORMAT_FILES)
+
+# cppcheck (style but the scope of variables: declarations open each function here),
+# then clang-tidy's bugprone checks.
 lint: $(OUT)/readyd.skel.h
-	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-		--inline-suppr -D_GNU_SOURCE -Iinclude -Isrc -I$(OUT) src/
+	$(call msg,LINT,cppcheck)
+	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability,style \
+		--suppress=variableScope --inline-suppr -D_GNU_SOURCE -Iinclude -Isrc -I$(OUT) \
+		-Itests/unit src/ tests/unit tests/fakes tools/transitions.c
+	$(call msg,LINT,clang-tidy)
+	$(Q)find src tests/fakes tools -name '*.c' | xargs -P2 -n8 sh -c \
+		'out=$$(clang-tidy -quiet --checks="$$0" --warnings-as-errors="*" "$$@" -- -std=gnu11 \
+		-D_GNU_SOURCE -Iinclude -Isrc -I$(OUT) -DREADYD_VERSION=\"lint\" 2>&1) || \
+		{ echo "$$out" | grep -v "warnings generated"; exit 1; }' '$(TIDY_CHECKS)'
+
+layers:
+	$(call msg,LAYERS,src)
+	$(Q)$(PYTHON) tools/check_layers.py
+
+$(OUT)/tools/transitions: tools/transitions.c $(foreach l,model config base,$(OUT)/asan/lib$(l).a)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $^
+
+# docs/architecture.md's transition table is the machine's own (tools/transitions.c).
+docs: $(OUT)/tools/transitions
+	$(Q)$(OUT)/tools/transitions | $(PYTHON) tools/docs_block.py docs/architecture.md transitions --write
+
+docs-check: $(OUT)/tools/transitions
+	$(call msg,DOCS,docs/architecture.md)
+	$(Q)$(OUT)/tools/transitions | $(PYTHON) tools/docs_block.py docs/architecture.md transitions --check
+
+guards: format-check lint layers docs-check
 
 clean:
 	rm -rf $(OUT)

@@ -23,17 +23,17 @@
 #include <bpf/bpf_endian.h>
 #include "readyd_event.h"
 
-#define AF_UNIX 1
-#define AF_INET 2
-#define AF_INET6 10
-#define TCP_LISTEN 10
-#define S_IFMT 00170000
-#define S_IFSOCK 0140000
-#define EPOLL_CTL_ADD 1
-#define POLLIN 0x0001
-#define PF_EXITING 0x00000004 /* task->flags: in do_exit() */
-#define MAX_POLL_FDS 32	 /* pollfd entries inspected per poll() call */
-#define MAX_SELECT_WORDS 2 /* fd_set words inspected: fds 0..127 */
+#define AF_UNIX		 1
+#define AF_INET		 2
+#define AF_INET6	 10
+#define TCP_LISTEN	 10
+#define S_IFMT		 00170000
+#define S_IFSOCK	 0140000
+#define EPOLL_CTL_ADD	 1
+#define POLLIN		 0x0001
+#define PF_EXITING	 0x00000004 /* task->flags: in do_exit() */
+#define MAX_POLL_FDS	 32	    /* pollfd entries inspected per poll() call */
+#define MAX_SELECT_WORDS 2	    /* fd_set words inspected: fds 0..127 */
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -75,7 +75,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 1024);
-	__type(key, __u64); /* pid_tgid */
+	__type(key, __u64);   /* pid_tgid */
 	__type(value, __s32); /* fd */
 } pending_listens SEC(".maps");
 

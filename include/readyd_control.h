@@ -14,7 +14,7 @@
 #include <string.h>
 
 #define READYD_CONTROL_PROTOCOL 1
-#define READYD_CONTROL_DEFAULT "/run/readyd/control.sock"
+#define READYD_CONTROL_DEFAULT	"/run/readyd/control.sock"
 
 enum ctl_service_arg { CTL_NO_SERVICE, CTL_SERVICE, CTL_OPTIONAL_SERVICE };
 

@@ -13,7 +13,7 @@
 #endif
 
 #define RD_UNIX_PATH_MAX 108 /* sizeof(sockaddr_un.sun_path) */
-#define RD_COMM_LEN 16
+#define RD_COMM_LEN	 16
 
 enum rd_event_type {
 	RD_EV_BIND = 1,	 /* bind() returned; err = 0 or -errno */
@@ -28,10 +28,10 @@ enum rd_event_type {
  * rd_event.service and the maps' values: (unit id << RD_PROC_BITS) | the
  * index of the process (of a multi-process service) whose tree it is.
  */
-#define RD_PROC_BITS 3
+#define RD_PROC_BITS	   3
 #define RD_KID(unit, proc) (((unit) << RD_PROC_BITS) | (proc))
-#define RD_KID_UNIT(kid) ((kid) >> RD_PROC_BITS)
-#define RD_KID_PROC(kid) ((kid) & ((1u << RD_PROC_BITS) - 1))
+#define RD_KID_UNIT(kid)   ((kid) >> RD_PROC_BITS)
+#define RD_KID_PROC(kid)   ((kid) & ((1u << RD_PROC_BITS) - 1))
 
 /* How the kernel showed that a listener is being waited on. */
 enum rd_accept_via {
@@ -52,26 +52,27 @@ struct rd_listener {
 };
 
 struct rd_event {
-	__u64 ts_ns;	/* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
-	__u64 sk;	/* kernel struct sock address: a listener's identity while it lives */
-	__u64 ino;	/* socket inode, as sock_diag and /proc/PID/fd show it (0: unknown) */
+	__u64 ts_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u64 sk;    /* kernel struct sock address: a listener's identity while it lives */
+	__u64 ino;   /* socket inode, as sock_diag and /proc/PID/fd show it (0: unknown) */
 	/*
 	 * AF_UNIX path; abstract names start with '@'. Kept near the start (offset
 	 * 24) so that a 7-bit index into it stays inside the struct (BPF verifier).
 	 */
 	char path[RD_UNIX_PATH_MAX];
-	__u32 type;	/* enum rd_event_type */
-	__u32 service;	/* kernel id the tgid was registered with: RD_KID(unit, process) */
-	__u32 tgid;	/* process that caused the event */
-	__u32 pid;	/* thread that caused the event */
-	__s32 fd;	/* socket fd in tgid, -1 when unknown */
-	__s32 err;	/* BIND: 0 or -errno */
-	__u32 aux;	/* ACCEPTING: rd_accept_via; FORK: child tgid; CLOSE: 1 if the closer is exiting */
-	__u16 family;	/* AF_INET, AF_INET6, AF_UNIX */
-	__u16 port;	/* host byte order */
+	__u32 type;    /* enum rd_event_type */
+	__u32 service; /* kernel id the tgid was registered with: RD_KID(unit, process) */
+	__u32 tgid;    /* process that caused the event */
+	__u32 pid;     /* thread that caused the event */
+	__s32 fd;      /* socket fd in tgid, -1 when unknown */
+	__s32 err;     /* BIND: 0 or -errno */
+	__u32 aux; /* ACCEPTING: rd_accept_via; FORK: child tgid; CLOSE: 1 if the closer is exiting
+		    */
+	__u16 family;	 /* AF_INET, AF_INET6, AF_UNIX */
+	__u16 port;	 /* host byte order */
 	__u16 sock_type; /* SOCK_STREAM, SOCK_DGRAM, ... (0 when unknown) */
-	__u16 protocol;	/* IPPROTO_TCP, IPPROTO_UDP, ... (0 when unknown) */
-	__u8 addr[16];	/* IPv4 in the first 4 bytes, or IPv6 */
+	__u16 protocol;	 /* IPPROTO_TCP, IPPROTO_UDP, ... (0 when unknown) */
+	__u8 addr[16];	 /* IPv4 in the first 4 bytes, or IPv6 */
 	char comm[RD_COMM_LEN];
 	__u8 pad[4];
 };

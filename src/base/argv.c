@@ -99,7 +99,7 @@ int argv_split(const char *line, char ***argv, const char **error)
 {
 	char *buf = malloc(strlen(line) + 1); /* a word is never longer than the line */
 	char **out = NULL;
-	int argc = 0, err = 0;
+	int argc = 0, err;
 	const char *p = line;
 
 	*error = NULL;

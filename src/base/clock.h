@@ -5,7 +5,7 @@
 #include <stdint.h>
 
 #define NSEC_PER_MSEC 1000000ULL
-#define NSEC_PER_SEC 1000000000ULL
+#define NSEC_PER_SEC  1000000000ULL
 
 /* CLOCK_MONOTONIC in ns: the clock of bpf_ktime_get_ns() and of all timers. */
 uint64_t now_mono_ns(void);

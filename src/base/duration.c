@@ -15,11 +15,8 @@ static const struct {
 	uint64_t ns;
 } units[] = {
 	/* Longer names first: "ms" must win over "m". */
-	{ "us", 1000ULL },
-	{ "ms", NSEC_PER_MSEC },
-	{ "s", NSEC_PER_SEC },
-	{ "m", 60 * NSEC_PER_SEC },
-	{ "h", 3600 * NSEC_PER_SEC },
+	{ "us", 1000ULL },	    { "ms", NSEC_PER_MSEC },	  { "s", NSEC_PER_SEC },
+	{ "m", 60 * NSEC_PER_SEC }, { "h", 3600 * NSEC_PER_SEC },
 };
 
 struct number {

@@ -9,7 +9,7 @@
 struct strbuf {
 	char *data; /* always NUL-terminated once anything was added */
 	size_t len, cap;
-	bool oom;   /* an append failed: the content is incomplete */
+	bool oom; /* an append failed: the content is incomplete */
 };
 
 void strbuf_printf(struct strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -54,7 +54,8 @@ static int read_line(struct reader *r, char **line)
 		}
 		if (r->deadline) {
 			uint64_t now = now_mono_ns();
-			wait = now >= r->deadline ? 0 : (int)((r->deadline - now) / NSEC_PER_MSEC) + 1;
+			wait = now >= r->deadline ? 0
+						  : (int)((r->deadline - now) / NSEC_PER_MSEC) + 1;
 		}
 		if (poll(&p, 1, wait) == 0)
 			return -ETIMEDOUT;

@@ -53,8 +53,9 @@ void ctl_print_list(FILE *out, const cJSON *reply)
 		else
 			snprintf(ls, sizeof(ls), "%.0f/%.0f%s", num(s, "listeners_ready", 0),
 				 num(s, "listeners_total", 0),
-				 cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "declared")) ? ""
-												: " (seen)");
+				 cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "declared"))
+					 ? ""
+					 : " (seen)");
 		fprintf(out, "%-*s  %-9s  %7s  %8s  %8s  %s\n", wname, str(s, "name", "?"),
 			str(s, "state", "?"), pid, dur(since, sizeof(since), s, "since_ms"),
 			dur(ready, sizeof(ready), s, "ready_ms"), ls);
@@ -94,7 +95,7 @@ static void print_probe(FILE *out, const cJSON *p)
 	if (num(p, "last_ago_ms", -1) >= 0)
 		fprintf(out, ", last %s %s ago (%s)",
 			cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "last_ok")) ? "passed"
-										      : "failed",
+										     : "failed",
 			dur(t, sizeof(t), p, "last_ago_ms"), str(p, "last_failure", "-"));
 	fputc('\n', out);
 }
@@ -110,8 +111,11 @@ static void print_reports(FILE *out, const cJSON *r)
 	}
 	if (num(r, "messages", 0) || dropped)
 		fprintf(out, "  notify:    %.0f messages%s%s%s%s", num(r, "messages", 0),
-			cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "ready")) ? ", READY=1" : "",
-			cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "reloading")) ? ", RELOADING" : "",
+			cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "ready")) ? ", READY=1"
+										   : "",
+			cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "reloading"))
+				? ", RELOADING"
+				: "",
 			str(r, "status", NULL) ? ", STATUS=" : "", str(r, "status", ""));
 	if (dropped) {
 		fprintf(out, " (dropped:");
@@ -126,11 +130,13 @@ static void print_reports(FILE *out, const cJSON *r)
 		fputc('\n', out);
 	if (str(r, "marker", NULL))
 		fprintf(out, "  marker:    %s (%s)\n", str(r, "marker", ""),
-			cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "marker_present")) ? "present"
-											  : "absent");
+			cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "marker_present"))
+				? "present"
+				: "absent");
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "ready_mismatch")))
-		fprintf(out, "  MISMATCH:  it says it is ready; the kernel shows a declared listener "
-			     "not accepting\n");
+		fprintf(out,
+			"  MISMATCH:  it says it is ready; the kernel shows a declared listener "
+			"not accepting\n");
 }
 
 /* One process: its command (and cgroup); several: one line each, with pid and state. */
@@ -177,7 +183,8 @@ void ctl_print_status(FILE *out, const cJSON *reply)
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "removed")))
 		fprintf(out, " [removed by a reload; goes once stopped]");
 	fprintf(out, "\n  cause:     %s\n", str(s, "cause", ""));
-	print_processes(out, cJSON_GetObjectItemCaseSensitive(s, "processes"), str(s, "command", ""));
+	print_processes(out, cJSON_GetObjectItemCaseSensitive(s, "processes"),
+			str(s, "command", ""));
 	fprintf(out, "  ready in:  %s\n", dur(a, sizeof(a), s, "ready_ms"));
 	fprintf(out, "  ready:     %s%s\n", str(s, "ready", "?"),
 		cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "reload_pending"))

@@ -53,7 +53,7 @@ struct ctl_opts {
 	const char *control;
 	bool json;
 	bool no_wait;
-	bool all; /* sockets --all */
+	bool all;	/* sockets --all */
 	int timeout_ms; /* -1: forever */
 };
 
@@ -168,7 +168,7 @@ static int run(const struct ctl_opts *o, const struct ctl_command *c, const char
 		free(text);
 	}
 	rc = cJSON_GetObjectItemCaseSensitive(reply, "error") ? print_error(reply)
-							       : print_reply(o, c, reply, name);
+							      : print_reply(o, c, reply, name);
 	cJSON_Delete(reply);
 	return rc;
 }
@@ -207,12 +207,15 @@ static int parse_args(int argc, char **argv, struct ctl_opts *o, const char **po
 			o->control = v;
 		} else if ((v = option_value(argc, argv, &i, "--timeout"))) {
 			if (duration_parse(v, &ns)) {
-				fprintf(stderr, "readyctl: --timeout %s: expected seconds or a duration "
-						"like 500ms, 30s\n", v);
+				fprintf(stderr,
+					"readyctl: --timeout %s: expected seconds or a duration "
+					"like 500ms, 30s\n",
+					v);
 				return -1;
 			}
 			/* (a year at most: duration_parse's limit; INT_MAX ms is 24 days) */
-			o->timeout_ms = ns / NSEC_PER_MSEC > INT_MAX ? INT_MAX : (int)(ns / NSEC_PER_MSEC);
+			o->timeout_ms =
+				ns / NSEC_PER_MSEC > INT_MAX ? INT_MAX : (int)(ns / NSEC_PER_MSEC);
 		} else if (argv[i][0] == '-' || *n_pos == 2) {
 			fprintf(stderr, "readyctl: unexpected argument \"%s\"\n", argv[i]);
 			return -1;
@@ -235,7 +238,8 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	c = ctl_command(ctl_command_find(pos[0]));
-	if (c && (n == 1 + (c->service == CTL_SERVICE) || (c->service == CTL_OPTIONAL_SERVICE && n == 2)))
+	if (c && (n == 1 + (c->service == CTL_SERVICE) ||
+		  (c->service == CTL_OPTIONAL_SERVICE && n == 2)))
 		return run(&o, c, pos[1]);
 	fprintf(stderr, "readyctl: unknown command or wrong arguments: %s\n%s", pos[0], usage);
 	return EXIT_USAGE;

@@ -2,7 +2,7 @@
 /*
  * The inih glue: a reader that counts lines (Debian's inih is built without
  * INI_HANDLER_LINENO) and sees section headers itself (inih does not call
- * back for a section with no keys), then validation of the whole file.
+ * back for a section with no keys); config_check.c validates each service.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -21,20 +21,15 @@
 #include "base/clock.h"
 #include "base/util.h"
 
-#define CONFIG_FILE_MAX (1 << 20)
-#define DEFAULT_READY_TIMEOUT (30 * NSEC_PER_SEC)
-#define DEFAULT_STOP_TIMEOUT (10 * NSEC_PER_SEC)
-#define DEFAULT_START_LIMIT_BURST 5
+#define CONFIG_FILE_MAX		     (1 << 20)
+#define DEFAULT_READY_TIMEOUT	     (30 * NSEC_PER_SEC)
+#define DEFAULT_STOP_TIMEOUT	     (10 * NSEC_PER_SEC)
+#define DEFAULT_START_LIMIT_BURST    5
 #define DEFAULT_START_LIMIT_INTERVAL (60 * NSEC_PER_SEC)
-#define DEFAULT_FAILURE_THRESHOLD 3
-#define DEFAULT_SUCCESS_THRESHOLD 1
+#define DEFAULT_FAILURE_THRESHOLD    3
+#define DEFAULT_SUCCESS_THRESHOLD    1
 /* Restarts are spread by up to 10 %, so a node's services do not restart in lockstep. */
 #define RESTART_JITTER_PCT 10
-
-/* The slots of config_keys.c's table whose line cross-checks report. */
-#define SEEN_READY 7
-#define SEEN_RESTART_MAX_DELAY 9
-#define SEEN_PROBE_TIMEOUT 14
 
 struct text_stream {
 	const char *pos;
@@ -131,9 +126,10 @@ static void begin_service(struct parse_ctx *ctx, const char *name, bool watch)
 	ctx->section = SECTION_INVALID;
 	if (!service_name_valid(name)) {
 		config_error(ctx, ctx->line,
-			     "service name \"%s\" must be 1-%d letters, digits, or _ . - @ (not only dots, "
-			     "not cgroup.*)", name,
-			     SERVICE_NAME_MAX);
+			     "service name \"%s\" must be 1-%d letters, digits, or _ . - @ (not "
+			     "only dots, "
+			     "not cgroup.*)",
+			     name, SERVICE_NAME_MAX);
 		return;
 	}
 	s = find_service(ctx->cfg, name);
@@ -143,7 +139,8 @@ static void begin_service(struct parse_ctx *ctx, const char *name, bool watch)
 		return;
 	}
 	if (s && watch) { /* its [process] sections came first */
-		config_error(ctx, ctx->line, "watch \"%s\": a watch has no [process] sections", name);
+		config_error(ctx, ctx->line, "watch \"%s\": a watch has no [process] sections",
+			     name);
 		return;
 	}
 	if (!s)
@@ -163,7 +160,7 @@ static void begin_service(struct parse_ctx *ctx, const char *name, bool watch)
 	}
 }
 
-static struct process_config *add_process(struct parse_ctx *ctx, struct service_config *s,
+struct process_config *config_add_process(struct parse_ctx *ctx, struct service_config *s,
 					  const char *name)
 {
 	struct process_config *p;
@@ -198,10 +195,11 @@ static void begin_process(struct parse_ctx *ctx, const char *full)
 	}
 	snprintf(service, sizeof(service), "%.*s", (int)(slash - full), full);
 	if (!service_name_valid(service) || !service_name_valid(slash + 1)) {
-		config_error(ctx, ctx->line,
-			     "process name \"%s\": both parts must be 1-%d letters, digits, or _ . - @ "
-			     "(not only dots, not cgroup.*)",
-			     full, SERVICE_NAME_MAX);
+		config_error(
+			ctx, ctx->line,
+			"process name \"%s\": both parts must be 1-%d letters, digits, or _ . - @ "
+			"(not only dots, not cgroup.*)",
+			full, SERVICE_NAME_MAX);
 		return;
 	}
 	s = find_service(ctx->cfg, service);
@@ -223,13 +221,14 @@ static void begin_process(struct parse_ctx *ctx, const char *full)
 	}
 	for (size_t i = 0; i < s->n_procs; i++)
 		if (strcmp(s->procs[i].name, slash + 1) == 0) {
-			config_error(ctx, ctx->line, "process \"%s\" is defined twice (first at line %u)",
-				     full, s->procs[i].line);
+			config_error(ctx, ctx->line,
+				     "process \"%s\" is defined twice (first at line %u)", full,
+				     s->procs[i].line);
 			return;
 		}
 	s->explicit_procs = true;
 	ctx->svc = s;
-	ctx->proc = add_process(ctx, s, slash + 1);
+	ctx->proc = config_add_process(ctx, s, slash + 1);
 	if (ctx->proc)
 		ctx->section = SECTION_PROCESS;
 }
@@ -241,21 +240,22 @@ struct process_config *config_current_process(struct parse_ctx *ctx, const char 
 	if (ctx->section == SECTION_PROCESS)
 		return ctx->proc;
 	if (s->explicit_procs) {
-		config_error(ctx, ctx->line,
-			     "%s belongs in a [process \"%s/...\"] section: this service declares its "
-			     "processes there",
-			     key, s->name);
+		config_error(
+			ctx, ctx->line,
+			"%s belongs in a [process \"%s/...\"] section: this service declares its "
+			"processes there",
+			key, s->name);
 		return NULL;
 	}
 	if (!s->n_procs) /* a one-process service: the process takes the service's name */
-		return add_process(ctx, s, s->name);
+		return config_add_process(ctx, s, s->name);
 	return &s->procs[0];
 }
 
 /* "[readyd]" or "[service "NAME"]", text between the brackets already trimmed. */
 static void begin_section(struct parse_ctx *ctx, char *text)
 {
-	size_t len = strlen(text);
+	size_t len;
 
 	ctx->svc = NULL;
 	if (strcmp(text, "readyd") == 0) {
@@ -263,7 +263,9 @@ static void begin_section(struct parse_ctx *ctx, char *text)
 	} else if ((str_starts_with(text, "service") && isspace((unsigned char)text[7])) ||
 		   (str_starts_with(text, "process") && isspace((unsigned char)text[7])) ||
 		   (str_starts_with(text, "watch") && isspace((unsigned char)text[5]))) {
-		const char *kind = text[0] == 'p' ? "process" : text[0] == 's' ? "service" : "watch";
+		const char *kind = text[0] == 'p'   ? "process"
+				   : text[0] == 's' ? "service"
+						    : "watch";
 		char *name = text + strlen(kind);
 		while (isspace((unsigned char)*name))
 			name++;
@@ -352,24 +354,27 @@ static int on_key(void *user, const char *section, const char *name, const char 
 	if (ctx->section == SECTION_INVALID)
 		return 1; /* the header was reported; don't pile errors on its keys */
 	if (ctx->section == SECTION_NONE) {
-		config_error(ctx, ctx->line,
-			     "%s is outside any section; put it under [readyd] or [service \"NAME\"]",
-			     name);
+		config_error(
+			ctx, ctx->line,
+			"%s is outside any section; put it under [readyd] or [service \"NAME\"]",
+			name);
 		return 1;
 	}
 	key = config_key_find(ctx->section, name);
 	if (key && !(key->sections & (1u << ctx->section))) {
 		if (ctx->section == SECTION_WATCH && !(key->sections & IN_READYD))
-			config_error(ctx, ctx->line,
-				     "%s has no meaning in a [watch]: readyd does not start, stop or "
-				     "restart what it watches",
-				     name);
+			config_error(
+				ctx, ctx->line,
+				"%s has no meaning in a [watch]: readyd does not start, stop or "
+				"restart what it watches",
+				name);
 		else
 			config_error(ctx, ctx->line, "%s belongs in %s", name,
-				     key->sections & IN_READYD	       ? "[readyd]"
-				     : key->sections == IN_WATCH       ? "a [watch] section"
-				     : ctx->section == SECTION_PROCESS ? "the process's [service] section"
-								       : "a [service] or [process] section");
+				     key->sections & IN_READYD	 ? "[readyd]"
+				     : key->sections == IN_WATCH ? "a [watch] section"
+				     : ctx->section == SECTION_PROCESS
+					     ? "the process's [service] section"
+					     : "a [service] or [process] section");
 		return 1;
 	}
 	if (!key) {
@@ -387,7 +392,8 @@ static int on_key(void *user, const char *section, const char *name, const char 
 		return 1;
 	}
 	if (key->slot >= 0 && !ctx->continuation) {
-		struct process_config *p = key->per_process ? config_current_process(ctx, name) : NULL;
+		struct process_config *p =
+			key->per_process ? config_current_process(ctx, name) : NULL;
 		if (key->per_process && !p)
 			return 1;
 		seen = ctx->section == SECTION_READYD ? ctx->cfg->seen
@@ -402,81 +408,6 @@ static int on_key(void *user, const char *section, const char *name, const char 
 	}
 	key->set(ctx, value);
 	return 1;
-}
-
-/* Checks that span keys, reported at the line of the key that must change. */
-static void check_combinations(struct parse_ctx *ctx, struct service_config *s)
-{
-	unsigned int line;
-
-	if ((s->ready & READY_PROBE) && !s->n_probes)
-		config_error(ctx, s->seen[SEEN_READY],
-			     "ready = probe needs at least one probe = ... in service \"%s\"", s->name);
-	if (s->probe_timeout_ns > s->probe_interval_ns && !s->seen[SEEN_PROBE_TIMEOUT])
-		s->probe_timeout_ns = s->probe_interval_ns; /* only the default: it follows */
-	else if (s->probe_timeout_ns > s->probe_interval_ns)
-		config_error(ctx, s->seen[SEEN_PROBE_TIMEOUT],
-			     "probe_timeout is longer than probe_interval in service \"%s\"; a probe "
-			     "must finish before the next is due",
-			     s->name);
-	if (s->backoff.max_ns < s->backoff.initial_ns) {
-		line = s->seen[SEEN_RESTART_MAX_DELAY] ? s->seen[SEEN_RESTART_MAX_DELAY] : s->line;
-		config_error(ctx, line, "restart_max_delay is shorter than restart_delay in service \"%s\"",
-			     s->name);
-	}
-}
-
-static void finish_process(struct parse_ctx *ctx, const struct service_config *s,
-			   struct process_config *p)
-{
-	const char *why;
-
-	if (!p->command) {
-		if (s->explicit_procs)
-			config_error(ctx, p->line, "process \"%s/%s\" has no command; add command = "
-						   "/path/to/server ARGS", s->name, p->name);
-		else
-			config_error(ctx, s->line, "service \"%s\" has no command; add command = "
-						   "/path/to/server ARGS", s->name);
-		return;
-	}
-	if (argv_split(p->command, &p->argv, &why) < 0)
-		config_error(ctx, p->command_line, "command: %s", why ? why : "out of memory");
-	else if (p->argv[0][0] != '/')
-		config_error(ctx, p->command_line,
-			     "command must start with an absolute path (got \"%s\"): readyd does not "
-			     "search PATH",
-			     p->argv[0]);
-}
-
-static void finish_watch(struct parse_ctx *ctx, struct service_config *s)
-{
-	if (s->watch.kind == WATCH_NONE)
-		config_error(ctx, s->line,
-			     "watch \"%s\" does not say what to watch; add pid = N, pid_file = /path "
-			     "or cgroup = /path",
-			     s->name);
-	if (s->ready & READY_NOTIFY)
-		config_error(ctx, s->seen[SEEN_READY],
-			     "ready = notify cannot work for watch \"%s\": readyd did not start it, "
-			     "so it has no NOTIFY_SOCKET from readyd",
-			     s->name);
-	if (!s->n_procs) /* the watched tree: a process with no command (of this watch, not ctx's) */
-		add_process(ctx, s, s->name);
-}
-
-static void finish_service(struct parse_ctx *ctx, struct service_config *s)
-{
-	check_combinations(ctx, s);
-	if (s->adopted) {
-		finish_watch(ctx, s);
-		return;
-	}
-	if (!s->n_procs)
-		config_error(ctx, s->line, "service \"%s\" has no command; add command = "
-					   "/path/to/server ARGS", s->name);
-	for (size_t i = 0; i < s->n_procs; i++)
-		finish_process(ctx, s, &s->procs[i]);
 }
 
 static int set_default(struct parse_ctx *ctx, char **field, const char *value)
@@ -494,7 +425,9 @@ static int set_default(struct parse_ctx *ctx, char **field, const char *value)
 int config_parse_text(const char *name, const char *text, const struct config_defaults *defaults,
 		      struct config *cfg, struct config_diag *diag)
 {
-	struct parse_ctx ctx = { .cfg = cfg, .diag = diag, .file = name,
+	struct parse_ctx ctx = { .cfg = cfg,
+				 .diag = diag,
+				 .file = name,
 				 .defaults = defaults ? defaults : &config_builtin_defaults };
 	struct text_stream ts = { .pos = text, .ctx = &ctx };
 	int rc;
@@ -511,7 +444,7 @@ int config_parse_text(const char *name, const char *text, const struct config_de
 	else if (rc < 0)
 		config_error(&ctx, 0, "out of memory while parsing");
 	for (size_t i = 0; i < cfg->n_services; i++)
-		finish_service(&ctx, &cfg->services[i]);
+		config_finish_service(&ctx, &cfg->services[i]);
 	set_default(&ctx, &cfg->textfile, CONFIG_DEFAULT_TEXTFILE);
 	set_default(&ctx, &cfg->control, CONFIG_DEFAULT_CONTROL);
 	if (diag->n) {

@@ -35,19 +35,19 @@
 #include "config/listen_spec.h"
 #include "config/probe_spec.h"
 
-#define CONFIG_MAX_SERVICES 256
-#define CONFIG_MAX_LISTEN 16
-#define CONFIG_MAX_ENV 64
-#define CONFIG_MAX_GROUPS 64
-#define CONFIG_MAX_PROBES 8
-#define CONFIG_MAX_PROCS 8
-#define CONFIG_MAX_SOCKET_DIRS 16
+#define CONFIG_MAX_SERVICES	256
+#define CONFIG_MAX_LISTEN	16
+#define CONFIG_MAX_ENV		64
+#define CONFIG_MAX_GROUPS	64
+#define CONFIG_MAX_PROBES	8
+#define CONFIG_MAX_PROCS	8
+#define CONFIG_MAX_SOCKET_DIRS	16
 #define DEFAULT_ACCEPT_STALL_NS (5ULL * 1000000000ULL)
-#define START_LIMIT_BURST_MAX 100
-#define SERVICE_NAME_MAX 64
-#define CONFIG_DEFAULT_PATH "/etc/readyd/readyd.conf"
+#define START_LIMIT_BURST_MAX	100
+#define SERVICE_NAME_MAX	64
+#define CONFIG_DEFAULT_PATH	"/etc/readyd/readyd.conf"
 #define CONFIG_DEFAULT_TEXTFILE "/var/lib/prometheus/node-exporter/readyd.prom"
-#define CONFIG_DEFAULT_CONTROL READYD_CONTROL_DEFAULT
+#define CONFIG_DEFAULT_CONTROL	READYD_CONTROL_DEFAULT
 
 enum restart_policy { RESTART_NO, RESTART_ON_FAILURE, RESTART_ALWAYS };
 /* [watch]: how the processes readyd did not start are found. */
@@ -56,9 +56,9 @@ enum on_unhealthy { ON_UNHEALTHY_NONE, ON_UNHEALTHY_RESTART };
 
 /* What must hold before `starting` becomes `running` (ready = a,b). */
 #define READY_ACCEPT 0x1 /* the kernel shows every declared listener accepting */
-#define READY_PROBE 0x2	 /* every probe succeeded (after the accept gate, if any) */
+#define READY_PROBE  0x2 /* every probe succeeded (after the accept gate, if any) */
 #define READY_NOTIFY 0x4 /* the service sent READY=1 (sd_notify) */
-#define READY_FILE 0x8	 /* its marker file exists (ready = file:/path) */
+#define READY_FILE   0x8 /* its marker file exists (ready = file:/path) */
 
 /* Defaults that the environment may change (READYD_PROBE_INTERVAL, ...). */
 struct config_defaults {
@@ -72,8 +72,8 @@ extern const struct config_defaults config_builtin_defaults;
 struct process_config {
 	char name[SERVICE_NAME_MAX + 1];    /* "server"; a one-process service: its own name */
 	char service[SERVICE_NAME_MAX + 1]; /* for READYD_SERVICE */
-	unsigned int line;		     /* of its section header */
-	char *command;			     /* as written, for display */
+	unsigned int line;		    /* of its section header */
+	char *command;			    /* as written, for display */
 	char **argv;
 	unsigned int command_line;
 	char *user; /* NULL: run as readyd's own user */
@@ -86,7 +86,7 @@ struct process_config {
 	char *working_directory;
 	char *environment[CONFIG_MAX_ENV]; /* "KEY=VALUE" */
 	size_t n_env;
-	bool inherit_env; /* readyd exec: the caller's environment too */
+	bool inherit_env;     /* readyd exec: the caller's environment too */
 	unsigned int seen[8]; /* line of each single-valued key */
 };
 
@@ -100,8 +100,8 @@ struct service_config {
 	struct listen_spec listen[CONFIG_MAX_LISTEN];
 	unsigned int listen_proc[CONFIG_MAX_LISTEN];
 	size_t n_listen;
-	unsigned int ready; /* READY_* bits */
-	char *ready_file;   /* READY_FILE: the marker's absolute path */
+	unsigned int ready;   /* READY_* bits */
+	char *ready_file;     /* READY_FILE: the marker's absolute path */
 	uint64_t watchdog_ns; /* 0: no watchdog; else WATCHDOG=1 at least this often */
 	uint64_t ready_timeout_ns;
 	uint64_t stop_timeout_ns;
@@ -133,7 +133,7 @@ struct config {
 	char *path;
 	char *textfile;
 	char *control;
-	char *control_group; /* may use the control socket besides root */
+	char *control_group;			   /* may use the control socket besides root */
 	char *socket_dirs[CONFIG_MAX_SOCKET_DIRS]; /* readyctl sockets --all: socket files here */
 	size_t n_socket_dirs;
 	gid_t control_gid;

@@ -15,17 +15,17 @@ enum config_section {
 };
 
 /* Where a key may appear (config_key.sections). */
-#define IN_READYD (1u << SECTION_READYD)
+#define IN_READYD  (1u << SECTION_READYD)
 #define IN_SERVICE (1u << SECTION_SERVICE)
 #define IN_PROCESS (1u << SECTION_PROCESS)
-#define IN_WATCH (1u << SECTION_WATCH)
+#define IN_WATCH   (1u << SECTION_WATCH)
 
 struct parse_ctx {
 	struct config *cfg;
 	struct config_diag *diag;
 	const char *file;
-	unsigned int line;	/* line the reader returned last */
-	bool continuation;	/* that line continues the previous value */
+	unsigned int line; /* line the reader returned last */
+	bool continuation; /* that line continues the previous value */
 	enum config_section section;
 	struct service_config *svc;  /* current [service], or the service of the [process] */
 	struct process_config *proc; /* current [process] */
@@ -37,10 +37,15 @@ typedef int (*config_setter)(struct parse_ctx *ctx, const char *value);
 struct config_key {
 	const char *name;
 	unsigned int sections; /* IN_* */
-	int slot; /* index into seen[] for single-valued keys; -1 if repeatable */
-	bool per_process; /* slot indexes the process's seen[], not the service's */
+	int slot;	       /* index into seen[] for single-valued keys; -1 if repeatable */
+	bool per_process;      /* slot indexes the process's seen[], not the service's */
 	config_setter set;
 };
+
+/* The slots of config_keys.c's table whose line cross-checks report. */
+#define SEEN_READY	       7
+#define SEEN_RESTART_MAX_DELAY 9
+#define SEEN_PROBE_TIMEOUT     14
 
 const struct config_key *config_key_find(enum config_section section, const char *name);
 /* The known key of `section` closest to `name`, or NULL if none is close. */
@@ -51,6 +56,11 @@ const char *config_key_suggest(enum config_section section, const char *name);
  * first use). NULL, with the error reported, when there is none.
  */
 struct process_config *config_current_process(struct parse_ctx *ctx, const char *key);
+/* A new process of s (the watched tree of a [watch], or a [service]'s single one). */
+struct process_config *config_add_process(struct parse_ctx *ctx, struct service_config *s,
+					  const char *name);
+/* The service is read whole: check what spans keys, split its commands (config_check.c). */
+void config_finish_service(struct parse_ctx *ctx, struct service_config *s);
 void config_error(struct parse_ctx *ctx, unsigned int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

@@ -170,7 +170,8 @@ static int set_restart_reset_after(struct parse_ctx *ctx, const char *value)
 
 static int set_start_limit_burst(struct parse_ctx *ctx, const char *value)
 {
-	return set_uint(ctx, &ctx->svc->start_limit_burst, "start_limit_burst", value, 0, START_LIMIT_BURST_MAX);
+	return set_uint(ctx, &ctx->svc->start_limit_burst, "start_limit_burst", value, 0,
+			START_LIMIT_BURST_MAX);
 }
 
 static int set_start_limit_interval(struct parse_ctx *ctx, const char *value)
@@ -185,7 +186,8 @@ static int set_probe(struct parse_ctx *ctx, const char *value)
 	int err;
 
 	if (s->n_probes == CONFIG_MAX_PROBES) {
-		config_error(ctx, ctx->line, "probe: at most %d probes per service", CONFIG_MAX_PROBES);
+		config_error(ctx, ctx->line, "probe: at most %d probes per service",
+			     CONFIG_MAX_PROBES);
 		return -EINVAL;
 	}
 	err = probe_spec_parse(value, &s->probes[s->n_probes], &why);
@@ -303,7 +305,8 @@ static int set_socket_dirs(struct parse_ctx *ctx, const char *value)
 	struct config *c = ctx->cfg;
 
 	if (value[0] != '/') {
-		config_error(ctx, ctx->line, "socket_dirs = %s: must be an absolute directory", value);
+		config_error(ctx, ctx->line, "socket_dirs = %s: must be an absolute directory",
+			     value);
 		return -EINVAL;
 	}
 	if (c->n_socket_dirs == CONFIG_MAX_SOCKET_DIRS) {
@@ -416,7 +419,7 @@ static int set_environment(struct parse_ctx *ctx, const char *value)
 	return 0;
 }
 
-#define PROC (IN_SERVICE | IN_PROCESS)
+#define PROC	     (IN_SERVICE | IN_PROCESS)
 #define SVC_OR_WATCH (IN_SERVICE | IN_WATCH)
 
 /* [watch]: one of pid, pid_file, cgroup names what is watched. */
@@ -426,7 +429,8 @@ static int set_watch(struct parse_ctx *ctx, enum watch_kind kind, const char *ke
 
 	if (s->watch.kind != WATCH_NONE && s->watch.kind != kind) {
 		config_error(ctx, ctx->line,
-			     "%s: a watch names its processes one way: pid, pid_file or cgroup", key);
+			     "%s: a watch names its processes one way: pid, pid_file or cgroup",
+			     key);
 		return -EINVAL;
 	}
 	s->watch.kind = kind;

@@ -87,8 +87,8 @@ static int default_from_env(const char *var, uint64_t *field, char *err, size_t 
 	if (!v)
 		return 0;
 	if (duration_parse(v, &ns) || ns == 0) {
-		snprintf(err, size, "%s=%s is not a duration; write e.g. 10s or 500ms, or unset it", var,
-			 v);
+		snprintf(err, size, "%s=%s is not a duration; write e.g. 10s or 500ms, or unset it",
+			 var, v);
 		return -EINVAL;
 	}
 	*field = ns;
@@ -119,6 +119,13 @@ static bool str_eq(const char *a, const char *b)
 	return a == b || (a && b && strcmp(a, b) == 0);
 }
 
+/* Field by field: the struct has padding, which memcmp would compare too. */
+static bool backoff_equal(const struct backoff_params *a, const struct backoff_params *b)
+{
+	return a->initial_ns == b->initial_ns && a->max_ns == b->max_ns &&
+	       a->reset_after_ns == b->reset_after_ns && a->jitter_pct == b->jitter_pct;
+}
+
 static bool argv_eq(char *const *a, char *const *b)
 {
 	for (; a && b && *a && *b; a++, b++)
@@ -129,12 +136,13 @@ static bool argv_eq(char *const *a, char *const *b)
 
 static bool process_equal(const struct process_config *a, const struct process_config *b)
 {
-	if (strcmp(a->name, b->name) || !argv_eq(a->argv, b->argv) || !str_eq(a->user, b->user) ||
-	    !str_eq(a->group, b->group) || a->uid != b->uid || a->gid != b->gid ||
-	    !str_eq(a->working_directory, b->working_directory) || a->n_env != b->n_env)
+	if (strcmp(a->name, b->name) != 0 || !argv_eq(a->argv, b->argv) ||
+	    !str_eq(a->user, b->user) || !str_eq(a->group, b->group) || a->uid != b->uid ||
+	    a->gid != b->gid || !str_eq(a->working_directory, b->working_directory) ||
+	    a->n_env != b->n_env)
 		return false;
 	for (size_t i = 0; i < a->n_env; i++)
-		if (strcmp(a->environment[i], b->environment[i]))
+		if (strcmp(a->environment[i], b->environment[i]) != 0)
 			return false;
 	return true;
 }
@@ -146,25 +154,27 @@ bool config_service_equal(const struct service_config *a, const struct service_c
 	for (size_t i = 0; i < a->n_procs; i++)
 		if (!process_equal(&a->procs[i], &b->procs[i]))
 			return false;
-	if (strcmp(a->name, b->name) || a->n_listen != b->n_listen ||
-	    a->ready != b->ready || a->ready_timeout_ns != b->ready_timeout_ns ||
+	if (strcmp(a->name, b->name) != 0 || a->n_listen != b->n_listen || a->ready != b->ready ||
+	    a->ready_timeout_ns != b->ready_timeout_ns ||
 	    a->stop_timeout_ns != b->stop_timeout_ns || a->restart != b->restart ||
-	    memcmp(&a->backoff, &b->backoff, sizeof(a->backoff)) ||
+	    !backoff_equal(&a->backoff, &b->backoff) ||
 	    a->start_limit_burst != b->start_limit_burst ||
-	    a->start_limit_interval_ns != b->start_limit_interval_ns || a->n_probes != b->n_probes ||
-	    a->probe_interval_ns != b->probe_interval_ns || a->probe_timeout_ns != b->probe_timeout_ns ||
+	    a->start_limit_interval_ns != b->start_limit_interval_ns ||
+	    a->n_probes != b->n_probes || a->probe_interval_ns != b->probe_interval_ns ||
+	    a->probe_timeout_ns != b->probe_timeout_ns ||
 	    a->failure_threshold != b->failure_threshold ||
 	    a->success_threshold != b->success_threshold || a->on_unhealthy != b->on_unhealthy ||
 	    a->accept_stall_ns != b->accept_stall_ns || a->remove_stale != b->remove_stale ||
 	    !str_eq(a->ready_file, b->ready_file) || a->watchdog_ns != b->watchdog_ns ||
-	    a->adopted != b->adopted || a->watch.kind != b->watch.kind || a->watch.pid != b->watch.pid ||
-	    !str_eq(a->watch.path, b->watch.path))
+	    a->adopted != b->adopted || a->watch.kind != b->watch.kind ||
+	    a->watch.pid != b->watch.pid || !str_eq(a->watch.path, b->watch.path))
 		return false;
 	for (size_t i = 0; i < a->n_listen; i++)
-		if (strcmp(a->listen[i].text, b->listen[i].text) || a->listen_proc[i] != b->listen_proc[i])
+		if (strcmp(a->listen[i].text, b->listen[i].text) != 0 ||
+		    a->listen_proc[i] != b->listen_proc[i])
 			return false;
 	for (size_t i = 0; i < a->n_probes; i++)
-		if (strcmp(a->probes[i].text, b->probes[i].text))
+		if (strcmp(a->probes[i].text, b->probes[i].text) != 0)
 			return false;
 	return true;
 }

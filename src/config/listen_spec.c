@@ -158,7 +158,8 @@ bool listen_spec_matches(const struct listen_spec *spec, const struct sock_addr 
 	case LISTEN_UDP:
 		if (a->family != AF_INET && a->family != AF_INET6)
 			return false;
-		if (a->sock_type && a->sock_type != (spec->proto == LISTEN_TCP ? SOCK_STREAM : SOCK_DGRAM))
+		if (a->sock_type &&
+		    a->sock_type != (spec->proto == LISTEN_TCP ? SOCK_STREAM : SOCK_DGRAM))
 			return false;
 		return a->port == spec->port && addr_matches(spec, a);
 	}

@@ -18,7 +18,7 @@ struct listen_spec {
 	int family;	  /* AF_INET, AF_INET6, AF_UNIX, or AF_UNSPEC for "any address" */
 	uint8_t addr[16]; /* IPv4 in the first 4 bytes */
 	uint16_t port;
-	char path[108];			/* AF_UNIX; abstract names start with '@' */
+	char path[108];		       /* AF_UNIX; abstract names start with '@' */
 	char text[SOCK_ADDR_TEXT_MAX]; /* canonical form: the metric label */
 };
 

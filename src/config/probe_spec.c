@@ -64,7 +64,8 @@ static int parse_hostport(const char *s, size_t len, uint16_t default_port, stru
 	if (port[0] && (*end || v < 1 || v > 65535))
 		goto bad_port;
 	memset(&p->addr, 0, sizeof(p->addr));
-	if (s[0] != '[' && inet_pton(AF_INET, host, &((struct sockaddr_in *)&p->addr)->sin_addr) == 1) {
+	if (s[0] != '[' &&
+	    inet_pton(AF_INET, host, &((struct sockaddr_in *)&p->addr)->sin_addr) == 1) {
 		struct sockaddr_in *in = (struct sockaddr_in *)&p->addr;
 		in->sin_family = AF_INET;
 		in->sin_port = htons((uint16_t)v);
@@ -133,7 +134,8 @@ static int parse_exec(const char *cmd, struct probe_spec *p, const char **error)
 	if (n < 0)
 		return -EINVAL;
 	if (p->argv[0][0] != '/') {
-		*error = "exec probes start with an absolute path: exec:/usr/local/bin/check --quick";
+		*error = "exec probes start with an absolute path: exec:/usr/local/bin/check "
+			 "--quick";
 		argv_free(p->argv);
 		p->argv = NULL;
 		return -EINVAL;

@@ -10,19 +10,19 @@
 #include <stdbool.h>
 #include <sys/socket.h>
 
-#define PROBE_TEXT_MAX 256
+#define PROBE_TEXT_MAX	 256
 #define PROBE_REASON_MAX 160 /* why a probe failed: "HTTP 503", "connect: Connection refused" */
 
 enum probe_kind { PROBE_TCP, PROBE_HTTP, PROBE_UNIX, PROBE_EXEC };
 
 struct probe_spec {
 	enum probe_kind kind;
-	char text[PROBE_TEXT_MAX]; /* as configured: the metric label and the name in causes */
+	char text[PROBE_TEXT_MAX];    /* as configured: the metric label and the name in causes */
 	struct sockaddr_storage addr; /* tcp, http, unix */
 	socklen_t addrlen;
-	char host[80];	/* http: Host header, "127.0.0.1:8080" */
+	char host[80];		   /* http: Host header, "127.0.0.1:8080" */
 	char path[PROBE_TEXT_MAX]; /* http: "/health?x=1" */
-	char **argv;	/* exec: malloc'd, NULL-terminated */
+	char **argv;		   /* exec: malloc'd, NULL-terminated */
 };
 
 /* 0, or -EINVAL with *error saying what a valid probe looks like; -ENOMEM. */

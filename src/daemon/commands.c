@@ -30,7 +30,6 @@ struct request {
 	const cJSON *req;
 };
 
-
 /* ---- commands ---- */
 
 static void do_list(struct request *r)
@@ -66,7 +65,8 @@ static void operator_event(struct request *r, enum svc_event ev, const char *ver
 	struct svc_input in = { .why = why };
 	struct svc_actions a;
 
-	snprintf(why, sizeof(why), "%s by operator (uid %u)", verb, (unsigned int)r->peer->cred.uid);
+	snprintf(why, sizeof(why), "%s by operator (uid %u)", verb,
+		 (unsigned int)r->peer->cred.uid);
 	log_info("service=%s msg=\"%s requested\" peer_pid=%d peer_uid=%u", r->u->cfg->name, verb,
 		 (int)r->peer->cred.pid, (unsigned int)r->peer->cred.uid);
 	a = unit_handle(r->u, ev, &in);
@@ -122,9 +122,10 @@ static void do_reload(struct request *r)
 	if (err) {
 		obj = cJSON_CreateObject();
 		cJSON_AddFalseToObject(obj, "ok");
-		cJSON_AddStringToObject(obj, "error", diag.n ? "the new configuration has errors; "
-							       "the running one is kept"
-							     : strerror(-err));
+		cJSON_AddStringToObject(obj, "error",
+					diag.n ? "the new configuration has errors; "
+						 "the running one is kept"
+					       : strerror(-err));
 		errs = cJSON_AddArrayToObject(obj, "config_errors");
 		for (size_t i = 0; i < diag.n; i++) {
 			cJSON_AddItemToArray(errs, cJSON_CreateString(diag.lines[i]));
@@ -159,7 +160,8 @@ static void do_sockets(struct request *r)
 	}
 	body = sockets_report(r->d, only, cJSON_IsTrue(all));
 	if (cJSON_GetObjectItemCaseSensitive(body, "error")) {
-		json_reply_error(r->c, cJSON_GetObjectItemCaseSensitive(body, "error")->valuestring, false);
+		json_reply_error(r->c, cJSON_GetObjectItemCaseSensitive(body, "error")->valuestring,
+				 false);
 		cJSON_Delete(body);
 		return;
 	}
@@ -174,9 +176,9 @@ static void do_sockets(struct request *r)
 
 /* The handler of each command of include/readyd_control.h. */
 static void (*const handlers[CTL_COMMAND_COUNT])(struct request *r) = {
-	[CTL_list] = do_list,	    [CTL_status] = do_status, [CTL_wait] = do_wait,
-	[CTL_start] = do_start,	    [CTL_stop] = do_stop,     [CTL_restart] = do_restart,
-	[CTL_reset] = do_reset,	    [CTL_reload] = do_reload, [CTL_sockets] = do_sockets,
+	[CTL_list] = do_list,	[CTL_status] = do_status, [CTL_wait] = do_wait,
+	[CTL_start] = do_start, [CTL_stop] = do_stop,	  [CTL_restart] = do_restart,
+	[CTL_reset] = do_reset, [CTL_reload] = do_reload, [CTL_sockets] = do_sockets,
 };
 
 /* ---- authorization ---- */
@@ -264,7 +266,8 @@ void commands_on_request(struct control_client *c, const char *line,
 	} else if (command->mutating && !may_mutate(r.d, peer)) {
 		refuse(&r, command->name);
 	} else if (command->mutating && r.d->shutting_down) {
-		json_reply_error(c, "readyd is shutting down: nothing can be started or changed", false);
+		json_reply_error(c, "readyd is shutting down: nothing can be started or changed",
+				 false);
 	} else if (command->service != CTL_SERVICE || find_service(&r, command, name)) {
 		if (r.u && r.u->cfg->adopted && (id == CTL_stop || id == CTL_restart)) {
 			snprintf(msg, sizeof(msg),

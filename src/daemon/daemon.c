@@ -68,9 +68,18 @@ static const struct unit_module shutdown_module = {
  * the syscall tracepoints attach, and the declared addresses are checked.
  */
 static const struct unit_module *const modules[] = {
-	&notify_module,	     &probes_module,	&scan_module,	&markers_module,
-	&unix_close_module,  &watch_module,	&syscalls_module, &prespawn_module,
-	&waiters_module,     &export_module,	&oneshot_exit_module, &shutdown_module,
+	&notify_module,	      /* in: its sd_notify socket, made with the unit */
+	&probes_module,	      /* in: probes start and stop with the state */
+	&scan_module,	      /* in: scans of what events cannot tell */
+	&markers_module,      /* in: the stale marker goes before a spawn */
+	&unix_close_module,   /* in: unix listeners closing */
+	&watch_module,	      /* in: a [watch] waiting to attach again */
+	&syscalls_module,     /* the syscall tracepoints: attached before a spawn */
+	&prespawn_module,     /* in: declared addresses checked right before a spawn */
+	&waiters_module,      /* out: control clients waiting on it */
+	&export_module,	      /* out: the textfile */
+	&oneshot_exit_module, /* out: readyd exec / wait */
+	&shutdown_module,     /* last: exit once nothing runs */
 };
 
 /* A reload removed a unit and it is gone now. */
@@ -112,7 +121,8 @@ static void reload_on_signal(struct daemon *d)
 		return;
 	err = daemon_reload(d, &sum, &diag);
 	for (size_t i = 0; i < diag.n; i++)
-		log_err("msg=\"config error\" at=\"%s\"", log_escape(text, sizeof(text), diag.lines[i]));
+		log_err("msg=\"config error\" at=\"%s\"",
+			log_escape(text, sizeof(text), diag.lines[i]));
 	if (err)
 		log_err("msg=\"reload rejected: the running config is kept\" path=%s err=\"%s\"",
 			d->opts->config_path, strerror(-err));
@@ -135,7 +145,8 @@ static void on_signal(struct loop *loop, struct loop_source *src, uint32_t event
 		} else if (si.ssi_signo == SIGCHLD) {
 			reaper_reap_children(d);
 		} else if (si.ssi_signo == SIGHUP) {
-			log_info("msg=\"SIGHUP: reloading the config\" path=%s", d->opts->config_path);
+			log_info("msg=\"SIGHUP: reloading the config\" path=%s",
+				 d->opts->config_path);
 			reload_on_signal(d);
 		}
 	}
@@ -180,14 +191,19 @@ static void on_tracer(struct loop *loop, struct loop_source *src, uint32_t event
 static int open_tracer(struct daemon *d, const struct daemon_opts *o)
 {
 	struct tracer_opts topts = {
-		.want = o->mode, .ringbuf_bytes = o->ringbuf_bytes, .on_event = events_on_event, .ctx = d,
+		.want = o->mode,
+		.ringbuf_bytes = o->ringbuf_bytes,
+		.on_event = events_on_event,
+		.ctx = d,
 	};
 	int err = tracer_open(&topts, &d->tracer);
 
 	if (err)
 		return err;
-	d->tracer_src = (struct loop_source){ .fd = tracer_fd(d->tracer), .fn = on_tracer, .data = d };
-	return d->tracer_src.fd >= 0 ? loop_add(d->loop, &d->tracer_src, EPOLLIN) : 0; /* poll: no BPF */
+	d->tracer_src =
+		(struct loop_source){ .fd = tracer_fd(d->tracer), .fn = on_tracer, .data = d };
+	return d->tracer_src.fd >= 0 ? loop_add(d->loop, &d->tracer_src, EPOLLIN)
+				     : 0; /* poll: no BPF */
 }
 
 /* ---- the config ---- */
@@ -232,9 +248,11 @@ static int load_config(struct daemon *d, const struct daemon_opts *o)
 	err = daemon_load_config(o, &d->cfg, &diag);
 
 	for (size_t i = 0; i < diag.n; i++)
-		log_err("msg=\"config error\" at=\"%s\"", log_escape(text, sizeof(text), diag.lines[i]));
+		log_err("msg=\"config error\" at=\"%s\"",
+			log_escape(text, sizeof(text), diag.lines[i]));
 	if (err && !diag.n)
-		log_err("msg=\"cannot read config\" path=%s err=\"%s\"", o->config_path, strerror(-err));
+		log_err("msg=\"cannot read config\" path=%s err=\"%s\"", o->config_path,
+			strerror(-err));
 	else if (err)
 		log_err("msg=\"config rejected: nothing was started\" path=%s errors=%zu",
 			o->config_path, diag.n);
@@ -313,7 +331,8 @@ int daemon_init(struct daemon *d, const struct daemon_opts *o)
 		return err;
 	log_info("msg=started version=%s mode=%s services=%zu control=%s textfile=%s",
 		 READYD_VERSION, tracer_mode_name(tracer_mode(d->tracer)), d->n_units,
-		 d->cfg->control ? d->cfg->control : "none", d->cfg->textfile ? d->cfg->textfile : "none");
+		 d->cfg->control ? d->cfg->control : "none",
+		 d->cfg->textfile ? d->cfg->textfile : "none");
 	return 0;
 }
 

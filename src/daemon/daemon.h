@@ -52,7 +52,7 @@ struct daemon {
 	size_t n_units;
 	uint32_t next_id;
 	bool shutting_down;
-	bool exiting; /* the loop was told to quit */
+	bool exiting;				   /* the loop was told to quit */
 	struct loop_source signal_src, tracer_src; /* daemon.c's own */
 	/* What follows each unit's life, in the order it hears of it (daemon.c). */
 	const struct unit_module *const *modules;

@@ -182,8 +182,8 @@ static void add_process_state(cJSON *o, const struct unit_proc *p)
 		cJSON_AddTrueToObject(o, "daemonized");
 	if (p->cg.dirfd >= 0)
 		cJSON_AddStringToObject(o, "cgroup", p->cg.path + p->cg.mount_len);
-	if (!p->main_alive && (p->exit.code || p->exit.signal || p->exit.spawn_error[0] ||
-			       p->exit.unknown)) {
+	if (!p->main_alive &&
+	    (p->exit.code || p->exit.signal || p->exit.spawn_error[0] || p->exit.unknown)) {
 		struct svc_exit e = p->exit;
 		e.process[0] = '\0'; /* the object names it already */
 		svc_exit_describe(&e, text, sizeof(text));
@@ -198,7 +198,8 @@ static void add_config(cJSON *o, const struct unit *u)
 	char text[4096];
 
 	argv_format(text, sizeof(text), c->procs[0].argv);
-	cJSON_AddStringToObject(o, "command", text); /* the first process's, for one-process services */
+	cJSON_AddStringToObject(o, "command",
+				text); /* the first process's, for one-process services */
 	for (size_t i = 0; i < c->n_procs; i++) {
 		cJSON *p = cJSON_CreateObject();
 		cJSON_AddStringToObject(p, "name", c->procs[i].name);

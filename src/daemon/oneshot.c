@@ -23,40 +23,40 @@
 #include "base/util.h"
 
 static const char usage[] =
-    "usage: readyd exec [--timeout S] [--listen SPEC]... [OPTIONS] -- CMD [ARGS...]\n"
-    "       readyd wait --pid N [--timeout S] [--listen SPEC]... [OPTIONS]\n"
-    "\n"
-    "  exec: run CMD, print one line once it is ready, stay in the foreground\n"
-    "        (signals are forwarded to it) and exit with its status: 128+N if\n"
-    "        signal N ended it, 124 if not ready within --timeout (CMD is then\n"
-    "        stopped), 127 if it could not be run.\n"
-    "  wait: exit 0 as soon as process N's tree is ready, 1 if it is gone\n"
-    "        first, 124 on timeout. N is only observed, never signalled.\n"
-    "\n"
-    "  --timeout S      give up after S (500ms, 30s, 2m; bare number = seconds)\n"
-    "  --listen SPEC    a listener that must be accepting (repeatable): tcp:PORT,\n"
-    "                   tcp:ADDR:PORT, udp:ADDR:PORT, unix:/path; default: the\n"
-    "                   first listener of the tree that is accepting\n"
-    "  --ready R        exec: accept (default), notify, file:/path, combinable\n"
-    "  --pid N          wait: the process to watch\n"
-    "  --mode MODE      auto|fentry|tracepoint|poll (as for the daemon)\n"
-    "  --control PATH   also serve readyctl on PATH (default: no control socket)\n"
-    "  --textfile PATH  also write the Prometheus textfile (default: none)\n"
-    "  -v, --verbose    log every transition (default: warnings only)\n";
+	"usage: readyd exec [--timeout S] [--listen SPEC]... [OPTIONS] -- CMD [ARGS...]\n"
+	"       readyd wait --pid N [--timeout S] [--listen SPEC]... [OPTIONS]\n"
+	"\n"
+	"  exec: run CMD, print one line once it is ready, stay in the foreground\n"
+	"        (signals are forwarded to it) and exit with its status: 128+N if\n"
+	"        signal N ended it, 124 if not ready within --timeout (CMD is then\n"
+	"        stopped), 127 if it could not be run.\n"
+	"  wait: exit 0 as soon as process N's tree is ready, 1 if it is gone\n"
+	"        first, 124 on timeout. N is only observed, never signalled.\n"
+	"\n"
+	"  --timeout S      give up after S (500ms, 30s, 2m; bare number = seconds)\n"
+	"  --listen SPEC    a listener that must be accepting (repeatable): tcp:PORT,\n"
+	"                   tcp:ADDR:PORT, udp:ADDR:PORT, unix:/path; default: the\n"
+	"                   first listener of the tree that is accepting\n"
+	"  --ready R        exec: accept (default), notify, file:/path, combinable\n"
+	"  --pid N          wait: the process to watch\n"
+	"  --mode MODE      auto|fentry|tracepoint|poll (as for the daemon)\n"
+	"  --control PATH   also serve readyctl on PATH (default: no control socket)\n"
+	"  --textfile PATH  also write the Prometheus textfile (default: none)\n"
+	"  -v, --verbose    log every transition (default: warnings only)\n";
 
 enum { OPT_TIMEOUT = 256, OPT_LISTEN, OPT_READY, OPT_PID, OPT_MODE, OPT_CONTROL, OPT_TEXTFILE };
 
 static const struct option options[] = {
-    {"timeout", required_argument, NULL, OPT_TIMEOUT},
-    {"listen", required_argument, NULL, OPT_LISTEN},
-    {"ready", required_argument, NULL, OPT_READY},
-    {"pid", required_argument, NULL, OPT_PID},
-    {"mode", required_argument, NULL, OPT_MODE},
-    {"control", required_argument, NULL, OPT_CONTROL},
-    {"textfile", required_argument, NULL, OPT_TEXTFILE},
-    {"verbose", no_argument, NULL, 'v'},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "listen", required_argument, NULL, OPT_LISTEN },
+	{ "ready", required_argument, NULL, OPT_READY },
+	{ "pid", required_argument, NULL, OPT_PID },
+	{ "mode", required_argument, NULL, OPT_MODE },
+	{ "control", required_argument, NULL, OPT_CONTROL },
+	{ "textfile", required_argument, NULL, OPT_TEXTFILE },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
 };
 
 struct oneshot_args {
@@ -110,8 +110,9 @@ static int parse_option(struct oneshot_args *a, int opt)
 	}
 	case OPT_READY:
 		if (!plain_value(optarg))
-			return usage_error(
-			    a->verb, "--ready: expected accept, notify or file:/path, got", optarg);
+			return usage_error(a->verb,
+					   "--ready: expected accept, notify or file:/path, got",
+					   optarg);
 		a->ready = optarg;
 		return 0;
 	case OPT_PID:
@@ -273,7 +274,7 @@ static int finish_config(const struct oneshot_args *a, const char *exe, struct c
 
 static int build_config(struct oneshot_args *a, struct config **out)
 {
-	struct strbuf text = {0};
+	struct strbuf text = { 0 };
 	struct config_diag diag;
 	char name[SERVICE_NAME_MAX + 1], exe[PATH_MAX];
 	const char *label = a->o.kind == ONESHOT_EXEC ? "readyd exec" : "readyd wait";
@@ -322,7 +323,7 @@ static int build_config(struct oneshot_args *a, struct config **out)
 
 int oneshot_main(int argc, char **argv)
 {
-	struct oneshot_args a = {.dopts = {.mode = TRACER_AUTO}};
+	struct oneshot_args a = { .dopts = { .mode = TRACER_AUTO } };
 	char err_text[256];
 	struct config *cfg;
 	struct daemon d;

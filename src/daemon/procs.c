@@ -43,7 +43,7 @@
 #include "base/clock.h"
 #include "base/util.h"
 
-#define TREE_MAX 1024
+#define TREE_MAX	1024
 #define REAP_PER_SIGNAL 1024
 
 static void settle(struct unit *u, struct unit_proc *ended);
@@ -102,7 +102,8 @@ size_t unit_tree_pids(struct unit *u, pid_t *pids, size_t max)
 		int k = p->cg.dirfd >= 0 ? cgroup_pids(&p->cg, pids + n, max - n) : -ENOENT;
 		if (k < 0 && u->d->tracer && tracer_mode(u->d->tracer) != TRACER_POLL)
 			k = tracer_tree(u->d->tracer, kid_of(p), false, pids + n, max - n);
-		if (k <= 0 && p->main_alive) /* no cgroup, no BPF: what /proc shows below the main */
+		if (k <= 0 &&
+		    p->main_alive) /* no cgroup, no BPF: what /proc shows below the main */
 			k = proc_tree(p->child.pid, pids + n, max - n);
 		n += k > 0 ? (size_t)k : 0;
 	}
@@ -146,7 +147,8 @@ static void signal_proc(struct unit_proc *p, int sig)
 
 void unit_signal(struct unit *u, int sig)
 {
-	if (u->cfg->adopted) /* never a process readyd did not start, not even on a second SIGTERM */
+	if (u->cfg->adopted) /* never a process readyd did not start, not even on a second SIGTERM
+			      */
 		return;
 	for (size_t i = 0; i < u->procs.n; i++)
 		signal_proc(&u->procs.v[i], sig);
@@ -172,7 +174,8 @@ static void stop_remains(struct unit *u)
 	u->procs.remains_signalled = true;
 	log_info("service=%s msg=\"stopping what is left of it\"", u->cfg->name);
 	unit_signal(u, SIGTERM);
-	loop_timer_arm(u->d->loop, &u->procs.remains_timer, now_mono_ns() + u->cfg->stop_timeout_ns);
+	loop_timer_arm(u->d->loop, &u->procs.remains_timer,
+		       now_mono_ns() + u->cfg->stop_timeout_ns);
 }
 
 /* ---- main processes ---- */
@@ -280,7 +283,8 @@ static bool follow(struct unit_proc *p)
 		if (pidfd < 0)
 			continue; /* gone meanwhile: look again */
 		p->followed = true;
-		set_main(p, pid, pidfd, "it went into the background: following its tree's main process");
+		set_main(p, pid, pidfd,
+			 "it went into the background: following its tree's main process");
 		return true;
 	}
 	return false;
@@ -402,11 +406,12 @@ void unit_set_main(struct unit *u, pid_t pid)
 		return;
 	pidfd = pidfd_open(pid, 0);
 	if (pidfd < 0) {
-		log_warn("service=%s msg=\"MAINPID= names a process that is gone\" pid=%d", u->cfg->name,
-			 (int)pid);
+		log_warn("service=%s msg=\"MAINPID= names a process that is gone\" pid=%d",
+			 u->cfg->name, (int)pid);
 		return;
 	}
-	/* The old main is not watched anymore: if it is readyd's child, the SIGCHLD path reaps it. */
+	/* The old main is not watched anymore: if it is readyd's child, the SIGCHLD path reaps it.
+	 */
 	set_main(p, pid, pidfd, "MAINPID= names the main process");
 }
 
@@ -484,7 +489,8 @@ static int spawn_proc(struct unit_proc *p)
 		return err;
 	p->pgid = child.pid;
 	p->child.status_fd = child.status_fd;
-	p->status_src = (struct loop_source){ .fd = child.status_fd, .fn = on_status_fd, .data = p };
+	p->status_src =
+		(struct loop_source){ .fd = child.status_fd, .fn = on_status_fd, .data = p };
 	loop_add(u->d->loop, &p->status_src, EPOLLIN);
 	unit_proc_watch_main(p, child.pid, child.pidfd);
 	log_info("service=%s process=%s msg=spawned pid=%d%s%s", u->cfg->name,
@@ -534,4 +540,3 @@ void unit_procs_close(struct unit *u)
 		p->cg_foreign = false;
 	}
 }
-

@@ -86,7 +86,8 @@ int main(int argc, char **argv)
 		case OPT_MODE:
 			if (tracer_mode_parse(optarg, &o.mode) == 0)
 				break;
-			fprintf(stderr, "readyd: --mode %s: expected auto, fentry, tracepoint or poll\n",
+			fprintf(stderr,
+				"readyd: --mode %s: expected auto, fentry, tracepoint or poll\n",
 				optarg);
 			return 2;
 		case OPT_RINGBUF:

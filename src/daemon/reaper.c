@@ -24,8 +24,8 @@
 #include "base/util.h"
 
 #define REAP_PER_SIGNAL 1024
-#define RECENT_EXITS 256
-#define RECENT_EXIT_NS (30 * NSEC_PER_SEC)
+#define RECENT_EXITS	256
+#define RECENT_EXIT_NS	(30 * NSEC_PER_SEC)
 
 struct recent_exit {
 	pid_t tgid;
@@ -70,7 +70,8 @@ bool reaper_exited_lately(struct daemon *d, pid_t pid, uint32_t unit)
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = 0; i < RECENT_EXITS; i++) {
 			const struct recent_exit *x = &d->reaper->recent[i];
-			if (x->tgid == pid && RD_KID_UNIT(x->kid) == unit && now - x->at < RECENT_EXIT_NS)
+			if (x->tgid == pid && RD_KID_UNIT(x->kid) == unit &&
+			    now - x->at < RECENT_EXIT_NS)
 				return true;
 		}
 		/* Its EXIT may still wait in the ring buffer: read it, then look again. */
@@ -150,7 +151,8 @@ void reaper_reap_children(struct daemon *d)
 		struct unit_proc *p;
 		pid_t pid;
 
-		/* Look first: a child someone watches is reaped by its owner, who wants its status. */
+		/* Look first: a child someone watches is reaped by its owner, who wants its status.
+		 */
 		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
 			return;
 		pid = si.si_pid;
@@ -189,7 +191,8 @@ static void open_cgroups(struct daemon *d, struct reaper *r)
 		cgroup_base_close(&r->cgroups);
 		return;
 	}
-	r->cg_src = (struct loop_source){ .fd = r->cg_inotify_fd, .fn = on_cgroup_events, .data = d };
+	r->cg_src =
+		(struct loop_source){ .fd = r->cg_inotify_fd, .fn = on_cgroup_events, .data = d };
 	log_info("msg=\"each service process runs in its own cgroup\" cgroup=%s", r->cgroups.path);
 }
 

@@ -132,7 +132,8 @@ static int apply_globals(struct daemon *d, struct config *next)
 		return 0;
 	err = export_move(d, next->textfile);
 	if (err) {
-		log_err("msg=\"cannot move the textfile; it stays where it was\" path=%s err=\"%s\"",
+		log_err("msg=\"cannot move the textfile; it stays where it was\" path=%s "
+			"err=\"%s\"",
 			next->textfile, strerror(-err));
 		return keep_string(&next->textfile, d->cfg->textfile);
 	}
@@ -161,7 +162,8 @@ int daemon_reload(struct daemon *d, struct reload_summary *sum, struct config_di
 	daemon_observe(d, &(struct unit_news){ .dirty = true });
 	log_info("msg=reloaded path=%s added=\"%s\" removed=\"%s\" changed=\"%s\" unchanged=\"%s\"",
 		 d->opts->config_path, sum->added.data ? sum->added.data : "",
-		 sum->removed.data ? sum->removed.data : "", sum->changed.data ? sum->changed.data : "",
+		 sum->removed.data ? sum->removed.data : "",
+		 sum->changed.data ? sum->changed.data : "",
 		 sum->unchanged.data ? sum->unchanged.data : "");
 	return 0;
 }

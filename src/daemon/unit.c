@@ -234,7 +234,8 @@ static void unit_free(struct unit *u)
 
 	for (size_t i = 0; i < d->n_units; i++)
 		if (d->units[i] == u) {
-			memmove(&d->units[i], &d->units[i + 1], (d->n_units - i - 1) * sizeof(*d->units));
+			memmove(&d->units[i], &d->units[i + 1],
+				(d->n_units - i - 1) * sizeof(*d->units));
 			d->n_units--;
 			break;
 		}

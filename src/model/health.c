@@ -4,7 +4,8 @@
 #include "base/util.h"
 
 bool probe_health_record(struct probe_health *h, bool ok, const char *reason, uint64_t duration_ns,
-			 uint64_t now, unsigned int success_threshold, unsigned int failure_threshold)
+			 uint64_t now, unsigned int success_threshold,
+			 unsigned int failure_threshold)
 {
 	enum probe_verdict before = h->verdict;
 

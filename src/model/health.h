@@ -12,7 +12,6 @@
 
 #include "config/probe_spec.h"
 
-
 enum probe_verdict { VERDICT_UNKNOWN, VERDICT_OK, VERDICT_FAILING };
 
 struct probe_health {
@@ -27,7 +26,8 @@ struct probe_health {
 
 /* Record one result; true when the verdict changed. */
 bool probe_health_record(struct probe_health *h, bool ok, const char *reason, uint64_t duration_ns,
-			 uint64_t now, unsigned int success_threshold, unsigned int failure_threshold);
+			 uint64_t now, unsigned int success_threshold,
+			 unsigned int failure_threshold);
 /* A new instance: verdict unknown again, totals kept. */
 void probe_health_restart(struct probe_health *h);
 const char *probe_verdict_name(enum probe_verdict v);

@@ -26,9 +26,12 @@ void listener_init(struct listener *l, const struct listen_spec *spec, const cha
 const char *sock_finding_name(enum sock_finding f)
 {
 	static const char *const names[FINDING_COUNT] = {
-		[FINDING_STALE_FILE] = "stale_unix_socket", [FINDING_FOREIGN_OWNER] = "foreign_owner",
-		[FINDING_ABSENT] = "absent",		     [FINDING_OTHER_ADDRESS] = "different_address",
-		[FINDING_STALLED] = "stalled_acceptor",	     [FINDING_OVERFLOW] = "queue_overflow",
+		[FINDING_STALE_FILE] = "stale_unix_socket",
+		[FINDING_FOREIGN_OWNER] = "foreign_owner",
+		[FINDING_ABSENT] = "absent",
+		[FINDING_OTHER_ADDRESS] = "different_address",
+		[FINDING_STALLED] = "stalled_acceptor",
+		[FINDING_OVERFLOW] = "queue_overflow",
 	};
 	return f < FINDING_COUNT ? names[f] : "?";
 }

@@ -18,9 +18,17 @@
 
 #define LISTENER_MAX_SOCKS 16
 
-enum level { LEVEL_ABSENT, LEVEL_BOUND, LEVEL_LISTENING, LEVEL_ACCEPTING, LEVEL_CLOSED, LEVEL_COUNT };
+enum level {
+	LEVEL_ABSENT,
+	LEVEL_BOUND,
+	LEVEL_LISTENING,
+	LEVEL_ACCEPTING,
+	LEVEL_CLOSED,
+	LEVEL_COUNT
+};
 
-/* How the kernel showed a listener being waited on: the values of rd_accept_via (readyd_event.h). */
+/* How the kernel showed a listener being waited on: the values of rd_accept_via (readyd_event.h).
+ */
 enum accept_via { VIA_UNKNOWN, VIA_ACCEPT, VIA_EPOLL, VIA_POLL, VIA_SELECT, VIA_FENTRY };
 
 struct listener_sock {
@@ -31,7 +39,7 @@ struct listener_sock {
 
 struct listener {
 	const struct listen_spec *spec; /* NULL: observed, not declared */
-	char label[SOCK_ADDR_TEXT_MAX];	 /* spec text, or the observed address */
+	char label[SOCK_ADDR_TEXT_MAX]; /* spec text, or the observed address */
 	enum level level;
 	uint64_t at[LEVEL_COUNT]; /* first time each level was reached (0: never) */
 	bool connectionless;	  /* UDP / unix datagram: ready once bound */
@@ -55,12 +63,12 @@ struct listener {
 
 /* What readyd can tell an operator about a declared listener's sockets (daemon_sockets.c). */
 enum sock_finding {
-	FINDING_STALE_FILE,	/* a unix socket file nothing listens on */
-	FINDING_FOREIGN_OWNER,	/* the address is held by a process outside the service */
-	FINDING_ABSENT,		/* the service runs, the socket is not there */
-	FINDING_OTHER_ADDRESS,	/* bound, but not where it was declared */
-	FINDING_STALLED,	/* connections wait, none is accepted */
-	FINDING_OVERFLOW,	/* the accept queue is full: connections are dropped */
+	FINDING_STALE_FILE,    /* a unix socket file nothing listens on */
+	FINDING_FOREIGN_OWNER, /* the address is held by a process outside the service */
+	FINDING_ABSENT,	       /* the service runs, the socket is not there */
+	FINDING_OTHER_ADDRESS, /* bound, but not where it was declared */
+	FINDING_STALLED,       /* connections wait, none is accepted */
+	FINDING_OVERFLOW,      /* the accept queue is full: connections are dropped */
 	FINDING_COUNT
 };
 /* "stale_unix_socket", "foreign_owner", ... (the metric's kind label) */

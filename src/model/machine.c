@@ -206,10 +206,16 @@ struct cell {
 };
 
 #define TO(st) (1U << SVC_##st)
-#define C(fn, to) { fn, { #fn, to } }
+#define C(fn, to)                                                                                  \
+	{                                                                                          \
+		fn,                                                                                \
+		{                                                                                  \
+#fn, to                                                                    \
+		}                                                                                  \
+	}
 #define NONE 0U
 // clang-format off
-static const struct cell table[SVC_STATE_COUNT][SVC_EV_COUNT] = {
+static const struct cell cells[SVC_STATE_COUNT][SVC_EV_COUNT] = {
 	[SVC_STOPPED] = {
 		[SVC_EV_START]         = C(on_start,            TO(STARTING)),
 		[SVC_EV_STOP]          = C(on_stop_stopped,     NONE),
@@ -295,9 +301,9 @@ const struct svc_cell *svc_cell(enum svc_state st, enum svc_event ev)
 {
 	static const struct svc_cell empty;
 
-	if (st >= SVC_STATE_COUNT || ev >= SVC_EV_COUNT || !table[st][ev].fn)
+	if (st >= SVC_STATE_COUNT || ev >= SVC_EV_COUNT || !cells[st][ev].fn)
 		return &empty;
-	return &table[st][ev].info;
+	return &cells[st][ev].info;
 }
 
 enum svc_event svc_deadline_event(const struct svc *s)
@@ -334,7 +340,7 @@ void svc_handle(struct svc *s, enum svc_event ev, const struct svc_input *in, ui
 			return;
 		set_deadline(s, DEADLINE_NONE, 0);
 	}
-	c = &table[st][ev];
+	c = &cells[st][ev];
 	if (!c->fn)
 		return;
 	c->fn(s, in ? in : &none, now, out);

@@ -180,7 +180,8 @@ static void describe_ready(const struct svc *s, char *buf, size_t size)
 
 	/* An adopted process was not spawned by readyd: time runs from the attach. */
 	fmt_duration(span, sizeof(span), s->ready_at - s->spawned_at);
-	snprintf(took, sizeof(took), "%s after %s", span, s->cfg->adopted ? "readyd attached" : "spawn");
+	snprintf(took, sizeof(took), "%s after %s", span,
+		 s->cfg->adopted ? "readyd attached" : "spawn");
 	if (!(s->cfg->ready & READY_ACCEPT)) {
 		buf[0] = '\0';
 		describe_reports(s, buf, size);
@@ -229,7 +230,8 @@ void ready_from_unhealthy(struct svc *s, uint64_t now, struct svc_actions *out)
 	if (s->liveness_restart || !svc_ready(s))
 		return; /* being restarted: it comes back through starting */
 	arm_watchdog(s, now);
-	set_state(s, SVC_RUNNING, now, out, "every listener accepting and every probe passing again");
+	set_state(s, SVC_RUNNING, now, out,
+		  "every listener accepting and every probe passing again");
 }
 
 void watchdog_failed(struct svc *s, uint64_t now, struct svc_actions *out, bool triggered)
@@ -238,8 +240,10 @@ void watchdog_failed(struct svc *s, uint64_t now, struct svc_actions *out, bool 
 
 	s->watchdog_expired = true;
 	fmt_duration(took, sizeof(took), s->watchdog_ns);
-	snprintf(text, sizeof(text), triggered ? "watchdog: the service sent WATCHDOG=trigger"
-					       : "watchdog: no WATCHDOG=1 within %s", took);
+	snprintf(text, sizeof(text),
+		 triggered ? "watchdog: the service sent WATCHDOG=trigger"
+			   : "watchdog: no WATCHDOG=1 within %s",
+		 took);
 	go_unhealthy(s, now, out, text);
 }
 
@@ -268,8 +272,7 @@ void count_notify(struct svc *s, struct svc_actions *out)
 	out->dirty = true;
 }
 
-void record_notify(struct svc *s, const struct notify_msg *m, uint64_t now,
-		   struct svc_actions *out)
+void record_notify(struct svc *s, const struct notify_msg *m, uint64_t now, struct svc_actions *out)
 {
 	count_notify(s, out);
 	if (m->has_status)
@@ -281,7 +284,8 @@ void record_notify(struct svc *s, const struct notify_msg *m, uint64_t now,
 	if (m->watchdog_usec)
 		s->watchdog_ns = m->watchdog_usec * 1000;
 	/* EXTEND_TIMEOUT_USEC: the start (or stop) may take longer than configured. */
-	if (m->extend_usec && (s->deadline_kind == DEADLINE_READY || s->deadline_kind == DEADLINE_KILL) &&
+	if (m->extend_usec &&
+	    (s->deadline_kind == DEADLINE_READY || s->deadline_kind == DEADLINE_KILL) &&
 	    now + m->extend_usec * 1000 > s->deadline)
 		s->deadline = now + m->extend_usec * 1000;
 	if (m->ready) {
@@ -290,8 +294,7 @@ void record_notify(struct svc *s, const struct notify_msg *m, uint64_t now,
 	}
 }
 
-bool record_probe(struct svc *s, const struct svc_input *in, uint64_t now,
-		  struct svc_actions *out)
+bool record_probe(struct svc *s, const struct svc_input *in, uint64_t now, struct svc_actions *out)
 {
 	const struct service_config *c = s->cfg;
 	struct probe_health *h;

@@ -14,7 +14,7 @@
 /* ---- what the kernel shows ---- */
 
 void on_socket_record(struct svc *s, const struct svc_input *in, uint64_t now,
-			     struct svc_actions *out)
+		      struct svc_actions *out)
 {
 	(void)now;
 	record_socket(s, in->sock, out);
@@ -22,16 +22,17 @@ void on_socket_record(struct svc *s, const struct svc_input *in, uint64_t now,
 
 /* A listener rose: maybe every condition holds now. */
 void on_socket_starting(struct svc *s, const struct svc_input *in, uint64_t now,
-			       struct svc_actions *out)
+			struct svc_actions *out)
 {
-	if (!record_socket(s, in->sock, out) || !out->level_changed || in->sock->level == LEVEL_CLOSED)
+	if (!record_socket(s, in->sock, out) || !out->level_changed ||
+	    in->sock->level == LEVEL_CLOSED)
 		return;
 	kernel_caught_up(s);
 	ready_from_starting(s, now, out);
 }
 
 void on_socket_running(struct svc *s, const struct svc_input *in, uint64_t now,
-			      struct svc_actions *out)
+		       struct svc_actions *out)
 {
 	const struct listener *l = record_socket(s, in->sock, out);
 	char text[SVC_CAUSE_MAX];
@@ -47,16 +48,17 @@ void on_socket_running(struct svc *s, const struct svc_input *in, uint64_t now,
 }
 
 void on_socket_unhealthy(struct svc *s, const struct svc_input *in, uint64_t now,
-				struct svc_actions *out)
+			 struct svc_actions *out)
 {
-	if (!record_socket(s, in->sock, out) || !out->level_changed || in->sock->level == LEVEL_CLOSED)
+	if (!record_socket(s, in->sock, out) || !out->level_changed ||
+	    in->sock->level == LEVEL_CLOSED)
 		return;
 	kernel_caught_up(s);
 	ready_from_unhealthy(s, now, out);
 }
 
 void on_queue_running(struct svc *s, const struct svc_input *in, uint64_t now,
-			     struct svc_actions *out)
+		      struct svc_actions *out)
 {
 	const struct listener *l = record_queue(s, in->queue, out);
 
@@ -69,7 +71,7 @@ void on_queue_running(struct svc *s, const struct svc_input *in, uint64_t now,
 }
 
 void on_queue_unhealthy(struct svc *s, const struct svc_input *in, uint64_t now,
-			       struct svc_actions *out)
+			struct svc_actions *out)
 {
 	const struct listener *l = record_queue(s, in->queue, out);
 
@@ -83,14 +85,14 @@ void on_queue_unhealthy(struct svc *s, const struct svc_input *in, uint64_t now,
 
 /* A failing probe just keeps it starting, up to ready_timeout. */
 void on_probe_starting(struct svc *s, const struct svc_input *in, uint64_t now,
-			      struct svc_actions *out)
+		       struct svc_actions *out)
 {
 	record_probe(s, in, now, out);
 	ready_from_starting(s, now, out);
 }
 
 void on_probe_running(struct svc *s, const struct svc_input *in, uint64_t now,
-			     struct svc_actions *out)
+		      struct svc_actions *out)
 {
 	const struct probe_health *h;
 	char text[SVC_CAUSE_MAX];
@@ -105,7 +107,7 @@ void on_probe_running(struct svc *s, const struct svc_input *in, uint64_t now,
 }
 
 void on_probe_unhealthy(struct svc *s, const struct svc_input *in, uint64_t now,
-			       struct svc_actions *out)
+			struct svc_actions *out)
 {
 	record_probe(s, in, now, out);
 	ready_from_unhealthy(s, now, out);
@@ -114,7 +116,7 @@ void on_probe_unhealthy(struct svc *s, const struct svc_input *in, uint64_t now,
 /* ---- what the service says ---- */
 
 void on_notify_record(struct svc *s, const struct svc_input *in, uint64_t now,
-			     struct svc_actions *out)
+		      struct svc_actions *out)
 {
 	if (in->notify)
 		record_notify(s, in->notify, now, out);
@@ -122,7 +124,7 @@ void on_notify_record(struct svc *s, const struct svc_input *in, uint64_t now,
 
 /* Stopped: a late datagram (its sender may be gone already) is counted, not acted on. */
 void on_notify_count(struct svc *s, const struct svc_input *in, uint64_t now,
-			    struct svc_actions *out)
+		     struct svc_actions *out)
 {
 	(void)now;
 	if (in->notify)
@@ -130,7 +132,7 @@ void on_notify_count(struct svc *s, const struct svc_input *in, uint64_t now,
 }
 
 void on_notify_starting(struct svc *s, const struct svc_input *in, uint64_t now,
-			       struct svc_actions *out)
+			struct svc_actions *out)
 {
 	if (!in->notify)
 		return;
@@ -139,7 +141,7 @@ void on_notify_starting(struct svc *s, const struct svc_input *in, uint64_t now,
 }
 
 void on_notify_running(struct svc *s, const struct svc_input *in, uint64_t now,
-			      struct svc_actions *out)
+		       struct svc_actions *out)
 {
 	const struct notify_msg *m = in->notify;
 
@@ -156,7 +158,7 @@ void on_notify_running(struct svc *s, const struct svc_input *in, uint64_t now,
 
 /* WATCHDOG=trigger while unhealthy only marks it: it is unhealthy already. */
 void on_notify_unhealthy(struct svc *s, const struct svc_input *in, uint64_t now,
-				struct svc_actions *out)
+			 struct svc_actions *out)
 {
 	const struct notify_msg *m = in->notify;
 
@@ -173,7 +175,7 @@ void on_notify_unhealthy(struct svc *s, const struct svc_input *in, uint64_t now
 }
 
 void on_marker_starting(struct svc *s, const struct svc_input *in, uint64_t now,
-			       struct svc_actions *out)
+			struct svc_actions *out)
 {
 	s->marker_present = in->ok;
 	out->dirty = true;
@@ -183,7 +185,7 @@ void on_marker_starting(struct svc *s, const struct svc_input *in, uint64_t now,
 }
 
 void on_marker_running(struct svc *s, const struct svc_input *in, uint64_t now,
-			      struct svc_actions *out)
+		       struct svc_actions *out)
 {
 	char text[SVC_CAUSE_MAX];
 
@@ -198,7 +200,7 @@ void on_marker_running(struct svc *s, const struct svc_input *in, uint64_t now,
 }
 
 void on_marker_unhealthy(struct svc *s, const struct svc_input *in, uint64_t now,
-				struct svc_actions *out)
+			 struct svc_actions *out)
 {
 	s->marker_present = in->ok;
 	out->dirty = true;
@@ -237,13 +239,13 @@ static void exit_up(struct svc *s, const struct svc_input *in, uint64_t now,
 }
 
 void on_exit_starting(struct svc *s, const struct svc_input *in, uint64_t now,
-			     struct svc_actions *out)
+		      struct svc_actions *out)
 {
 	exit_up(s, in, now, out, true);
 }
 
 void on_exit_running(struct svc *s, const struct svc_input *in, uint64_t now,
-			    struct svc_actions *out)
+		     struct svc_actions *out)
 {
 	exit_up(s, in, now, out, false);
 }
@@ -254,7 +256,7 @@ void on_exit_running(struct svc *s, const struct svc_input *in, uint64_t now,
  * (a crash, an exit of its own) is judged by how it ended.
  */
 void on_exit_unhealthy(struct svc *s, const struct svc_input *in, uint64_t now,
-			      struct svc_actions *out)
+		       struct svc_actions *out)
 {
 	bool ours = in->exit.signal == SIGTERM || in->exit.signal == SIGKILL;
 
@@ -270,7 +272,7 @@ void on_exit_unhealthy(struct svc *s, const struct svc_input *in, uint64_t now,
 
 /* The process we were killing after a failure is gone: now the policy applies. */
 void on_exit_failed(struct svc *s, const struct svc_input *in, uint64_t now,
-			   struct svc_actions *out)
+		    struct svc_actions *out)
 {
 	record_exit(s, in, now);
 	out->dirty = true;
@@ -281,14 +283,15 @@ void on_exit_failed(struct svc *s, const struct svc_input *in, uint64_t now,
 }
 
 void on_exit_stopping(struct svc *s, const struct svc_input *in, uint64_t now,
-			     struct svc_actions *out)
+		      struct svc_actions *out)
 {
 	char text[160];
 
 	record_exit(s, in, now);
 	if (s->start_pending) { /* restart: straight from stopping to starting */
-		spawn(s, s->pending_restart, s->pending_restart ? "restarted by operator"
-								 : "started by operator", now, out);
+		spawn(s, s->pending_restart,
+		      s->pending_restart ? "restarted by operator" : "started by operator", now,
+		      out);
 		return;
 	}
 	svc_exit_describe(&in->exit, text, sizeof(text));

@@ -41,8 +41,7 @@ void count_notify(struct svc *s, struct svc_actions *out);
 void record_notify(struct svc *s, const struct notify_msg *m, uint64_t now,
 		   struct svc_actions *out);
 /* A probe result; true if it just turned failing. */
-bool record_probe(struct svc *s, const struct svc_input *in, uint64_t now,
-		  struct svc_actions *out);
+bool record_probe(struct svc *s, const struct svc_input *in, uint64_t now, struct svc_actions *out);
 
 /* service_sockets.c: record what a sensor saw; the listener it concerned, or NULL. */
 struct listener *record_socket(struct svc *s, const struct svc_sock *k, struct svc_actions *out);
@@ -52,27 +51,49 @@ bool socket_lost_listener(const struct svc *s, const struct svc_sock *k,
 struct listener *record_queue(struct svc *s, const struct svc_queue *q, struct svc_actions *out);
 
 /* machine_inputs.c: the cells for what the world reports. */
-void on_socket_record(struct svc *s, const struct svc_input *in, uint64_t now, struct svc_actions *out);
-void on_socket_starting(struct svc *s, const struct svc_input *in, uint64_t now, struct svc_actions *out);
-void on_socket_running(struct svc *s, const struct svc_input *in, uint64_t now, struct svc_actions *out);
-void on_socket_unhealthy(struct svc *s, const struct svc_input *in, uint64_t now, struct svc_actions *out);
-void on_queue_running(struct svc *s, const struct svc_input *in, uint64_t now, struct svc_actions *out);
-void on_queue_unhealthy(struct svc *s, const struct svc_input *in, uint64_t now, struct svc_actions *out);
-void on_probe_starting(struct svc *s, const struct svc_input *in, uint64_t now, struct svc_actions *out);
-void on_probe_running(struct svc *s, const struct svc_input *in, uint64_t now, struct svc_actions *out);
-void on_probe_unhealthy(struct svc *s, const struct svc_input *in, uint64_t now, struct svc_actions *out);
-void on_notify_record(struct svc *s, const struct svc_input *in, uint64_t now, struct svc_actions *out);
-void on_notify_count(struct svc *s, const struct svc_input *in, uint64_t now, struct svc_actions *out);
-void on_notify_starting(struct svc *s, const struct svc_input *in, uint64_t now, struct svc_actions *out);
-void on_notify_running(struct svc *s, const struct svc_input *in, uint64_t now, struct svc_actions *out);
-void on_notify_unhealthy(struct svc *s, const struct svc_input *in, uint64_t now, struct svc_actions *out);
-void on_marker_starting(struct svc *s, const struct svc_input *in, uint64_t now, struct svc_actions *out);
-void on_marker_running(struct svc *s, const struct svc_input *in, uint64_t now, struct svc_actions *out);
-void on_marker_unhealthy(struct svc *s, const struct svc_input *in, uint64_t now, struct svc_actions *out);
-void on_exit_starting(struct svc *s, const struct svc_input *in, uint64_t now, struct svc_actions *out);
-void on_exit_running(struct svc *s, const struct svc_input *in, uint64_t now, struct svc_actions *out);
-void on_exit_unhealthy(struct svc *s, const struct svc_input *in, uint64_t now, struct svc_actions *out);
-void on_exit_failed(struct svc *s, const struct svc_input *in, uint64_t now, struct svc_actions *out);
-void on_exit_stopping(struct svc *s, const struct svc_input *in, uint64_t now, struct svc_actions *out);
+void on_socket_record(struct svc *s, const struct svc_input *in, uint64_t now,
+		      struct svc_actions *out);
+void on_socket_starting(struct svc *s, const struct svc_input *in, uint64_t now,
+			struct svc_actions *out);
+void on_socket_running(struct svc *s, const struct svc_input *in, uint64_t now,
+		       struct svc_actions *out);
+void on_socket_unhealthy(struct svc *s, const struct svc_input *in, uint64_t now,
+			 struct svc_actions *out);
+void on_queue_running(struct svc *s, const struct svc_input *in, uint64_t now,
+		      struct svc_actions *out);
+void on_queue_unhealthy(struct svc *s, const struct svc_input *in, uint64_t now,
+			struct svc_actions *out);
+void on_probe_starting(struct svc *s, const struct svc_input *in, uint64_t now,
+		       struct svc_actions *out);
+void on_probe_running(struct svc *s, const struct svc_input *in, uint64_t now,
+		      struct svc_actions *out);
+void on_probe_unhealthy(struct svc *s, const struct svc_input *in, uint64_t now,
+			struct svc_actions *out);
+void on_notify_record(struct svc *s, const struct svc_input *in, uint64_t now,
+		      struct svc_actions *out);
+void on_notify_count(struct svc *s, const struct svc_input *in, uint64_t now,
+		     struct svc_actions *out);
+void on_notify_starting(struct svc *s, const struct svc_input *in, uint64_t now,
+			struct svc_actions *out);
+void on_notify_running(struct svc *s, const struct svc_input *in, uint64_t now,
+		       struct svc_actions *out);
+void on_notify_unhealthy(struct svc *s, const struct svc_input *in, uint64_t now,
+			 struct svc_actions *out);
+void on_marker_starting(struct svc *s, const struct svc_input *in, uint64_t now,
+			struct svc_actions *out);
+void on_marker_running(struct svc *s, const struct svc_input *in, uint64_t now,
+		       struct svc_actions *out);
+void on_marker_unhealthy(struct svc *s, const struct svc_input *in, uint64_t now,
+			 struct svc_actions *out);
+void on_exit_starting(struct svc *s, const struct svc_input *in, uint64_t now,
+		      struct svc_actions *out);
+void on_exit_running(struct svc *s, const struct svc_input *in, uint64_t now,
+		     struct svc_actions *out);
+void on_exit_unhealthy(struct svc *s, const struct svc_input *in, uint64_t now,
+		       struct svc_actions *out);
+void on_exit_failed(struct svc *s, const struct svc_input *in, uint64_t now,
+		    struct svc_actions *out);
+void on_exit_stopping(struct svc *s, const struct svc_input *in, uint64_t now,
+		      struct svc_actions *out);
 
 #endif

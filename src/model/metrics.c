@@ -7,8 +7,9 @@
 #include "base/util.h"
 
 static const char *const modes[] = { "fentry", "tracepoint", "poll" };
-static const char *const phases[] = { [LEVEL_BOUND] = "bind", [LEVEL_LISTENING] = "listen",
-				      [LEVEL_ACCEPTING] = "accept" };
+static const char *const phases[] = {
+	[LEVEL_BOUND] = "bind", [LEVEL_LISTENING] = "listen", [LEVEL_ACCEPTING] = "accept"
+};
 
 static void family(struct strbuf *b, const char *name, const char *type, const char *help)
 {
@@ -64,8 +65,7 @@ static void render_states(struct strbuf *b, const struct svc *const *svcs, size_
 		with_service(b, "readyd_service_restarts_total", svcs[i]);
 		strbuf_printf(b, "} %llu\n", (unsigned long long)svcs[i]->restarts);
 	}
-	family(b, "readyd_service_transitions_total", "counter",
-	       "Transitions into each state.");
+	family(b, "readyd_service_transitions_total", "counter", "Transitions into each state.");
 	for (size_t i = 0; i < n; i++)
 		for (int st = 0; st < SVC_STATE_COUNT; st++) {
 			with_service(b, "readyd_service_transitions_total", svcs[i]);
@@ -116,7 +116,8 @@ static void render_probes(struct strbuf *b, const struct svc *const *svcs, size_
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = 0; j < svcs[i]->cfg->n_probes; j++) {
 			with_probe(b, "readyd_probe_failures_total", svcs[i], j);
-			strbuf_printf(b, "} %llu\n", (unsigned long long)svcs[i]->probes[j].failures);
+			strbuf_printf(b, "} %llu\n",
+				      (unsigned long long)svcs[i]->probes[j].failures);
 		}
 }
 
@@ -150,7 +151,8 @@ static void render_listener(struct strbuf *b, const struct svc *s, const struct 
 		with_service(b, "readyd_listener_state", s);
 		strbuf_printf(b, ",listen=\"");
 		strbuf_label_value(b, l->label);
-		strbuf_printf(b, "\",state=\"%s\"} %d\n", level_name(lv), l->level == (enum level)lv);
+		strbuf_printf(b, "\",state=\"%s\"} %d\n", level_name(lv),
+			      l->level == (enum level)lv);
 	}
 }
 
@@ -222,15 +224,18 @@ static void render_queues(struct strbuf *b, const struct svc *const *svcs, size_
 			"Connections waiting in the accept queue of a declared listener (sock_diag "
 			"rqueue).",
 			queue_known, queue_depth);
-	listener_family(b, svcs, n, "readyd_listener_backlog", "gauge",
-			"The accept queue's limit (listen() backlog, capped by net.core.somaxconn).",
-			queue_known, queue_backlog);
-	listener_family(b, svcs, n, "readyd_listener_overflows_total", "counter",
-			"Connections the node dropped (TcpExt ListenOverflows) while this listener's "
-			"queue was full.",
-			stream_declared, queue_overflows);
+	listener_family(
+		b, svcs, n, "readyd_listener_backlog", "gauge",
+		"The accept queue's limit (listen() backlog, capped by net.core.somaxconn).",
+		queue_known, queue_backlog);
+	listener_family(
+		b, svcs, n, "readyd_listener_overflows_total", "counter",
+		"Connections the node dropped (TcpExt ListenOverflows) while this listener's "
+		"queue was full.",
+		stream_declared, queue_overflows);
 	family(b, "readyd_socket_findings", "gauge",
-	       "Declared listeners with each kind of socket finding (readyctl sockets explains them).");
+	       "Declared listeners with each kind of socket finding (readyctl sockets explains "
+	       "them).");
 	for (size_t i = 0; i < n; i++)
 		for (int k = 0; k < FINDING_COUNT; k++) {
 			unsigned int count = 0;
@@ -244,7 +249,8 @@ static void render_queues(struct strbuf *b, const struct svc *const *svcs, size_
 static void render_reports(struct strbuf *b, const struct svc *const *svcs, size_t n)
 {
 	family(b, "readyd_service_ready_mismatch", "gauge",
-	       "1 while the service says it is ready (READY=1 or its marker) and the kernel shows a "
+	       "1 while the service says it is ready (READY=1 or its marker) and the kernel shows "
+	       "a "
 	       "declared listener not accepting.");
 	for (size_t i = 0; i < n; i++) {
 		with_service(b, "readyd_service_ready_mismatch", svcs[i]);
@@ -256,7 +262,8 @@ static void render_reports(struct strbuf *b, const struct svc *const *svcs, size
 		strbuf_printf(b, "} %llu\n", (unsigned long long)svcs[i]->notify_accepted);
 	}
 	family(b, "readyd_notify_rejected_total", "counter",
-	       "sd_notify datagrams dropped: malformed, oversized, foreign_sender, no_credentials.");
+	       "sd_notify datagrams dropped: malformed, oversized, foreign_sender, "
+	       "no_credentials.");
 	for (size_t i = 0; i < n; i++)
 		for (int r = 0; r < REJECT_COUNT; r++) {
 			with_service(b, "readyd_notify_rejected_total", svcs[i]);

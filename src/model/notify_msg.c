@@ -14,7 +14,8 @@ static bool key_valid(const char *s, size_t len)
 	if (len == 0)
 		return false;
 	for (size_t i = 0; i < len; i++)
-		if (!((s[i] >= 'A' && s[i] <= 'Z') || s[i] == '_' || (i && s[i] >= '0' && s[i] <= '9')))
+		if (!((s[i] >= 'A' && s[i] <= 'Z') || s[i] == '_' ||
+		      (i && s[i] >= '0' && s[i] <= '9')))
 			return false;
 	return true;
 }

@@ -20,10 +20,10 @@ struct notify_msg {
 	bool watchdog_trigger; /* WATCHDOG=trigger: fail the watchdog now */
 	bool has_status;
 	char status[NOTIFY_STATUS_MAX];
-	int err_no;		 /* ERRNO=, 0 if absent */
-	pid_t mainpid;		 /* MAINPID=, 0 if absent */
-	uint64_t watchdog_usec;	 /* WATCHDOG_USEC=, 0 if absent */
-	uint64_t extend_usec;	 /* EXTEND_TIMEOUT_USEC=, 0 if absent */
+	int err_no;		/* ERRNO=, 0 if absent */
+	pid_t mainpid;		/* MAINPID=, 0 if absent */
+	uint64_t watchdog_usec; /* WATCHDOG_USEC=, 0 if absent */
+	uint64_t extend_usec;	/* EXTEND_TIMEOUT_USEC=, 0 if absent */
 };
 
 /*

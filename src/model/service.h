@@ -25,12 +25,26 @@
 #include "model/notify_msg.h"
 
 #define SVC_OBSERVED_MAX 8
-#define SVC_CAUSE_MAX 320
+#define SVC_CAUSE_MAX	 320
 
 /* Why an sd_notify datagram was dropped (counted per service). */
-enum notify_reject { REJECT_MALFORMED, REJECT_OVERSIZED, REJECT_FOREIGN, REJECT_NO_CREDENTIALS, REJECT_COUNT };
+enum notify_reject {
+	REJECT_MALFORMED,
+	REJECT_OVERSIZED,
+	REJECT_FOREIGN,
+	REJECT_NO_CREDENTIALS,
+	REJECT_COUNT
+};
 
-enum svc_state { SVC_STOPPED, SVC_STARTING, SVC_RUNNING, SVC_UNHEALTHY, SVC_FAILED, SVC_STOPPING, SVC_STATE_COUNT };
+enum svc_state {
+	SVC_STOPPED,
+	SVC_STARTING,
+	SVC_RUNNING,
+	SVC_UNHEALTHY,
+	SVC_FAILED,
+	SVC_STOPPING,
+	SVC_STATE_COUNT
+};
 
 enum svc_event {
 	SVC_EV_START,	      /* operator or boot wants it up */
@@ -51,12 +65,18 @@ enum svc_event {
 };
 
 /* What svc.deadline means when it passes: svc_deadline_event() names its event. */
-enum svc_deadline { DEADLINE_NONE, DEADLINE_READY, DEADLINE_KILL, DEADLINE_RESTART, DEADLINE_WATCHDOG };
+enum svc_deadline {
+	DEADLINE_NONE,
+	DEADLINE_READY,
+	DEADLINE_KILL,
+	DEADLINE_RESTART,
+	DEADLINE_WATCHDOG
+};
 
 struct svc_exit {
-	int code;     /* exit status, or -1 */
-	int signal;   /* terminating signal, or 0 */
-	bool unknown; /* a main process readyd did not fork: how it ended cannot be known */
+	int code;      /* exit status, or -1 */
+	int signal;    /* terminating signal, or 0 */
+	bool unknown;  /* a main process readyd did not fork: how it ended cannot be known */
 	bool detached; /* a [watch] let go of its processes, which still run */
 	char process[SERVICE_NAME_MAX + 1]; /* which process of several ended, or "" */
 	char spawn_error[256]; /* non-empty: the command never ran ("exec: No such file...") */
@@ -64,15 +84,15 @@ struct svc_exit {
 
 /* What a sensor saw of one socket of the service's trees (SVC_EV_SOCKET). */
 struct svc_sock {
-	uint64_t sk;		      /* its identity: the kernel's struct sock, or a scan's stand-in */
-	uint64_t ino;		      /* its inode (sock_diag's name for it), 0 if unknown */
+	uint64_t sk;  /* its identity: the kernel's struct sock, or a scan's stand-in */
+	uint64_t ino; /* its inode (sock_diag's name for it), 0 if unknown */
 	const struct sock_addr *addr; /* where it is bound; NULL for a close */
 	enum level level;	      /* reached BOUND, LISTENING, ACCEPTING, or CLOSED */
 	int bind_errno;		      /* a bind() on addr failed (level is ignored) */
 	const char *holder;	      /* EADDRINUSE: "tcp:...:80 is held by pid 42 (nginx)" */
 	bool may_observe;	      /* with no declared listener, it may become an observed one */
-	bool declared_only;	      /* counts only for a declared listener (a scan's bound socket) */
-	pid_t pid;		      /* ACCEPTING: who waits on it */
+	bool declared_only; /* counts only for a declared listener (a scan's bound socket) */
+	pid_t pid;	    /* ACCEPTING: who waits on it */
 	const char *comm;
 	unsigned int via;  /* ACCEPTING: enum accept_via */
 	bool main_exiting; /* CLOSED by a main process on its way out: the exit is the news */
@@ -90,10 +110,10 @@ struct svc_queue {
 };
 
 struct svc_input {
-	const char *why;      /* START/STOP/RESTART: who asks; PROBE: why it failed */
-	struct svc_exit exit; /* EXIT */
-	unsigned int probe;   /* PROBE: index into cfg->probes */
-	bool ok;	      /* PROBE: passed? MARKER: present? */
+	const char *why;		 /* START/STOP/RESTART: who asks; PROBE: why it failed */
+	struct svc_exit exit;		 /* EXIT */
+	unsigned int probe;		 /* PROBE: index into cfg->probes */
+	bool ok;			 /* PROBE: passed? MARKER: present? */
 	const struct notify_msg *notify; /* NOTIFY */
 	const struct svc_sock *sock;	 /* SOCKET */
 	const struct svc_queue *queue;	 /* QUEUE */
@@ -103,7 +123,7 @@ struct svc_input {
 
 struct svc_actions {
 	bool spawn;
-	int signal; /* to the process group: 0, SIGTERM or SIGKILL */
+	int signal;   /* to the process group: 0, SIGTERM or SIGKILL */
 	bool changed; /* a transition from -> to (the cause says why) */
 	enum svc_state from, to;
 	bool dirty;    /* something the textfile shows changed (a transition always is) */
@@ -117,15 +137,15 @@ struct svc_actions {
 struct svc {
 	const struct service_config *cfg;
 	enum svc_state state;
-	uint64_t since; /* when the current state began */
+	uint64_t since;		   /* when the current state began */
 	char cause[SVC_CAUSE_MAX]; /* why the last transition happened */
-	pid_t pid;	 /* main process, 0 if none */
+	pid_t pid;		   /* main process, 0 if none */
 	uint64_t spawned_at, ready_at;
 	uint64_t deadline;
 	enum svc_deadline deadline_kind;
-	bool want_up;	      /* false once stopped by operator or shutdown */
-	bool start_pending;   /* operator: start as soon as the current process is gone */
-	bool pending_restart; /* ... and that start is a restart */
+	bool want_up;	       /* false once stopped by operator or shutdown */
+	bool start_pending;    /* operator: start as soon as the current process is gone */
+	bool pending_restart;  /* ... and that start is a restart */
 	bool liveness_restart; /* on_unhealthy=restart: restart (with backoff) once it is gone */
 	unsigned int attempt;  /* consecutive failures, for backoff */
 	uint64_t restarts;     /* restarts: by policy, on_unhealthy, or operator */
@@ -150,7 +170,7 @@ struct svc {
 	bool marker_present;
 	char status_text[NOTIFY_STATUS_MAX]; /* STATUS= */
 	int notify_errno;		     /* ERRNO= */
-	uint64_t watchdog_ns; /* in force: `watchdog`, or WATCHDOG_USEC= */
+	uint64_t watchdog_ns;		     /* in force: `watchdog`, or WATCHDOG_USEC= */
 	bool watchdog_expired;
 	/* It said ready while the kernel showed a declared listener not accepting. */
 	bool ready_mismatch;

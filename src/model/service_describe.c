@@ -7,8 +7,8 @@
 #include "base/util.h"
 
 static const char *const state_names[SVC_STATE_COUNT] = {
-	[SVC_STOPPED] = "stopped", [SVC_STARTING] = "starting", [SVC_RUNNING] = "running",
-	[SVC_UNHEALTHY] = "unhealthy", [SVC_FAILED] = "failed", [SVC_STOPPING] = "stopping",
+	[SVC_STOPPED] = "stopped",     [SVC_STARTING] = "starting", [SVC_RUNNING] = "running",
+	[SVC_UNHEALTHY] = "unhealthy", [SVC_FAILED] = "failed",	    [SVC_STOPPING] = "stopping",
 };
 
 const char *svc_state_name(enum svc_state st)
@@ -95,7 +95,8 @@ void svc_describe_listeners(const struct svc *s, char *buf, size_t size)
 	if (!n)
 		str_append(buf, size, "no listener seen");
 	for (size_t i = 0; i < n; i++)
-		str_append(buf, size, "%s%s %s", i ? ", " : "", ls[i].label, level_name(ls[i].level));
+		str_append(buf, size, "%s%s %s", i ? ", " : "", ls[i].label,
+			   level_name(ls[i].level));
 }
 
 void svc_describe_reports(const struct svc *s, char *buf, size_t size)

@@ -93,7 +93,7 @@ bool svc_ready(const struct svc *s)
 	 * was up and closed counts against it (it may never be seen accepting).
 	 */
 	bool listeners = gates & READY_ACCEPT ? svc_listeners_ready(s)
-						 : s->state == SVC_STARTING || !svc_listener_lost(s);
+					      : s->state == SVC_STARTING || !svc_listener_lost(s);
 
 	return listeners && probes_ready(s) && (!(gates & READY_NOTIFY) || s->notified_ready) &&
 	       (!(gates & READY_FILE) || s->marker_present) && !s->watchdog_expired;
@@ -106,7 +106,8 @@ bool svc_needs_syscalls(const struct svc *s)
 	 * back; or it said READY=1 and the kernel has yet to see it accept.
 	 */
 	return s->state == SVC_STARTING || (s->ready_mismatch && s->pid) ||
-	       (s->state == SVC_UNHEALTHY && s->pid && !s->liveness_restart && svc_listener_lost(s));
+	       (s->state == SVC_UNHEALTHY && s->pid && !s->liveness_restart &&
+		svc_listener_lost(s));
 }
 
 bool svc_probing(const struct svc *s)

@@ -49,7 +49,7 @@ struct listener *svc_listener_for(struct svc *s, uint64_t sk, const struct sock_
 const struct listener_sock *svc_sock_by_ino(const struct svc *s, uint64_t ino)
 {
 	const struct listener *sets[2] = { s->listeners, s->observed };
-	size_t counts[2] = { s->n_listeners, s->n_observed };
+	const size_t counts[2] = { s->n_listeners, s->n_observed };
 
 	for (int k = 0; ino && k < 2; k++)
 		for (size_t i = 0; i < counts[k]; i++)
@@ -75,7 +75,8 @@ static struct listener *record_bind_failure(struct svc *s, const struct svc_sock
 	if (l->bind_errno == EADDRINUSE)
 		return l;
 	l->bind_errno = EADDRINUSE;
-	snprintf(l->conflict, sizeof(l->conflict), "port conflict: %s", k->holder ? k->holder : "?");
+	snprintf(l->conflict, sizeof(l->conflict), "port conflict: %s",
+		 k->holder ? k->holder : "?");
 	out->dirty = true;
 	return l;
 }
@@ -155,7 +156,8 @@ struct listener *record_queue(struct svc *s, const struct svc_queue *q, struct s
 	before = l->queue.verdict;
 	depth_before = l->queue.depth;
 	if (q->sampled) {
-		accept_queue_sample(&l->queue, q->depth, q->backlog, q->at, s->cfg->accept_stall_ns);
+		accept_queue_sample(&l->queue, q->depth, q->backlog, q->at,
+				    s->cfg->accept_stall_ns);
 		count_overflows(l, q->node_overflows);
 	} else {
 		l->queue.verdict = QUEUE_OK;

@@ -33,7 +33,8 @@ static int write_small(int dirfd, const char *name, const char *text)
 int cgroup_parse_mountinfo(const char *text, char *mount, size_t size)
 {
 	/* "36 25 0:31 / /sys/fs/cgroup/unified rw,... - cgroup2 cgroup2 rw" */
-	for (const char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+	for (const char *line = text; line && *line;
+	     line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
 		char root[256], point[CGROUP_PATH_MAX], fstype[32];
 		const char *dash = strstr(line, " - ");
 		const char *eol = strchr(line, '\n');
@@ -54,7 +55,8 @@ int cgroup_parse_mountinfo(const char *text, char *mount, size_t size)
 
 int cgroup_parse_proc_cgroup(const char *text, char *path, size_t size)
 {
-	for (const char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+	for (const char *line = text; line && *line;
+	     line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
 		size_t len;
 
 		if (!str_starts_with(line, "0::"))
@@ -85,7 +87,8 @@ static int remove_tree(int parentfd, const char *name)
 		return -errno;
 	}
 	while ((e = readdir(dir)))
-		if (e->d_type == DT_DIR && strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+		if (e->d_type == DT_DIR && strcmp(e->d_name, ".") != 0 &&
+		    strcmp(e->d_name, "..") != 0)
 			remove_tree(dirfd(dir), e->d_name);
 	closedir(dir);
 	return unlinkat(parentfd, name, AT_REMOVEDIR) < 0 ? -errno : 0;
@@ -109,18 +112,21 @@ static void remove_leftovers(int parentfd)
 		if (!str_starts_with(e->d_name, "readyd."))
 			continue;
 		pid = strtol(e->d_name + 7, &end, 10);
-		if (*end || pid <= 0 || pid == getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+		if (*end || pid <= 0 || pid == getpid() || kill((pid_t)pid, 0) == 0 ||
+		    errno != ESRCH)
 			continue;
 		if (remove_tree(dirfd(dir), e->d_name) < 0)
 			log_warn("msg=\"a cgroup of a previous readyd still holds processes\" "
-				 "cgroup=%s err=\"%s\"", e->d_name, strerror(errno));
+				 "cgroup=%s err=\"%s\"",
+				 e->d_name, strerror(errno));
 	}
 	closedir(dir);
 }
 
 int cgroup_base_open(struct cgroup_base *b, const char **why)
 {
-	char *text = malloc(READ_MAX), mount[CGROUP_PATH_MAX], own[CGROUP_PATH_MAX], parent[CGROUP_PATH_MAX];
+	char *text = malloc(READ_MAX), mount[CGROUP_PATH_MAX], own[CGROUP_PATH_MAX],
+	     parent[CGROUP_PATH_MAX];
 	int rootfd = -1, parentfd = -1, err;
 
 	b->dirfd = -1;
@@ -128,7 +134,8 @@ int cgroup_base_open(struct cgroup_base *b, const char **why)
 	if (!text)
 		return -ENOMEM;
 	rootfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	err = rootfd < 0 ? -errno : (int)file_read_text(rootfd, "proc/self/mountinfo", text, READ_MAX);
+	err = rootfd < 0 ? -errno
+			 : (int)file_read_text(rootfd, "proc/self/mountinfo", text, READ_MAX);
 	if (err >= 0)
 		err = cgroup_parse_mountinfo(text, mount, sizeof(mount));
 	if (err < 0) {
@@ -151,7 +158,8 @@ int cgroup_base_open(struct cgroup_base *b, const char **why)
 		goto out;
 	}
 	parentfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (parentfd < 0 || (mkdirat(parentfd, strrchr(b->path, '/') + 1, 0755) < 0 && errno != EEXIST)) {
+	if (parentfd < 0 ||
+	    (mkdirat(parentfd, strrchr(b->path, '/') + 1, 0755) < 0 && errno != EEXIST)) {
 		err = -errno;
 		*why = "the cgroup2 hierarchy is not writable here";
 		goto out;
@@ -180,7 +188,8 @@ void cgroup_base_close(struct cgroup_base *b)
 	parentfd = open(b->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	*slash = '/';
 	if (parentfd >= 0 && remove_tree(parentfd, slash + 1) < 0 && errno != ENOENT)
-		log_warn("msg=\"cgroup not removed\" cgroup=%s err=\"%s\"", b->path, strerror(errno));
+		log_warn("msg=\"cgroup not removed\" cgroup=%s err=\"%s\"", b->path,
+			 strerror(errno));
 	fd_close(parentfd);
 }
 
@@ -231,7 +240,8 @@ int cgroup_open(const struct cgroup_base *b, const char *path, int inotify_fd, s
 		path += mount_len;
 	if (path[0] != '/' || !path[1])
 		return -EINVAL;
-	if ((size_t)snprintf(cg->path, sizeof(cg->path), "%s%s", b->mount, path) >= sizeof(cg->path))
+	if ((size_t)snprintf(cg->path, sizeof(cg->path), "%s%s", b->mount, path) >=
+	    sizeof(cg->path))
 		return -ENAMETOOLONG;
 	cg->mount_len = mount_len;
 	return cgroup_watch(cg, inotify_fd);
@@ -246,7 +256,8 @@ void cgroup_close(struct cgroup *cg, int inotify_fd, bool remove)
 	if (!remove || !cg->path[0])
 		return;
 	if (rmdir(cg->path) < 0 && errno != ENOENT)
-		log_debug("msg=\"cgroup not removed\" cgroup=%s err=\"%s\"", cg->path, strerror(errno));
+		log_debug("msg=\"cgroup not removed\" cgroup=%s err=\"%s\"", cg->path,
+			  strerror(errno));
 	char *slash = strrchr(cg->path, '/');
 	if (slash) { /* the service directory, once its last process cgroup is gone */
 		*slash = '\0';
@@ -267,7 +278,8 @@ int cgroup_populated(const struct cgroup *cg)
 {
 	char text[256];
 	const char *p;
-	ssize_t n = cg->dirfd < 0 ? -EBADF : file_read_text(cg->dirfd, "cgroup.events", text, sizeof(text));
+	ssize_t n = cg->dirfd < 0 ? -EBADF
+				  : file_read_text(cg->dirfd, "cgroup.events", text, sizeof(text));
 
 	if (n < 0)
 		return (int)n;
@@ -304,7 +316,8 @@ static int collect_pids(int cgfd, pid_t *pids, size_t max, size_t *n)
 		int sub;
 		if (e->d_type != DT_DIR || !strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
-		sub = openat(dirfd(dir), e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		sub = openat(dirfd(dir), e->d_name,
+			     O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 		if (sub >= 0) {
 			collect_pids(sub, pids, max, n);
 			fd_close(sub);

@@ -226,7 +226,8 @@ static void on_accept(struct loop *loop, struct loop_source *src, uint32_t event
 	c->idle = (struct loop_timer){ .fn = on_idle, .data = c };
 	glen = sizeof(c->peer.groups);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, c->peer.groups, &glen) == 0)
-		c->peer.n_groups = glen / sizeof(gid_t); /* (too many: none; root or primary group only) */
+		c->peer.n_groups =
+			glen / sizeof(gid_t); /* (too many: none; root or primary group only) */
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->peer.cred, &len) < 0 ||
 	    loop_add(loop, &c->src, EPOLLIN | EPOLLRDHUP) < 0) {
 		close(fd);
@@ -247,7 +248,8 @@ static int check_existing(const char *path)
 	if (lstat(path, &st) < 0)
 		return errno == ENOENT ? 0 : -errno;
 	if (!S_ISSOCK(st.st_mode)) {
-		log_err("msg=\"control path exists and is not a socket; remove it or choose another\" "
+		log_err("msg=\"control path exists and is not a socket; remove it or choose "
+			"another\" "
 			"path=%s",
 			path);
 		return -EEXIST;

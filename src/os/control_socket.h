@@ -18,8 +18,8 @@
 
 #define CONTROL_REQUEST_MAX 4096 /* bytes, newline included */
 #define CONTROL_CLIENTS_MAX 64
-#define CONTROL_IDLE_NS (10ULL * 1000000000ULL) /* to send a request */
-#define CONTROL_OUTPUT_MAX (4 << 20) /* queued for a client that does not read */
+#define CONTROL_IDLE_NS	    (10ULL * 1000000000ULL) /* to send a request */
+#define CONTROL_OUTPUT_MAX  (4 << 20)		    /* queued for a client that does not read */
 
 struct control;
 struct control_client;

@@ -20,7 +20,8 @@ int notify_socket_open(const char *name)
 	if (fd < 0)
 		return -errno;
 	if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0 ||
-	    bind(fd, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + len)) < 0) {
+	    bind(fd, (struct sockaddr *)&sa,
+		 (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + len)) < 0) {
 		int err = -errno;
 		close(fd);
 		return err;
@@ -39,10 +40,14 @@ int notify_recv(int fd, struct notify_datagram *d)
 {
 	union {
 		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * NOTIFY_FDS_MAX)];
+		/* cppcheck-suppress unusedStructMember ; the union's size is the point */
+		char buf[CMSG_SPACE(sizeof(struct ucred)) +
+			 CMSG_SPACE(sizeof(int) * NOTIFY_FDS_MAX)];
 	} control;
 	struct iovec iov = { .iov_base = d->buf, .iov_len = NOTIFY_DATAGRAM_MAX };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control,
+	struct msghdr msg = { .msg_iov = &iov,
+			      .msg_iovlen = 1,
+			      .msg_control = &control,
 			      .msg_controllen = sizeof(control) };
 	struct cmsghdr *c;
 	ssize_t n;
@@ -52,19 +57,22 @@ int notify_recv(int fd, struct notify_datagram *d)
 	n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC);
 	if (n < 0)
 		return errno == EAGAIN ? 0 : -errno;
-	d->truncated = (size_t)n > NOTIFY_DATAGRAM_MAX || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC));
+	d->truncated =
+		(size_t)n > NOTIFY_DATAGRAM_MAX || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC));
 	d->len = (size_t)n > NOTIFY_DATAGRAM_MAX ? NOTIFY_DATAGRAM_MAX : (size_t)n;
 	d->buf[d->len] = '\0';
 	for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
 		if (c->cmsg_level != SOL_SOCKET)
 			continue;
-		if (c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len == CMSG_LEN(sizeof(struct ucred))) {
+		if (c->cmsg_type == SCM_CREDENTIALS &&
+		    c->cmsg_len == CMSG_LEN(sizeof(struct ucred))) {
 			memcpy(&d->cred, CMSG_DATA(c), sizeof(d->cred));
 			d->has_cred = true;
 		} else if (c->cmsg_type == SCM_RIGHTS) { /* every fd is ours to close */
 			size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 			for (size_t i = 0; i < k && d->n_fds < NOTIFY_FDS_MAX; i++)
-				memcpy(&d->fds[d->n_fds++], CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+				memcpy(&d->fds[d->n_fds++], CMSG_DATA(c) + i * sizeof(int),
+				       sizeof(int));
 		}
 	}
 	return 1;

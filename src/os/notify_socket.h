@@ -15,7 +15,7 @@
 #include <sys/types.h>
 
 #define NOTIFY_DATAGRAM_MAX 4096 /* libsystemd's own limit; longer is rejected */
-#define NOTIFY_FDS_MAX 32
+#define NOTIFY_FDS_MAX	    32
 
 /* An abstract datagram socket "@name", SO_PASSCRED, non-blocking. fd or -errno. */
 int notify_socket_open(const char *name);

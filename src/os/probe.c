@@ -40,7 +40,8 @@ static void release(struct probe_run *r)
 
 static void finish(struct probe_run *r, bool ok, const char *reason)
 {
-	struct probe_result res = { .ok = ok, .reason = reason,
+	struct probe_result res = { .ok = ok,
+				    .reason = reason,
 				    .duration_ns = now_mono_ns() - r->started };
 
 	release(r);
@@ -173,8 +174,10 @@ static int start_socket(struct probe_run *r)
 		return -errno;
 	r->src = (struct loop_source){ .fd = fd, .fn = on_socket, .data = r };
 	r->phase = PHASE_CONNECTING;
-	if (connect(fd, (const struct sockaddr *)&p->addr, p->addrlen) < 0 && errno != EINPROGRESS) {
-		/* Refused at once (loopback, unix): reported by a zero-delay timer, not re-entrantly. */
+	if (connect(fd, (const struct sockaddr *)&p->addr, p->addrlen) < 0 &&
+	    errno != EINPROGRESS) {
+		/* Refused at once (loopback, unix): reported by a zero-delay timer, not
+		 * re-entrantly. */
 		r->connect_err = errno;
 		return 0;
 	}

@@ -43,8 +43,8 @@ struct probe_run {
 	struct loop_timer timer;
 	pid_t pid;
 	bool timed_out;
-	bool aborting;	  /* killed by probe_abort: reap, but tell nobody */
-	int connect_err;  /* connect() failed at once: reported from the loop */
+	bool aborting;	 /* killed by probe_abort: reap, but tell nobody */
+	int connect_err; /* connect() failed at once: reported from the loop */
 	char buf[PROBE_HTTP_READ_MAX + 1];
 	size_t len, sent;
 };

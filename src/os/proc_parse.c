@@ -29,8 +29,9 @@ int proc_parse_stat(const char *text, struct proc_stat *st)
 	st->comm[len] = '\0';
 	/* fields 3.. : state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt
 	 * utime stime cutime cstime priority nice num_threads itrealvalue starttime */
-	if (sscanf(close + 1, " %c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d "
-			      "%*d %llu",
+	if (sscanf(close + 1,
+		   " %c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d "
+		   "%*d %llu",
 		   &state, &ppid, &start) != 3)
 		return -EINVAL;
 	st->state = state;
@@ -45,7 +46,8 @@ int proc_parse_epoll_fdinfo(const char *text, epoll_target_fn fn, void *ctx)
 
 	/* "tfd:        5 events:       19 data:                5  pos:0 ino:5a1b sdev:8" */
 	for (const char *p = strstr(text, "tfd:"); p; p = strstr(p + 4, "tfd:")) {
-		const char *ev = strstr(p, "events:"), *ino = strstr(p, "ino:"), *eol = strchr(p, '\n');
+		const char *ev = strstr(p, "events:"), *ino = strstr(p, "ino:"),
+			   *eol = strchr(p, '\n');
 		unsigned int events;
 		unsigned long long inode;
 

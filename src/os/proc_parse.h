@@ -14,8 +14,8 @@
 struct proc_stat {
 	pid_t pid, ppid;
 	char comm[16];
-	char state;		/* R, S, D, Z, ... */
-	uint64_t start_ticks;	/* since boot, in clock ticks */
+	char state;	      /* R, S, D, Z, ... */
+	uint64_t start_ticks; /* since boot, in clock ticks */
 };
 
 /*

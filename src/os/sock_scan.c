@@ -71,9 +71,9 @@ static int map_process(struct fd_map *m, pid_t pid)
 		link[n] = '\0';
 		ino = proc_socket_inode(link);
 		if (ino)
-			err = push(&m->v, &m->n, &m->cap, (struct fd_ref){ino, pid, fd});
+			err = push(&m->v, &m->n, &m->cap, (struct fd_ref){ ino, pid, fd });
 		else if (strcmp(link, "anon_inode:[eventpoll]") == 0)
-			err = push(&m->epolls, &m->n_ep, &m->cap_ep, (struct fd_ref){0, pid, fd});
+			err = push(&m->epolls, &m->n_ep, &m->cap_ep, (struct fd_ref){ 0, pid, fd });
 	}
 	closedir(dir);
 	return err;
@@ -89,7 +89,7 @@ static int cmp_ino(const void *a, const void *b)
 /* m->v sorted by inode (see sock_scan): a node's table may hold many thousand sockets. */
 static const struct fd_ref *by_ino(const struct fd_map *m, uint64_t ino)
 {
-	struct fd_ref key = {.ino = ino};
+	struct fd_ref key = { .ino = ino };
 
 	return m->n ? bsearch(&key, m->v, m->n, sizeof(key), cmp_ino) : NULL;
 }
@@ -126,11 +126,11 @@ static const struct {
 	int family, type;
 	uint32_t states;
 } dumps[] = {
-    {AF_INET, SOCK_STREAM, 1U << SOCK_STATE_LISTEN | 1U << SOCK_STATE_BOUND},
-    {AF_INET6, SOCK_STREAM, 1U << SOCK_STATE_LISTEN | 1U << SOCK_STATE_BOUND},
-    {AF_UNIX, 0, 1U << SOCK_STATE_LISTEN},
-    {AF_INET, SOCK_DGRAM, ~0U},
-    {AF_INET6, SOCK_DGRAM, ~0U},
+	{ AF_INET, SOCK_STREAM, 1U << SOCK_STATE_LISTEN | 1U << SOCK_STATE_BOUND },
+	{ AF_INET6, SOCK_STREAM, 1U << SOCK_STATE_LISTEN | 1U << SOCK_STATE_BOUND },
+	{ AF_UNIX, 0, 1U << SOCK_STATE_LISTEN },
+	{ AF_INET, SOCK_DGRAM, ~0U },
+	{ AF_INET6, SOCK_DGRAM, ~0U },
 };
 
 int sock_table_load(struct sock_table *t, bool with_bound)
@@ -152,7 +152,6 @@ int sock_table_load(struct sock_table *t, bool with_bound)
 	return 0;
 }
 
-
 /* The table's sockets that the processes hold. */
 static int collect(struct scan *s, const struct sock_table *t, const struct fd_map *m)
 {
@@ -160,7 +159,8 @@ static int collect(struct scan *s, const struct sock_table *t, const struct fd_m
 		const struct fd_ref *r = by_ino(m, t->v[i].inode);
 		if (!r || scan_find(s, t->v[i].inode))
 			continue;
-		if (scan_add(s, &(struct scan_sock){.e = t->v[i], .pid = r->pid, .fd = r->fd}) < 0)
+		if (scan_add(s, &(struct scan_sock){ .e = t->v[i], .pid = r->pid, .fd = r->fd }) <
+		    0)
 			return -ENOMEM;
 	}
 	return 0;
@@ -193,7 +193,7 @@ static void on_epoll_target(uint64_t ino, uint32_t events, void *ctx)
 static void scan_epolls(struct scan *s, const struct fd_map *m, char *buf)
 {
 	for (size_t i = 0; i < m->n_ep; i++) {
-		struct epoll_ctx c = {s, m->epolls[i].pid};
+		struct epoll_ctx c = { s, m->epolls[i].pid };
 		char path[64];
 
 		snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", (int)c.pid, m->epolls[i].fd);
@@ -205,7 +205,7 @@ static void scan_epolls(struct scan *s, const struct fd_map *m, char *buf)
 /* Read len bytes at addr in pid (the poll/select arguments of a blocked task). */
 static bool peek(pid_t pid, uint64_t addr, void *buf, size_t len)
 {
-	struct iovec local = {buf, len}, remote = {(void *)(uintptr_t)addr, len};
+	struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)addr, len };
 
 	return process_vm_readv(pid, &local, 1, &remote, 1, 0) == (ssize_t)len;
 }
@@ -282,8 +282,8 @@ static void scan_tasks(struct scan *s, const struct fd_map *m, pid_t pid)
 int sock_scan(const pid_t *pids, size_t n, const struct sock_table *table, bool accepting,
 	      struct scan *out)
 {
-	struct sock_table own = {0};
-	struct fd_map m = {0};
+	struct sock_table own = { 0 };
+	struct fd_map m = { 0 };
 	static char buf[FDINFO_MAX]; /* the loop's thread only; see sockets_dump */
 	int err = 0;
 
@@ -313,9 +313,6 @@ int sock_scan(const pid_t *pids, size_t n, const struct sock_table *table, bool 
 		scan_free(out);
 	return err;
 }
-
-
-
 
 void proc_comm(pid_t pid, char *comm, size_t size)
 {

@@ -26,10 +26,11 @@
 
 static int diag_send(int fd, const void *req, size_t len)
 {
-	struct sockaddr_nl nl = {.nl_family = AF_NETLINK};
-	struct iovec iov = {.iov_base = (void *)req, .iov_len = len};
+	struct sockaddr_nl nl = { .nl_family = AF_NETLINK };
+	struct iovec iov = { .iov_base = (void *)req, .iov_len = len };
 	struct msghdr msg = {
-	    .msg_name = &nl, .msg_namelen = sizeof(nl), .msg_iov = &iov, .msg_iovlen = 1};
+		.msg_name = &nl, .msg_namelen = sizeof(nl), .msg_iov = &iov, .msg_iovlen = 1
+	};
 
 	return sendmsg(fd, &msg, 0) < 0 ? -errno : 0;
 }
@@ -63,8 +64,8 @@ static void parse_unix(const struct nlmsghdr *h, struct sock_entry *e)
 	for (; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
 		if (a->rta_type == UNIX_DIAG_NAME) {
 			size_t n = (size_t)RTA_PAYLOAD(a) < sizeof(e->addr.path) - 1
-				       ? (size_t)RTA_PAYLOAD(a)
-				       : sizeof(e->addr.path) - 1;
+					   ? (size_t)RTA_PAYLOAD(a)
+					   : sizeof(e->addr.path) - 1;
 			memcpy(e->addr.path, RTA_DATA(a), n);
 			e->addr.path[n] = '\0';
 			if (n && e->addr.path[0] == '\0')
@@ -220,7 +221,7 @@ static int match_holder(const struct sock_entry *e, void *ctx)
 
 int sockets_describe_holder(const struct sock_addr *a, char *buf, size_t size)
 {
-	struct holder_search s = {.want = a};
+	struct holder_search s = { .want = a };
 	bool udp = a->sock_type == SOCK_DGRAM;
 	uint32_t states = udp ? ~0U : 1U << SOCK_STATE_LISTEN;
 	char label[SOCK_ADDR_TEXT_MAX], comm[32];

@@ -77,10 +77,10 @@ static size_t build_env(const struct process_config *cfg, char *const *extra, ch
 struct child_setup {
 	char *const *argv;
 	char **env;
-	int go_fd;     /* wait for a byte here before exec; -1: don't */
-	int status_fd; /* failures before exec are written here */
+	int go_fd;		 /* wait for a byte here before exec; -1: don't */
+	int status_fd;		 /* failures before exec are written here */
 	int stdin_fd, stdout_fd; /* dup2'ed to 0 and 1 (and 2 when capture) */
-	bool capture;	/* stderr goes where stdout goes (probes) */
+	bool capture;		 /* stderr goes where stdout goes (probes) */
 	pid_t parent;
 };
 
@@ -89,8 +89,8 @@ struct child_setup {
  * for supervisor_exec_status(). Probes: a text line, which becomes the
  * probe's failure reason. (strerrordesc_np: no locale, no allocation.)
  */
-static void __attribute__((noreturn)) child_fail(const struct child_setup *c, const char *stage,
-						 const char *arg)
+static void __attribute__((noreturn))
+child_fail(const struct child_setup *c, const char *stage, const char *arg)
 {
 	struct spawn_failure f = { .err = errno };
 	char line[160];
@@ -121,8 +121,8 @@ static void fill_self_pid(char **env, char *buf, size_t size)
 }
 
 /* In the child: from fork to exec, async-signal-safe calls only. */
-static void __attribute__((noreturn)) child_run(const struct process_config *cfg,
-						const struct child_setup *c)
+static void __attribute__((noreturn))
+child_run(const struct process_config *cfg, const struct child_setup *c)
 {
 	char self_pid[64];
 	sigset_t none;
@@ -170,8 +170,12 @@ int supervisor_spawn(const struct process_config *cfg, char *const *extra_env, s
 		err = -errno;
 		goto fail;
 	}
-	setup = (struct child_setup){ .argv = cfg->argv, .env = env, .go_fd = go[0],
-				      .status_fd = status[1], .stdin_fd = devnull, .stdout_fd = -1,
+	setup = (struct child_setup){ .argv = cfg->argv,
+				      .env = env,
+				      .go_fd = go[0],
+				      .status_fd = status[1],
+				      .stdin_fd = devnull,
+				      .stdout_fd = -1,
 				      .parent = getpid() };
 	pid = fork();
 	if (pid < 0) {
@@ -225,8 +229,13 @@ int supervisor_spawn_probe(const struct process_config *cfg, char *const *argv, 
 		goto out;
 	}
 	/* Failures before exec land on the output pipe: they are the probe's reason. */
-	setup = (struct child_setup){ .argv = argv, .env = env, .go_fd = -1, .status_fd = outp[1],
-				      .stdin_fd = devnull, .stdout_fd = outp[1], .capture = true,
+	setup = (struct child_setup){ .argv = argv,
+				      .env = env,
+				      .go_fd = -1,
+				      .status_fd = outp[1],
+				      .stdin_fd = devnull,
+				      .stdout_fd = outp[1],
+				      .capture = true,
 				      .parent = getpid() };
 	pid = fork();
 	if (pid < 0) {

@@ -20,8 +20,8 @@
 
 _Static_assert(sizeof(struct rd_event) == RD_EVENT_SIZE, "rd_event ABI changed size");
 
-#define TRACEFS "/sys/kernel/tracing"
-#define SYSCALL_SECTION "tracepoint/syscalls/"
+#define TRACEFS		  "/sys/kernel/tracing"
+#define SYSCALL_SECTION	  "tracepoint/syscalls/"
 #define MAX_SYSCALL_PROGS 16
 
 struct tracer {
@@ -35,7 +35,7 @@ struct tracer {
 	size_t n_syscall;
 	bool syscalls_on;
 	struct detacher *detacher; /* destroys syscall links off the loop */
-	uint64_t *percpu; /* scratch for reading the per-CPU drop counter */
+	uint64_t *percpu;	   /* scratch for reading the per-CPU drop counter */
 	int ncpus;
 	uint64_t events; /* delivered to on_event */
 };
@@ -134,9 +134,10 @@ static void collect_syscall_progs(struct tracer *t)
 	struct bpf_program *p;
 
 	t->n_syscall = 0;
-	bpf_object__for_each_program(p, t->skel->obj)
-		if (bpf_program__autoload(p) && is_syscall_prog(p) && t->n_syscall < MAX_SYSCALL_PROGS)
-			t->syscall_progs[t->n_syscall++] = p;
+	bpf_object__for_each_program(p, t->skel->obj) if (bpf_program__autoload(p) &&
+							  is_syscall_prog(p) &&
+							  t->n_syscall < MAX_SYSCALL_PROGS)
+		t->syscall_progs[t->n_syscall++] = p;
 }
 
 static void detach_syscalls(struct tracer *t);
@@ -159,8 +160,10 @@ static int load(struct tracer *t, enum tracer_mode mode, const struct tracer_opt
 	t->skel = readyd_bpf__open();
 	if (!t->skel)
 		return -errno;
-	bpf_map__set_max_entries(t->skel->maps.events, o->ringbuf_bytes ? o->ringbuf_bytes : 256 * 1024);
-	bpf_map__set_max_entries(t->skel->maps.watched_tgids, o->max_watched ? o->max_watched : 16384);
+	bpf_map__set_max_entries(t->skel->maps.events,
+				 o->ringbuf_bytes ? o->ringbuf_bytes : 256 * 1024);
+	bpf_map__set_max_entries(t->skel->maps.watched_tgids,
+				 o->max_watched ? o->max_watched : 16384);
 	/*
 	 * fentry adds accepts seen in the socket layer (io_uring too); the
 	 * accept tracepoints stay, unix sockets never reach inet_csk_accept.
@@ -210,7 +213,8 @@ int tracer_open(const struct tracer_opts *opts, struct tracer **out)
 	err = ensure_tracefs();
 	if (err)
 		log_warn("msg=\"cannot mount tracefs: syscall tracepoints will not attach\" "
-			 "path=%s err=\"%s\"", TRACEFS, strerror(-err));
+			 "path=%s err=\"%s\"",
+			 TRACEFS, strerror(-err));
 	if (opts->want == TRACER_AUTO || opts->want == TRACER_FENTRY) {
 		err = load(t, TRACER_FENTRY, opts);
 		if (!err)
@@ -224,13 +228,15 @@ int tracer_open(const struct tracer_opts *opts, struct tracer **out)
 	}
 	err = load(t, TRACER_TRACEPOINT, opts);
 	if (err && opts->want == TRACER_TRACEPOINT) {
-		log_err("msg=\"cannot load BPF programs\" mode=tracepoint err=\"%s\"", strerror(-err));
+		log_err("msg=\"cannot load BPF programs\" mode=tracepoint err=\"%s\"",
+			strerror(-err));
 		goto fail;
 	}
 	if (err) {
 		/* Not root, an old kernel, a locked-down node: readyd still works, from /proc. */
 		log_warn("msg=\"BPF unavailable, falling back to poll mode (sock_diag and /proc)\" "
-			 "err=\"%s\"", strerror(-err));
+			 "err=\"%s\"",
+			 strerror(-err));
 		goto poll;
 	}
 done:
@@ -316,7 +322,8 @@ static void forget_in(struct bpf_map *map, size_t key_size, uint32_t unit)
 		if (bpf_map_lookup_elem(fd, key, value) < 0 || unit_of_value(value) != unit)
 			continue;
 		if (n == cap) {
-			uint64_t *grown = realloc(doomed, (cap = cap ? cap * 2 : 64) * sizeof(*doomed));
+			uint64_t *grown =
+				realloc(doomed, (cap = cap ? cap * 2 : 64) * sizeof(*doomed));
 			if (!grown)
 				break;
 			doomed = grown;

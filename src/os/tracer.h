@@ -20,9 +20,9 @@ enum tracer_mode { TRACER_AUTO, TRACER_FENTRY, TRACER_TRACEPOINT, TRACER_POLL };
 typedef void (*tracer_event_fn)(const struct rd_event *e, void *ctx);
 
 struct tracer_opts {
-	enum tracer_mode want;	 /* AUTO tries fentry, then tracepoint */
-	size_t ringbuf_bytes;	 /* power of two, >= page size; 0: 256 KiB */
-	size_t max_watched;	 /* processes followed at once; 0: 16384 */
+	enum tracer_mode want; /* AUTO tries fentry, then tracepoint */
+	size_t ringbuf_bytes;  /* power of two, >= page size; 0: 256 KiB */
+	size_t max_watched;    /* processes followed at once; 0: 16384 */
 	tracer_event_fn on_event;
 	void *ctx;
 };

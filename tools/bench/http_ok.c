@@ -38,7 +38,8 @@ int main(int argc, char **argv)
 
 		if (c < 0)
 			continue;
-		while (len < sizeof(buf) - 1 && (n = read(c, buf + len, sizeof(buf) - 1 - len)) > 0) {
+		while (len < sizeof(buf) - 1 &&
+		       (n = read(c, buf + len, sizeof(buf) - 1 - len)) > 0) {
 			len += (size_t)n;
 			buf[len] = '\0';
 			if (strstr(buf, "\r\n\r\n"))

@@ -51,8 +51,8 @@ static void log_level_change(struct unit *u, const struct listener *l, const str
 	log_escape(label, sizeof(label), l->label);
 	if (l->level == LEVEL_ACCEPTING)
 		log_info(
-		    "service=%s listener=\"%s\" level=accepting via=%s pid=%d comm=%s after=%s",
-		    u->cfg->name, label, accept_via_name(l->via), (int)e->tgid, comm, took);
+			"service=%s listener=\"%s\" level=accepting via=%s pid=%d comm=%s after=%s",
+			u->cfg->name, label, accept_via_name(l->via), (int)e->tgid, comm, took);
 	else
 		log_info("service=%s listener=\"%s\" level=%s pid=%d comm=%s after=%s",
 			 u->cfg->name, label, level_name(l->level), (int)e->tgid, comm, took);
@@ -93,14 +93,17 @@ static void on_socket(struct unit *u, const struct rd_event *e, enum level level
 	char comm[RD_COMM_LEN + 1];
 	struct sock_addr a;
 	struct svc_sock k = {
-		.sk = e->sk, .ino = e->ino, .level = level, .at = e->ts_ns,
-		.addr = level == LEVEL_CLOSED ? NULL : &a,
+		.sk = e->sk,
+		.ino = e->ino,
+		.level = level,
+		.at = e->ts_ns,
 		/* Binds alone make no observed listener: clients bind too. */
 		.may_observe = level == LEVEL_LISTENING || level == LEVEL_ACCEPTING,
 	};
 	struct svc_actions act;
 
 	event_addr(e, &a);
+	k.addr = level == LEVEL_CLOSED ? NULL : &a;
 	if (level == LEVEL_BOUND && e->err) {
 		on_bind_failed(u, e, &k);
 		return;

@@ -15,7 +15,8 @@
 #include "base/log.h"
 #include "base/util.h"
 
-#define MARKER_EVENTS (IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM | IN_ATTRIB | IN_DELETE_SELF)
+#define MARKER_EVENTS                                                                              \
+	(IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM | IN_ATTRIB | IN_DELETE_SELF)
 #define MARKER_POLL_NS (1 * NSEC_PER_SEC)
 
 struct markers {

@@ -15,7 +15,7 @@
 #include "base/util.h"
 
 #define DATAGRAMS_PER_WAKEUP 64 /* a flood waits its turn behind everything else */
-#define REJECT_LOG_NS (10 * NSEC_PER_SEC)
+#define REJECT_LOG_NS	     (10 * NSEC_PER_SEC)
 
 struct unit_notify {
 	struct unit *u;
@@ -32,7 +32,8 @@ static void reject(struct unit *u, enum notify_reject why, const struct notify_d
 	if (u->notify->last_reject_log && now - u->notify->last_reject_log < REJECT_LOG_NS)
 		return; /* a flood logs once every 10 s; the counters have the rest */
 	u->notify->last_reject_log = now;
-	log_warn("service=%s msg=\"sd_notify message dropped\" reason=%s detail=\"%s\" sender_pid=%d "
+	log_warn("service=%s msg=\"sd_notify message dropped\" reason=%s detail=\"%s\" "
+		 "sender_pid=%d "
 		 "rejected_so_far=%llu",
 		 u->cfg->name, notify_reject_name(why), detail ? detail : "",
 		 dg->has_cred ? (int)dg->cred.pid : -1, (unsigned long long)total);
@@ -87,9 +88,10 @@ static void handle(struct unit *u, struct notify_datagram *dg)
 		if (unit_tree_contains(u, m.mainpid))
 			unit_set_main(u, m.mainpid);
 		else
-			log_warn("service=%s msg=\"MAINPID= ignored: not a process of the service\" "
-				 "pid=%d",
-				 u->cfg->name, (int)m.mainpid);
+			log_warn(
+				"service=%s msg=\"MAINPID= ignored: not a process of the service\" "
+				"pid=%d",
+				u->cfg->name, (int)m.mainpid);
 	}
 	if (a.mismatch)
 		log_mismatch(u);
@@ -123,8 +125,8 @@ static void open_socket(struct unit *u)
 	snprintf(name, sizeof(name), "readyd/%d/%u", (int)getpid(), u->id);
 	fd = notify_socket_open(name);
 	if (fd < 0) {
-		log_err("service=%s msg=\"cannot open its sd_notify socket\" err=\"%s\"", u->cfg->name,
-			strerror(-fd));
+		log_err("service=%s msg=\"cannot open its sd_notify socket\" err=\"%s\"",
+			u->cfg->name, strerror(-fd));
 		goto fail;
 	}
 	u->notify->src = (struct loop_source){ .fd = fd, .fn = on_datagram, .data = u->notify };
@@ -136,7 +138,8 @@ static void open_socket(struct unit *u)
 	return;
 fail:
 	if (u->cfg->ready & READY_NOTIFY)
-		log_err("service=%s msg=\"it waits for READY=1 but has no notify socket\"", u->cfg->name);
+		log_err("service=%s msg=\"it waits for READY=1 but has no notify socket\"",
+			u->cfg->name);
 }
 
 static int add(struct unit *u)

@@ -30,10 +30,10 @@ static void remove_stale(struct unit *u, const char *path)
 		return;
 	if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISSOCK(st.st_mode)) {
 		if (unlinkat(dfd, base, 0) == 0)
-			log_info(
-			    "service=%s msg=\"removed a stale unix socket file: nothing listened "
-			    "on it\" path=%s",
-			    u->cfg->name, path);
+			log_info("service=%s msg=\"removed a stale unix socket file: nothing "
+				 "listened "
+				 "on it\" path=%s",
+				 u->cfg->name, path);
 		else
 			log_warn("service=%s msg=\"cannot remove stale unix socket file\" path=%s "
 				 "err=\"%m\"",
@@ -75,7 +75,8 @@ static int before_spawn(struct unit *u, struct svc_exit *fail)
 		return 0; /* cannot look: the bind will tell */
 	for (size_t i = 0; i < u->svc.n_listeners; i++) {
 		const struct listener *l = &u->svc.listeners[i];
-		sock_match(l, t, NULL, sockets_is_socket_file, &m); /* nothing of it runs: every holder is foreign */
+		sock_match(l, t, NULL, sockets_is_socket_file,
+			   &m); /* nothing of it runs: every holder is foreign */
 		if (m.n_foreign)
 			return refuse(u, l, m.foreign[0], fail);
 		if (!m.stale_file)
@@ -83,10 +84,11 @@ static int before_spawn(struct unit *u, struct svc_exit *fail)
 		if (u->cfg->remove_stale)
 			remove_stale(u, l->spec->path);
 		else
-			log_warn(
-			    "service=%s msg=\"stale unix socket file: nothing listens on it; the "
-			    "service may fail to bind (remove_stale = yes removes it)\" path=%s",
-			    u->cfg->name, l->spec->path);
+			log_warn("service=%s msg=\"stale unix socket file: nothing listens on it; "
+				 "the "
+				 "service may fail to bind (remove_stale = yes removes it)\" "
+				 "path=%s",
+				 u->cfg->name, l->spec->path);
 	}
 	return 0;
 }

@@ -29,8 +29,9 @@ static void on_probe_done(struct probe_run *run, const struct probe_result *res)
 {
 	struct unit_probe *p = run->data;
 	struct unit *u = p->u;
-	struct svc_input in = { .probe = p->idx, .ok = res->ok, .why = res->reason,
-				.duration_ns = res->duration_ns };
+	struct svc_input in = {
+		.probe = p->idx, .ok = res->ok, .why = res->reason, .duration_ns = res->duration_ns
+	};
 	const char *text = u->cfg->probes[p->idx].text;
 	enum probe_verdict before = u->svc.probes[p->idx].verdict;
 	char reason[2 * PROBE_REASON_MAX], took[32];
@@ -46,7 +47,8 @@ static void on_probe_done(struct probe_run *run, const struct probe_result *res)
 		log_debug("service=%s probe=\"%s\" ok=%d took=%s reason=\"%s\"", u->cfg->name, text,
 			  res->ok, took, log_escape(reason, sizeof(reason), res->reason));
 	}
-	/* The next run, on schedule: armed first, so the sync after the event keeps (or cancels) it. */
+	/* The next run, on schedule: armed first, so the sync after the event keeps (or cancels)
+	 * it. */
 	next_at = run->started + u->cfg->probe_interval_ns;
 	loop_timer_arm(u->d->loop, &p->next, next_at > now_mono_ns() ? next_at : now_mono_ns());
 	unit_handle(u, SVC_EV_PROBE, &in);

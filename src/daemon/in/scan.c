@@ -64,9 +64,16 @@ static void apply_sock(struct unit *u, const struct scan_sock *k, uint64_t now)
 			: k->accepting			  ? LEVEL_ACCEPTING
 							  : LEVEL_LISTENING;
 	struct svc_sock obs = {
-		.sk = known_sk(&u->svc, k->e.inode), .ino = k->e.inode, .addr = &k->e.addr,
-		.level = lv, .may_observe = !only_bound, .declared_only = only_bound,
-		.pid = k->accept_pid, .comm = k->comm, .via = k->via, .at = now,
+		.sk = known_sk(&u->svc, k->e.inode),
+		.ino = k->e.inode,
+		.addr = &k->e.addr,
+		.level = lv,
+		.may_observe = !only_bound,
+		.declared_only = only_bound,
+		.pid = k->accept_pid,
+		.comm = k->comm,
+		.via = k->via,
+		.at = now,
 	};
 	struct svc_actions a;
 
@@ -165,7 +172,8 @@ void scan_all(struct daemon *d, const char *why)
 			n++;
 		}
 	if (n)
-		log_info("msg=\"listener levels rebuilt from sock_diag and /proc\" why=%s services=%zu",
+		log_info("msg=\"listener levels rebuilt from sock_diag and /proc\" why=%s "
+			 "services=%zu",
 			 why, n);
 }
 
@@ -247,8 +255,8 @@ static void observe(struct unit *u, const struct unit_news *n)
 	if (n->spawned && u->cfg->adopted) {
 		int err = unit_scan(u, true);
 		if (err)
-			log_warn("service=%s msg=\"cannot see its sockets\" err=\"%s\"", u->cfg->name,
-				 strerror(-err));
+			log_warn("service=%s msg=\"cannot see its sockets\" err=\"%s\"",
+				 u->cfg->name, strerror(-err));
 	}
 	scan_sync(u);
 }

@@ -45,8 +45,8 @@ static void log_queue_change(struct unit *u, const struct listener *l, uint64_t 
 	char text[sizeof(l->stall)], esc[2 * sizeof(l->stall)];
 
 	if (l->queue.verdict == QUEUE_OK) {
-		log_info("service=%s listener=\"%s\" msg=\"accept queue moving again\"", u->cfg->name,
-			 l->label);
+		log_info("service=%s listener=\"%s\" msg=\"accept queue moving again\"",
+			 u->cfg->name, l->label);
 		return;
 	}
 	accept_queue_describe(&l->queue, now, text, sizeof(text));
@@ -74,8 +74,9 @@ void scan_queue_check(struct unit *u, const struct sock_table *t, const struct s
 		q.findings = sock_match_findings(&m);
 		a = unit_handle(u, SVC_EV_QUEUE, &(struct svc_input){ .queue = &q });
 		if (q.sampled)
-			log_debug("service=%s listener=\"%s\" accept_queue=%u backlog=%u verdict=%d",
-				  u->cfg->name, l->label, m.depth, m.backlog, l->queue.verdict);
+			log_debug(
+				"service=%s listener=\"%s\" accept_queue=%u backlog=%u verdict=%d",
+				u->cfg->name, l->label, m.depth, m.backlog, l->queue.verdict);
 		if (a.queue_changed)
 			log_queue_change(u, l, now);
 	}

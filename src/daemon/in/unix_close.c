@@ -53,7 +53,8 @@ static bool is_live_unix(const struct listener *l, const struct listener_sock *s
 	       (s->level == LEVEL_LISTENING || s->level == LEVEL_ACCEPTING);
 }
 
-/* Close every live unix socket of `ls` missing from `set` (NULL: just look); true if any is live. */
+/* Close every live unix socket of `ls` missing from `set` (NULL: just look); true if any is live.
+ */
 static bool check_listeners(struct unit *u, struct listener *ls, size_t n,
 			    const struct ino_set *set, uint64_t now)
 {
@@ -102,7 +103,8 @@ static void on_check(struct loop *loop, struct loop_timer *t)
 
 	err = sockets_dump(AF_UNIX, 0, 1U << SOCK_STATE_LISTEN, collect_ino, &set);
 	if (err) {
-		log_warn("msg=\"unix socket check failed\" err=\"%s\"", strerror(err < 0 ? -err : ENOMEM));
+		log_warn("msg=\"unix socket check failed\" err=\"%s\"",
+			 strerror(err < 0 ? -err : ENOMEM));
 		any = true; /* try again later */
 	}
 	for (size_t i = 0; !err && i < d->n_units; i++) {

@@ -24,7 +24,7 @@
 #include "base/util.h"
 
 #define REATTACH_POLL_NS (1 * NSEC_PER_SEC)
-#define WATCH_TREE_MAX 4096
+#define WATCH_TREE_MAX	 4096
 
 struct unit_watch {
 	struct loop_timer reattach;
@@ -65,7 +65,8 @@ static int resolve(struct unit *u, pid_t *pid, char *why, size_t size)
 		return read_pid_file(c->watch.path, pid, why, size);
 	case WATCH_CGROUP:
 		if (p->cg.dirfd < 0) {
-			err = cgroup_open(reaper_cgroups(u->d), c->watch.path, reaper_cgroup_events_fd(u->d), &p->cg);
+			err = cgroup_open(reaper_cgroups(u->d), c->watch.path,
+					  reaper_cgroup_events_fd(u->d), &p->cg);
 			if (err) {
 				snprintf(why, size, "cgroup %s: %s", c->watch.path, strerror(-err));
 				return err;

@@ -20,7 +20,8 @@
 /* Rewritten this often even when nothing changed: node_textfile_mtime_seconds stays fresh. */
 #define EXPORT_REFRESH_NS (15 * NSEC_PER_SEC)
 
-struct export {
+struct export
+{
 	struct textfile_writer *writer; /* NULL: no textfile */
 	struct loop_source src;		/* the writer's AIO completions */
 	struct loop_timer soon, refresh;
@@ -123,7 +124,9 @@ static int watch_writer(struct daemon *d)
 {
 	struct export *x = d->export;
 
-	x->src = (struct loop_source){ .fd = textfile_writer_fd(x->writer), .fn = on_synced, .data = d };
+	x->src = (struct loop_source){ .fd = textfile_writer_fd(x->writer),
+				       .fn = on_synced,
+				       .data = d };
 	return x->src.fd >= 0 ? loop_add(d->loop, &x->src, EPOLLIN) : 0;
 }
 

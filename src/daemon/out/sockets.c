@@ -37,12 +37,13 @@ static void add_findings(cJSON *o, const struct unit *u, const struct sock_match
 
 	if (m->stale_file)
 		add_finding(
-		    arr, FINDING_STALE_FILE,
-		    u->cfg->remove_stale
-			? "the socket file exists but nothing listens on it; it is removed "
-			  "before the next start (remove_stale = yes)"
-			: "the socket file exists but nothing listens on it (left by a crashed "
-			  "instance?); remove_stale = yes removes it before a start");
+			arr, FINDING_STALE_FILE,
+			u->cfg->remove_stale
+				? "the socket file exists but nothing listens on it; it is removed "
+				  "before the next start (remove_stale = yes)"
+				: "the socket file exists but nothing listens on it (left by a "
+				  "crashed "
+				  "instance?); remove_stale = yes removes it before a start");
 	for (size_t i = 0; i < m->n_foreign; i++) {
 		sockets_describe_owner(m->foreign[i]->inode, owner, sizeof(owner));
 		snprintf(text, sizeof(text), "held by %s, which is not part of this service",
@@ -58,8 +59,9 @@ static void add_findings(cJSON *o, const struct unit *u, const struct sock_match
 	}
 	if (l->queue.verdict != QUEUE_OK) {
 		accept_queue_describe(&l->queue, now_mono_ns(), text, sizeof(text));
-		add_finding(
-		    arr, l->queue.verdict == QUEUE_FULL ? FINDING_OVERFLOW : FINDING_STALLED, text);
+		add_finding(arr,
+			    l->queue.verdict == QUEUE_FULL ? FINDING_OVERFLOW : FINDING_STALLED,
+			    text);
 	}
 }
 
@@ -93,7 +95,7 @@ static cJSON *listener_json(const struct unit *u, const struct sock_match *m)
 static void unit_sockets_json(struct unit *u, const struct sock_table *t, cJSON *arr)
 {
 	static pid_t pids[4096];
-	struct scan sc = {0};
+	struct scan sc = { 0 };
 	size_t n = u->svc.pid ? unit_tree_pids(u, pids, ARRAY_SIZE(pids)) : 0;
 	struct sock_match m;
 
@@ -132,7 +134,7 @@ static void node_sockets_json(struct daemon *d, const struct sock_table *t, cJSO
 		DIR *dir = opendir(d->cfg->socket_dirs[i]);
 		struct dirent *de;
 		while (dir && (de = readdir(dir))) {
-			struct listen_spec spec = {.proto = LISTEN_UNIX, .family = AF_UNIX};
+			struct listen_spec spec = { .proto = LISTEN_UNIX, .family = AF_UNIX };
 			bool held = false;
 			snprintf(path, sizeof(path), "%s/%s", d->cfg->socket_dirs[i], de->d_name);
 			if (!sockets_is_socket_file(path) || strlen(path) >= sizeof(spec.path))
@@ -148,7 +150,7 @@ static void node_sockets_json(struct daemon *d, const struct sock_table *t, cJSO
 	}
 }
 
-cJSON *sockets_report(struct daemon *d, struct unit *only, bool all)
+cJSON *sockets_report(struct daemon *d, const struct unit *only, bool all)
 {
 	const struct sock_table *t = daemon_sock_table(d, now_mono_ns(), true);
 	cJSON *o = cJSON_CreateObject(), *arr;

@@ -9,6 +9,6 @@ struct daemon;
 struct unit;
 
 /* readyctl sockets [NAME] [--all]: {"listeners": [...]}, or {"error": ...}. */
-cJSON *sockets_report(struct daemon *d, struct unit *only, bool all);
+cJSON *sockets_report(struct daemon *d, const struct unit *only, bool all);
 
 #endif

@@ -40,8 +40,8 @@ static void bare_number_is_seconds(void **state)
 
 static void bad_durations_rejected(void **state)
 {
-	static const char *const bad[] = { "", "s", "10x", "ten", "-1s", "1.s", "5 s", "1s2",
-					   "3mss", ".5s" };
+	static const char *const bad[] = { "",	  "s",	 "10x", "ten",	"-1s",
+					   "1.s", "5 s", "1s2", "3mss", ".5s" };
 	uint64_t ns;
 
 	(void)state;

@@ -11,28 +11,27 @@
 #include "base/clock.h"
 #include "base/util.h"
 
-static const char good[] =
-	"# readyd test config\n"
-	"[readyd]\n"
-	"textfile = /tmp/readyd-test.prom\n"
-	"control  = /tmp/readyd-test.sock\n"
-	"\n"
-	"[service \"web\"]\n"
-	"command       = /usr/bin/python3 -m http.server 8080 --bind 127.0.0.1\n"
-	"listen        = tcp:127.0.0.1:8080      ; inline comment\n"
-	"listen        = unix:/run/web.sock\n"
-	"ready_timeout = 500ms\n"
-	"restart       = always\n"
-	"stop_timeout  = 2m\n"
-	"working_directory = /tmp\n"
-	"environment   = GREETING=hello world\n"
-	"environment   = EMPTY=\n"
-	"user          = root\n"
-	"\n"
-	"[service \"db\"]\n"
-	"command = /usr/bin/redis-server\n"
-	"  --port 6379 --save ''\n"
-	"  --appendonly no\n";
+static const char good[] = "# readyd test config\n"
+			   "[readyd]\n"
+			   "textfile = /tmp/readyd-test.prom\n"
+			   "control  = /tmp/readyd-test.sock\n"
+			   "\n"
+			   "[service \"web\"]\n"
+			   "command       = /usr/bin/python3 -m http.server 8080 --bind 127.0.0.1\n"
+			   "listen        = tcp:127.0.0.1:8080      ; inline comment\n"
+			   "listen        = unix:/run/web.sock\n"
+			   "ready_timeout = 500ms\n"
+			   "restart       = always\n"
+			   "stop_timeout  = 2m\n"
+			   "working_directory = /tmp\n"
+			   "environment   = GREETING=hello world\n"
+			   "environment   = EMPTY=\n"
+			   "user          = root\n"
+			   "\n"
+			   "[service \"db\"]\n"
+			   "command = /usr/bin/redis-server\n"
+			   "  --port 6379 --save ''\n"
+			   "  --appendonly no\n";
 
 /* Parse text that must fail; return the joined messages for inspection. */
 static char *errors_of(const char *text)
@@ -115,24 +114,23 @@ static void defaults_without_readyd_section(void **state)
 
 static void health_keys_parse(void **state)
 {
-	static const char text[] =
-		"[service \"api\"]\n"
-		"command = /usr/bin/api\n"
-		"probe = http://127.0.0.1:8080/health?deep=1\n"
-		"probe = tcp:[::1]:9000\n"
-		"probe = unix:/run/api.sock\n"
-		"probe = exec:/usr/local/bin/check --quick 'a b'\n"
-		"probe_interval = 5s\n"
-		"probe_timeout = 500ms\n"
-		"failure_threshold = 2\n"
-		"success_threshold = 3\n"
-		"on_unhealthy = restart\n"
-		"ready = accept, probe\n"
-		"restart_delay = 250ms\n"
-		"restart_max_delay = 1m\n"
-		"restart_reset_after = 5m\n"
-		"start_limit_burst = 0\n"
-		"start_limit_interval = 2m\n";
+	static const char text[] = "[service \"api\"]\n"
+				   "command = /usr/bin/api\n"
+				   "probe = http://127.0.0.1:8080/health?deep=1\n"
+				   "probe = tcp:[::1]:9000\n"
+				   "probe = unix:/run/api.sock\n"
+				   "probe = exec:/usr/local/bin/check --quick 'a b'\n"
+				   "probe_interval = 5s\n"
+				   "probe_timeout = 500ms\n"
+				   "failure_threshold = 2\n"
+				   "success_threshold = 3\n"
+				   "on_unhealthy = restart\n"
+				   "ready = accept, probe\n"
+				   "restart_delay = 250ms\n"
+				   "restart_max_delay = 1m\n"
+				   "restart_reset_after = 5m\n"
+				   "start_limit_burst = 0\n"
+				   "start_limit_interval = 2m\n";
 	struct config_diag diag;
 	struct config cfg;
 	const struct service_config *s;
@@ -193,38 +191,40 @@ static void health_defaults_and_environment(void **state)
 static void bad_health_values(void **state)
 {
 	(void)state;
-	expect_error("[service \"a\"]\ncommand = /bin/true\nprobe = https://x/\n", "t.conf:3:",
-		     "https probes are not supported");
+	expect_error("[service \"a\"]\ncommand = /bin/true\nprobe = https://x/\n",
+		     "t.conf:3:", "https probes are not supported");
 	expect_error("[service \"a\"]\ncommand = /bin/true\nprobe = http://localhost/\n",
 		     "t.conf:3:", "names are not resolved");
-	expect_error("[service \"a\"]\ncommand = /bin/true\nprobe = exec:check\n", "t.conf:3:",
-		     "absolute path");
-	expect_error("[service \"a\"]\ncommand = /bin/true\nprobe = ping:1.2.3.4\n", "t.conf:3:",
-		     "expected tcp:ADDR:PORT, http://");
-	expect_error("[service \"a\"]\ncommand = /bin/true\nfailure_threshold = 0\n", "t.conf:3:",
-		     "a whole number from 1 to 100");
+	expect_error("[service \"a\"]\ncommand = /bin/true\nprobe = exec:check\n",
+		     "t.conf:3:", "absolute path");
+	expect_error("[service \"a\"]\ncommand = /bin/true\nprobe = ping:1.2.3.4\n",
+		     "t.conf:3:", "expected tcp:ADDR:PORT, http://");
+	expect_error("[service \"a\"]\ncommand = /bin/true\nfailure_threshold = 0\n",
+		     "t.conf:3:", "a whole number from 1 to 100");
 	expect_error("[service \"a\"]\ncommand = /bin/true\nsuccess_threshold = -1\n",
 		     "t.conf:3:", "a whole number from 1 to 100");
-	expect_error("[service \"a\"]\ncommand = /bin/true\non_unhealthy = reboot\n", "t.conf:3:",
-		     "expected none or restart");
-	expect_error("[service \"a\"]\ncommand = /bin/true\nready = psychic\n", "t.conf:3:",
-		     "expected accept, notify, file:/path or probe");
-	expect_error("[service \"a\"]\ncommand = /bin/true\nready = file:run/ready\n", "t.conf:3:",
-		     "a marker is an absolute file path");
-	expect_error("[service \"a\"]\ncommand = /bin/true\nwatchdog = often\n", "t.conf:3:",
-		     "watchdog = often is not a duration");
-	expect_error("[service \"a\"]\ncommand = /bin/true\nready = probe\n", "t.conf:3:",
-		     "ready = probe needs at least one probe");
+	expect_error("[service \"a\"]\ncommand = /bin/true\non_unhealthy = reboot\n",
+		     "t.conf:3:", "expected none or restart");
+	expect_error("[service \"a\"]\ncommand = /bin/true\nready = psychic\n",
+		     "t.conf:3:", "expected accept, notify, file:/path or probe");
+	expect_error("[service \"a\"]\ncommand = /bin/true\nready = file:run/ready\n",
+		     "t.conf:3:", "a marker is an absolute file path");
+	expect_error("[service \"a\"]\ncommand = /bin/true\nwatchdog = often\n",
+		     "t.conf:3:", "watchdog = often is not a duration");
+	expect_error("[service \"a\"]\ncommand = /bin/true\nready = probe\n",
+		     "t.conf:3:", "ready = probe needs at least one probe");
 	expect_error("[service \"a\"]\ncommand = /bin/true\nprobe = tcp:127.0.0.1:1\n"
 		     "probe_interval = 1s\nprobe_timeout = 2s\n",
 		     "t.conf:5:", "probe_timeout is longer than probe_interval");
 	{ /* a shorter interval takes the default timeout down with it */
 		struct config_diag diag;
 		struct config cfg;
-		assert_int_equal(config_parse_text("c.conf", "[service \"a\"]\ncommand = /bin/true\n"
-							      "probe = tcp:127.0.0.1:1\nprobe_interval = 200ms\n",
-						   NULL, &cfg, &diag),
-				 0);
+		assert_int_equal(
+			config_parse_text("c.conf",
+					  "[service \"a\"]\ncommand = /bin/true\n"
+					  "probe = tcp:127.0.0.1:1\nprobe_interval = 200ms\n",
+					  NULL, &cfg, &diag),
+			0);
 		assert_int_equal(cfg.services[0].probe_timeout_ns, 200 * NSEC_PER_MSEC);
 		config_free(&cfg);
 	}
@@ -237,20 +237,19 @@ static void bad_health_values(void **state)
 
 static void services_of_several_processes(void **state)
 {
-	static const char text[] =
-		"[process \"app/api\"]\n"	/* before its [service]: fine */
-		"command = /usr/bin/api --port 8080\n"
-		"listen = tcp:127.0.0.1:8080\n"
-		"user = nobody\n"
-		"\n"
-		"[service \"app\"]\n"
-		"ready_timeout = 1m\n"
-		"probe = http://127.0.0.1:8080/health\n"
-		"\n"
-		"[process \"app/ui\"]\n"
-		"command = /usr/bin/ui\n"
-		"listen = unix:/run/app/ui.sock\n"
-		"environment = MODE=ui\n";
+	static const char text[] = "[process \"app/api\"]\n" /* before its [service]: fine */
+				   "command = /usr/bin/api --port 8080\n"
+				   "listen = tcp:127.0.0.1:8080\n"
+				   "user = nobody\n"
+				   "\n"
+				   "[service \"app\"]\n"
+				   "ready_timeout = 1m\n"
+				   "probe = http://127.0.0.1:8080/health\n"
+				   "\n"
+				   "[process \"app/ui\"]\n"
+				   "command = /usr/bin/ui\n"
+				   "listen = unix:/run/app/ui.sock\n"
+				   "environment = MODE=ui\n";
 	struct config_diag diag;
 	struct config cfg;
 	const struct service_config *s;
@@ -277,22 +276,26 @@ static void services_of_several_processes(void **state)
 static void process_section_errors(void **state)
 {
 	(void)state;
-	expect_error("[service \"a\"]\ncommand = /bin/true\n[process \"a/b\"]\ncommand = /bin/true\n",
-		     "t.conf:3:", "already has its command in [service \"a\"]");
+	expect_error(
+		"[service \"a\"]\ncommand = /bin/true\n[process \"a/b\"]\ncommand = /bin/true\n",
+		"t.conf:3:", "already has its command in [service \"a\"]");
 	expect_error("[process \"a/b\"]\ncommand = /bin/true\n[service \"a\"]\ncommand = /bin/x\n",
 		     "t.conf:4:", "command belongs in a [process \"a/...\"] section");
-	expect_error("[process \"a/b\"]\ncommand = /bin/true\nready_timeout = 5s\n", "t.conf:3:",
-		     "ready_timeout belongs in the process's [service] section");
-	expect_error("[process \"ab\"]\ncommand = /bin/true\n", "t.conf:1:",
-		     "name a process SERVICE/PART");
-	expect_error("[process \"a/b c\"]\ncommand = /bin/true\n", "t.conf:1:", "both parts must be");
-	expect_error("[process \"a/b\"]\ncommand = /bin/true\n[process \"a/b\"]\ncommand = /bin/x\n",
-		     "t.conf:3:", "process \"a/b\" is defined twice (first at line 1)");
-	expect_error("[process \"a/b\"]\nuser = root\n", "t.conf:1:", "process \"a/b\" has no command");
-	expect_error("[process \"a/b\"]\ncommand = /bin/true\ncommand = /bin/false\n", "t.conf:3:",
-		     "command is set twice (first at line 2)");
-	expect_error("[readyd]\ncommand = /bin/true\n", "t.conf:2:",
-		     "command belongs in a [service] or [process] section");
+	expect_error("[process \"a/b\"]\ncommand = /bin/true\nready_timeout = 5s\n",
+		     "t.conf:3:", "ready_timeout belongs in the process's [service] section");
+	expect_error("[process \"ab\"]\ncommand = /bin/true\n",
+		     "t.conf:1:", "name a process SERVICE/PART");
+	expect_error("[process \"a/b c\"]\ncommand = /bin/true\n",
+		     "t.conf:1:", "both parts must be");
+	expect_error(
+		"[process \"a/b\"]\ncommand = /bin/true\n[process \"a/b\"]\ncommand = /bin/x\n",
+		"t.conf:3:", "process \"a/b\" is defined twice (first at line 1)");
+	expect_error("[process \"a/b\"]\nuser = root\n",
+		     "t.conf:1:", "process \"a/b\" has no command");
+	expect_error("[process \"a/b\"]\ncommand = /bin/true\ncommand = /bin/false\n",
+		     "t.conf:3:", "command is set twice (first at line 2)");
+	expect_error("[readyd]\ncommand = /bin/true\n",
+		     "t.conf:2:", "command belongs in a [service] or [process] section");
 }
 
 static void watch_sections(void **state)
@@ -321,23 +324,24 @@ static void watch_errors(void **state)
 	(void)state;
 	/* Names become cgroup directories: none may climb out or name a kernel file. */
 	expect_error("[service \"..\"]\ncommand = /bin/true\n", "t.conf:1:", "not only dots");
-	expect_error("[service \"cgroup.procs\"]\ncommand = /bin/true\n", "t.conf:1:", "not cgroup.*");
+	expect_error("[service \"cgroup.procs\"]\ncommand = /bin/true\n",
+		     "t.conf:1:", "not cgroup.*");
 	expect_error("[process \"web/.\"]\ncommand = /bin/true\n", "t.conf:1:", "not only dots");
 	expect_error("[watch \".\"]\npid = 10\n", "t.conf:1:", "not only dots");
 	expect_error("[watch \"a\"]\nlisten = tcp:80\n", "t.conf:1:",
 		     "watch \"a\" does not say what to watch; add pid = N, pid_file = /path");
 	expect_error("[watch \"a\"]\npid = 1\n", "t.conf:2:", "pid = 1 is not a process id");
 	expect_error("[watch \"a\"]\npid = 12x\n", "t.conf:2:", "not a process id");
-	expect_error("[watch \"a\"]\npid = 10\ncgroup = /x\n", "t.conf:3:",
-		     "a watch names its processes one way");
+	expect_error("[watch \"a\"]\npid = 10\ncgroup = /x\n",
+		     "t.conf:3:", "a watch names its processes one way");
 	expect_error("[watch \"a\"]\ncgroup = /x/../y\n", "t.conf:2:", "no .. components");
 	expect_error("[watch \"a\"]\npid_file = run/a.pid\n", "t.conf:2:", "pid_file");
-	expect_error("[watch \"a\"]\npid = 10\ncommand = /bin/true\n", "t.conf:3:",
-		     "command has no meaning in a [watch]");
-	expect_error("[watch \"a\"]\npid = 10\nrestart = always\n", "t.conf:3:",
-		     "readyd does not start, stop or restart what it watches");
-	expect_error("[watch \"a\"]\npid = 10\nready = notify\n", "t.conf:3:",
-		     "ready = notify cannot work for watch \"a\"");
+	expect_error("[watch \"a\"]\npid = 10\ncommand = /bin/true\n",
+		     "t.conf:3:", "command has no meaning in a [watch]");
+	expect_error("[watch \"a\"]\npid = 10\nrestart = always\n",
+		     "t.conf:3:", "readyd does not start, stop or restart what it watches");
+	expect_error("[watch \"a\"]\npid = 10\nready = notify\n",
+		     "t.conf:3:", "ready = notify cannot work for watch \"a\"");
 	expect_error("[watch \"a\"]\npid = 10\n[process \"a/b\"]\ncommand = /bin/true\n",
 		     "t.conf:3:", "a watch has no [process] sections");
 	expect_error("[service \"a\"]\ncommand = /bin/true\npid = 10\n", "t.conf:3:", "pid");
@@ -350,10 +354,12 @@ static void self_report_keys(void **state)
 	char text[128];
 
 	(void)state;
-	assert_int_equal(config_parse_text("n.conf", "[service \"a\"]\ncommand = /bin/true\n"
-						"ready = notify, file:/run/a/ready, accept\nwatchdog = 10s\n",
-					   NULL, &cfg, &diag),
-			 0);
+	assert_int_equal(
+		config_parse_text("n.conf",
+				  "[service \"a\"]\ncommand = /bin/true\n"
+				  "ready = notify, file:/run/a/ready, accept\nwatchdog = 10s\n",
+				  NULL, &cfg, &diag),
+		0);
 	assert_int_equal(cfg.services[0].ready, READY_NOTIFY | READY_FILE | READY_ACCEPT);
 	assert_string_equal(cfg.services[0].ready_file, "/run/a/ready");
 	assert_int_equal(cfg.services[0].watchdog_ns, 10 * NSEC_PER_SEC);
@@ -371,19 +377,23 @@ static void reload_sees_what_changed(void **state)
 	(void)state;
 	assert_int_equal(config_parse_text("1", base, NULL, &a, &diag), 0);
 	/* Comments, blank lines and line numbers are not behaviour. */
-	assert_int_equal(config_parse_text("2", "# moved\n\n[service \"a\"]\nlisten = tcp:80\n"
-						"command = /bin/sleep   60\n",
+	assert_int_equal(config_parse_text("2",
+					   "# moved\n\n[service \"a\"]\nlisten = tcp:80\n"
+					   "command = /bin/sleep   60\n",
 					   NULL, &b, &diag),
 			 0);
 	assert_true(config_service_equal(&a.services[0], &b.services[0]));
-	assert_int_equal(config_parse_text("3", "[service \"a\"]\ncommand = /bin/sleep 61\nlisten = tcp:80\n",
-					   NULL, &c, &diag),
+	assert_int_equal(config_parse_text(
+				 "3", "[service \"a\"]\ncommand = /bin/sleep 61\nlisten = tcp:80\n",
+				 NULL, &c, &diag),
 			 0);
 	assert_false(config_service_equal(&a.services[0], &c.services[0]));
-	assert_int_equal(config_parse_text("4", "[service \"a\"]\ncommand = /bin/sleep 60\nlisten = tcp:80\n"
-						"probe = tcp:127.0.0.1:80\n",
-					   NULL, &d, &diag),
-			 0);
+	assert_int_equal(
+		config_parse_text("4",
+				  "[service \"a\"]\ncommand = /bin/sleep 60\nlisten = tcp:80\n"
+				  "probe = tcp:127.0.0.1:80\n",
+				  NULL, &d, &diag),
+		0);
 	assert_false(config_service_equal(&a.services[0], &d.services[0]));
 	config_free(&a);
 	config_free(&b);
@@ -394,47 +404,48 @@ static void reload_sees_what_changed(void **state)
 static void unknown_key_suggests_closest(void **state)
 {
 	(void)state;
-	expect_error("[service \"a\"]\ncommand = /bin/true\nlisten_on = tcp:80\n", "t.conf:3:",
-		     "did you mean \"listen\"");
-	expect_error("[service \"a\"]\ncommand = /bin/true\nready_timout = 5s\n", "t.conf:3:",
-		     "did you mean \"ready_timeout\"");
+	expect_error("[service \"a\"]\ncommand = /bin/true\nlisten_on = tcp:80\n",
+		     "t.conf:3:", "did you mean \"listen\"");
+	expect_error("[service \"a\"]\ncommand = /bin/true\nready_timout = 5s\n",
+		     "t.conf:3:", "did you mean \"ready_timeout\"");
 	expect_error("[readyd]\ntextfle = /x\n", "t.conf:2:", "did you mean \"textfile\"");
-	expect_error("[service \"a\"]\ncommand = /bin/true\nzzzzzzzzzzzz = 1\n", "t.conf:3:",
-		     "unknown key \"zzzzzzzzzzzz\" in [service]\n");
+	expect_error("[service \"a\"]\ncommand = /bin/true\nzzzzzzzzzzzz = 1\n",
+		     "t.conf:3:", "unknown key \"zzzzzzzzzzzz\" in [service]\n");
 }
 
 static void bad_values_name_line_and_fix(void **state)
 {
 	(void)state;
-	expect_error("[service \"a\"]\ncommand = /bin/true\nready_timeout = soon\n", "t.conf:3:",
-		     "write e.g. 500ms, 30s");
-	expect_error("[service \"a\"]\ncommand = /bin/true\nready_timeout = 0\n", "t.conf:3:",
-		     "longer than 0");
-	expect_error("[service \"a\"]\ncommand = /bin/true\nlisten = tcp:99999\n", "t.conf:3:",
-		     "port must be a number from 1 to 65535");
-	expect_error("[service \"a\"]\ncommand = /bin/true\nrestart = sometimes\n", "t.conf:3:",
-		     "expected no, on-failure or always");
+	expect_error("[service \"a\"]\ncommand = /bin/true\nready_timeout = soon\n",
+		     "t.conf:3:", "write e.g. 500ms, 30s");
+	expect_error("[service \"a\"]\ncommand = /bin/true\nready_timeout = 0\n",
+		     "t.conf:3:", "longer than 0");
+	expect_error("[service \"a\"]\ncommand = /bin/true\nlisten = tcp:99999\n",
+		     "t.conf:3:", "port must be a number from 1 to 65535");
+	expect_error("[service \"a\"]\ncommand = /bin/true\nrestart = sometimes\n",
+		     "t.conf:3:", "expected no, on-failure or always");
 	expect_error("[service \"a\"]\ncommand = /bin/true\nuser = no-such-user-here\n",
 		     "t.conf:3:", "no user named");
 	expect_error("[service \"a\"]\ncommand = /bin/true\ngroup = no-such-group-here\n",
 		     "t.conf:3:", "no group named");
-	expect_error("[service \"a\"]\ncommand = /bin/true\nenvironment = 1BAD=x\n", "t.conf:3:",
-		     "KEY=VALUE");
+	expect_error("[service \"a\"]\ncommand = /bin/true\nenvironment = 1BAD=x\n",
+		     "t.conf:3:", "KEY=VALUE");
 	expect_error("[service \"a\"]\ncommand = /bin/true\nworking_directory = tmp\n",
 		     "t.conf:3:", "absolute path");
-	expect_error("[readyd]\ncontrol = /a/very/long/path/that/goes/on/and/on/and/on/and/on/"
-		     "and/on/and/on/and/on/and/on/and/on/and/on/and/on/and/on/and/on/control.sock\n",
-		     "t.conf:2:", "longer than 107 bytes");
+	expect_error(
+		"[readyd]\ncontrol = /a/very/long/path/that/goes/on/and/on/and/on/and/on/"
+		"and/on/and/on/and/on/and/on/and/on/and/on/and/on/and/on/and/on/control.sock\n",
+		"t.conf:2:", "longer than 107 bytes");
 }
 
 static void commands_are_checked(void **state)
 {
 	(void)state;
 	expect_error("[service \"a\"]\nlisten = tcp:80\n", "t.conf:1:", "has no command");
-	expect_error("[service \"a\"]\ncommand = python3 -m x\n", "t.conf:2:",
-		     "absolute path (got \"python3\")");
-	expect_error("[service \"a\"]\n\ncommand = /bin/sh -c 'oops\n", "t.conf:3:",
-		     "unterminated single quote");
+	expect_error("[service \"a\"]\ncommand = python3 -m x\n",
+		     "t.conf:2:", "absolute path (got \"python3\")");
+	expect_error("[service \"a\"]\n\ncommand = /bin/sh -c 'oops\n",
+		     "t.conf:3:", "unterminated single quote");
 }
 
 static void structure_errors(void **state)
@@ -446,14 +457,14 @@ static void structure_errors(void **state)
 	expect_error("[service \"a b\"]\ncommand = /bin/true\n", "t.conf:1:", "letters, digits");
 	expect_error("[service \"a\"]\ncommand = /bin/true\n[service \"a\"]\ncommand = /bin/true\n",
 		     "t.conf:3:", "defined twice (first at line 1)");
-	expect_error("[service \"a\"]\ncommand = /bin/true\ncommand = /bin/false\n", "t.conf:3:",
-		     "set twice (first at line 2)");
+	expect_error("[service \"a\"]\ncommand = /bin/true\ncommand = /bin/false\n",
+		     "t.conf:3:", "set twice (first at line 2)");
 	expect_error("[service \"a\"]\ncommand = /bin/true\nlisten = tcp:80\nlisten = tcp:80\n",
 		     "t.conf:4:", "declared twice");
 	expect_error("[service \"a\"]\ncommand = /bin/true\nthis line has no equals\n",
 		     "t.conf:3:", "syntax error");
-	expect_error("[service \"a\"]\ncommand = /bin/true\nrestart = no\n  always\n", "t.conf:4:",
-		     "does not continue");
+	expect_error("[service \"a\"]\ncommand = /bin/true\nrestart = no\n  always\n",
+		     "t.conf:4:", "does not continue");
 }
 
 static void empty_service_section_is_not_ignored(void **state)

@@ -16,7 +16,7 @@
 
 static void an_empty_queue_is_fine(void **state)
 {
-	struct accept_queue q = {0};
+	struct accept_queue q = { 0 };
 
 	(void)state;
 	for (uint64_t t = 0; t < 20 * SEC; t += SEC)
@@ -25,7 +25,7 @@ static void an_empty_queue_is_fine(void **state)
 
 static void waiting_connections_nobody_accepts_stall_after_the_limit(void **state)
 {
-	struct accept_queue q = {0};
+	struct accept_queue q = { 0 };
 	char text[200];
 
 	(void)state;
@@ -43,8 +43,8 @@ static void waiting_connections_nobody_accepts_stall_after_the_limit(void **stat
 
 static void a_queue_that_shrinks_is_being_drained(void **state)
 {
-	struct accept_queue q = {0};
-	uint32_t depths[] = {5, 4, 6, 3, 5, 2, 4, 1, 3, 2};
+	struct accept_queue q = { 0 };
+	uint32_t depths[] = { 5, 4, 6, 3, 5, 2, 4, 1, 3, 2 };
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(depths) / sizeof(depths[0]); i++)
@@ -54,7 +54,7 @@ static void a_queue_that_shrinks_is_being_drained(void **state)
 
 static void a_full_queue_is_reported_at_once_and_stall_off_means_off(void **state)
 {
-	struct accept_queue q = {0};
+	struct accept_queue q = { 0 };
 	char text[200];
 
 	(void)state;
@@ -69,10 +69,10 @@ static void a_full_queue_is_reported_at_once_and_stall_off_means_off(void **stat
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(an_empty_queue_is_fine),
-	    cmocka_unit_test(waiting_connections_nobody_accepts_stall_after_the_limit),
-	    cmocka_unit_test(a_queue_that_shrinks_is_being_drained),
-	    cmocka_unit_test(a_full_queue_is_reported_at_once_and_stall_off_means_off),
+		cmocka_unit_test(an_empty_queue_is_fine),
+		cmocka_unit_test(waiting_connections_nobody_accepts_stall_after_the_limit),
+		cmocka_unit_test(a_queue_that_shrinks_is_being_drained),
+		cmocka_unit_test(a_full_queue_is_reported_at_once_and_stall_off_means_off),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

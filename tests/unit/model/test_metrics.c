@@ -40,7 +40,9 @@ static char *render(uint64_t events)
 {
 	static struct strbuf b;
 	const struct svc *list[] = { &svc };
-	struct metrics_global g = { .version = "1.2.3", .mode = "tracepoint", .events_total = events };
+	struct metrics_global g = { .version = "1.2.3",
+				    .mode = "tracepoint",
+				    .events_total = events };
 
 	metrics_render(&b, &g, list, 1);
 	assert_false(b.oom);
@@ -56,9 +58,15 @@ static void contains(const char *text, const char *line)
 static void every_family_has_help_and_type(void **state)
 {
 	static const char *const families[] = {
-		"readyd_build_info",	      "readyd_tracer_mode",		"readyd_events_total",
-		"readyd_events_dropped_total", "readyd_service_state",		"readyd_service_restarts_total",
-		"readyd_service_ready_seconds", "readyd_service_phase_seconds", "readyd_listener_state",
+		"readyd_build_info",
+		"readyd_tracer_mode",
+		"readyd_events_total",
+		"readyd_events_dropped_total",
+		"readyd_service_state",
+		"readyd_service_restarts_total",
+		"readyd_service_ready_seconds",
+		"readyd_service_phase_seconds",
+		"readyd_listener_state",
 	};
 	char *text;
 	char want[128];
@@ -86,7 +94,8 @@ static void state_is_one_hot(void **state)
 	contains(text, "readyd_tracer_mode{mode=\"tracepoint\"} 1\n");
 	contains(text, "readyd_tracer_mode{mode=\"fentry\"} 0\n");
 	contains(text, "readyd_events_total 7\n");
-	contains(text, "readyd_listener_state{service=\"web\",listen=\"tcp:8080\",state=\"absent\"} 1\n");
+	contains(text,
+		 "readyd_listener_state{service=\"web\",listen=\"tcp:8080\",state=\"absent\"} 1\n");
 	assert_null(strstr(text, "readyd_service_ready_seconds{")); /* not ready: absent */
 }
 

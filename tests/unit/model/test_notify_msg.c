@@ -32,9 +32,10 @@ static void parse_bad(const char *text, size_t len, const char *reason)
 
 static void every_known_key(void **state)
 {
-	struct notify_msg m = parse_ok("READY=1\nSTATUS=Processing 42 requests\nERRNO=2\n"
-				       "MAINPID=4321\nWATCHDOG=1\nWATCHDOG_USEC=5000000\n"
-				       "EXTEND_TIMEOUT_USEC=30000000\nBARRIER=1\nX_FUTURE_KEY=ignored\n");
+	struct notify_msg m =
+		parse_ok("READY=1\nSTATUS=Processing 42 requests\nERRNO=2\n"
+			 "MAINPID=4321\nWATCHDOG=1\nWATCHDOG_USEC=5000000\n"
+			 "EXTEND_TIMEOUT_USEC=30000000\nBARRIER=1\nX_FUTURE_KEY=ignored\n");
 
 	(void)state;
 	assert_true(m.ready);
@@ -75,7 +76,8 @@ static void malformed_messages(void **state)
 	parse_bad("MAINPID=abc", 11, "a value that should be a number is not one");
 	parse_bad("MAINPID=0", 9, "a value that should be a number is not one");
 	parse_bad("ERRNO=99999", 11, "a value that should be a number is not one");
-	parse_bad("WATCHDOG_USEC=99999999999999999999", 34, "a value that should be a number is not one");
+	parse_bad("WATCHDOG_USEC=99999999999999999999", 34,
+		  "a value that should be a number is not one");
 }
 
 static void status_is_made_safe(void **state)

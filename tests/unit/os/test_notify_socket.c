@@ -20,11 +20,15 @@ static void datagram_with_credentials_and_fds(void **state)
 	int rx, tx, p[2];
 	union {
 		struct cmsghdr align;
+		/* cppcheck-suppress unusedStructMember ; the union's size is the point */
 		char buf[CMSG_SPACE(sizeof(int))];
 	} control;
 	struct iovec iov = { .iov_base = "BARRIER=1", .iov_len = 9 };
-	struct msghdr msg = { .msg_name = &sa, .msg_iov = &iov, .msg_iovlen = 1,
-			      .msg_control = &control, .msg_controllen = sizeof(control) };
+	struct msghdr msg = { .msg_name = &sa,
+			      .msg_iov = &iov,
+			      .msg_iovlen = 1,
+			      .msg_control = &control,
+			      .msg_controllen = sizeof(control) };
 	struct cmsghdr *c;
 
 	(void)state;
@@ -74,9 +78,10 @@ static void oversized_datagrams_are_flagged(void **state)
 	memcpy(sa.sun_path + 1, name, strlen(name));
 	memset(big, 'A', sizeof(big));
 	tx = socket(AF_UNIX, SOCK_DGRAM, 0);
-	assert_int_equal(sendto(tx, big, sizeof(big), 0, (struct sockaddr *)&sa,
-				(socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(name))),
-			 (ssize_t)sizeof(big));
+	assert_int_equal(
+		sendto(tx, big, sizeof(big), 0, (struct sockaddr *)&sa,
+		       (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(name))),
+		(ssize_t)sizeof(big));
 	assert_int_equal(notify_recv(rx, &dg), 1);
 	assert_true(dg.truncated);
 	close(tx);

@@ -28,7 +28,8 @@ static void http_status_lines(void **state)
 {
 	(void)state;
 	verdict("HTTP/1.1 200 OK\r\n", false, true, true, "HTTP 200 OK");
-	verdict("HTTP/1.0 204 No Content\r\nServer: x\r\n", false, true, true, "HTTP 204 No Content");
+	verdict("HTTP/1.0 204 No Content\r\nServer: x\r\n", false, true, true,
+		"HTTP 204 No Content");
 	verdict("HTTP/1.1 302 Found\r\nLocation: /x\r\n", false, true, true, "HTTP 302 Found");
 	verdict("HTTP/1.1 404 Not Found\r\n", false, true, false, "HTTP 404 Not Found");
 	verdict("HTTP/1.1 500 Internal Server Error\r\n", false, true, false,

@@ -57,11 +57,11 @@ static void note(uint64_t ino, uint32_t events, void *ctx)
 
 static void epoll_fdinfo_lines(void **state)
 {
-	struct seen s = {0};
+	struct seen s = { 0 };
 	const char *text =
-	    "pos:\t0\nflags:\t02000002\nmnt_id:\t15\nino:\t1057\n"
-	    "tfd:        6 events:       19 data:                6  pos:0 ino:5a1b sdev:8\n"
-	    "tfd:        7 events:        4 data:                7  pos:0 ino:7f sdev:8\n";
+		"pos:\t0\nflags:\t02000002\nmnt_id:\t15\nino:\t1057\n"
+		"tfd:        6 events:       19 data:                6  pos:0 ino:5a1b sdev:8\n"
+		"tfd:        7 events:        4 data:                7  pos:0 ino:7f sdev:8\n";
 
 	(void)state;
 	assert_int_equal(proc_parse_epoll_fdinfo(text, note, &s), 2);
@@ -79,7 +79,7 @@ static void syscall_lines(void **state)
 
 	(void)state;
 	assert_int_equal(
-	    proc_parse_syscall("288 0x3 0x0 0x0 0x80800 0x0 0x0 0x7ffd1 0x7f12\n", &nr, a), 0);
+		proc_parse_syscall("288 0x3 0x0 0x0 0x80800 0x0 0x0 0x7ffd1 0x7f12\n", &nr, a), 0);
 	assert_int_equal(nr, 288);
 	assert_int_equal(a[0], 3);
 	assert_int_equal(a[3], 0x80800);
@@ -95,9 +95,9 @@ static void cgroup_texts(void **state)
 {
 	char out[256];
 	const char *hybrid =
-	    "30 22 0:27 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
-	    "39 30 0:36 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd\n"
-	    "40 30 0:37 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n";
+		"30 22 0:27 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
+		"39 30 0:36 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd\n"
+		"40 30 0:37 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n";
 	const char *bind_only = "50 22 0:37 /sub /mnt/cg rw - cgroup2 cgroup2 rw\n";
 
 	(void)state;
@@ -113,7 +113,7 @@ static void cgroup_texts(void **state)
 
 static int listener(uint16_t *port)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof(a);
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
@@ -133,7 +133,7 @@ static void *block_in_accept(void *arg)
 
 static void *block_in_poll(void *arg)
 {
-	struct pollfd p = {.fd = *(int *)arg, .events = POLLIN};
+	struct pollfd p = { .fd = *(int *)arg, .events = POLLIN };
 
 	poll(&p, 1, 10000);
 	return NULL;
@@ -153,7 +153,7 @@ static void scan_of_this_process(void **state)
 	int l_epoll = listener(&p_epoll), l_accept = listener(&p_accept);
 	int l_poll = listener(&p_poll), l_idle = listener(&p_idle);
 	int ep = epoll_create1(EPOLL_CLOEXEC);
-	struct epoll_event ev = {.events = EPOLLIN};
+	struct epoll_event ev = { .events = EPOLLIN };
 	pid_t self = getpid();
 	pthread_t t1, t2;
 	struct scan s;
@@ -220,9 +220,9 @@ static void tree_of_a_forked_child(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(stat_with_odd_comm),   cmocka_unit_test(epoll_fdinfo_lines),
-	    cmocka_unit_test(syscall_lines),	    cmocka_unit_test(cgroup_texts),
-	    cmocka_unit_test(scan_of_this_process), cmocka_unit_test(tree_of_a_forked_child),
+		cmocka_unit_test(stat_with_odd_comm),	cmocka_unit_test(epoll_fdinfo_lines),
+		cmocka_unit_test(syscall_lines),	cmocka_unit_test(cgroup_texts),
+		cmocka_unit_test(scan_of_this_process), cmocka_unit_test(tree_of_a_forked_child),
 	};
 	return cmocka_run_group_tests_name("proc", tests, NULL, NULL);
 }

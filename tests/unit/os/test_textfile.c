@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* The textfile is replaced atomically: temp file, fsync, rename; never written through a planted link. */
+/* The textfile is replaced atomically: temp file, fsync, rename; never written through a planted
+ * link. */
 #include "cmocka_all.h"
 
 #include <fcntl.h>
