@@ -137,7 +137,7 @@ UNIT_LIBS_config := config base
 UNIT_LIBS_model  := model config base
 UNIT_LIBS_os     := os config base
 UNIT_LIBS_daemon := daemon os model config base
-# Daemon tests replace the tracer and the clock (tests/fakes/): the linker takes
+# Daemon tests replace the tracer, the control socket and the clock (tests/fakes/): the linker takes
 # objects before archive members, so the real ones are never pulled in.
 UNIT_FAKES_daemon := $(patsubst tests/fakes/%.c,$(OUT)/asan/fakes/%.o,$(wildcard tests/fakes/*.c))
 
@@ -151,7 +151,7 @@ $(foreach l,base config model os daemon,$(eval $(call lib_rule,$(l))))
 $(OUT)/asan/fakes/%.o: tests/fakes/%.c | $(OUT)/readyd.skel.h
 	$(call msg,CC-SAN,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Itests -c $< -o $@
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/*/test_*.c))
 layer_of = $(firstword $(subst /, ,$(1)))
@@ -216,12 +216,12 @@ format-check:
 lint: $(OUT)/readyd.skel.h
 	$(call msg,LINT,cppcheck)
 	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability,style \
-		--suppress=variableScope --inline-suppr -D_GNU_SOURCE -Iinclude -Isrc -I$(OUT) \
+		--suppress=variableScope --inline-suppr -D_GNU_SOURCE -Iinclude -Isrc -Itests -I$(OUT) \
 		-Itests/unit src/ tests/unit tests/fakes tools/transitions.c
 	$(call msg,LINT,clang-tidy)
 	$(Q)find src tests/fakes tools -name '*.c' | xargs -P2 -n8 sh -c \
 		'out=$$(clang-tidy -quiet --checks="$$0" --warnings-as-errors="*" "$$@" -- -std=gnu11 \
-		-D_GNU_SOURCE -Iinclude -Isrc -I$(OUT) -DREADYD_VERSION=\"lint\" 2>&1) || \
+		-D_GNU_SOURCE -Iinclude -Isrc -Itests -I$(OUT) -DREADYD_VERSION=\"lint\" 2>&1) || \
 		{ echo "$$out" | grep -v "warnings generated"; exit 1; }' '$(TIDY_CHECKS)'
 
 layers:

@@ -127,21 +127,27 @@ void loop_timer_cancel(struct loop *loop, struct loop_timer *t)
 	sync_timerfd(loop);
 }
 
-static void on_timerfd(struct loop *loop, struct loop_source *src, uint32_t events)
+void loop_expire(struct loop *loop)
 {
-	uint64_t expirations, now;
+	uint64_t now = now_mono_ns();
 
-	(void)events;
-	if (read(src->fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
-		log_warn("msg=\"timerfd read failed\" err=\"%s\"", strerror(errno));
 	loop->armed_for = 0;
-	now = now_mono_ns();
 	while (loop->n_timers && loop->heap[0]->deadline <= now) {
 		struct loop_timer *t = loop->heap[0];
 		heap_remove(loop, t);
 		t->fn(loop, t);
 	}
 	sync_timerfd(loop);
+}
+
+static void on_timerfd(struct loop *loop, struct loop_source *src, uint32_t events)
+{
+	uint64_t expirations;
+
+	(void)events;
+	if (read(src->fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+		log_warn("msg=\"timerfd read failed\" err=\"%s\"", strerror(errno));
+	loop_expire(loop);
 }
 
 /* ---- fd sources ---- */
@@ -246,32 +252,42 @@ void loop_quit(struct loop *loop, int code)
 	loop->code = code;
 }
 
-int loop_run(struct loop *loop)
+int loop_run_once(struct loop *loop, int timeout_ms)
 {
 	struct epoll_event evs[LOOP_BATCH];
+	/* With jobs waiting, only look at what is ready; then run one. */
+	int n = epoll_wait(loop->epfd, evs, LOOP_BATCH, loop->jobs ? 0 : timeout_ms);
 
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	loop->batch_stale = false;
+	for (int i = 0; i < n && !loop->quit; i++) {
+		struct loop_source *src = evs[i].data.ptr;
+		src->fn(loop, src, evs[i].events);
+		/*
+		 * A callback removed a source, maybe one later in this batch.
+		 * Level-triggered: whatever is still pending is reported
+		 * again by the next epoll_wait.
+		 */
+		if (loop->batch_stale)
+			break;
+	}
+	if (!loop->quit)
+		run_one_job(loop);
+	return n;
+}
+
+bool loop_quitting(const struct loop *loop)
+{
+	return loop->quit;
+}
+
+int loop_run(struct loop *loop)
+{
 	while (!loop->quit) {
-		/* With jobs waiting, only look at what is ready; then run one. */
-		int n = epoll_wait(loop->epfd, evs, LOOP_BATCH, loop->jobs ? 0 : -1);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		loop->batch_stale = false;
-		for (int i = 0; i < n && !loop->quit; i++) {
-			struct loop_source *src = evs[i].data.ptr;
-			src->fn(loop, src, evs[i].events);
-			/*
-			 * A callback removed a source, maybe one later in this
-			 * batch. Level-triggered: whatever is still pending is
-			 * reported again by the next epoll_wait.
-			 */
-			if (loop->batch_stale)
-				break;
-		}
-		if (!loop->quit)
-			run_one_job(loop);
+		int n = loop_run_once(loop, -1);
+		if (n < 0)
+			return n;
 	}
 	return loop->code;
 }

@@ -67,5 +67,13 @@ void loop_job_cancel(struct loop *loop, struct loop_job *job);
 /* Run until loop_quit(); returns the code given to it, or -errno. */
 int loop_run(struct loop *loop);
 void loop_quit(struct loop *loop, int code);
+bool loop_quitting(const struct loop *loop);
+/*
+ * One iteration of loop_run: the fds ready within timeout_ms (0 when a job
+ * waits), then one job. The count of fd events, or -errno.
+ */
+int loop_run_once(struct loop *loop, int timeout_ms);
+/* Run every timer due now (by now_mono_ns: tests drive it with a fake clock). */
+void loop_expire(struct loop *loop);
 
 #endif

@@ -336,15 +336,21 @@ int daemon_init(struct daemon *d, const struct daemon_opts *o)
 	return 0;
 }
 
-int daemon_run(struct daemon *d)
+void daemon_start(struct daemon *d)
 {
 	struct svc_input boot = { .why = "started at boot" };
-	int rc;
 
 	export_now(d);
 	for (size_t i = 0; i < d->n_units; i++)
 		unit_handle(d->units[i], SVC_EV_START, &boot);
 	syscalls_sync(d); /* attached by tracer_open; no service may need them */
+}
+
+int daemon_run(struct daemon *d)
+{
+	int rc;
+
+	daemon_start(d);
 	rc = loop_run(d->loop);
 	export_now(d); /* the final state, after every service stopped */
 	export_flush(d);

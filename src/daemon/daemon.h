@@ -76,6 +76,8 @@ struct daemon {
 int daemon_init(struct daemon *d, const struct daemon_opts *opts);
 /* Start every service, run the loop until shutdown; the loop's exit code. */
 int daemon_run(struct daemon *d);
+/* The start of daemon_run: the first textfile, every service started. */
+void daemon_start(struct daemon *d);
 void daemon_free(struct daemon *d);
 /* Load the config named by opts; its --control/--textfile win over the file. */
 int daemon_load_config(const struct daemon_opts *o, struct config **out, struct config_diag *diag);

@@ -54,6 +54,23 @@ static void log_transition(struct unit *u, const struct svc_actions *a)
 		log_escape(cause, sizeof(cause), u->svc.cause));
 }
 
+/* A socket event changed a listener's level: said before the transition it may cause. */
+static void log_level_change(struct unit *u, const struct svc_sock *k, const struct listener *l)
+{
+	char label[2 * SOCK_ADDR_TEXT_MAX], took[32], comm[16];
+
+	fmt_duration(took, sizeof(took), k->at > u->svc.spawned_at ? k->at - u->svc.spawned_at : 0);
+	/* An observed unix path is the service's choice: escaped, it cannot forge log lines. */
+	log_escape(label, sizeof(label), l->label);
+	str_copy(comm, k->comm && k->comm[0] ? k->comm : "-", sizeof(comm));
+	str_sanitize(comm);
+	log_info("service=%s listener=\"%s\" level=%s%s%s pid=%d comm=%s after=%s%s%s",
+		 u->cfg->name, label, level_name(l->level),
+		 l->level == LEVEL_ACCEPTING ? " via=" : "",
+		 l->level == LEVEL_ACCEPTING ? accept_via_name(l->via) : "", (int)k->pid, comm,
+		 took, k->seen_by ? " seen_by=" : "", k->seen_by ? k->seen_by : "");
+}
+
 static void unit_sync_timer(struct unit *u)
 {
 	if (u->svc.deadline)
@@ -79,8 +96,10 @@ void daemon_observe(struct daemon *d, const struct unit_news *n)
 			d->modules[i]->daemon_news(d, n);
 }
 
-static void unit_apply(struct unit *u, const struct svc_actions *a)
+static void unit_apply(struct unit *u, const struct svc_input *in, const struct svc_actions *a)
 {
+	if (a->level_changed && in->sock)
+		log_level_change(u, in->sock, a->listener);
 	if (a->changed)
 		log_transition(u, a);
 	if (u->cfg->adopted && u->svc.state == SVC_STOPPING) {
@@ -106,7 +125,7 @@ struct svc_actions unit_handle(struct unit *u, enum svc_event ev, const struct s
 	if (getrandom(&local.random, sizeof(local.random), GRND_NONBLOCK) < 0)
 		local.random = (uint32_t)now_mono_ns();
 	svc_handle(&u->svc, ev, &local, now_mono_ns(), &a);
-	unit_apply(u, &a);
+	unit_apply(u, &local, &a);
 	return a;
 }
 

@@ -94,9 +94,10 @@ struct svc_sock {
 	bool declared_only; /* counts only for a declared listener (a scan's bound socket) */
 	pid_t pid;	    /* ACCEPTING: who waits on it */
 	const char *comm;
-	unsigned int via;  /* ACCEPTING: enum accept_via */
-	bool main_exiting; /* CLOSED by a main process on its way out: the exit is the news */
-	uint64_t at;	   /* when, on CLOCK_MONOTONIC (the kernel's stamp for an event) */
+	unsigned int via;    /* ACCEPTING: enum accept_via */
+	bool main_exiting;   /* CLOSED by a main process on its way out: the exit is the news */
+	const char *seen_by; /* for the log: "scan", "sock_diag"; NULL: a kernel event */
+	uint64_t at;	     /* when, on CLOCK_MONOTONIC (the kernel's stamp for an event) */
 };
 
 /* One declared listener's sockets as a scan found them (SVC_EV_QUEUE). */

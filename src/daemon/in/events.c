@@ -40,24 +40,6 @@ static void event_comm(const struct rd_event *e, char *comm, size_t size)
 	str_copy(comm, raw, size);
 }
 
-static void log_level_change(struct unit *u, const struct listener *l, const struct rd_event *e)
-{
-	char comm[RD_COMM_LEN + 1], took[32], label[2 * SOCK_ADDR_TEXT_MAX];
-
-	event_comm(e, comm, sizeof(comm));
-	fmt_duration(took, sizeof(took),
-		     e->ts_ns > u->svc.spawned_at ? e->ts_ns - u->svc.spawned_at : 0);
-	/* An observed unix path is the service's choice: escaped, it cannot forge log lines. */
-	log_escape(label, sizeof(label), l->label);
-	if (l->level == LEVEL_ACCEPTING)
-		log_info(
-			"service=%s listener=\"%s\" level=accepting via=%s pid=%d comm=%s after=%s",
-			u->cfg->name, label, accept_via_name(l->via), (int)e->tgid, comm, took);
-	else
-		log_info("service=%s listener=\"%s\" level=%s pid=%d comm=%s after=%s",
-			 u->cfg->name, label, level_name(l->level), (int)e->tgid, comm, took);
-}
-
 /* A failed bind on a declared address: who holds it is looked up once per instance. */
 static void on_bind_failed(struct unit *u, const struct rd_event *e, const struct svc_sock *k)
 {
@@ -108,18 +90,15 @@ static void on_socket(struct unit *u, const struct rd_event *e, enum level level
 		on_bind_failed(u, e, &k);
 		return;
 	}
-	if (level == LEVEL_ACCEPTING) {
-		event_comm(e, comm, sizeof(comm));
-		k.pid = (pid_t)e->tgid;
-		k.comm = comm;
+	event_comm(e, comm, sizeof(comm));
+	k.pid = (pid_t)e->tgid;
+	k.comm = comm;
+	if (level == LEVEL_ACCEPTING)
 		k.via = e->aux;
-	}
 	if (level == LEVEL_CLOSED) /* its main process is exiting: aux says so */
 		k.main_exiting = e->aux && unit_is_main((pid_t)e->tgid, u);
 	act = unit_handle(u, SVC_EV_SOCKET, &(struct svc_input){ .sock = &k });
-	if (act.level_changed) {
-		log_level_change(u, act.listener, e);
-	} else if (!act.listener && k.may_observe) {
+	if (!act.listener && k.may_observe) {
 		char label[SOCK_ADDR_TEXT_MAX], esc[2 * SOCK_ADDR_TEXT_MAX];
 		sock_addr_format(label, sizeof(label), &a);
 		log_debug("service=%s msg=\"undeclared listener ignored\" listener=\"%s\" level=%s",

@@ -44,18 +44,6 @@ static uint64_t known_sk(const struct svc *s, uint64_t ino)
 	return k ? k->sk : SCAN_SK(ino);
 }
 
-static void log_scan_level(struct unit *u, const struct listener *l, const struct scan_sock *k)
-{
-	char label[2 * SOCK_ADDR_TEXT_MAX];
-
-	log_escape(label, sizeof(label), l->label);
-	log_info("service=%s listener=\"%s\" level=%s%s%s pid=%d comm=%s seen_by=scan",
-		 u->cfg->name, label, level_name(l->level),
-		 l->level == LEVEL_ACCEPTING ? " via=" : "",
-		 l->level == LEVEL_ACCEPTING ? accept_via_name(l->via) : "",
-		 k ? (int)(k->accepting ? k->accept_pid : k->pid) : 0, k ? k->comm : "-");
-}
-
 static void apply_sock(struct unit *u, const struct scan_sock *k, uint64_t now)
 {
 	bool only_bound = k->e.addr.sock_type == SOCK_DGRAM || k->e.state == SOCK_STATE_BOUND;
@@ -70,18 +58,15 @@ static void apply_sock(struct unit *u, const struct scan_sock *k, uint64_t now)
 		.level = lv,
 		.may_observe = !only_bound,
 		.declared_only = only_bound,
-		.pid = k->accept_pid,
+		.pid = k->accepting ? k->accept_pid : k->pid,
 		.comm = k->comm,
 		.via = k->via,
 		.at = now,
+		.seen_by = "scan",
 	};
-	struct svc_actions a;
 
-	if (lv == LEVEL_ABSENT)
-		return;
-	a = unit_handle(u, SVC_EV_SOCKET, &(struct svc_input){ .sock = &obs });
-	if (a.level_changed)
-		log_scan_level(u, a.listener, k);
+	if (lv != LEVEL_ABSENT)
+		unit_handle(u, SVC_EV_SOCKET, &(struct svc_input){ .sock = &obs });
 }
 
 /* Sockets that were up and are not in the scan are closed. */
@@ -94,16 +79,15 @@ static void close_missing(struct unit *u, struct listener *ls, size_t n, const s
 			struct listener_sock *s = &l->socks[j];
 			bool up = l->connectionless ? s->level >= LEVEL_BOUND
 						    : s->level >= LEVEL_LISTENING;
-			struct svc_sock obs = { .sk = s->sk, .level = LEVEL_CLOSED, .at = now };
-			struct svc_actions a;
+			struct svc_sock obs = {
+				.sk = s->sk, .level = LEVEL_CLOSED, .at = now, .seen_by = "scan"
+			};
 
 			if (!up || s->level == LEVEL_CLOSED || !s->ino || scan_find(sc, s->ino))
 				continue;
 			if (u->d->tracer)
 				tracer_forget_sock(u->d->tracer, s->sk);
-			a = unit_handle(u, SVC_EV_SOCKET, &(struct svc_input){ .sock = &obs });
-			if (a.level_changed)
-				log_scan_level(u, l, NULL);
+			unit_handle(u, SVC_EV_SOCKET, &(struct svc_input){ .sock = &obs });
 		}
 	}
 }

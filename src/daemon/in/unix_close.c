@@ -58,22 +58,22 @@ static bool is_live_unix(const struct listener *l, const struct listener_sock *s
 static bool check_listeners(struct unit *u, struct listener *ls, size_t n,
 			    const struct ino_set *set, uint64_t now)
 {
-	char label[2 * SOCK_ADDR_TEXT_MAX];
 	bool any = false;
 
 	for (size_t i = 0; i < n; i++) {
 		struct listener *l = &ls[i];
 		for (size_t j = 0; j < l->n_socks; j++) {
 			struct listener_sock *s = &l->socks[j];
-			struct svc_sock obs = { .sk = s->sk, .level = LEVEL_CLOSED, .at = now };
+			struct svc_sock obs = { .sk = s->sk,
+						.level = LEVEL_CLOSED,
+						.at = now,
+						.seen_by = "sock_diag" };
 			if (!is_live_unix(l, s))
 				continue;
 			if (!set || ino_in(set, s->ino)) {
 				any = true;
 				continue;
 			}
-			log_info("service=%s listener=\"%s\" level=closed seen_by=sock_diag",
-				 u->cfg->name, log_escape(label, sizeof(label), l->label));
 			tracer_forget_sock(u->d->tracer, s->sk);
 			unit_handle(u, SVC_EV_SOCKET, &(struct svc_input){ .sock = &obs });
 		}
