@@ -58,6 +58,25 @@ def why_no_bpf():
 
 _mode_reasons = {}
 
+# Attach modes a run may skip when they do not load here, comma-separated. Every other mode that
+# should load on this machine and does not is a failure, not a skip: poll always (it needs
+# nothing, so it cannot be made optional), tracepoint when running as root with
+# /sys/kernel/btf/vmlinux. fentry is optional by default: kernels without BPF trampolines (or
+# that refuse them, EPERM) are common. A node that cannot load tracepoints either (a locked-down
+# kernel) runs READYD_OPTIONAL_MODES=fentry,tracepoint.
+OPTIONAL_MODES = set(m for m in os.environ.get("READYD_OPTIONAL_MODES", "fentry").split(",") if m)
+
+
+def mode_required(mode):
+    """Must `mode` load here? (See OPTIONAL_MODES.)"""
+    if mode == "poll":
+        return True
+    if mode in OPTIONAL_MODES:
+        return False
+    if mode == "tracepoint":
+        return os.geteuid() == 0 and os.path.exists("/sys/kernel/btf/vmlinux")
+    return False
+
 
 def why_mode_unavailable(mode):
     """Start readyd in `mode` with no services: does that mode load here?"""
@@ -150,6 +169,14 @@ class ReadydCase(unittest.TestCase):
     def setUpClass(cls):
         # Poll mode is the one that needs no BPF.
         reason = (why_no_bpf() if cls.MODE != "poll" else None) or why_mode_unavailable(cls.MODE)
+        if reason and mode_required(cls.MODE):
+            # A mode that should load here and does not is a bug in readyd (or in this
+            # machine's setup), not a reason to run fewer tests.
+            raise AssertionError("%s mode must load on this machine (poll always; tracepoint as "
+                                 "root with BTF) but did not: %s%s" % (
+                                     cls.MODE, reason, "" if cls.MODE == "poll" else
+                                     " (READYD_OPTIONAL_MODES=%s would let this run skip it)"
+                                     % ",".join(sorted(OPTIONAL_MODES | {cls.MODE}))))
         if reason:
             raise unittest.SkipTest(reason)
 

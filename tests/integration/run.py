@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 """Run the integration tests: the core suite once per attach mode, the rest once.
 
-A mode that cannot load here is reported as skipped with the reason; the run
+A mode that should load here and does not fails the run (poll always; tracepoint
+as root with BTF); an optional one (fentry, or READYD_OPTIONAL_MODES, see
+harness.py) that does not load is skipped with the reason printed. The run
 fails if any test fails. Usage: run.py [-k PATTERN] [--modes fentry,tracepoint]
 """
 import argparse
