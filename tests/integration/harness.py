@@ -211,9 +211,7 @@ class ReadydCase(unittest.TestCase):
                 os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
-        failed = any(e for _, e in getattr(self._outcome, "errors", []) if e) \
-            if hasattr(self, "_outcome") else False
-        if failed or os.environ.get("READYD_TEST_KEEP"):
+        if self.failed_so_far() or os.environ.get("READYD_TEST_KEEP"):
             print("\n--- readyd log (%s) ---" % self.log_path)
             print(self.log())
         log = self.log()
@@ -222,6 +220,17 @@ class ReadydCase(unittest.TestCase):
         # Every run of the sanitized readyd must end clean: ASan/LSan/UBSan make it non-zero.
         if self.proc and self.expect_clean_exit:
             self.assertEqual(rc, 0, "readyd exit status after SIGTERM\n" + log[-4000:])
+
+    def failed_so_far(self):
+        """Has this test failed so far (called from tearDown)?"""
+        outcome = getattr(self, "_outcome", None)
+        if outcome is None:
+            return False
+        if hasattr(outcome, "errors"):  # Python <= 3.10: the errors wait in the outcome
+            return any(e for _, e in outcome.errors if e)
+        # Python >= 3.11: the result has them already (outcome.success is reset per part)
+        result = getattr(outcome, "result", None)
+        return any(t is self for t, _ in getattr(result, "failures", []) + getattr(result, "errors", []))
 
     # ---- readyd ----
 
