@@ -9,6 +9,7 @@ tearDown can find and fail on any process left behind.
 """
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -108,6 +109,18 @@ def why_mode_unavailable(mode):
     shutil.rmtree(tmp, ignore_errors=True)
     _mode_reasons[mode] = reason
     return reason
+
+
+# service=NAME transition=FROM->TO pid=N cause="..." (log_escape: \" and \\ inside)
+TRANSITION_RE = re.compile(r'service=(\S+) transition=(\w+)->(\w+) pid=\d+ cause="((?:[^"\\]|\\.)*)"')
+
+
+def parse_delay_ms(text):
+    """"restart in 942.8ms" / "1.84s" / "250us" as milliseconds."""
+    m = re.search(r"restart in ([0-9.]+)(us|ms|s)\b", text)
+    if not m:
+        raise AssertionError("no restart delay in %r" % text)
+    return float(m.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[m.group(2)]
 
 
 def tagged_pids(tag):
@@ -284,6 +297,23 @@ class ReadydCase(unittest.TestCase):
                 return f.read()
         except OSError:
             return ""
+
+    def transitions(self, name):
+        """Every transition of service `name` so far, from readyd's log: [(from, to, cause)].
+        The history, where polling the state could miss one that lasts a moment."""
+        out = []
+        for m in TRANSITION_RE.finditer(self.log()):
+            if m.group(1) == name:
+                out.append((m.group(2), m.group(3), re.sub(r"\\(.)", r"\1", m.group(4))))
+        return out
+
+    def wait_transitions(self, name, count, timeout=15, to=None):
+        """The first `count` transitions of `name` (into `to`, if given), once the log has them."""
+        def enough():
+            ts = [t for t in self.transitions(name) if to is None or t[1] == to]
+            return ts[:count] if len(ts) >= count else None
+        return self.wait_for(enough, timeout, "%d transitions of %s%s" % (
+            count, name, " into " + to if to else ""), interval=0.02)
 
     def ctl(self, *args, timeout=30):
         p = subprocess.run([READYCTL, "--control", self.control, *args], capture_output=True,

@@ -7,7 +7,8 @@ import stat
 import subprocess
 import time
 
-from harness import PYTHON, READYD, ReadydCase, free_port, python_server, write_nginx_conf
+from harness import (PYTHON, READYD, ReadydCase, free_port, parse_delay_ms, python_server,
+                     write_nginx_conf)
 
 
 class CoreTests(ReadydCase):
@@ -97,13 +98,24 @@ class CoreTests(ReadydCase):
 
     def test_crash_fails_and_restarts_with_backoff(self):
         self.start_readyd(self.service("crash", "/bin/sh -c 'exit 3'", "tcp:127.0.0.1:%d" % free_port()))
-        s = self.wait_state("crash", "failed")
-        self.assertIn("exited with status 3 before it was ready", s["cause"])
-        self.wait_for(lambda: self.status("crash")["restarts"] >= 2, 10, "two restarts")
-        s = self.status("crash")
-        # Third failure in a row: the next restart waits 4 s (1 s doubling).
-        if s["state"] == "failed":
-            self.assertGreater(s["restart_in_ms"], 1500)
+        # The history from the log (polled every 20 ms, for the timing too): polling the state
+        # could miss a failure between two looks.
+        self.wait_transitions("crash", 1, to="failed", timeout=10)
+        first = time.monotonic()
+        failures = self.wait_transitions("crash", 3, to="failed", timeout=15)
+        took = time.monotonic() - first
+        for _, _, cause in failures:
+            self.assertIn("exited with status 3 before it was ready; restart in ", cause)
+        delays = [parse_delay_ms(cause) for _, _, cause in failures]
+        # The defaults: 1 s doubling (1 s, 2 s, 4 s), each up to 10 % shorter, never longer
+        # (printed to 10 ms: 1 ms of rounding either way).
+        for got, base in zip(delays, (1000, 2000, 4000)):
+            self.assertLessEqual(got, base + 1, delays)
+            self.assertGreaterEqual(got, base * 0.9 - 1, delays)
+        # And it waited them: from the first failure to the third, the first two delays.
+        self.assertGreaterEqual(took, (delays[0] + delays[1]) / 1000 - 0.1)
+        self.assertLess(took, (delays[0] + delays[1]) / 1000 + 2.0)
+        self.assertEqual(self.status("crash")["restarts"], 2)
         self.assertGreaterEqual(self.metric("readyd_service_restarts_total", service="crash"), 2)
 
     def test_never_accepting_fails_at_ready_timeout(self):
