@@ -158,13 +158,18 @@ class CoreTests(ReadydCase):
                                        "tcp:127.0.0.1:%d" % port),
                           self.service("unix", python_server("close_listener.py", path, 1, 3),
                                        "unix:" + path))
-        for name in ("tcp", "unix"):
-            self.wait_state(name, "running")
-        for name in ("tcp", "unix"):
-            self.wait_state(name, "unhealthy", timeout=10)
-        for name in ("tcp", "unix"):  # a new socket, maybe at the freed one's address
-            s = self.wait_state(name, "running", timeout=10)
-            self.assertEqual(s["cause"], "every listener accepting and every probe passing again")
+        # Running lasts a second: polling two services for it in turn could miss one. The
+        # log has the whole history.
+        for name, listen in (("tcp", "tcp:127.0.0.1:%d" % port), ("unix", "unix:" + path)):
+            ts = self.wait_transitions(name, 4, timeout=15)
+            self.assertEqual([(a, b) for a, b, _ in ts], [("stopped", "starting"), ("starting", "running"),
+                                                          ("running", "unhealthy"), ("unhealthy", "running")])
+            self.assertEqual(ts[2][2], "listener %s closed" % listen)
+            # a new socket, maybe at the freed one's address
+            self.assertEqual(ts[3][2], "every listener accepting and every probe passing again")
+            s = self.status(name)
+            self.assertEqual((s["state"], s["cause"]),
+                             ("running", "every listener accepting and every probe passing again"))
 
     def test_port_conflict_names_the_holder(self):
         holder = socket.socket()

@@ -114,12 +114,19 @@ class ProbeTests(ReadydCase):
         pid = self.wait_state("live", "running")["pid"]
         with open(flag, "w") as f:
             f.write("2")  # exactly failure_threshold failures: the next instance is healthy
-        s = self.wait_state("live", "unhealthy", timeout=5)
-        self.assertIn("restarting it (on_unhealthy = restart)", s["cause"])
+        # Unhealthy lasts until the old process is gone and 100 ms more: too short to poll for.
+        # The log has every transition.
         s = self.wait_for(lambda: (lambda s: s["state"] == "running" and s["pid"] != pid and s)(
             self.status("live")), 10, "the new instance to run")
         self.assertNotEqual(s["pid"], pid)
         self.assertEqual(self.status("live")["restarts"], 1)
+        ts = self.transitions("live")
+        self.assertEqual([(a, b) for a, b, _ in ts][1:], [("starting", "running"), ("running", "unhealthy"),
+                                                          ("unhealthy", "starting"), ("starting", "running")],
+                         ts)
+        self.assertIn("restarting it (on_unhealthy = restart)", ts[2][2])
+        self.wait_for(lambda: self.metric("readyd_service_transitions_total", service="live", to="unhealthy") == 1,
+                      3, "one unhealthy transition counted")
 
 
 class RestartPolicyTests(ReadydCase):
