@@ -110,16 +110,22 @@ class SocketTests(ReadydCase):
         kept, cleaned = os.path.join(sockdir, "kept.sock"), os.path.join(sockdir, "cleaned.sock")
         stale_socket_file(kept)
         stale_socket_file(cleaned)
+        # A regular file at a declared path, and remove_stale = yes: neither a stale socket
+        # nor ever removed, whatever the service does.
         regular = os.path.join(sockdir, "notes.sock")
-        with open(regular, "w") as f:
-            f.write("a regular file is never removed\n")
+        notes = b"a regular file is never removed\n\0\xff binary too\n"
+        with open(regular, "wb") as f:
+            f.write(notes)
+        before = os.lstat(regular)
         self.start_readyd(
             self.service("kept", python_server("unix_server.py", kept, "--no-unlink"), "unix:" + kept,
                          restart="no"),
             self.service("cleaned", python_server("unix_server.py", cleaned, "--no-unlink"),
                          "unix:" + cleaned, remove_stale="yes"),
+            self.service("notes", "/bin/sleep 60", "unix:" + regular, remove_stale="yes"),
             readyd_extra="socket_dirs = %s\n" % sockdir)
         self.wait_state("cleaned", "running")
+        self.wait_for(lambda: self.status("notes")["pid"], 10, "notes to be spawned")
         self.assertIn("removed a stale unix socket file", self.log())
         self.wait_state("kept", "failed")  # its own bind failed on the file left behind
         self.assertIn("stale unix socket file", self.log())
@@ -127,7 +133,15 @@ class SocketTests(ReadydCase):
         self.assertIn("nothing listens on it", self.findings(reply, "unix:" + kept)["stale_unix_socket"])
         self.assertIn(kept, reply["stale_files"])
         self.assertNotIn(cleaned, reply["stale_files"])
-        self.assertTrue(os.path.isfile(regular))
+        self.assertNotIn("stale_unix_socket", self.findings(reply, "unix:" + regular),
+                         "a regular file is not a stale socket")
+        self.assertEqual(reply["stale_files"], [kept], "only socket files are stale files")
+        after = os.lstat(regular)
+        self.assertEqual((after.st_ino, after.st_mtime_ns, after.st_mode), (before.st_ino, before.st_mtime_ns,
+                                                                             before.st_mode))
+        with open(regular, "rb") as f:
+            self.assertEqual(f.read(), notes, "the regular file must survive, byte for byte")
+        self.assertNotIn("path=%s" % regular, self.log(), "nothing to say about a regular file")
         rc, out, _ = self.ctl("sockets", "--all")
         self.assertEqual(rc, 0)
         self.assertIn("! stale_unix_socket:", out)
