@@ -56,6 +56,60 @@ class SocketTests(ReadydCase):
         for c in clients:
             c.close()
 
+    def test_an_overflowing_accept_queue_is_reported_at_once(self):
+        port = free_port()
+        listen = "tcp:127.0.0.1:%d" % port
+        # A backlog of 1, and no stall check: only the overflow verdict can find this.
+        self.start_readyd(self.service(
+            "web", "/usr/bin/socat TCP-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork,backlog=1 SYSTEM:true" % port,
+            listen, accept_stall="0"))
+        pid = self.wait_state("web", "running")["pid"]
+        self.extra_cleanup.append(lambda: subprocess.run(["kill", "-CONT", str(pid)], capture_output=True))
+        freeze(pid)
+        clients = []
+        for _ in range(4):  # the kernel queues backlog + 1 and drops the SYNs of the others
+            c = socket.socket()
+            c.setblocking(False)
+            c.connect_ex(("127.0.0.1", port))
+            clients.append(c)
+        self.extra_cleanup.append(lambda: [c.close() for c in clients])
+        t0 = time.monotonic()
+        s = self.wait_state("web", "unhealthy", timeout=5)
+        self.assertLess(time.monotonic() - t0, 2.5, "at the next 1 Hz check, not after a stall")
+        self.assertRegex(s["cause"], r"^listener %s: accept queue overflowing: \d+ connections waiting, "
+                         r"backlog 1; new ones are dropped$" % listen)
+        found = self.findings(self.sockets("web"), listen)
+        self.assertIn("queue_overflow", found)
+        self.assertNotIn("stalled_acceptor", found)
+        self.wait_for(lambda: self.metric("readyd_socket_findings", service="web", kind="queue_overflow") == 1,
+                      3, "the finding in the textfile")
+        rc, out, _ = self.ctl("sockets", "web")
+        self.assertIn("! queue_overflow: accept queue overflowing", out)
+        os.kill(pid, signal.SIGCONT)
+        s = self.wait_state("web", "running", timeout=5)
+        self.wait_for(lambda: self.metric("readyd_socket_findings", service="web", kind="queue_overflow") == 0,
+                      3, "the finding to clear")
+
+    def test_a_socket_on_the_declared_port_at_another_address_is_named(self):
+        port = free_port()
+        listen = "tcp:127.0.0.1:%d" % port
+        # Declared on 127.0.0.1, bound on 127.0.0.2 (loopback too): the classic wrong bind
+        # address. ready = notify, so it runs and its sockets are checked every second.
+        self.start_readyd(self.service(
+            "web", "/bin/sh -c '/usr/bin/socat TCP-LISTEN:%d,bind=127.0.0.2,reuseaddr,fork SYSTEM:true & "
+            "systemd-notify --ready; wait'" % port, listen, ready="notify"))
+        self.wait_state("web", "running")
+        found = self.wait_for(lambda: (lambda f: "different_address" in f and f)(
+            self.findings(self.sockets("web"), listen)), 5, "the different_address finding")
+        self.assertEqual(found["different_address"],
+                         "bound to tcp:127.0.0.2:%d, not to %s as declared" % (port, listen))
+        self.assertIn("absent", found)
+        self.wait_for(lambda: self.metric("readyd_socket_findings", service="web", kind="different_address") == 1,
+                      4, "the finding in the textfile")
+        rc, out, _ = self.ctl("sockets", "web")
+        self.assertEqual(rc, 0)
+        self.assertIn("! different_address: bound to tcp:127.0.0.2:%d" % port, out)
+
     def test_second_instance_holding_the_port_fails_the_start_at_once(self):
         port = free_port()
         listen = "tcp:127.0.0.1:%d" % port
