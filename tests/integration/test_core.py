@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 """Issue 2: real servers go starting -> running when the kernel shows them accepting."""
 import os
+import shutil
 import signal
 import socket
 import stat
@@ -8,7 +9,7 @@ import subprocess
 import time
 
 from harness import (PYTHON, READYD, ReadydCase, free_port, parse_delay_ms, python_server,
-                     write_nginx_conf)
+                     tagged_pids, write_nginx_conf)
 
 
 class CoreTests(ReadydCase):
@@ -334,6 +335,72 @@ class ControlTests(ReadydCase):
         self.start_readyd(self.service("idle", "/bin/sleep 60"), expect_up=False)
         self.assertEqual(self.proc.wait(timeout=30), 1)
         self.assertIn("refusing a control socket in a directory others can write to", self.log())
+
+    def test_control_path_that_is_not_a_socket_is_left_alone(self):
+        # Whatever is there and is not a socket is the operator's: refuse to start, say why,
+        # touch nothing. (Removing it to bind would be how a typo deletes a file.)
+        target = os.path.join(self.tmp, "target")
+        with open(target, "wb") as f:
+            f.write(b"the symlink's target\n")
+        for kind in ("file", "symlink", "directory"):
+            if kind == "file":
+                with open(self.control, "wb") as f:
+                    f.write(b"someone's notes\n\0\xff")
+            elif kind == "symlink":
+                os.symlink(target, self.control)
+            else:
+                os.mkdir(self.control)
+                with open(os.path.join(self.control, "inside"), "w") as f:
+                    f.write("kept\n")
+            before = os.lstat(self.control)
+            self.start_readyd(self.service("idle", "/bin/sleep 60"), expect_up=False)
+            try:
+                rc = self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.fail("readyd started on a control path that is a %s:\n%s" % (kind, self.log()))
+            self.assertEqual(rc, 1, "%s:\n%s" % (kind, self.log()))
+            self.assertIn('msg="control path exists and is not a socket; remove it or choose another" '
+                          'path=%s' % self.control, self.log(), kind)
+            after = os.lstat(self.control)
+            self.assertEqual((after.st_ino, after.st_mode, after.st_mtime_ns),
+                             (before.st_ino, before.st_mode, before.st_mtime_ns), kind)
+            if kind == "file":
+                with open(self.control, "rb") as f:
+                    self.assertEqual(f.read(), b"someone's notes\n\0\xff")
+                os.unlink(self.control)
+            elif kind == "symlink":
+                self.assertEqual(os.readlink(self.control), target)
+                os.unlink(self.control)
+            else:
+                self.assertEqual(os.listdir(self.control), ["inside"])
+                shutil.rmtree(self.control)
+        with open(target, "rb") as f:
+            self.assertEqual(f.read(), b"the symlink's target\n")
+        self.assertEqual(tagged_pids(self.tag), [], "nothing may be started")
+
+    def test_idle_control_client_is_dropped_after_10s_and_others_are_served(self):
+        self.start_readyd(self.service("idle", "/bin/sleep 60"))
+        idle = socket.socket(socket.AF_UNIX)
+        self.extra_cleanup.append(idle.close)
+        idle.connect(self.control)
+        t0 = time.monotonic()
+        idle.settimeout(0.5)
+        got = None
+        while time.monotonic() - t0 < 14:
+            try:
+                got = idle.recv(4096)
+                break
+            except socket.timeout:
+                # Meanwhile everyone else is answered: the silent one holds nothing up.
+                rc, out, err = self.ctl("list", timeout=5)
+                self.assertEqual(rc, 0, err)
+        took = time.monotonic() - t0
+        self.assertEqual(got, b"", "readyd should close a connection that sent nothing")
+        self.assertGreater(took, 9.5)
+        self.assertLess(took, 12)
+        self.assertIn('msg="control client dropped: no request within 10s"', self.log())
+        rc, out, err = self.ctl("status", "idle")
+        self.assertEqual(rc, 0, err)
 
     def test_exec_failure_is_explained(self):
         self.start_readyd(self.service("typo", "/usr/bin/no-such-server --port 1", restart="no"))
