@@ -7,12 +7,14 @@ asserts on what readyd reports through readyctl and the textfile. Every
 loop is bounded. Every service carries READYD_TEST_TAG in its environment so
 tearDown can find and fail on any process left behind.
 """
+import ctypes
 import json
 import os
 import re
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import tempfile
 import textwrap
@@ -150,6 +152,38 @@ def freeze(pid, timeout=5):
                 return
         time.sleep(0.005)
     raise AssertionError("pid %d did not stop within %ss" % (pid, timeout))
+
+
+class DirWatch:
+    """inotify on a directory (ctypes: the stdlib has none): what happened to which name."""
+
+    IN_MODIFY, IN_CLOSE_WRITE, IN_MOVED_FROM, IN_MOVED_TO = 0x2, 0x8, 0x40, 0x80
+    IN_CREATE, IN_DELETE = 0x100, 0x200
+    ALL = IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO | IN_CREATE | IN_DELETE
+
+    def __init__(self, path):
+        libc = ctypes.CDLL(None, use_errno=True)
+        self.fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        if self.fd < 0 or libc.inotify_add_watch(self.fd, path.encode(), self.ALL) < 0:
+            raise OSError(ctypes.get_errno(), "inotify on %s" % path)
+        self.events = []
+
+    def read(self):
+        """Every event so far: [(name, mask)]."""
+        while True:
+            try:
+                data = os.read(self.fd, 65536)
+            except BlockingIOError:
+                return self.events
+            at = 0
+            while at < len(data):
+                _, mask, _, n = struct.unpack_from("iIII", data, at)
+                name = data[at + 16:at + 16 + n].rstrip(b"\0").decode()
+                self.events.append((name, mask))
+                at += 16 + n
+
+    def close(self):
+        os.close(self.fd)
 
 
 def parse_textfile(path):

@@ -8,7 +8,7 @@ import stat
 import subprocess
 import time
 
-from harness import (PYTHON, READYD, ReadydCase, free_port, parse_delay_ms, python_server,
+from harness import (PYTHON, READYD, DirWatch, ReadydCase, free_port, parse_delay_ms, python_server,
                      tagged_pids, write_nginx_conf)
 
 
@@ -401,6 +401,54 @@ class ControlTests(ReadydCase):
         self.assertIn('msg="control client dropped: no request within 10s"', self.log())
         rc, out, err = self.ctl("status", "idle")
         self.assertEqual(rc, 0, err)
+
+    def test_textfile_versions_are_renamed_into_place(self):
+        watch = DirWatch(self.tmp)
+        self.extra_cleanup.append(watch.close)
+        self.start_readyd(self.service("idle", "/bin/sleep 60"))
+        self.wait_for(lambda: self.status("idle")["pid"], 10, "spawn")
+        self.wait_for(lambda: os.path.exists(self.textfile), 5, "the textfile")
+        # A hard link holds on to the version there now: replaced by a rename, that one
+        # stays as it was, whole; written in place, it would change under the reader.
+        link = os.path.join(self.tmp, "old.prom")
+        os.link(self.textfile, link)
+        with open(link, "rb") as f:
+            old = f.read()
+        self.assertTrue(old.endswith(b"\n"))
+        self.assertIn(b'readyd_service_state{service="idle",state="stopped"} 0\n', old)
+        rc, out, err = self.ctl("stop", "idle")
+        self.assertEqual(rc, 0, out + err)
+        self.wait_for(lambda: self.metric("readyd_service_state", service="idle", state="stopped") == 1, 5,
+                      "the new version")
+        self.assertNotEqual(os.stat(self.textfile).st_ino, os.stat(link).st_ino, "a new file, not the old one")
+        with open(link, "rb") as f:
+            self.assertEqual(f.read(), old, "the old version changed under its reader")
+        # Every version got its name by a rename: never created, written or removed under it.
+        # (IN_CLOSE_WRITE may come after the rename: the fsync in flight holds the file.)
+        name = os.path.basename(self.textfile)
+        events = [mask for n, mask in watch.read() if n == name]
+        self.assertGreaterEqual(events.count(DirWatch.IN_MOVED_TO), 2, watch.events)
+        for mask in events:
+            self.assertIn(mask, (DirWatch.IN_MOVED_TO, DirWatch.IN_CLOSE_WRITE), "%s: %s" % (name, watch.events))
+
+    def test_textfile_is_rewritten_every_15s_when_nothing_changes(self):
+        # node_textfile_mtime_seconds is how an alert knows readyd is alive: it must move.
+        self.start_readyd()
+
+        def version():
+            try:
+                st = os.stat(self.textfile)
+            except FileNotFoundError:
+                return None
+            return st.st_ino, st.st_mtime_ns
+        self.wait_for(version, 5, "the first textfile")
+        time.sleep(0.3)  # (a version in flight at start-up lands)
+        first = version()
+        new = self.wait_for(lambda: (lambda v: v != first and v)(version()), 17, "a refreshed textfile",
+                            interval=0.1)
+        gap = (new[1] - first[1]) / 1e9
+        self.assertGreater(gap, 14, "something else rewrote it: the test proves nothing")
+        self.assertLess(gap, 16)
 
     def test_exec_failure_is_explained(self):
         self.start_readyd(self.service("typo", "/usr/bin/no-such-server --port 1", restart="no"))
