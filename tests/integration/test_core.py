@@ -450,6 +450,33 @@ class ControlTests(ReadydCase):
         self.assertGreater(gap, 14, "something else rewrote it: the test proves nothing")
         self.assertLess(gap, 16)
 
+    def test_second_sigterm_kills_every_service_at_once(self):
+        # Ignores SIGTERM, and a minute to stop: the first SIGTERM to readyd waits for it...
+        self.start_readyd(self.service("stubborn", "/bin/sh -c 'trap \"\" TERM; sleep 60 & wait'",
+                                       stop_timeout="60s"))
+        pid = self.wait_for(lambda: self.status("stubborn")["pid"], 10, "spawn")
+        self.proc.send_signal(signal.SIGTERM)
+        self.wait_for(lambda: 'msg="sending SIGTERM to its processes"' in self.log(), 5, "the stop to begin")
+        time.sleep(0.5)
+        self.assertIsNone(self.proc.poll(), "readyd should still wait for stop_timeout")
+        self.assertTrue(os.path.exists("/proc/%d" % pid))
+        # ...the second one does not.
+        t0 = time.monotonic()
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            self.fail("readyd still waiting 10 s after a second SIGTERM:\n" + self.log())
+        self.assertLess(time.monotonic() - t0, 3)
+        self.assertEqual(rc, 0, self.log())
+        self.assertIn('msg="second SIGTERM: killing every service now"', self.log())
+        self.assertIn('service=stubborn msg="process exited" pid=%d status="killed by signal 9 (SIGKILL)"' % pid,
+                      self.log())
+        self.assertFalse(os.path.exists("/proc/%d" % pid))
+        self.assertEqual(tagged_pids(self.tag), [], "its background sleep too")
+
     def test_exec_failure_is_explained(self):
         self.start_readyd(self.service("typo", "/usr/bin/no-such-server --port 1", restart="no"))
         s = self.wait_state("typo", "failed")
