@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 """Issue 2: real servers go starting -> running when the kernel shows them accepting."""
+import grp
 import os
 import shutil
 import signal
@@ -476,6 +477,26 @@ class ControlTests(ReadydCase):
                       self.log())
         self.assertFalse(os.path.exists("/proc/%d" % pid))
         self.assertEqual(tagged_pids(self.tag), [], "its background sleep too")
+
+    def test_group_without_user_sets_the_gid_only(self):
+        nogroup = grp.getgrnam("nogroup").gr_gid
+        self.start_readyd(self.service("grp", "/bin/sleep 60", group="nogroup"))
+        pid = self.wait_for(lambda: self.status("grp")["pid"], 10, "spawn")
+        with open("/proc/%d/status" % pid) as f:
+            ids = {l.split(":")[0]: l.split()[1:] for l in f if l.startswith(("Uid:", "Gid:"))}
+        self.assertEqual(ids["Gid"], [str(nogroup)] * 4)
+        self.assertEqual(ids["Uid"], ["0"] * 4, "no user =: readyd's user")
+
+    def test_working_directory_is_the_cwd(self):
+        wd = os.path.join(self.tmp, "work")
+        os.mkdir(wd)
+        self.start_readyd(self.service("wd", "/bin/sleep 60", working_directory=wd),
+                          self.service("here", "/bin/sleep 61"))
+        pid = self.wait_for(lambda: self.status("wd")["pid"], 10, "spawn")
+        self.assertEqual(os.readlink("/proc/%d/cwd" % pid), wd)
+        other = self.wait_for(lambda: self.status("here")["pid"], 10, "spawn")
+        self.assertEqual(os.readlink("/proc/%d/cwd" % other), os.readlink("/proc/%d/cwd" % self.proc.pid),
+                         "without it: readyd's")
 
     def test_exec_failure_is_explained(self):
         self.start_readyd(self.service("typo", "/usr/bin/no-such-server --port 1", restart="no"))
