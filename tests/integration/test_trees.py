@@ -102,6 +102,25 @@ class TreeTests(ReadydCase):
         self.assertIn("not readyd's child", s["cause"])
 
 
+    def test_mainpid_outside_the_tree_is_ignored(self):
+        # A process that is not the service's: taking it as the main one would have readyd
+        # report, signal and wait on a stranger.
+        stranger = subprocess.Popen(["/bin/sleep", "3600"], env=self.tagged_env())
+        self.extra_cleanup.append(lambda: (stranger.kill(), stranger.wait()))
+        self.start_readyd(self.service(
+            "mp", "/bin/sh -c 'systemd-notify --ready MAINPID=%d; exec sleep 60'" % stranger.pid,
+            ready="notify", restart="no"))
+        spawned = self.wait_for(lambda: self.status("mp")["pid"], 10, "spawn")
+        s = self.wait_state("mp", "running")
+        self.assertTrue(s["cause"].startswith("READY=1"), s["cause"])
+        self.wait_for(lambda: 'service=mp msg="MAINPID= ignored: not a process of the service" pid=%d'
+                      % stranger.pid in self.log(), 5, "the warning")
+        self.assertEqual(self.status("mp")["pid"], spawned)
+        self.assertEqual(self.processes("mp")["mp"]["pid"], spawned)
+        self.assertEqual(self.metric("readyd_service_state", service="mp", state="running"), 1)
+        self.assertIsNone(stranger.poll(), "the stranger is left alone")
+
+
 class WatchTests(ReadydCase):
     """Processes readyd did not start: observed, never signalled."""
 
