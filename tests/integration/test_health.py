@@ -7,7 +7,7 @@ import subprocess
 import time
 
 from harness import (PYTHON, READYCTL, READYD, ReadydCase, free_port, parse_delay_ms,
-                     python_server)
+                     python_server, tagged_pids)
 
 
 def health_service(case, name, port, *extra_listen, delay=0, **keys):
@@ -65,18 +65,66 @@ class ProbeTests(ReadydCase):
         self.assertGreater(first_request, accepting, "a probe reached the server before readiness")
         self.assertEqual(self.listener("late", "tcp:127.0.0.1:%d" % port)["via"], "poll")
 
+    def leftovers(self, pids_file, *marks):
+        """Which of the pids the probe wrote down still run `sleep MARK` (not a zombie, not
+        the pid reused), and any other process of this test that runs one: probes carry the
+        service's environment, tag included."""
+        with open(pids_file) as f:
+            pids = set(int(p) for p in f.read().split()) | set(tagged_pids(self.tag))
+        found = []
+        for pid in sorted(pids):
+            try:
+                with open("/proc/%d/cmdline" % pid, "rb") as f:
+                    argv = f.read().split(b"\0")
+                with open("/proc/%d/stat" % pid) as f:
+                    zombie = f.read().rsplit(")", 1)[1].split()[0] == "Z"
+            except OSError:
+                continue
+            if not zombie and argv[:2] in ([b"sleep", m.encode()] for m in marks):
+                found.append((pid, argv[1].decode()))
+        return found
+
+    def wait_no_leftovers(self, pids_file, *marks):
+        # (SIGKILL is not instant: give the kernel a moment, but not the 10 s to the next run.)
+        deadline = time.monotonic() + 2
+        while self.leftovers(pids_file, *marks) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.leftovers(pids_file, *marks)
+
     def test_hanging_exec_probe_is_killed_at_its_timeout(self):
+        # The probe forks a child that would outlive it, then hangs: at the timeout the whole
+        # process group goes, not only the process readyd forked. It writes both pids down
+        # (the shell's becomes sleep 3602's). One run (the next is 10 s away): whatever is
+        # left afterwards is a leftover.
+        pids = os.path.join(self.tmp, "hang.pids")
         self.start_readyd(self.service(
-            "hang", "/bin/sleep 60", probe="exec:/bin/sh -c 'echo checking; exec sleep 60'",
-            probe_interval="1s", probe_timeout="300ms", ready="probe"))
+            "hang", "/bin/sleep 60",
+            probe="exec:/bin/sh -c 'echo checking; sleep 3601 & echo $$ $! > %s; exec sleep 3602'" % pids,
+            probe_interval="10s", probe_timeout="300ms", ready="probe"))
         t0 = time.monotonic()
         p = self.wait_for(lambda: self.probe("hang")["runs"] >= 1 and self.probe("hang"), 5, "one run")
         self.assertLess(time.monotonic() - t0, 1.5)
         self.assertEqual(p["last_failure"], "timed out after 300.0ms, killed")
         self.assertAlmostEqual(p["last_duration_ms"], 300, delta=150)
-        sleepers = subprocess.run(["pgrep", "-f", "exec sleep 60"], capture_output=True, text=True).stdout
-        self.assertEqual(sleepers.strip(), "", "the probe's process group must be gone")
+        with open(pids) as f:
+            self.assertEqual(len(f.read().split()), 2, "the probe's shell and its child")
+        self.assertEqual(self.wait_no_leftovers(pids, "3601", "3602"), [],
+                         "the probe's process group must be gone")
+        self.assertEqual(self.probe("hang")["runs"], 1)
         self.assertEqual(self.status("hang")["state"], "starting")
+
+    def test_exec_probe_that_exits_takes_its_children_with_it(self):
+        # A check that passes but leaves a background process behind: that one goes too.
+        pids = os.path.join(self.tmp, "bg.pids")
+        self.start_readyd(self.service(
+            "bg", "/bin/sleep 60", probe="exec:/bin/sh -c 'sleep 3603 & echo $! > %s; echo ok'" % pids,
+            probe_interval="10s", probe_timeout="2s", ready="probe"))
+        s = self.wait_state("bg", "running", timeout=10)
+        self.assertIn("every probe passed", s["cause"])
+        with open(pids) as f:
+            self.assertEqual(len(f.read().split()), 1, "the child it left")
+        self.assertEqual(self.wait_no_leftovers(pids, "3603"), [], "what the probe left in its group must be killed")
+        self.assertEqual(self.probe("bg")["runs"], 1)
 
     def test_exec_probe_reason_is_its_first_output_line(self):
         self.start_readyd(self.service(
