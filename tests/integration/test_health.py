@@ -234,19 +234,45 @@ class OperatorTests(ReadydCase):
 
     def test_restart_replaces_the_process_and_no_wait_returns_at_once(self):
         port = free_port()
-        self.start_readyd(self.service("aio", python_server("asyncio_server.py", port),
+        # Accepting 1 s after each start: a restart that waits takes that long, one that
+        # does not wait returns long before.
+        self.start_readyd(self.service("aio", python_server("slow_accept.py", port, 1),
                                        "tcp:127.0.0.1:%d" % port))
         pid = self.wait_state("aio", "running")["pid"]
+        t0 = time.monotonic()
         rc, out, _ = self.ctl("restart", "aio")
         self.assertEqual(rc, 0, out)
+        self.assertGreater(time.monotonic() - t0, 0.9, "restart returned before the server accepted")
         self.assertIn("aio: stopping -> starting (restarted by operator)", out)
         new = self.status("aio")
         self.assertEqual(new["state"], "running")
         self.assertNotEqual(new["pid"], pid)
         self.assertEqual(new["restarts"], 1)
+        t0 = time.monotonic()
         rc, out, _ = self.ctl("restart", "aio", "--no-wait")
+        took = time.monotonic() - t0
         self.assertEqual(rc, 0, out)
+        self.assertLess(took, 0.7, "--no-wait waited")
         self.assertIn("aio: stopping", out)
+        self.assertIn(self.status("aio")["state"], ("stopping", "starting"))
+        self.wait_state("aio", "running")
+
+    def test_start_no_wait_returns_while_it_is_still_starting(self):
+        port = free_port()
+        self.start_readyd(self.service("slow", python_server("slow_accept.py", port, 3),
+                                       "tcp:127.0.0.1:%d" % port))
+        self.wait_for(lambda: self.status("slow")["pid"], 10, "spawn")
+        rc, out, _ = self.ctl("stop", "slow")
+        self.assertEqual(rc, 0, out)
+        self.assertEqual(self.status("slow")["state"], "stopped")
+        t0 = time.monotonic()
+        rc, out, err = self.ctl("start", "slow", "--no-wait")
+        took = time.monotonic() - t0
+        self.assertEqual(rc, 0, out + err)
+        self.assertLess(took, 1.0, "start --no-wait waited for a service 3 s from running")
+        self.assertEqual(self.status("slow")["state"], "starting")
+        s = self.wait_state("slow", "running", timeout=10)
+        self.assertGreaterEqual(s["ready_ms"], 2900)
 
     def test_start_of_a_failing_service_exits_1(self):
         self.start_readyd(self.service("bad", "/bin/sh -c 'sleep 0.2; exit 4'", restart="no"))
