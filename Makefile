@@ -6,7 +6,9 @@
 #   make bench      run the benchmarks in tools/bench/ (prints figures;
 #                   BENCH_ARGS="latency --starts 50" to narrow)
 #   make deps       install missing Debian packages only (apt-get, as root)
-#   make guards     format-check, lint, layers, docs-check (make check runs them)
+#   make guards     format-check, lint, layers, docs-check, mutants-check (make check runs them)
+#   make mutants    apply each bug of tests/mutations/ and run the tests that must catch it
+#                   (MUTANTS="name ..." for some); "N caught, M survived"
 #   make format     clang-format the tree; make docs: regenerate docs' generated blocks
 #   V=1             show the commands
 
@@ -37,7 +39,7 @@ endif
 
 .DELETE_ON_ERROR:
 .PHONY: all check demo bench deps unit integration clean format format-check lint layers docs \
-	docs-check guards
+	docs-check guards mutants mutants-check
 
 # Debian 12 packages: build chain, libraries, and the real servers the tests run.
 DEB_PKGS := make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
@@ -241,7 +243,15 @@ docs-check: $(OUT)/tools/transitions
 	$(call msg,DOCS,docs/architecture.md)
 	$(Q)$(OUT)/tools/transitions | $(PYTHON) tools/docs_block.py docs/architecture.md transitions --check
 
-guards: format-check lint layers docs-check
+# tests/mutations/: each one-line bug of the list must be caught by the tests it names.
+mutants: all
+	$(Q)$(PYTHON) tests/mutations/run.py $(MUTANTS)
+
+mutants-check:
+	$(call msg,MUTANTS,every mutation still applies)
+	$(Q)$(PYTHON) tests/mutations/run.py --check
+
+guards: format-check lint layers docs-check mutants-check
 
 clean:
 	rm -rf $(OUT)

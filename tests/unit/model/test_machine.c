@@ -157,6 +157,29 @@ static void closed_listener_makes_unhealthy_and_recovers(void **state)
 	assert_int_equal(f->svc.state, SVC_RUNNING);
 }
 
+/*
+ * A crash closes the listener on the way out: the exit is the news, judged
+ * as an exit. Taken as a lost listener, on_unhealthy = restart would turn
+ * the crash into a liveness restart that no start limit sees as a crash.
+ */
+static void a_close_by_the_exiting_main_process_is_the_exit(void **state)
+{
+	struct fixture *f = *state;
+	struct svc_sock k = { .sk = 0xa, .level = LEVEL_CLOSED, .main_exiting = true };
+
+	f->cfg.on_unhealthy = ON_UNHEALTHY_RESTART;
+	init(f);
+	running(f);
+	k.at = f->now;
+	ev(f, SVC_EV_SOCKET, &(struct svc_input){ .sock = &k });
+	assert_true(f->act.level_changed);
+	assert_int_equal(f->svc.state, SVC_RUNNING);
+	assert_int_equal(f->act.signal, 0);
+	exit_with(f, -1, SIGSEGV);
+	assert_int_equal(f->svc.state, SVC_FAILED);
+	assert_non_null(strstr(f->svc.cause, "killed by signal 11 (SIGSEGV)"));
+}
+
 static void one_of_two_reuseport_sockets_closing_is_fine(void **state)
 {
 	struct fixture *f = *state;
@@ -332,6 +355,7 @@ int main(void)
 		T(backoff_resets_after_running_a_while),
 		T(ready_timeout_kills_then_restarts),
 		T(closed_listener_makes_unhealthy_and_recovers),
+		T(a_close_by_the_exiting_main_process_is_the_exit),
 		T(one_of_two_reuseport_sockets_closing_is_fine),
 		T(a_reused_socket_address_is_a_new_socket),
 		T(stop_terms_then_kills_and_never_restarts),
