@@ -41,7 +41,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384); /* resized by userspace before load */
 	__type(key, __u32);	    /* tgid */
-	__type(value, __u32);	    /* service id */
+	__type(value, __u32);	    /* kernel id: RD_KID(unit, process) */
 } watched_tgids SEC(".maps");
 
 /*
@@ -99,17 +99,17 @@ struct {
 	__type(value, __u64);
 } dropped SEC(".maps");
 
-static __always_inline __u32 *watched_service(__u32 tgid)
+static __always_inline __u32 *watched_kid(__u32 tgid)
 {
 	return bpf_map_lookup_elem(&watched_tgids, &tgid);
 }
 
-static __always_inline __u32 *current_service(void)
+static __always_inline __u32 *current_kid(void)
 {
-	return watched_service(bpf_get_current_pid_tgid() >> 32);
+	return watched_kid(bpf_get_current_pid_tgid() >> 32);
 }
 
-static __always_inline struct rd_event *event_reserve(__u32 type, __u32 service)
+static __always_inline struct rd_event *event_reserve(__u32 type, __u32 kid)
 {
 	struct rd_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	__u64 id = bpf_get_current_pid_tgid();
@@ -124,7 +124,7 @@ static __always_inline struct rd_event *event_reserve(__u32 type, __u32 service)
 	__builtin_memset(e, 0, sizeof(*e));
 	e->ts_ns = bpf_ktime_get_ns();
 	e->type = type;
-	e->service = service;
+	e->kid = kid;
 	e->tgid = id >> 32;
 	e->pid = (__u32)id;
 	e->fd = -1;
@@ -172,7 +172,7 @@ static __always_inline void path_finish(char *path, int len)
 	path[n & 0x7f] = '\0';
 }
 
-/* Address, type and protocol of sk, as the kernel holds them. */
+/* Address and type of sk, as the kernel holds them. */
 static __always_inline void fill_sock(struct rd_event *e, struct sock *sk)
 {
 	struct unix_address *ua;
@@ -182,7 +182,6 @@ static __always_inline void fill_sock(struct rd_event *e, struct sock *sk)
 	e->ino = BPF_CORE_READ(sk, sk_socket, file, f_inode, i_ino); /* 0 once released */
 	e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	e->sock_type = BPF_CORE_READ(sk, sk_type);
-	e->protocol = BPF_CORE_READ(sk, sk_protocol);
 	if (e->family == AF_INET) {
 		/* Explicit sizes: BPF_CORE_READ_INTO into an array reads one element. */
 		e->port = BPF_CORE_READ(sk, __sk_common.skc_num);
@@ -206,9 +205,9 @@ static __always_inline void fill_sock(struct rd_event *e, struct sock *sk)
  * Ring space is reserved before the flag is claimed, so a full ring buffer
  * (counted in `dropped`) leaves the flag clear for the next try.
  */
-static __always_inline int note_accepting(struct sock *sk, int fd, __u32 via, __u32 service)
+static __always_inline int note_accepting(struct sock *sk, int fd, __u32 via, __u32 kid)
 {
-	struct rd_listener fresh = { .service = service, .flags = RD_LISTENER_ACCEPT_SENT };
+	struct rd_listener fresh = { .kid = kid, .flags = RD_LISTENER_ACCEPT_SENT };
 	__u64 key = (__u64)sk;
 	struct rd_listener *l;
 	struct rd_event *e;
@@ -218,7 +217,7 @@ static __always_inline int note_accepting(struct sock *sk, int fd, __u32 via, __
 	l = bpf_map_lookup_elem(&listeners, &key);
 	if (l && (l->flags & RD_LISTENER_ACCEPT_SENT))
 		return 0; /* the common case, without touching the ring */
-	e = event_reserve(RD_EV_ACCEPTING, l ? l->service : service);
+	e = event_reserve(RD_EV_ACCEPTING, l ? l->kid : kid);
 	if (!e)
 		return 0;
 	if (l ? __sync_fetch_and_or(&l->flags, RD_LISTENER_ACCEPT_SENT) & RD_LISTENER_ACCEPT_SENT
@@ -237,16 +236,16 @@ static __always_inline int note_accepting(struct sock *sk, int fd, __u32 via, __
  * The same for a socket fd of the current process. A global function, so the
  * verifier checks it once instead of once per poll/select loop iteration.
  */
-__noinline int note_fd_accepting_for(int fd, __u32 via, __u32 service)
+__noinline int note_fd_accepting_for(int fd, __u32 via, __u32 kid)
 {
-	return note_accepting(fd_to_sock(fd), fd, via, service);
+	return note_accepting(fd_to_sock(fd), fd, via, kid);
 }
 
 static __always_inline int note_fd_accepting(int fd, __u32 via)
 {
-	__u32 *service = current_service();
+	__u32 *kid = current_kid();
 
-	return service ? note_fd_accepting_for(fd, via, *service) : 0;
+	return kid ? note_fd_accepting_for(fd, via, *kid) : 0;
 }
 
 /* ---- always on: the process tree ---- */
@@ -256,16 +255,16 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 {
 	__u32 parent_tgid = BPF_CORE_READ(parent, tgid);
 	__u32 child_tgid = BPF_CORE_READ(child, tgid);
-	__u32 *service;
+	__u32 *kid;
 	struct rd_event *e;
 
 	if (child_tgid == parent_tgid) /* a new thread, not a new process */
 		return 0;
-	service = watched_service(parent_tgid);
-	if (!service)
+	kid = watched_kid(parent_tgid);
+	if (!kid)
 		return 0;
-	bpf_map_update_elem(&watched_tgids, &child_tgid, service, BPF_ANY);
-	e = event_reserve(RD_EV_FORK, *service);
+	bpf_map_update_elem(&watched_tgids, &child_tgid, kid, BPF_ANY);
+	e = event_reserve(RD_EV_FORK, *kid);
 	if (!e)
 		return 0;
 	e->aux = child_tgid;
@@ -277,14 +276,14 @@ SEC("tp_btf/sched_process_exit")
 int BPF_PROG(on_exit, struct task_struct *task)
 {
 	__u32 tgid = BPF_CORE_READ(task, tgid);
-	__u32 *service = watched_service(tgid);
+	__u32 *kid = watched_kid(tgid);
 	struct rd_event *e;
 	__u32 id;
 
 	/* signal->live reaches 0 when the last thread of the group exits. */
-	if (!service || BPF_CORE_READ(task, signal, live.counter) != 0)
+	if (!kid || BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0;
-	id = *service;
+	id = *kid;
 	bpf_map_delete_elem(&watched_tgids, &tgid);
 	e = event_reserve(RD_EV_EXIT, id);
 	if (e)
@@ -305,13 +304,13 @@ int BPF_PROG(on_tcp_destroy, struct sock *sk)
 	__u64 key = (__u64)sk;
 	struct rd_listener *l = bpf_map_lookup_elem(&listeners, &key);
 	struct rd_event *e;
-	__u32 service;
+	__u32 kid;
 
 	if (!l)
 		return 0;
-	service = l->service;
+	kid = l->kid;
 	bpf_map_delete_elem(&listeners, &key);
-	e = event_reserve(RD_EV_CLOSE, service);
+	e = event_reserve(RD_EV_CLOSE, kid);
 	if (!e)
 		return 0;
 	fill_sock(e, sk);
@@ -332,7 +331,7 @@ int on_bind_enter(struct trace_event_raw_sys_enter *ctx)
 	struct pending_bind *b;
 	__u32 zero = 0;
 
-	if (!watched_service(id >> 32))
+	if (!watched_kid(id >> 32))
 		return 0;
 	b = bpf_map_lookup_elem(&scratch, &zero);
 	if (!b)
@@ -363,16 +362,16 @@ int on_bind_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct pending_bind *b = bpf_map_lookup_elem(&pending_binds, &id);
-	__u32 *service;
+	__u32 *kid;
 	struct rd_event *e;
 	struct sock *sk;
 
 	if (!b)
 		return 0;
-	service = watched_service(id >> 32);
-	if (!service)
+	kid = watched_kid(id >> 32);
+	if (!kid)
 		goto out;
-	e = event_reserve(RD_EV_BIND, *service);
+	e = event_reserve(RD_EV_BIND, *kid);
 	if (!e)
 		goto out;
 	e->fd = b->fd;
@@ -397,7 +396,7 @@ int on_listen_enter(struct trace_event_raw_sys_enter *ctx)
 	__u64 id = bpf_get_current_pid_tgid();
 	__s32 fd = (int)ctx->args[0];
 
-	if (watched_service(id >> 32))
+	if (watched_kid(id >> 32))
 		bpf_map_update_elem(&pending_listens, &id, &fd, BPF_ANY);
 	return 0;
 }
@@ -408,22 +407,22 @@ int on_listen_exit(struct trace_event_raw_sys_exit *ctx)
 	__u64 id = bpf_get_current_pid_tgid();
 	struct rd_listener fresh = {};
 	__s32 *fd = bpf_map_lookup_elem(&pending_listens, &id);
-	__u32 *service;
+	__u32 *kid;
 	struct rd_event *e;
 	struct sock *sk;
 	__u64 key;
 
 	if (!fd)
 		return 0;
-	service = watched_service(id >> 32);
-	sk = ctx->ret == 0 && service ? fd_to_sock(*fd) : NULL;
+	kid = watched_kid(id >> 32);
+	sk = ctx->ret == 0 && kid ? fd_to_sock(*fd) : NULL;
 	if (!sk || BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_LISTEN)
 		goto out;
 	key = (__u64)sk;
-	fresh.service = *service;
+	fresh.kid = *kid;
 	/* A socket that just entered LISTEN starts afresh, even at a reused address. */
 	bpf_map_update_elem(&listeners, &key, &fresh, BPF_ANY);
-	e = event_reserve(RD_EV_LISTEN, fresh.service);
+	e = event_reserve(RD_EV_LISTEN, fresh.kid);
 	if (!e)
 		goto out;
 	e->fd = *fd;
@@ -456,10 +455,10 @@ int on_epoll_ctl_enter(struct trace_event_raw_sys_enter *ctx)
 
 static __always_inline int note_pollfds(const struct pollfd *ufds, unsigned int nfds)
 {
-	__u32 *service = current_service();
+	__u32 *kid = current_kid();
 	struct pollfd p;
 
-	if (!service)
+	if (!kid)
 		return 0;
 	for (int i = 0; i < MAX_POLL_FDS; i++) {
 		if ((unsigned int)i >= nfds)
@@ -467,7 +466,7 @@ static __always_inline int note_pollfds(const struct pollfd *ufds, unsigned int 
 		if (bpf_probe_read_user(&p, sizeof(p), &ufds[i]))
 			break;
 		if (p.fd >= 0 && (p.events & POLLIN))
-			note_fd_accepting_for(p.fd, RD_VIA_POLL, *service);
+			note_fd_accepting_for(p.fd, RD_VIA_POLL, *kid);
 	}
 	return 0;
 }
@@ -486,10 +485,10 @@ int on_ppoll_enter(struct trace_event_raw_sys_enter *ctx)
 
 static __always_inline int note_fdset(int nfds, const __u64 *readfds)
 {
-	__u32 *service = current_service();
+	__u32 *kid = current_kid();
 	__u64 bits;
 
-	if (!service || !readfds)
+	if (!kid || !readfds)
 		return 0;
 	for (int w = 0; w < MAX_SELECT_WORDS; w++) {
 		if (w * 64 >= nfds || bpf_probe_read_user(&bits, sizeof(bits), &readfds[w]))
@@ -497,7 +496,7 @@ static __always_inline int note_fdset(int nfds, const __u64 *readfds)
 		for (int b = 0; b < 64 && bits; b++, bits >>= 1) {
 			int fd = w * 64 + b;
 			if ((bits & 1) && fd < nfds)
-				note_fd_accepting_for(fd, RD_VIA_SELECT, *service);
+				note_fd_accepting_for(fd, RD_VIA_SELECT, *kid);
 		}
 	}
 	return 0;
@@ -522,10 +521,10 @@ int BPF_PROG(on_csk_accept, struct sock *sk)
 {
 	__u64 key = (__u64)sk;
 	struct rd_listener *l = bpf_map_lookup_elem(&listeners, &key);
-	__u32 *service;
+	__u32 *kid;
 
 	if (l)
-		return note_accepting(sk, -1, RD_VIA_FENTRY, l->service);
-	service = current_service();
-	return service ? note_accepting(sk, -1, RD_VIA_FENTRY, *service) : 0;
+		return note_accepting(sk, -1, RD_VIA_FENTRY, l->kid);
+	kid = current_kid();
+	return kid ? note_accepting(sk, -1, RD_VIA_FENTRY, *kid) : 0;
 }

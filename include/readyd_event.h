@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * The event ABI between bpf/readyd.bpf.c and user/tracer.c: the only
+ * The event ABI between bpf/readyd.bpf.c and src/os/tracer.c: the only
  * contract between the two sides. Fixed-width types only, no libc includes,
  * so the header compiles both against vmlinux.h and against glibc.
- * user/tracer.c asserts sizeof(struct rd_event) matches RD_EVENT_SIZE.
+ * src/os/tracer.c asserts sizeof(struct rd_event) matches RD_EVENT_SIZE.
  */
 #ifndef READYD_EVENT_H
 #define READYD_EVENT_H
@@ -17,16 +17,16 @@
 
 enum rd_event_type {
 	RD_EV_BIND = 1,	 /* bind() returned; err = 0 or -errno */
-	RD_EV_LISTEN,	 /* a socket entered LISTEN (TCP state change, or unix listen()) */
+	RD_EV_LISTEN,	 /* listen() returned 0 on a socket (TCP or unix) */
 	RD_EV_ACCEPTING, /* first sign a listener is being waited on; aux = rd_accept_via */
-	RD_EV_CLOSE,	 /* a known listener left LISTEN */
+	RD_EV_CLOSE,	 /* a known TCP listener was destroyed (unix: userspace checks) */
 	RD_EV_FORK,	 /* a watched process forked a new process; aux = child tgid */
 	RD_EV_EXIT,	 /* the last thread of a watched process exited */
 };
 
 /*
- * rd_event.service and the maps' values: (unit id << RD_PROC_BITS) | the
- * index of the process (of a multi-process service) whose tree it is.
+ * A kernel id (rd_event.kid, the maps' values): (unit id << RD_PROC_BITS) |
+ * the index of the process (of a multi-process service) whose tree it is.
  */
 #define RD_PROC_BITS	   3
 #define RD_KID(unit, proc) (((unit) << RD_PROC_BITS) | (proc))
@@ -46,7 +46,7 @@ enum rd_accept_via {
 #define RD_LISTENER_ACCEPT_SENT 0x1 /* RD_EV_ACCEPTING already emitted (dedup) */
 
 struct rd_listener {
-	__u32 service;
+	__u32 kid;
 	__u32 pad;
 	__u64 flags; /* 64-bit: atomic fetch-or on it needs no -mcpu=v3 */
 };
@@ -60,19 +60,19 @@ struct rd_event {
 	 * 24) so that a 7-bit index into it stays inside the struct (BPF verifier).
 	 */
 	char path[RD_UNIX_PATH_MAX];
-	__u32 type;    /* enum rd_event_type */
-	__u32 service; /* kernel id the tgid was registered with: RD_KID(unit, process) */
-	__u32 tgid;    /* process that caused the event */
-	__u32 pid;     /* thread that caused the event */
-	__s32 fd;      /* socket fd in tgid, -1 when unknown */
-	__s32 err;     /* BIND: 0 or -errno */
-	__u32 aux; /* ACCEPTING: rd_accept_via; FORK: child tgid; CLOSE: 1 if the closer is exiting
-		    */
+	__u32 type; /* enum rd_event_type */
+	__u32 kid;  /* kernel id the tgid was registered with: RD_KID(unit, process) */
+	__u32 tgid; /* process that caused the event */
+	__u32 pid;  /* thread that caused the event */
+	__s32 fd;   /* socket fd in tgid, -1 when unknown */
+	__s32 err;  /* BIND: 0 or -errno */
+	__u32 aux;  /* ACCEPTING: rd_accept_via; FORK: child tgid; CLOSE: 1 if the closer is exiting
+		     */
 	__u16 family;	 /* AF_INET, AF_INET6, AF_UNIX */
 	__u16 port;	 /* host byte order */
 	__u16 sock_type; /* SOCK_STREAM, SOCK_DGRAM, ... (0 when unknown) */
-	__u16 protocol;	 /* IPPROTO_TCP, IPPROTO_UDP, ... (0 when unknown) */
-	__u8 addr[16];	 /* IPv4 in the first 4 bytes, or IPv6 */
+	__u16 pad16;
+	__u8 addr[16]; /* IPv4 in the first 4 bytes, or IPv6 */
 	char comm[RD_COMM_LEN];
 	__u8 pad[4];
 };

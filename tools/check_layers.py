@@ -132,10 +132,25 @@ def find_cycle(edges):
     return None
 
 
+def other_c_files():
+    """C files outside src/ (bpf/, tests/, tools/): the size limit holds for them too."""
+    for top in ("bpf", "tests", "tools"):
+        for root, _, files in os.walk(os.path.join(ROOT, top)):
+            for f in sorted(files):
+                if f.endswith(".c"):
+                    yield os.path.join(root, f)
+
+
 def main():
     errors, edges = [], set()
     for rel in sources():
         check_file(rel, errors, edges)
+    for path in other_c_files():
+        with open(path) as f:
+            n = sum(1 for _ in f)
+        if n > MAX_LINES:
+            errors.append("%s: %d lines, more than %d: split it" % (
+                os.path.relpath(path, ROOT), n, MAX_LINES))
     cycle = find_cycle(edges)
     if cycle:
         errors.append("the folders include each other in a cycle: " + " -> ".join(cycle))

@@ -121,7 +121,7 @@ bool unit_tree_contains(struct unit *u, pid_t pid)
 		if (p->cg.dirfd >= 0 && cgroup_holds(&p->cg, pid))
 			return true;
 	}
-	if (u->d->tracer && tracer_service_of(u->d->tracer, pid, &kid) == 0)
+	if (u->d->tracer && tracer_kid_of(u->d->tracer, pid, &kid) == 0)
 		return RD_KID_UNIT(kid) == u->id;
 	return reaper_exited_lately(u->d, pid, u->id);
 }

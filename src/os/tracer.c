@@ -284,14 +284,14 @@ int tracer_consume(struct tracer *t)
 	return t->rb ? ring_buffer__consume(t->rb) : 0;
 }
 
-int tracer_watch(struct tracer *t, pid_t tgid, uint32_t service)
+int tracer_watch(struct tracer *t, pid_t tgid, uint32_t kid)
 {
 	__u32 key = (__u32)tgid;
 
 	if (!t->skel)
 		return 0;
-	if (bpf_map__update_elem(t->skel->maps.watched_tgids, &key, sizeof(key), &service,
-				 sizeof(service), BPF_ANY) < 0)
+	if (bpf_map__update_elem(t->skel->maps.watched_tgids, &key, sizeof(key), &kid, sizeof(kid),
+				 BPF_ANY) < 0)
 		return -errno;
 	return 0;
 }
@@ -336,14 +336,14 @@ static void forget_in(struct bpf_map *map, size_t key_size, uint32_t unit)
 	free(doomed);
 }
 
-int tracer_service_of(struct tracer *t, pid_t tgid, uint32_t *service)
+int tracer_kid_of(struct tracer *t, pid_t tgid, uint32_t *kid)
 {
 	__u32 key = (__u32)tgid;
 
 	if (!t->skel)
 		return -ENOENT;
-	if (bpf_map__lookup_elem(t->skel->maps.watched_tgids, &key, sizeof(key), service,
-				 sizeof(*service), 0) < 0)
+	if (bpf_map__lookup_elem(t->skel->maps.watched_tgids, &key, sizeof(key), kid, sizeof(*kid),
+				 0) < 0)
 		return -errno;
 	return 0;
 }

@@ -44,12 +44,12 @@ int tracer_consume(struct tracer *t);
 
 /*
  * Kernel ids name one process tree of one service: (unit id << RD_PROC_BITS)
- * | the process's index in its service. Events carry it in rd_event.service.
+ * | the process's index in its service. Events carry it in rd_event.kid.
  */
 /* Follow tgid (and, in the kernel, every process it forks) under kernel id kid. */
 int tracer_watch(struct tracer *t, pid_t tgid, uint32_t kid);
 /* The kernel id a live process is watched under. 0, or -ENOENT if it is not watched. */
-int tracer_service_of(struct tracer *t, pid_t tgid, uint32_t *kid);
+int tracer_kid_of(struct tracer *t, pid_t tgid, uint32_t *kid);
 /* The live processes watched under kid (or, whole_unit, any id of its unit); the count. */
 int tracer_tree(struct tracer *t, uint32_t kid, bool whole_unit, pid_t *pids, size_t max);
 /* A listener closed without the kernel noticing (unix): drop its entry. */

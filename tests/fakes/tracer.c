@@ -89,7 +89,7 @@ int tracer_watch(struct tracer *t, pid_t tgid, uint32_t kid)
 	return 0;
 }
 
-int tracer_service_of(struct tracer *t, pid_t tgid, uint32_t *kid)
+int tracer_kid_of(struct tracer *t, pid_t tgid, uint32_t *kid)
 {
 	for (size_t i = 0; i < t->n_watched; i++)
 		if (t->watched[i].pid == tgid) {
@@ -159,7 +159,7 @@ uint32_t fake_tracer_kid(pid_t pid)
 {
 	uint32_t kid = 0;
 
-	tracer_service_of(the, pid, &kid);
+	tracer_kid_of(the, pid, &kid);
 	return kid;
 }
 

@@ -109,16 +109,15 @@ static void on_socket(struct unit *u, const struct rd_event *e, enum level level
 void events_on_event(const struct rd_event *e, void *ctx)
 {
 	struct daemon *d = ctx;
-	struct unit *u = daemon_unit(d, RD_KID_UNIT(e->service));
+	struct unit *u = daemon_unit(d, RD_KID_UNIT(e->kid));
 
 	daemon_sock_table_forget(d); /* a dump from before this event must not judge it */
 	if (!u) {
-		log_debug("msg=\"event for unknown service id\" id=%u type=%u", e->service,
-			  e->type);
+		log_debug("msg=\"event for unknown service id\" id=%u type=%u", e->kid, e->type);
 		return;
 	}
 	if (e->type == RD_EV_EXIT) /* from any instance: an sd_notify sender may be it */
-		reaper_note_exit(d, (pid_t)e->tgid, e->service, e->ts_ns);
+		reaper_note_exit(d, (pid_t)e->tgid, e->kid, e->ts_ns);
 	/* Still queued from the previous instance: it must not count for this one. */
 	if (e->ts_ns < u->svc.spawned_at) {
 		log_debug("service=%s msg=\"event from a previous instance ignored\" type=%u",
@@ -144,7 +143,7 @@ void events_on_event(const struct rd_event *e, void *ctx)
 		break;
 	case RD_EV_EXIT:
 		log_debug("service=%s msg=\"process exited\" pid=%u", u->cfg->name, e->tgid);
-		unit_tree_exit(u, RD_KID_PROC(e->service));
+		unit_tree_exit(u, RD_KID_PROC(e->kid));
 		break;
 	default:
 		log_debug("msg=\"unknown event type\" type=%u", e->type);

@@ -110,7 +110,7 @@ static void socket_event(struct fixture *f, enum rd_event_type type, unsigned in
 			      .aux = via,
 			      .fd = 3 };
 
-	e.service = RD_KID(web(f)->id, 0);
+	e.kid = RD_KID(web(f)->id, 0);
 	e.tgid = e.pid = (uint32_t)web(f)->svc.pid;
 	str_copy(e.path, f->sock, sizeof(e.path));
 	memcpy(e.comm, "sleep", 6);
@@ -203,7 +203,7 @@ static void events_of_an_earlier_instance_do_not_count(void **state)
 			      .aux = RD_VIA_EPOLL };
 
 	spawned(f);
-	e.service = RD_KID(web(f)->id, 0);
+	e.kid = RD_KID(web(f)->id, 0);
 	e.ts_ns = web(f)->svc.spawned_at - 1;
 	str_copy(e.path, f->sock, sizeof(e.path));
 	fake_tracer_emit(e);
