@@ -20,15 +20,22 @@ void on_socket_record(struct svc *s, const struct svc_input *in, uint64_t now,
 	record_socket(s, in->sock, out);
 }
 
+/* Record the socket; true if a listener's level rose (the kernel may have caught up). */
+static bool socket_rose(struct svc *s, const struct svc_input *in, struct svc_actions *out)
+{
+	if (!record_socket(s, in->sock, out) || !out->level_changed ||
+	    in->sock->level == LEVEL_CLOSED)
+		return false;
+	kernel_caught_up(s);
+	return true;
+}
+
 /* A listener rose: maybe every condition holds now. */
 void on_socket_starting(struct svc *s, const struct svc_input *in, uint64_t now,
 			struct svc_actions *out)
 {
-	if (!record_socket(s, in->sock, out) || !out->level_changed ||
-	    in->sock->level == LEVEL_CLOSED)
-		return;
-	kernel_caught_up(s);
-	ready_from_starting(s, now, out);
+	if (socket_rose(s, in, out))
+		ready_from_starting(s, now, out);
 }
 
 void on_socket_running(struct svc *s, const struct svc_input *in, uint64_t now,
@@ -50,11 +57,8 @@ void on_socket_running(struct svc *s, const struct svc_input *in, uint64_t now,
 void on_socket_unhealthy(struct svc *s, const struct svc_input *in, uint64_t now,
 			 struct svc_actions *out)
 {
-	if (!record_socket(s, in->sock, out) || !out->level_changed ||
-	    in->sock->level == LEVEL_CLOSED)
-		return;
-	kernel_caught_up(s);
-	ready_from_unhealthy(s, now, out);
+	if (socket_rose(s, in, out))
+		ready_from_unhealthy(s, now, out);
 }
 
 void on_queue_running(struct svc *s, const struct svc_input *in, uint64_t now,
@@ -174,13 +178,19 @@ void on_notify_unhealthy(struct svc *s, const struct svc_input *in, uint64_t now
 	ready_from_unhealthy(s, now, out);
 }
 
-void on_marker_starting(struct svc *s, const struct svc_input *in, uint64_t now,
-			struct svc_actions *out)
+/* The marker's presence; one that appears is the service's word, checked against the kernel. */
+static void record_marker(struct svc *s, const struct svc_input *in, struct svc_actions *out)
 {
 	s->marker_present = in->ok;
 	out->dirty = true;
 	if (in->ok)
 		check_mismatch(s, out);
+}
+
+void on_marker_starting(struct svc *s, const struct svc_input *in, uint64_t now,
+			struct svc_actions *out)
+{
+	record_marker(s, in, out);
 	ready_from_starting(s, now, out);
 }
 
@@ -189,11 +199,8 @@ void on_marker_running(struct svc *s, const struct svc_input *in, uint64_t now,
 {
 	char text[SVC_CAUSE_MAX];
 
-	s->marker_present = in->ok;
-	out->dirty = true;
-	if (in->ok) {
-		check_mismatch(s, out);
-	} else if (s->cfg->ready & READY_FILE) {
+	record_marker(s, in, out);
+	if (!in->ok && (s->cfg->ready & READY_FILE)) {
 		snprintf(text, sizeof(text), "ready marker %s was removed", s->cfg->ready_file);
 		go_unhealthy(s, now, out, text);
 	}
@@ -202,10 +209,7 @@ void on_marker_running(struct svc *s, const struct svc_input *in, uint64_t now,
 void on_marker_unhealthy(struct svc *s, const struct svc_input *in, uint64_t now,
 			 struct svc_actions *out)
 {
-	s->marker_present = in->ok;
-	out->dirty = true;
-	if (in->ok)
-		check_mismatch(s, out);
+	record_marker(s, in, out);
 	ready_from_unhealthy(s, now, out);
 }
 
