@@ -51,10 +51,12 @@ DEB_PKGS := make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
 BASE_SRCS   := log clock util sock_types strbuf duration argv loop
 CONFIG_SRCS := config config_check config_life config_keys listen_spec probe_spec backoff
 MODEL_SRCS  := machine machine_inputs machine_common service_sockets service_query service_describe findings listener health accept_queue metrics notify_msg
-OS_SRCS     := tracer detacher sockets sock_scan proc_parse cgroup supervisor probe textfile control_socket \
+OS_SRCS     := tracer detacher sockets sock_scan proc_parse cgroup supervisor probe probe_wire journal \
+	       textfile control_socket \
 	       notify_socket
-DAEMON_SRCS := daemon unit procs reaper sock_table syscalls json reload commands oneshot readyd
-IN_SRCS     := events scan scan_queue unix_close notify markers probes watch prespawn
+DAEMON_SRCS := daemon unit procs reaper output sock_table syscalls json reload commands oneshot \
+	       readyd
+IN_SRCS     := events scan scan_queue unix_close notify markers fdready probes watch prespawn
 OUT_SRCS    := export waiters sockets oneshot_exit
 CLI_SRCS    := readyctl ctl_client ctl_format
 

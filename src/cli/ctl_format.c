@@ -169,6 +169,28 @@ static void print_processes(FILE *out, const cJSON *procs, const char *command)
 	}
 }
 
+/* "ready:     accept, then serving: postgres://127.0.0.1:5432 (recognized postgres)" */
+static void print_ready(FILE *out, const cJSON *s)
+{
+	const cJSON *checks = cJSON_GetObjectItemCaseSensitive(s, "serving_checks"), *c;
+	const char *sep = ", then serving: ";
+
+	fprintf(out, "  ready:     %s", str(s, "ready", "?"));
+	if (num(s, "ready_fd", -1) >= 0)
+		fprintf(out, " (fd %.0f)", num(s, "ready_fd", -1));
+	cJSON_ArrayForEach(c, checks)
+	{
+		fprintf(out, "%s%s", sep, cJSON_IsString(c) ? c->valuestring : "?");
+		sep = ", ";
+	}
+	if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(s, "recognized")))
+		fprintf(out, " (recognized %s: `ready =` in the config overrides it)",
+			str(s, "recognized", "?"));
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "reload_pending")))
+		fprintf(out, " (a reloaded configuration applies at the next start)");
+	fputc('\n', out);
+}
+
 void ctl_print_status(FILE *out, const cJSON *reply)
 {
 	const cJSON *s = cJSON_GetObjectItemCaseSensitive(reply, "service");
@@ -186,10 +208,7 @@ void ctl_print_status(FILE *out, const cJSON *reply)
 	print_processes(out, cJSON_GetObjectItemCaseSensitive(s, "processes"),
 			str(s, "command", ""));
 	fprintf(out, "  ready in:  %s\n", dur(a, sizeof(a), s, "ready_ms"));
-	fprintf(out, "  ready:     %s%s\n", str(s, "ready", "?"),
-		cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "reload_pending"))
-			? " (a reloaded configuration applies at the next start)"
-			: "");
+	print_ready(out, s);
 	fprintf(out, "  restarts:  %.0f (restart=%s, on_unhealthy=%s)", num(s, "restarts", 0),
 		str(s, "restart_policy", "?"), str(s, "on_unhealthy", "?"));
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "start_limit_hit")))
@@ -215,6 +234,13 @@ void ctl_print_status(FILE *out, const cJSON *reply)
 	cJSON_ArrayForEach(l, ls)
 	{
 		print_probe(out, l);
+	}
+	ls = cJSON_GetObjectItemCaseSensitive(s, "output");
+	if (cJSON_GetArraySize(ls))
+		fprintf(out, "  output (its last lines):\n");
+	cJSON_ArrayForEach(l, ls)
+	{
+		fprintf(out, "    %s\n", cJSON_IsString(l) ? l->valuestring : "?");
 	}
 }
 

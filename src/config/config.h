@@ -9,7 +9,7 @@
  *                          stop_timeout, probe (repeatable), probe_interval,
  *                          probe_timeout, failure_threshold,
  *                          success_threshold, on_unhealthy, watchdog,
- *                          accept_stall, remove_stale
+ *                          accept_stall, remove_stale, serve (repeatable)
  *                          and, for a service of one process, its keys:
  *   [process "NAME/PART"]  command, listen (repeatable), user, group,
  *                          working_directory, environment (repeatable)
@@ -55,10 +55,11 @@ enum watch_kind { WATCH_NONE, WATCH_PID, WATCH_PID_FILE, WATCH_CGROUP };
 enum on_unhealthy { ON_UNHEALTHY_NONE, ON_UNHEALTHY_RESTART };
 
 /* What must hold before `starting` becomes `running` (ready = a,b). */
-#define READY_ACCEPT 0x1 /* the kernel shows every declared listener accepting */
-#define READY_PROBE  0x2 /* every probe succeeded (after the accept gate, if any) */
-#define READY_NOTIFY 0x4 /* the service sent READY=1 (sd_notify) */
-#define READY_FILE   0x8 /* its marker file exists (ready = file:/path) */
+#define READY_ACCEPT 0x1  /* the kernel shows every declared listener accepting */
+#define READY_PROBE  0x2  /* every probe succeeded (after the accept gate, if any) */
+#define READY_NOTIFY 0x4  /* the service sent READY=1 (sd_notify) */
+#define READY_FILE   0x8  /* its marker file exists (ready = file:/path) */
+#define READY_FD     0x10 /* it wrote a newline on fd N (ready = fd:N, s6's notification-fd) */
 
 /* Defaults that the environment may change (READYD_PROBE_INTERVAL, ...). */
 struct config_defaults {
@@ -100,8 +101,12 @@ struct service_config {
 	struct listen_spec listen[CONFIG_MAX_LISTEN];
 	unsigned int listen_proc[CONFIG_MAX_LISTEN];
 	size_t n_listen;
-	unsigned int ready;   /* READY_* bits */
-	char *ready_file;     /* READY_FILE: the marker's absolute path */
+	unsigned int ready; /* READY_* bits */
+	char *ready_file;   /* READY_FILE: the marker's absolute path */
+	int ready_fd;	    /* READY_FD: the fd number its first process writes the newline on */
+	/* Why `ready` is what it is: "" (configured, or the default), or the daemon readyd
+	 * recognized by its executable ("postgres", "redis"): config_check.c. */
+	char recognized[16];
 	uint64_t watchdog_ns; /* 0: no watchdog; else WATCHDOG=1 at least this often */
 	uint64_t ready_timeout_ns;
 	uint64_t stop_timeout_ns;
@@ -118,6 +123,7 @@ struct service_config {
 	enum on_unhealthy on_unhealthy;
 	uint64_t accept_stall_ns; /* 0: no stalled-acceptor check */
 	bool remove_stale;	  /* remove a stale unix socket file before spawning */
+	bool inherit_output; /* readyd exec: its stdout and stderr are the caller's, not piped */
 	/* [watch "NAME"]: adopted, never spawned, signalled or restarted by readyd. */
 	bool adopted;
 	struct {

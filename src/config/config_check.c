@@ -1,7 +1,79 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* A service read whole, checked whole: what no single key can say on its own. */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
 #include "base/argv.h"
+#include "base/util.h"
 #include "config/config_internal.h"
+
+/*
+ * Daemons that accept before they serve: the kernel shows them waiting on
+ * their listener while they start up, recover or load a snapshot, and they
+ * answer "not yet" meanwhile. Unless `ready` or `serve` says otherwise,
+ * their readiness is accept plus a serving check of this protocol on the
+ * first declared listener. docs/configuration.md says why each is here.
+ */
+static const struct {
+	const char *exe;   /* the command's file name */
+	const char *check; /* the probe kind */
+} recognized[] = {
+	{ "postgres", "postgres" },	 { "postmaster", "postgres" }, { "pg_ctl", "postgres" },
+	{ "pg_ctlcluster", "postgres" }, { "redis-server", "redis" },
+};
+
+/* "postgres://127.0.0.1:5432" or "redis:/run/redis.sock" for a declared listener; false: none. */
+static bool check_of(const char *kind, const struct listen_spec *l, char *buf, size_t size)
+{
+	char host[INET6_ADDRSTRLEN] = "127.0.0.1";
+	static const uint8_t any6[16];
+
+	if (l->proto == LISTEN_UNIX)
+		return l->path[0] == '/' &&
+		       (size_t)snprintf(buf, size, "%s:%s", kind, l->path) < size;
+	if (l->proto != LISTEN_TCP)
+		return false;
+	if (l->family == AF_INET6 && memcmp(l->addr, any6, sizeof(any6)) != 0)
+		inet_ntop(AF_INET6, l->addr, host, sizeof(host));
+	else if (l->family == AF_INET6)
+		str_copy(host, "::1", sizeof(host));
+	else if (l->family == AF_INET && (l->addr[0] || l->addr[1] || l->addr[2] || l->addr[3]))
+		inet_ntop(AF_INET, l->addr, host, sizeof(host));
+	return (size_t)snprintf(buf, size, l->family == AF_INET6 ? "%s://[%s]:%u" : "%s://%s:%u",
+				kind, host, l->port) < size;
+}
+
+/* No `ready`, no `serve`: a daemon readyd knows gets its serving check. */
+static void recognize(struct parse_ctx *ctx, struct service_config *s)
+{
+	const char *exe, *why;
+	char text[PROBE_TEXT_MAX];
+
+	if (s->seen[SEEN_READY] || !s->n_procs || !s->procs[0].argv || !s->n_listen ||
+	    s->n_probes == CONFIG_MAX_PROBES)
+		return;
+	for (size_t i = 0; i < s->n_probes; i++)
+		if (s->probes[i].until_ready)
+			return;
+	exe = strrchr(s->procs[0].argv[0], '/');
+	exe = exe ? exe + 1 : s->procs[0].argv[0];
+	for (size_t i = 0; i < ARRAY_SIZE(recognized); i++) {
+		if (strcmp(exe, recognized[i].exe) != 0)
+			continue;
+		for (size_t j = 0; j < s->n_listen; j++) {
+			if (!check_of(recognized[i].check, &s->listen[j], text, sizeof(text)) ||
+			    probe_spec_parse(text, &s->probes[s->n_probes], &why) < 0)
+				continue;
+			s->probes[s->n_probes++].until_ready = true;
+			str_copy(s->recognized, recognized[i].check, sizeof(s->recognized));
+			return;
+		}
+		(void)ctx;
+		return;
+	}
+}
 
 /* Checks that span keys, reported at the line of the key that must change. */
 static void check_combinations(struct parse_ctx *ctx, struct service_config *s)
@@ -64,12 +136,12 @@ static void finish_watch(struct parse_ctx *ctx, struct service_config *s)
 			"watch \"%s\" does not say what to watch; add pid = N, pid_file = /path "
 			"or cgroup = /path",
 			s->name);
-	if (s->ready & READY_NOTIFY)
-		config_error(
-			ctx, s->seen[SEEN_READY],
-			"ready = notify cannot work for watch \"%s\": readyd did not start it, "
-			"so it has no NOTIFY_SOCKET from readyd",
-			s->name);
+	if (s->ready & (READY_NOTIFY | READY_FD))
+		config_error(ctx, s->seen[SEEN_READY],
+			     "ready = %s cannot work for watch \"%s\": readyd did not start it, "
+			     "so it has no %s from readyd",
+			     s->ready & READY_NOTIFY ? "notify" : "fd:N", s->name,
+			     s->ready & READY_NOTIFY ? "NOTIFY_SOCKET" : "notification fd");
 	if (!s->n_procs) /* the watched tree: a process with no command (of this watch, not ctx's)
 			  */
 		config_add_process(ctx, s, s->name);
@@ -82,6 +154,11 @@ void config_finish_service(struct parse_ctx *ctx, struct service_config *s)
 		finish_watch(ctx, s);
 		return;
 	}
+	if (s->ready & READY_FD && s->n_procs > 1)
+		config_error(ctx, s->seen[SEEN_READY],
+			     "ready = fd:%d in service \"%s\" of %zu processes: the fd goes to one "
+			     "process; say which is ready otherwise (ready = notify)",
+			     s->ready_fd, s->name, s->n_procs);
 	if (!s->n_procs)
 		config_error(ctx, s->line,
 			     "service \"%s\" has no command; add command = "
@@ -89,4 +166,5 @@ void config_finish_service(struct parse_ctx *ctx, struct service_config *s)
 			     s->name);
 	for (size_t i = 0; i < s->n_procs; i++)
 		finish_process(ctx, s, &s->procs[i]);
+	recognize(ctx, s);
 }

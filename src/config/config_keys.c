@@ -179,30 +179,43 @@ static int set_start_limit_interval(struct parse_ctx *ctx, const char *value)
 	return set_duration(ctx, &ctx->svc->start_limit_interval_ns, "start_limit_interval", value);
 }
 
-static int set_probe(struct parse_ctx *ctx, const char *value)
+/* probe = SPEC (health, and readiness with ready = probe) or serve = SPEC (readiness only). */
+static int add_probe(struct parse_ctx *ctx, const char *key, const char *value, bool until_ready)
 {
 	struct service_config *s = ctx->svc;
 	const char *why;
 	int err;
 
 	if (s->n_probes == CONFIG_MAX_PROBES) {
-		config_error(ctx, ctx->line, "probe: at most %d probes per service",
-			     CONFIG_MAX_PROBES);
+		config_error(ctx, ctx->line, "%s: at most %d probes and serving checks per service",
+			     key, CONFIG_MAX_PROBES);
 		return -EINVAL;
 	}
 	err = probe_spec_parse(value, &s->probes[s->n_probes], &why);
 	if (err) {
-		config_error(ctx, ctx->line, "probe = %s: %s", value, why ? why : "out of memory");
+		config_error(ctx, ctx->line, "%s = %s: %s", key, value,
+			     why ? why : "out of memory");
 		return err;
 	}
 	for (size_t i = 0; i < s->n_probes; i++)
 		if (strcmp(s->probes[i].text, value) == 0) {
 			probe_spec_free(&s->probes[s->n_probes]);
-			config_error(ctx, ctx->line, "probe = %s is declared twice", value);
+			config_error(ctx, ctx->line, "%s = %s is declared twice", key, value);
 			return -EINVAL;
 		}
-	s->n_probes++;
+	s->probes[s->n_probes++].until_ready = until_ready;
 	return 0;
+}
+
+static int set_probe(struct parse_ctx *ctx, const char *value)
+{
+	return add_probe(ctx, "probe", value, false);
+}
+
+/* A serving check: once the kernel shows it accepting, this must pass before it is running. */
+static int set_serve(struct parse_ctx *ctx, const char *value)
+{
+	return add_probe(ctx, "serve", value, true);
 }
 
 static int set_probe_interval(struct parse_ctx *ctx, const char *value)
@@ -238,7 +251,7 @@ static int set_on_unhealthy(struct parse_ctx *ctx, const char *value)
 	return 0;
 }
 
-/* ready = accept | notify | file:/path | probe, or several: notify,accept */
+/* ready = accept | notify | fd:N | file:/path | probe, or several: notify,accept */
 static int set_ready(struct parse_ctx *ctx, const char *value)
 {
 	unsigned int mask = 0;
@@ -253,6 +266,19 @@ static int set_ready(struct parse_ctx *ctx, const char *value)
 			mask |= READY_PROBE;
 		} else if (strcmp(w, "notify") == 0) {
 			mask |= READY_NOTIFY;
+		} else if (str_starts_with(w, "fd:")) {
+			char *end;
+			long fd = strtol(w + 3, &end, 10);
+			if (end == w + 3 || *end || fd < 3 || fd > 1023) {
+				config_error(
+					ctx, ctx->line,
+					"ready = %s: the fd is a number from 3 to 1023 (0, 1 and 2 "
+					"are the service's stdio): fd:3",
+					w);
+				return -EINVAL;
+			}
+			mask |= READY_FD;
+			ctx->svc->ready_fd = (int)fd;
 		} else if (str_starts_with(w, "file:")) {
 			if (w[5] != '/' || strlen(w + 5) >= 4096 || w[strlen(w) - 1] == '/') {
 				config_error(ctx, ctx->line,
@@ -274,7 +300,7 @@ static int set_ready(struct parse_ctx *ctx, const char *value)
 	return 0;
 bad:
 	config_error(ctx, ctx->line,
-		     "ready = %s: expected accept, notify, file:/path or probe, or several: "
+		     "ready = %s: expected accept, notify, fd:N, file:/path or probe, or several: "
 		     "notify,accept",
 		     value);
 	return -EINVAL;
@@ -493,6 +519,7 @@ static const struct config_key keys[] = {
 	{ "start_limit_burst", IN_SERVICE, 11, false, set_start_limit_burst },
 	{ "start_limit_interval", IN_SERVICE, 12, false, set_start_limit_interval },
 	{ "probe", SVC_OR_WATCH, -1, false, set_probe },
+	{ "serve", SVC_OR_WATCH, -1, false, set_serve },
 	{ "probe_interval", SVC_OR_WATCH, 13, false, set_probe_interval },
 	{ "probe_timeout", SVC_OR_WATCH, 14, false, set_probe_timeout },
 	{ "failure_threshold", SVC_OR_WATCH, 15, false, set_failure_threshold },

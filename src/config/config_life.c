@@ -106,7 +106,7 @@ int config_defaults_from_env(struct config_defaults *d, char *err, size_t size)
 
 void ready_mask_format(char *buf, size_t size, unsigned int mask)
 {
-	static const char *const names[] = { "accept", "probe", "notify", "file" };
+	static const char *const names[] = { "accept", "probe", "notify", "file", "fd" };
 
 	buf[0] = '\0';
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
@@ -166,6 +166,7 @@ bool config_service_equal(const struct service_config *a, const struct service_c
 	    a->success_threshold != b->success_threshold || a->on_unhealthy != b->on_unhealthy ||
 	    a->accept_stall_ns != b->accept_stall_ns || a->remove_stale != b->remove_stale ||
 	    !str_eq(a->ready_file, b->ready_file) || a->watchdog_ns != b->watchdog_ns ||
+	    a->ready_fd != b->ready_fd || strcmp(a->recognized, b->recognized) != 0 ||
 	    a->adopted != b->adopted || a->watch.kind != b->watch.kind ||
 	    a->watch.pid != b->watch.pid || !str_eq(a->watch.path, b->watch.path))
 		return false;
@@ -174,7 +175,8 @@ bool config_service_equal(const struct service_config *a, const struct service_c
 		    a->listen_proc[i] != b->listen_proc[i])
 			return false;
 	for (size_t i = 0; i < a->n_probes; i++)
-		if (strcmp(a->probes[i].text, b->probes[i].text) != 0)
+		if (strcmp(a->probes[i].text, b->probes[i].text) != 0 ||
+		    a->probes[i].until_ready != b->probes[i].until_ready)
 			return false;
 	return true;
 }

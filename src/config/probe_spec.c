@@ -13,13 +13,14 @@
 #include "base/util.h"
 
 static const char probe_help[] =
-	"expected tcp:ADDR:PORT, http://ADDR:PORT/PATH, unix:/path or exec:/path ARGS";
+	"expected tcp:ADDR:PORT, http://ADDR:PORT/PATH, unix:/path, exec:/path ARGS, "
+	"postgres://ADDR:PORT, postgres:/path, redis://ADDR:PORT or redis:/path";
 
 const char *probe_kind_name(enum probe_kind k)
 {
-	static const char *const names[] = { "tcp", "http", "unix", "exec" };
+	static const char *const names[] = { "tcp", "http", "unix", "exec", "postgres", "redis" };
 
-	return k <= PROBE_EXEC ? names[k] : "?";
+	return k <= PROBE_REDIS ? names[k] : "?";
 }
 
 /* "127.0.0.1:80" or "[::1]:80" (port optional when default_port != 0). */
@@ -125,6 +126,40 @@ static int parse_unix(const char *path, struct probe_spec *p, const char **error
 	return 0;
 }
 
+/*
+ * A protocol check: "//[USER@]HOST[:PORT]" (user: postgres only) or a unix
+ * socket path. rest is what follows "postgres:" or "redis:".
+ */
+static int parse_protocol(const char *rest, uint16_t port, struct probe_spec *p, const char **error)
+{
+	const char *at;
+
+	if (rest[0] == '/' && rest[1] != '/')
+		return parse_unix(rest, p, error);
+	if (!str_starts_with(rest, "//") || !rest[2]) {
+		*error = "a protocol check names an address (postgres://127.0.0.1:5432, "
+			 "redis://127.0.0.1) or a unix socket "
+			 "(postgres:/run/postgresql/.s.PGSQL.5432)";
+		return -EINVAL;
+	}
+	rest += 2;
+	at = strchr(rest, '@');
+	if (at && p->kind != PROBE_POSTGRES) {
+		*error = "only postgres checks name a user";
+		return -EINVAL;
+	}
+	if (at && ((size_t)(at - rest) >= sizeof(p->user) || at == rest)) {
+		*error = "postgres user name empty or longer than 63 bytes";
+		return -EINVAL;
+	}
+	if (at) {
+		memcpy(p->user, rest, (size_t)(at - rest));
+		p->user[at - rest] = '\0';
+		rest = at + 1;
+	}
+	return parse_hostport(rest, strlen(rest), port, p, error);
+}
+
 static int parse_exec(const char *cmd, struct probe_spec *p, const char **error)
 {
 	int n = argv_split(cmd, &p->argv, error);
@@ -170,6 +205,13 @@ int probe_spec_parse(const char *s, struct probe_spec *p, const char **error)
 	} else if (str_starts_with(s, "exec:")) {
 		p->kind = PROBE_EXEC;
 		err = parse_exec(s + 5, p, error);
+	} else if (str_starts_with(s, "postgres:")) {
+		p->kind = PROBE_POSTGRES;
+		str_copy(p->user, "postgres", sizeof(p->user));
+		err = parse_protocol(s + 9, 5432, p, error);
+	} else if (str_starts_with(s, "redis:")) {
+		p->kind = PROBE_REDIS;
+		err = parse_protocol(s + 6, 6379, p, error);
 	} else {
 		err = -EINVAL;
 	}

@@ -16,7 +16,9 @@
 #include <unistd.h>
 
 #include "daemon/commands.h"
+#include "daemon/output.h"
 #include "daemon/in/events.h"
+#include "daemon/in/fdready.h"
 #include "daemon/in/markers.h"
 #include "daemon/in/notify.h"
 #include "daemon/in/prespawn.h"
@@ -72,6 +74,7 @@ static const struct unit_module *const modules[] = {
 	&probes_module,	      /* in: probes start and stop with the state */
 	&scan_module,	      /* in: scans of what events cannot tell */
 	&markers_module,      /* in: the stale marker goes before a spawn */
+	&fdready_module,      /* in: ready = fd:N, a pipe for each instance */
 	&unix_close_module,   /* in: unix listeners closing */
 	&watch_module,	      /* in: a [watch] waiting to attach again */
 	&syscalls_module,     /* the syscall tracepoints: attached before a spawn */
@@ -308,6 +311,8 @@ int daemon_init(struct daemon *d, const struct daemon_opts *o)
 	if (!err)
 		err = reaper_open(d);
 	if (!err)
+		err = output_open(d);
+	if (!err)
 		err = sock_cache_open(d);
 	if (!err)
 		err = syscalls_open(d);
@@ -370,6 +375,7 @@ void daemon_free(struct daemon *d)
 	unix_close_close(d);
 	syscalls_close(d);
 	sock_cache_close(d);
+	output_close(d);
 	reaper_close(d);
 	markers_close(d);
 	loop_free(d->loop);

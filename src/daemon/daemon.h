@@ -70,6 +70,7 @@ struct daemon {
 	struct markers *markers;	 /* daemon/in/markers.c */
 	struct export *export;		 /* daemon/out/export.c */
 	struct oneshot_exit *oneshot;	 /* daemon/out/oneshot_exit.c */
+	struct outputs *outputs;	 /* daemon/output.c */
 };
 
 /* Load config, open every module and the tracer and control socket. */

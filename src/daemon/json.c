@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/argv.h"
+#include "daemon/output.h"
 #include "daemon/unit.h"
 #include "os/control_socket.h"
 #include "base/clock.h"
@@ -126,6 +127,7 @@ static cJSON *probe_json(const struct service_config *cfg, const struct probe_he
 	cJSON *o = cJSON_CreateObject();
 
 	cJSON_AddStringToObject(o, "probe", cfg->probes[i].text);
+	cJSON_AddBoolToObject(o, "serving_check", cfg->probes[i].until_ready);
 	cJSON_AddStringToObject(o, "verdict", probe_verdict_name(h->verdict));
 	cJSON_AddNumberToObject(o, "runs", (double)h->runs);
 	cJSON_AddNumberToObject(o, "failures", (double)h->failures);
@@ -162,6 +164,9 @@ static cJSON *reports_json(const struct unit *u)
 		cJSON_AddBoolToObject(o, "watchdog_expired", s->watchdog_expired);
 	}
 	cJSON_AddBoolToObject(o, "ready_mismatch", s->ready_mismatch);
+	cJSON_AddNumberToObject(o, "ready_mismatches", (double)s->ready_mismatches);
+	if (u->cfg->ready & READY_FD)
+		cJSON_AddBoolToObject(o, "fd_ready", s->fd_ready);
 	cJSON_AddNumberToObject(o, "messages", (double)s->notify_accepted);
 	for (int r = 0; r < REJECT_COUNT; r++)
 		cJSON_AddNumberToObject(rej, notify_reject_name(r), (double)s->notify_rejected[r]);
@@ -194,7 +199,7 @@ static void add_process_state(cJSON *o, const struct unit_proc *p)
 static void add_config(cJSON *o, const struct unit *u)
 {
 	const struct service_config *c = u->cfg;
-	cJSON *procs = cJSON_CreateArray();
+	cJSON *procs = cJSON_CreateArray(), *serving;
 	char text[4096];
 
 	argv_format(text, sizeof(text), c->procs[0].argv);
@@ -214,9 +219,22 @@ static void add_config(cJSON *o, const struct unit *u)
 	cJSON_AddItemToObject(o, "processes", procs);
 	ready_mask_format(text, sizeof(text), c->ready);
 	cJSON_AddStringToObject(o, "ready", text);
+	if (c->ready & READY_FD)
+		cJSON_AddNumberToObject(o, "ready_fd", c->ready_fd);
+	serving = cJSON_AddArrayToObject(o, "serving_checks");
+	for (size_t i = 0; i < c->n_probes; i++)
+		if (c->probes[i].until_ready)
+			cJSON_AddItemToArray(serving, cJSON_CreateString(c->probes[i].text));
+	if (c->recognized[0]) /* the serving check is readyd's choice, not the config's */
+		cJSON_AddStringToObject(o, "recognized", c->recognized);
 	cJSON_AddStringToObject(o, "restart_policy", restart_policy_name(c->restart));
 	cJSON_AddStringToObject(o, "on_unhealthy",
 				c->on_unhealthy == ON_UNHEALTHY_RESTART ? "restart" : "none");
+}
+
+static void add_line(const char *line, void *arr)
+{
+	cJSON_AddItemToArray(arr, cJSON_CreateString(line));
 }
 
 cJSON *json_service_detail(const struct unit *u, uint64_t now)
@@ -252,6 +270,7 @@ cJSON *json_service_detail(const struct unit *u, uint64_t now)
 		cJSON_AddItemToArray(ps, probe_json(u->cfg, &s->probes[i], i, now));
 	cJSON_AddItemToObject(o, "probes", ps);
 	cJSON_AddItemToObject(o, "reports", reports_json(u));
+	output_lines(u, add_line, cJSON_AddArrayToObject(o, "output"));
 	/* Raw CLOCK_MONOTONIC stamps, for tools that correlate (tools/bench). */
 	cJSON_AddNumberToObject(mono, "spawned_at", (double)s->spawned_at);
 	cJSON_AddNumberToObject(mono, "since", (double)s->since);

@@ -264,7 +264,8 @@ static int finish_config(const struct oneshot_args *a, const char *exe, struct c
 		argv_format(display, sizeof(display), a->cmd);
 		if ((err = set_string(&p->command, display)) < 0)
 			return err;
-		p->inherit_env = true; /* like any command a shell runs */
+		p->inherit_env = true;	  /* like any command a shell runs */
+		s->inherit_output = true; /* and its output is the caller's */
 	}
 	/* No control socket or textfile unless asked: many may run at once in CI. */
 	if ((err = set_string(&cfg->control, a->dopts.control_path)) < 0)

@@ -327,6 +327,8 @@ void unit_proc_main_ended(struct unit_proc *p)
 	if (p->child.status_fd >= 0)
 		read_exec_status(p);
 	str_copy(p->exit.spawn_error, p->spawn_error, sizeof(p->exit.spawn_error));
+	output_drain(p); /* its last words may still be in the pipe */
+	str_copy(p->exit.last_words, output_last_words(u), sizeof(p->exit.last_words));
 	if (u->procs.n > 1)
 		str_copy(p->exit.process, u->cfg->procs[p->idx].name, sizeof(p->exit.process));
 	if (p->child.pid == p->pgid)
@@ -476,6 +478,7 @@ static int spawn_proc(struct unit_proc *p)
 {
 	struct unit *u = p->u;
 	char env_store[4][96], *env[5];
+	struct spawn_fds fds = { .output = -1, .ready = -1 };
 	struct child child;
 	int err;
 
@@ -484,7 +487,15 @@ static int spawn_proc(struct unit_proc *p)
 	memset(&p->exit, 0, sizeof(p->exit));
 	make_cgroup(p);
 	unit_env(u, env_store, env, ARRAY_SIZE(env));
-	err = supervisor_spawn(&u->cfg->procs[p->idx], env, on_forked, p, &child);
+	output_release(p); /* the last instance's pipe: every writer is gone */
+	fds.output = output_capture(p);
+	if (p->ready_fd >= 0) { /* ready = fd:N: in/fdready.c made the pipe */
+		fds.ready = p->ready_fd;
+		fds.ready_as = u->cfg->ready_fd;
+	}
+	err = supervisor_spawn(&u->cfg->procs[p->idx], env, &fds, on_forked, p, &child);
+	fd_close(fds.output); /* the child has them now */
+	p->ready_fd = fd_close(p->ready_fd);
 	if (err)
 		return err;
 	p->pgid = child.pid;
@@ -501,6 +512,7 @@ static int spawn_proc(struct unit_proc *p)
 
 int unit_procs_spawn(struct unit *u, struct svc_exit *fail)
 {
+	output_new_instance(u);
 	for (size_t i = 0; i < u->procs.n; i++) {
 		int err = spawn_proc(&u->procs.v[i]);
 		if (!err)
@@ -522,7 +534,7 @@ void unit_procs_init(struct unit *u)
 	for (size_t i = 0; i < CONFIG_MAX_PROCS; i++) {
 		struct unit_proc *p = &u->procs.v[i];
 		*p = (struct unit_proc){ .u = u, .idx = (unsigned int)i };
-		p->child.pidfd = p->child.status_fd = -1;
+		p->child.pidfd = p->child.status_fd = p->ready_fd = p->out.src.fd = -1;
 		p->cg.dirfd = p->cg.wd = -1;
 	}
 	u->procs.remains_timer = (struct loop_timer){ .fn = on_remains_timer, .data = u };
@@ -535,6 +547,8 @@ void unit_procs_close(struct unit *u)
 		struct unit_proc *p = &u->procs.v[i];
 		close_pidfd(p);
 		close_status(p);
+		output_release(p);
+		p->ready_fd = fd_close(p->ready_fd);
 		if (p->cg.dirfd >= 0 || p->cg.path[0])
 			cgroup_close(&p->cg, reaper_cgroup_events_fd(u->d), !p->cg_foreign);
 		p->cg_foreign = false;

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "base/loop.h"
+#include "daemon/output.h"
 #include "config/config.h"
 #include "model/service.h"
 #include "os/cgroup.h"
@@ -31,12 +32,14 @@ struct unit_proc {
 	struct child child; /* its main process now: pidfd -1 once it is gone */
 	pid_t pgid;	    /* process group of the first process, 0 once that is reaped */
 	struct loop_source pidfd_src, status_src;
-	char spawn_error[128]; /* what the status pipe said, if exec failed */
-	struct cgroup cg;      /* dirfd -1: no cgroup */
-	bool cg_foreign;       /* a [watch]ed cgroup: never removed by readyd */
-	bool main_alive;       /* child.pid not reaped yet */
-	bool followed;	       /* its first process exited 0 and left its tree: following that */
-	struct svc_exit exit;  /* how its last main process ended */
+	char spawn_error[128];	/* what the status pipe said, if exec failed */
+	struct cgroup cg;	/* dirfd -1: no cgroup */
+	bool cg_foreign;	/* a [watch]ed cgroup: never removed by readyd */
+	bool main_alive;	/* child.pid not reaped yet */
+	bool followed;		/* its first process exited 0 and left its tree: following that */
+	struct svc_exit exit;	/* how its last main process ended */
+	struct output_pipe out; /* its stdout and stderr */
+	int ready_fd; /* ready = fd:N: the write end for the next spawn (in/fdready.c), or -1 */
 };
 
 struct unit_procs {

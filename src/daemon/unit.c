@@ -71,12 +71,31 @@ static void log_level_change(struct unit *u, const struct svc_sock *k, const str
 		 took, k->seen_by ? " seen_by=" : "", k->seen_by ? k->seen_by : "");
 }
 
+/* The machine's two moments: its deadline, and when to judge a self-report. */
+/* The cross-check found a self-report the kernel did not bear out in time. */
+static void log_mismatch(struct unit *u)
+{
+	uint64_t accepted = svc_phase_at(&u->svc, LEVEL_ACCEPTING);
+	char levels[SVC_CAUSE_MAX], late[32] = "never";
+
+	svc_describe_listeners(&u->svc, levels, sizeof(levels));
+	if (accepted > u->svc.report_at)
+		fmt_duration(late, sizeof(late), accepted - u->svc.report_at);
+	log_warn("service=%s msg=\"it says it is ready, the kernel disagrees\" listeners=\"%s\" "
+		 "accepting_after_report=%s",
+		 u->cfg->name, levels, late);
+}
+
 static void unit_sync_timer(struct unit *u)
 {
 	if (u->svc.deadline)
 		loop_timer_arm(u->d->loop, &u->timer, u->svc.deadline);
 	else
 		loop_timer_cancel(u->d->loop, &u->timer);
+	if (u->svc.crosscheck_at)
+		loop_timer_arm(u->d->loop, &u->crosscheck_timer, u->svc.crosscheck_at);
+	else
+		loop_timer_cancel(u->d->loop, &u->crosscheck_timer);
 }
 
 void unit_observe(struct unit *u, const struct unit_news *n)
@@ -100,6 +119,8 @@ static void unit_apply(struct unit *u, const struct svc_input *in, const struct 
 {
 	if (a->level_changed && in->sock)
 		log_level_change(u, in->sock, a->listener);
+	if (a->mismatch)
+		log_mismatch(u);
 	if (a->changed)
 		log_transition(u, a);
 	if (u->cfg->adopted && u->svc.state == SVC_STOPPING) {
@@ -139,6 +160,17 @@ static void unit_detach(struct unit *u)
 	unit_procs_close(u);
 	unit_procs_init(u);
 	unit_handle(u, SVC_EV_EXIT, &in);
+}
+
+/* Events of the grace that are still in the ring buffer count: read them first. */
+static void on_crosscheck_timer(struct loop *loop, struct loop_timer *t)
+{
+	struct unit *u = t->data;
+
+	(void)loop;
+	if (u->d->tracer)
+		tracer_consume(u->d->tracer);
+	unit_handle(u, SVC_EV_CROSSCHECK, NULL);
 }
 
 static void on_unit_timer(struct loop *loop, struct loop_timer *t)
@@ -247,6 +279,20 @@ static void on_spawn_job(struct loop *loop, struct loop_job *job)
 
 /* ---- creation and removal ---- */
 
+/* A daemon readyd recognized: what makes it running is readyd's choice, so it says so. */
+static void log_readiness(const struct unit *u)
+{
+	const struct service_config *c = u->cfg;
+
+	for (size_t i = 0; c->recognized[0] && i < c->n_probes; i++)
+		if (c->probes[i].until_ready)
+			log_info("service=%s msg=\"recognized %s: it is running once the kernel "
+				 "shows "
+				 "it accepting and it answers the serving check (a ready = line "
+				 "overrides this)\" check=%s",
+				 c->name, c->recognized, c->probes[i].text);
+}
+
 static void unit_free(struct unit *u)
 {
 	struct daemon *d = u->d;
@@ -262,9 +308,11 @@ static void unit_free(struct unit *u)
 		if (d->modules[i]->remove)
 			d->modules[i]->remove(u);
 	loop_timer_cancel(d->loop, &u->timer);
+	loop_timer_cancel(d->loop, &u->crosscheck_timer);
 	loop_job_cancel(d->loop, &u->spawn_job);
 	loop_job_cancel(d->loop, &u->free_job);
 	unit_procs_close(u);
+	output_free(u);
 	if (d->tracer) /* NULL when start-up failed before the tracer opened */
 		tracer_forget_unit(d->tracer, u->id);
 	config_unref(u->owner);
@@ -288,11 +336,13 @@ struct unit *unit_new(struct daemon *d, struct config *owner, const struct servi
 	u->owner = config_ref(owner);
 	u->cfg = cfg;
 	u->timer = (struct loop_timer){ .fn = on_unit_timer, .data = u };
+	u->crosscheck_timer = (struct loop_timer){ .fn = on_crosscheck_timer, .data = u };
 	u->spawn_job = (struct loop_job){ .fn = on_spawn_job, .data = u };
 	u->free_job = (struct loop_job){ .fn = on_free_job, .data = u };
 	svc_init(&u->svc, cfg);
 	unit_procs_init(u);
 	d->units[d->n_units++] = u;
+	log_readiness(u);
 	for (size_t i = 0; i < d->n_modules; i++) {
 		if (d->modules[i]->add && d->modules[i]->add(u) < 0) {
 			log_err("service=%s msg=\"out of memory\" module=%s", cfg->name,

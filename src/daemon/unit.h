@@ -30,18 +30,21 @@ struct unit {
 	const struct service_config *next_cfg;
 	bool removed; /* reload dropped it: freed once nothing of it runs */
 	struct svc svc;
-	struct loop_timer timer; /* mirrors svc.deadline */
+	struct loop_timer timer;	    /* mirrors svc.deadline */
+	struct loop_timer crosscheck_timer; /* mirrors svc.crosscheck_at */
 	struct loop_job spawn_job;
 	struct loop_job free_job; /* a removed unit goes at a clean point, never mid-callback */
 	struct unit_procs procs;
 	/* Its sd_notify socket's abstract name, "" while it has none (in/notify.c). */
 	char notify_name[UNIT_NOTIFY_NAME_MAX];
 	/* What each module keeps for this unit. */
-	struct unit_probes *probes; /* in/probes.c */
-	struct unit_scan *scan;	    /* in/scan.c */
-	struct unit_watch *watch;   /* in/watch.c */
-	struct unit_notify *notify; /* in/notify.c */
-	struct unit_marker *marker; /* in/markers.c */
+	struct unit_probes *probes;   /* in/probes.c */
+	struct unit_scan *scan;	      /* in/scan.c */
+	struct unit_watch *watch;     /* in/watch.c */
+	struct unit_notify *notify;   /* in/notify.c */
+	struct unit_marker *marker;   /* in/markers.c */
+	struct unit_fdready *fdready; /* in/fdready.c */
+	struct unit_output *output;   /* output.c: its last lines */
 };
 
 /* What happened to a unit, for the modules that follow it. */
@@ -50,6 +53,7 @@ struct unit_news {
 	bool spawned;		     /* its processes were just forked (or attached) */
 	bool dirty;		     /* something outside the machine changed (its main process) */
 	bool counters;		     /* only a counter moved */
+	bool output;		     /* it printed something (a serving check may pass now) */
 };
 
 /* What a module does with each unit's life; any hook may be NULL. */

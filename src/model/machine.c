@@ -234,8 +234,10 @@ static const struct cell cells[SVC_STATE_COUNT][SVC_EV_COUNT] = {
 		[SVC_EV_PROBE]         = C(on_probe_starting,   TO(RUNNING)),
 		[SVC_EV_NOTIFY]        = C(on_notify_starting,  TO(RUNNING)),
 		[SVC_EV_MARKER]        = C(on_marker_starting,  TO(RUNNING)),
+		[SVC_EV_FD_READY]      = C(on_fd_ready_starting, TO(RUNNING)),
 		[SVC_EV_EXIT]          = C(on_exit_starting,    TO(FAILED) | TO(STOPPED)),
 		[SVC_EV_READY_TIMEOUT] = C(on_ready_timeout,    TO(FAILED)),
+		[SVC_EV_CROSSCHECK]    = C(on_crosscheck,       NONE),
 	},
 	[SVC_RUNNING] = {
 		[SVC_EV_START]         = C(on_start_up,         NONE),
@@ -247,8 +249,10 @@ static const struct cell cells[SVC_STATE_COUNT][SVC_EV_COUNT] = {
 		[SVC_EV_PROBE]         = C(on_probe_running,    TO(UNHEALTHY)),
 		[SVC_EV_NOTIFY]        = C(on_notify_running,   TO(UNHEALTHY)),
 		[SVC_EV_MARKER]        = C(on_marker_running,   TO(UNHEALTHY)),
+		[SVC_EV_FD_READY]      = C(on_fd_ready_record,  NONE),
 		[SVC_EV_EXIT]          = C(on_exit_running,     TO(FAILED) | TO(STOPPED)),
 		[SVC_EV_WATCHDOG]      = C(on_watchdog,         TO(UNHEALTHY)),
+		[SVC_EV_CROSSCHECK]    = C(on_crosscheck,       NONE),
 	},
 	[SVC_UNHEALTHY] = {
 		[SVC_EV_START]         = C(on_start_up,         NONE),
@@ -260,9 +264,11 @@ static const struct cell cells[SVC_STATE_COUNT][SVC_EV_COUNT] = {
 		[SVC_EV_PROBE]         = C(on_probe_unhealthy,  TO(RUNNING)),
 		[SVC_EV_NOTIFY]        = C(on_notify_unhealthy, TO(RUNNING)),
 		[SVC_EV_MARKER]        = C(on_marker_unhealthy, TO(RUNNING)),
+		[SVC_EV_FD_READY]      = C(on_fd_ready_record,  NONE),
 		[SVC_EV_EXIT]          = C(on_exit_unhealthy,   TO(FAILED) | TO(STOPPED)),
 		[SVC_EV_KILL_TIMEOUT]  = C(on_kill_timeout,     NONE),
 		[SVC_EV_RESTART_DUE]   = C(on_restart_due,      TO(STARTING) | TO(FAILED)),
+		[SVC_EV_CROSSCHECK]    = C(on_crosscheck,       NONE),
 	},
 	[SVC_FAILED] = {
 		[SVC_EV_START]         = C(on_start,            TO(STARTING)),
@@ -339,6 +345,11 @@ void svc_handle(struct svc *s, enum svc_event ev, const struct svc_input *in, ui
 		if (svc_deadline_event(s) != ev)
 			return;
 		set_deadline(s, DEADLINE_NONE, 0);
+	}
+	if (ev == SVC_EV_CROSSCHECK) { /* likewise the cross-check's moment */
+		if (!s->crosscheck_at)
+			return;
+		s->crosscheck_at = 0;
 	}
 	c = &cells[st][ev];
 	if (!c->fn)

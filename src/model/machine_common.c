@@ -51,6 +51,8 @@ void spawn(struct svc *s, bool is_restart, const char *why, uint64_t now, struct
 	for (size_t i = 0; i < s->cfg->n_probes; i++)
 		probe_health_restart(&s->probes[i]);
 	s->notified_ready = s->reloading = s->stopping_notified = s->marker_present = false;
+	s->fd_ready = false;
+	s->crosscheck_at = s->report_at = 0;
 	s->status_text[0] = '\0';
 	s->notify_errno = 0;
 	s->watchdog_ns = s->cfg->watchdog_ns;
@@ -168,8 +170,14 @@ static void describe_reports(const struct svc *s, char *buf, size_t size)
 		str_append(buf, size, "%sREADY=1", buf[0] ? "; " : "");
 	if (s->cfg->ready & READY_FILE)
 		str_append(buf, size, "%smarker %s", buf[0] ? "; " : "", s->cfg->ready_file);
+	if (s->cfg->ready & READY_FD)
+		str_append(buf, size, "%sthe line on fd %d", buf[0] ? "; " : "", s->cfg->ready_fd);
 	if (s->cfg->ready & READY_PROBE)
 		str_append(buf, size, "%severy probe passed", buf[0] ? "; " : "");
+	for (size_t i = 0; i < s->cfg->n_probes; i++)
+		if (s->cfg->probes[i].until_ready)
+			str_append(buf, size, "%sserved (%s)", buf[0] ? "; " : "",
+				   s->cfg->probes[i].text);
 }
 
 static void describe_ready(const struct svc *s, char *buf, size_t size)
@@ -249,15 +257,25 @@ void watchdog_failed(struct svc *s, uint64_t now, struct svc_actions *out, bool 
 
 /* ---- self-reports ---- */
 
-void check_mismatch(struct svc *s, struct svc_actions *out)
+void report_ready(struct svc *s, uint64_t at)
 {
-	bool contradicted = s->n_listeners && !svc_listeners_ready(s);
+	/* Nothing to judge: no declared listener, the kernel agrees, or judged already. */
+	if (!s->n_listeners || svc_listeners_ready(s) || s->ready_mismatch || s->crosscheck_at)
+		return;
+	s->report_at = at;
+	s->crosscheck_at = at + CROSSCHECK_GRACE_NS;
+}
 
-	if (contradicted && !s->ready_mismatch) {
-		s->ready_mismatches++;
-		out->mismatch = true;
-	}
-	s->ready_mismatch = contradicted;
+void judge_report(struct svc *s, struct svc_actions *out)
+{
+	uint64_t accepted = svc_phase_at(s, LEVEL_ACCEPTING);
+	bool ready = svc_listeners_ready(s);
+
+	if (ready && accepted && accepted <= s->report_at + CROSSCHECK_GRACE_NS)
+		return; /* the kernel showed it accepting in time */
+	s->ready_mismatches++;
+	s->ready_mismatch = !ready; /* while the kernel has not caught up */
+	out->mismatch = out->dirty = true;
 }
 
 void kernel_caught_up(struct svc *s)
@@ -272,7 +290,8 @@ void count_notify(struct svc *s, struct svc_actions *out)
 	out->dirty = true;
 }
 
-void record_notify(struct svc *s, const struct notify_msg *m, uint64_t now, struct svc_actions *out)
+void record_notify(struct svc *s, const struct notify_msg *m, uint64_t now, uint64_t at,
+		   struct svc_actions *out)
 {
 	count_notify(s, out);
 	if (m->has_status)
@@ -290,7 +309,7 @@ void record_notify(struct svc *s, const struct notify_msg *m, uint64_t now, stru
 		s->deadline = now + m->extend_usec * 1000;
 	if (m->ready) {
 		s->notified_ready = true;
-		check_mismatch(s, out);
+		report_ready(s, at);
 	}
 }
 

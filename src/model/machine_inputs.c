@@ -20,6 +20,12 @@ void on_socket_record(struct svc *s, const struct svc_input *in, uint64_t now,
 	record_socket(s, in->sock, out);
 }
 
+/* When a self-report was made: the datagram's kernel timestamp, or now. */
+static uint64_t said_at(const struct svc_input *in, uint64_t now)
+{
+	return in->at && in->at <= now ? in->at : now;
+}
+
 /* Record the socket; true if a listener's level rose (the kernel may have caught up). */
 static bool socket_rose(struct svc *s, const struct svc_input *in, struct svc_actions *out)
 {
@@ -123,7 +129,7 @@ void on_notify_record(struct svc *s, const struct svc_input *in, uint64_t now,
 		      struct svc_actions *out)
 {
 	if (in->notify)
-		record_notify(s, in->notify, now, out);
+		record_notify(s, in->notify, now, said_at(in, now), out);
 }
 
 /* Stopped: a late datagram (its sender may be gone already) is counted, not acted on. */
@@ -140,7 +146,7 @@ void on_notify_starting(struct svc *s, const struct svc_input *in, uint64_t now,
 {
 	if (!in->notify)
 		return;
-	record_notify(s, in->notify, now, out);
+	record_notify(s, in->notify, now, said_at(in, now), out);
 	ready_from_starting(s, now, out);
 }
 
@@ -151,7 +157,7 @@ void on_notify_running(struct svc *s, const struct svc_input *in, uint64_t now,
 
 	if (!m)
 		return;
-	record_notify(s, m, now, out);
+	record_notify(s, m, now, said_at(in, now), out);
 	if (m->watchdog_trigger) {
 		watchdog_failed(s, now, out, true);
 	} else if (m->watchdog_ping && s->deadline_kind != DEADLINE_KILL) {
@@ -168,7 +174,7 @@ void on_notify_unhealthy(struct svc *s, const struct svc_input *in, uint64_t now
 
 	if (!m)
 		return;
-	record_notify(s, m, now, out);
+	record_notify(s, m, now, said_at(in, now), out);
 	if (m->watchdog_trigger) {
 		s->watchdog_expired = true;
 		return;
@@ -179,18 +185,19 @@ void on_notify_unhealthy(struct svc *s, const struct svc_input *in, uint64_t now
 }
 
 /* The marker's presence; one that appears is the service's word, checked against the kernel. */
-static void record_marker(struct svc *s, const struct svc_input *in, struct svc_actions *out)
+static void record_marker(struct svc *s, const struct svc_input *in, uint64_t now,
+			  struct svc_actions *out)
 {
 	s->marker_present = in->ok;
 	out->dirty = true;
 	if (in->ok)
-		check_mismatch(s, out);
+		report_ready(s, said_at(in, now));
 }
 
 void on_marker_starting(struct svc *s, const struct svc_input *in, uint64_t now,
 			struct svc_actions *out)
 {
-	record_marker(s, in, out);
+	record_marker(s, in, now, out);
 	ready_from_starting(s, now, out);
 }
 
@@ -199,7 +206,7 @@ void on_marker_running(struct svc *s, const struct svc_input *in, uint64_t now,
 {
 	char text[SVC_CAUSE_MAX];
 
-	record_marker(s, in, out);
+	record_marker(s, in, now, out);
 	if (!in->ok && (s->cfg->ready & READY_FILE)) {
 		snprintf(text, sizeof(text), "ready marker %s was removed", s->cfg->ready_file);
 		go_unhealthy(s, now, out, text);
@@ -209,8 +216,39 @@ void on_marker_running(struct svc *s, const struct svc_input *in, uint64_t now,
 void on_marker_unhealthy(struct svc *s, const struct svc_input *in, uint64_t now,
 			 struct svc_actions *out)
 {
-	record_marker(s, in, out);
+	record_marker(s, in, now, out);
 	ready_from_unhealthy(s, now, out);
+}
+
+/*
+ * The line on its notification fd (s6's readiness protocol): like READY=1.
+ * Written once per instance, before it first runs; later ones change nothing.
+ */
+static void record_fd_ready(struct svc *s, const struct svc_input *in, uint64_t now,
+			    struct svc_actions *out)
+{
+	s->fd_ready = out->dirty = true;
+	report_ready(s, said_at(in, now));
+}
+
+void on_fd_ready_record(struct svc *s, const struct svc_input *in, uint64_t now,
+			struct svc_actions *out)
+{
+	record_fd_ready(s, in, now, out);
+}
+
+void on_fd_ready_starting(struct svc *s, const struct svc_input *in, uint64_t now,
+			  struct svc_actions *out)
+{
+	record_fd_ready(s, in, now, out);
+	ready_from_starting(s, now, out);
+}
+
+/* A report's grace is over (svc_handle has cleared crosscheck_at). */
+void on_crosscheck(struct svc *s, const struct svc_input *in, uint64_t now, struct svc_actions *out)
+{
+	(void)in, (void)now;
+	judge_report(s, out);
 }
 
 /* ---- the main process ends ---- */
@@ -238,6 +276,9 @@ static void exit_up(struct svc *s, const struct svc_input *in, uint64_t now,
 	svc_exit_describe(&in->exit, text, sizeof(text));
 	set_state(s, clean ? SVC_STOPPED : SVC_FAILED, now, out, "%s%s", text,
 		  before_ready && !in->exit.spawn_error[0] ? " before it was ready" : "");
+	/* Its own words on why: "nginx: [emerg] unknown directive ..." */
+	if (before_ready && !clean && in->exit.last_words[0])
+		str_append(s->cause, sizeof(s->cause), ": %s", in->exit.last_words);
 	append_conflicts(s);
 	maybe_schedule_restart(s, clean, in, now);
 }

@@ -31,14 +31,16 @@ void arm_watchdog(struct svc *s, uint64_t now);
 /* No WATCHDOG=1 in time, or WATCHDOG=trigger: running -> unhealthy. */
 void watchdog_failed(struct svc *s, uint64_t now, struct svc_actions *out, bool triggered);
 
-/* It says it is ready: does the kernel agree? */
-void check_mismatch(struct svc *s, struct svc_actions *out);
+/* It says (at `at`) it is ready: if the kernel disagrees, judge it at crosscheck_at. */
+void report_ready(struct svc *s, uint64_t at);
+/* The grace is over: did the kernel show it accepting in time? */
+void judge_report(struct svc *s, struct svc_actions *out);
 /* A listener's level rose: the kernel may have caught up with a READY=1. */
 void kernel_caught_up(struct svc *s);
 /* A datagram from its tree was accepted. */
 void count_notify(struct svc *s, struct svc_actions *out);
 /* ... and what it says is recorded. */
-void record_notify(struct svc *s, const struct notify_msg *m, uint64_t now,
+void record_notify(struct svc *s, const struct notify_msg *m, uint64_t now, uint64_t at,
 		   struct svc_actions *out);
 /* A probe result; true if it just turned failing. */
 bool record_probe(struct svc *s, const struct svc_input *in, uint64_t now, struct svc_actions *out);
@@ -85,6 +87,12 @@ void on_marker_running(struct svc *s, const struct svc_input *in, uint64_t now,
 		       struct svc_actions *out);
 void on_marker_unhealthy(struct svc *s, const struct svc_input *in, uint64_t now,
 			 struct svc_actions *out);
+void on_fd_ready_record(struct svc *s, const struct svc_input *in, uint64_t now,
+			struct svc_actions *out);
+void on_fd_ready_starting(struct svc *s, const struct svc_input *in, uint64_t now,
+			  struct svc_actions *out);
+void on_crosscheck(struct svc *s, const struct svc_input *in, uint64_t now,
+		   struct svc_actions *out);
 void on_exit_starting(struct svc *s, const struct svc_input *in, uint64_t now,
 		      struct svc_actions *out);
 void on_exit_running(struct svc *s, const struct svc_input *in, uint64_t now,

@@ -256,6 +256,13 @@ static void render_reports(struct strbuf *b, const struct svc *const *svcs, size
 		with_service(b, "readyd_service_ready_mismatch", svcs[i]);
 		strbuf_printf(b, "} %d\n", svcs[i]->ready_mismatch);
 	}
+	family(b, "readyd_service_ready_mismatches_total", "counter",
+	       "Self-reports (READY=1, a marker, the fd line) the kernel did not bear out within "
+	       "25 ms: no declared listener accepting by then.");
+	for (size_t i = 0; i < n; i++) {
+		with_service(b, "readyd_service_ready_mismatches_total", svcs[i]);
+		strbuf_printf(b, "} %llu\n", (unsigned long long)svcs[i]->ready_mismatches);
+	}
 	family(b, "readyd_notify_messages_total", "counter", "sd_notify messages accepted.");
 	for (size_t i = 0; i < n; i++) {
 		with_service(b, "readyd_notify_messages_total", svcs[i]);

@@ -26,6 +26,12 @@
 
 #define SVC_OBSERVED_MAX 8
 #define SVC_CAUSE_MAX	 320
+/*
+ * How long a daemon may take from its READY=1 (or marker, or fd line) to the
+ * accept the kernel shows: mariadb, sshd and php-fpm call poll()/accept() 0.2
+ * to 4 ms after their READY=1; gunicorn's workers accept ~76 ms after it.
+ */
+#define CROSSCHECK_GRACE_NS (25ULL * 1000000ULL)
 
 /* Why an sd_notify datagram was dropped (counted per service). */
 enum notify_reject {
@@ -55,12 +61,14 @@ enum svc_event {
 	SVC_EV_QUEUE,	      /* a declared listener's accept queue was sampled (.queue) */
 	SVC_EV_PROBE,	      /* a probe finished (.probe, .ok, .why, .duration_ns) */
 	SVC_EV_NOTIFY,	      /* an sd_notify message from its tree (.notify) */
-	SVC_EV_MARKER,	      /* its ready marker file appeared (.ok) or went away */
+	SVC_EV_MARKER,	      /* its ready marker file appeared (.ok) or went away (.at: when) */
+	SVC_EV_FD_READY,      /* it wrote the readiness line on its notification fd (.at) */
 	SVC_EV_EXIT,	      /* the main process is gone, or could not be spawned (.exit) */
 	SVC_EV_READY_TIMEOUT, /* not ready within ready_timeout */
 	SVC_EV_KILL_TIMEOUT,  /* SIGTERM was sent stop_timeout ago */
 	SVC_EV_RESTART_DUE,   /* the backoff delay before a restart is over */
 	SVC_EV_WATCHDOG,      /* no WATCHDOG=1 within the watchdog interval */
+	SVC_EV_CROSSCHECK,    /* svc.crosscheck_at passed: judge a self-report by the kernel */
 	SVC_EV_COUNT
 };
 
@@ -80,6 +88,7 @@ struct svc_exit {
 	bool detached; /* a [watch] let go of its processes, which still run */
 	char process[SERVICE_NAME_MAX + 1]; /* which process of several ended, or "" */
 	char spawn_error[256]; /* non-empty: the command never ran ("exec: No such file...") */
+	char last_words[200];  /* what it printed last, the line that says why if any */
 };
 
 /* What a sensor saw of one socket of the service's trees (SVC_EV_SOCKET). */
@@ -118,8 +127,9 @@ struct svc_input {
 	const struct notify_msg *notify; /* NOTIFY */
 	const struct svc_sock *sock;	 /* SOCKET */
 	const struct svc_queue *queue;	 /* QUEUE */
-	uint64_t duration_ns;		 /* PROBE */
-	uint32_t random;		 /* for restart jitter */
+	uint64_t at; /* NOTIFY, MARKER, FD_READY: when it was said (the kernel's clock; 0: now) */
+	uint64_t duration_ns; /* PROBE */
+	uint32_t random;      /* for restart jitter */
 };
 
 struct svc_actions {
@@ -169,13 +179,21 @@ struct svc {
 	bool reloading;	     /* RELOADING=1, until READY=1 */
 	bool stopping_notified;
 	bool marker_present;
+	bool fd_ready;			     /* the line on its notification fd (ready = fd:N) */
 	char status_text[NOTIFY_STATUS_MAX]; /* STATUS= */
 	int notify_errno;		     /* ERRNO= */
 	uint64_t watchdog_ns;		     /* in force: `watchdog`, or WATCHDOG_USEC= */
 	bool watchdog_expired;
-	/* It said ready while the kernel showed a declared listener not accepting. */
+	/*
+	 * It said ready while the kernel showed a declared listener not accepting.
+	 * Judged by time, not arrival order: a report the kernel has not caught up
+	 * with gets CROSSCHECK_GRACE_NS (crosscheck_at), and counts against it only
+	 * if no listener was accepting by then.
+	 */
 	bool ready_mismatch;
 	uint64_t ready_mismatches; /* times that happened */
+	uint64_t report_at;	   /* when the report being judged was made */
+	uint64_t crosscheck_at;	   /* when to judge it (0: nothing to judge) */
 	uint64_t notify_accepted;
 	uint64_t notify_rejected[REJECT_COUNT];
 };
@@ -227,11 +245,17 @@ bool svc_listener_lost(const struct svc *s);
 /* Needs the syscall tracepoints: waiting to see a listener accept. */
 bool svc_needs_syscalls(const struct svc *s);
 /*
- * Should its probes run now? Only once the kernel has shown every declared
- * listener accepting (unless `ready = probe` alone), so a probe's own
- * connection is never what makes a listener "accepting".
+ * Should probe i run now? Only once the kernel has shown every declared
+ * listener accepting (unless `ready` lacks accept), so a probe's own
+ * connection is never what makes a listener "accepting". A serving check
+ * (until_ready) runs while starting, until it passes; a probe while starting
+ * with ready = probe, and then as long as the service runs.
  */
+bool svc_probe_wanted(const struct svc *s, size_t i);
+/* Any of them? */
 bool svc_probing(const struct svc *s);
+/* Probe i is for readiness now (a failure is retried fast): starting, and it gates that. */
+bool svc_probe_for_readiness(const struct svc *s, size_t i);
 /* Its accept queues are worth watching: alive, running or unhealthy, declared listeners. */
 bool svc_queues_watched(const struct svc *s);
 /* When the service reached `level` on all declared listeners (0: not yet). */

@@ -76,11 +76,13 @@ const char *svc_event_name(enum svc_event ev)
 		[SVC_EV_PROBE] = "probe",
 		[SVC_EV_NOTIFY] = "notify",
 		[SVC_EV_MARKER] = "marker",
+		[SVC_EV_FD_READY] = "fd_ready",
 		[SVC_EV_EXIT] = "exit",
 		[SVC_EV_READY_TIMEOUT] = "ready_timeout",
 		[SVC_EV_KILL_TIMEOUT] = "kill_timeout",
 		[SVC_EV_RESTART_DUE] = "restart_due",
 		[SVC_EV_WATCHDOG] = "watchdog",
+		[SVC_EV_CROSSCHECK] = "crosscheck",
 	};
 
 	return ev < SVC_EV_COUNT ? names[ev] : "?";
@@ -107,6 +109,9 @@ void svc_describe_reports(const struct svc *s, char *buf, size_t size)
 			   s->status_text, s->status_text[0] ? ")" : "");
 	if ((s->cfg->ready & READY_FILE) && !s->marker_present)
 		str_append(buf, size, "%sno marker %s", buf[0] ? ", " : "", s->cfg->ready_file);
+	if ((s->cfg->ready & READY_FD) && !s->fd_ready)
+		str_append(buf, size, "%sno line on fd %d yet", buf[0] ? ", " : "",
+			   s->cfg->ready_fd);
 }
 
 void svc_describe_probes(const struct svc *s, char *buf, size_t size)
@@ -116,7 +121,9 @@ void svc_describe_probes(const struct svc *s, char *buf, size_t size)
 		const struct probe_health *h = &s->probes[i];
 		if (h->verdict == VERDICT_OK)
 			continue;
-		str_append(buf, size, "%sprobe %s: %s", buf[0] ? ", " : "", s->cfg->probes[i].text,
+		str_append(buf, size, "%s%s %s: %s", buf[0] ? ", " : "",
+			   s->cfg->probes[i].until_ready ? "serving check" : "probe",
+			   s->cfg->probes[i].text,
 			   !h->has_result ? "no result yet"
 			   : h->last_ok	  ? "passing, not yet enough in a row"
 					  : h->last_reason);

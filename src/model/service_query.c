@@ -61,13 +61,20 @@ bool svc_listeners_ready(const struct svc *s)
 }
 
 /* No probe failing; during start with `ready = probe`, every probe passed. */
+/*
+ * No probe failing; while starting, every serving check passed, and with
+ * ready = probe every probe did. A serving check says nothing once it runs.
+ */
 static bool probes_ready(const struct svc *s)
 {
-	bool gate = s->state == SVC_STARTING && (s->cfg->ready & READY_PROBE);
+	bool starting = s->state == SVC_STARTING;
+	bool gate = starting && (s->cfg->ready & READY_PROBE);
 
 	for (size_t i = 0; i < s->cfg->n_probes; i++) {
 		enum probe_verdict v = s->probes[i].verdict;
-		if (v == VERDICT_FAILING || (gate && v != VERDICT_OK))
+		if (s->cfg->probes[i].until_ready
+			    ? starting && v != VERDICT_OK
+			    : v == VERDICT_FAILING || (gate && v != VERDICT_OK))
 			return false;
 	}
 	return true;
@@ -96,7 +103,8 @@ bool svc_ready(const struct svc *s)
 					      : s->state == SVC_STARTING || !svc_listener_lost(s);
 
 	return listeners && probes_ready(s) && (!(gates & READY_NOTIFY) || s->notified_ready) &&
-	       (!(gates & READY_FILE) || s->marker_present) && !s->watchdog_expired;
+	       (!(gates & READY_FILE) || s->marker_present) &&
+	       (!(gates & READY_FD) || s->fd_ready) && !s->watchdog_expired;
 }
 
 bool svc_needs_syscalls(const struct svc *s)
@@ -110,13 +118,16 @@ bool svc_needs_syscalls(const struct svc *s)
 		svc_listener_lost(s));
 }
 
-bool svc_probing(const struct svc *s)
+bool svc_probe_wanted(const struct svc *s, size_t i)
 {
 	bool gate_first = s->cfg->ready & READY_ACCEPT;
 
 	/* (STARTING: with both gates, the kernel first: probe traffic cannot cause readiness.) */
-	if (!s->cfg->n_probes || !s->pid)
+	if (i >= s->cfg->n_probes || !s->pid)
 		return false;
+	if (s->cfg->probes[i].until_ready)
+		return s->state == SVC_STARTING && s->probes[i].verdict != VERDICT_OK &&
+		       (!gate_first || svc_listeners_ready(s));
 	switch (s->state) {
 	case SVC_STARTING:
 		return (s->cfg->ready & READY_PROBE) && (!gate_first || svc_listeners_ready(s));
@@ -129,6 +140,20 @@ bool svc_probing(const struct svc *s)
 	default:
 		return false;
 	}
+}
+
+bool svc_probing(const struct svc *s)
+{
+	for (size_t i = 0; i < s->cfg->n_probes; i++)
+		if (svc_probe_wanted(s, i))
+			return true;
+	return false;
+}
+
+bool svc_probe_for_readiness(const struct svc *s, size_t i)
+{
+	return s->state == SVC_STARTING && i < s->cfg->n_probes &&
+	       (s->cfg->probes[i].until_ready || (s->cfg->ready & READY_PROBE));
 }
 
 uint64_t svc_phase_at(const struct svc *s, enum level level)

@@ -7,6 +7,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "base/clock.h"
+
 int notify_socket_open(const char *name)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -26,7 +28,19 @@ int notify_socket_open(const char *name)
 		close(fd);
 		return err;
 	}
+	/* (Without it a datagram is judged from when it is read: a little later.) */
+	setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
 	return fd;
+}
+
+/* A CLOCK_REALTIME stamp on CLOCK_MONOTONIC, the clock of kernel events and timers. */
+static uint64_t realtime_to_mono(const struct timespec *ts)
+{
+	uint64_t real = (uint64_t)ts->tv_sec * NSEC_PER_SEC + (uint64_t)ts->tv_nsec;
+	uint64_t now_real = now_real_ns(), now_mono = now_mono_ns();
+	uint64_t age = now_real > real ? now_real - real : 0;
+
+	return now_mono > age ? now_mono - age : 0;
 }
 
 void notify_close_fds(struct notify_datagram *d)
@@ -41,7 +55,7 @@ int notify_recv(int fd, struct notify_datagram *d)
 	union {
 		struct cmsghdr align;
 		/* cppcheck-suppress unusedStructMember ; the union's size is the point */
-		char buf[CMSG_SPACE(sizeof(struct ucred)) +
+		char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(struct timespec)) +
 			 CMSG_SPACE(sizeof(int) * NOTIFY_FDS_MAX)];
 	} control;
 	struct iovec iov = { .iov_base = d->buf, .iov_len = NOTIFY_DATAGRAM_MAX };
@@ -54,6 +68,7 @@ int notify_recv(int fd, struct notify_datagram *d)
 
 	d->n_fds = 0;
 	d->has_cred = false;
+	d->at = 0;
 	n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC);
 	if (n < 0)
 		return errno == EAGAIN ? 0 : -errno;
@@ -64,8 +79,13 @@ int notify_recv(int fd, struct notify_datagram *d)
 	for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
 		if (c->cmsg_level != SOL_SOCKET)
 			continue;
-		if (c->cmsg_type == SCM_CREDENTIALS &&
-		    c->cmsg_len == CMSG_LEN(sizeof(struct ucred))) {
+		if (c->cmsg_type == SCM_TIMESTAMPNS &&
+		    c->cmsg_len == CMSG_LEN(sizeof(struct timespec))) {
+			struct timespec ts;
+			memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+			d->at = realtime_to_mono(&ts);
+		} else if (c->cmsg_type == SCM_CREDENTIALS &&
+			   c->cmsg_len == CMSG_LEN(sizeof(struct ucred))) {
 			memcpy(&d->cred, CMSG_DATA(c), sizeof(d->cred));
 			d->has_cred = true;
 		} else if (c->cmsg_type == SCM_RIGHTS) { /* every fd is ours to close */

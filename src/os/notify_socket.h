@@ -11,18 +11,23 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
 #define NOTIFY_DATAGRAM_MAX 4096 /* libsystemd's own limit; longer is rejected */
 #define NOTIFY_FDS_MAX	    32
 
-/* An abstract datagram socket "@name", SO_PASSCRED, non-blocking. fd or -errno. */
+/*
+ * An abstract datagram socket "@name", SO_PASSCRED and SO_TIMESTAMPNS (each
+ * datagram's arrival, to judge it by time), non-blocking. fd or -errno.
+ */
 int notify_socket_open(const char *name);
 
 struct notify_datagram {
 	char buf[NOTIFY_DATAGRAM_MAX + 1];
 	size_t len;
+	uint64_t at;	/* when the kernel queued it, on CLOCK_MONOTONIC (0: unknown) */
 	bool truncated; /* longer than NOTIFY_DATAGRAM_MAX, or too many fds */
 	bool has_cred;
 	struct ucred cred;

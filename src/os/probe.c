@@ -11,6 +11,7 @@
 
 #include <sys/pidfd.h>
 
+#include "os/probe_wire.h"
 #include "os/supervisor.h"
 #include "base/clock.h"
 #include "base/util.h"
@@ -56,38 +57,9 @@ static void finish_errno(struct probe_run *r, const char *what, int err)
 	finish(r, false, reason);
 }
 
-bool probe_http_verdict(const char *resp, size_t len, bool eof, bool *ok, char *reason, size_t size)
-{
-	const char *nl = memchr(resp, '\n', len);
-	size_t line = nl ? (size_t)(nl - resp) : len;
-	int code;
+/* ---- sockets: tcp, unix, and the ones that talk (probe_wire.c) ---- */
 
-	if (!nl && !eof && len < PROBE_HTTP_READ_MAX)
-		return false; /* the status line is not complete yet */
-	if (len == 0) {
-		snprintf(reason, size, "connection closed before any response");
-		*ok = false;
-		return true;
-	}
-	if (line < 12 || strncmp(resp, "HTTP/1.", 7) != 0 || resp[8] != ' ' ||
-	    sscanf(resp + 9, "%3d", &code) != 1 || code < 100 || code > 599) {
-		snprintf(reason, size, "not an HTTP response: \"%.40s\"", resp);
-		for (char *p = reason; *p; p++)
-			if ((unsigned char)*p < 0x20)
-				*p = ' ';
-		*ok = false;
-		return true;
-	}
-	*ok = code >= 200 && code < 400;
-	while (line && (resp[line - 1] == '\r' || resp[line - 1] == ' '))
-		line--;
-	snprintf(reason, size, "HTTP %.*s", (int)(line > 9 ? line - 9 : 0), resp + 9);
-	return true;
-}
-
-/* ---- sockets: tcp, unix, http ---- */
-
-static void http_send(struct probe_run *r)
+static void talk_send(struct probe_run *r)
 {
 	while (r->sent < r->len) {
 		ssize_t n = send(r->src.fd, r->buf + r->sent, r->len - r->sent, MSG_NOSIGNAL);
@@ -104,10 +76,10 @@ static void http_send(struct probe_run *r)
 	loop_mod(r->loop, &r->src, EPOLLIN);
 }
 
-static void http_receive(struct probe_run *r)
+static void talk_receive(struct probe_run *r)
 {
 	char reason[PROBE_REASON_MAX];
-	ssize_t n = recv(r->src.fd, r->buf + r->len, PROBE_HTTP_READ_MAX - r->len, 0);
+	ssize_t n = recv(r->src.fd, r->buf + r->len, PROBE_READ_MAX - r->len, 0);
 	bool ok;
 
 	if (n < 0 && errno == EAGAIN)
@@ -118,7 +90,7 @@ static void http_receive(struct probe_run *r)
 	}
 	r->len += (size_t)n;
 	r->buf[r->len] = '\0';
-	if (probe_http_verdict(r->buf, r->len, n == 0, &ok, reason, sizeof(reason)))
+	if (probe_verdict_for(r->spec->kind)(r->buf, r->len, n == 0, &ok, reason, sizeof(reason)))
 		finish(r, ok, reason); /* the rest of the response is never read */
 }
 
@@ -134,17 +106,14 @@ static void on_connected(struct probe_run *r)
 		finish_errno(r, "connect", err);
 		return;
 	}
-	if (p->kind != PROBE_HTTP) {
+	if (!probe_verdict_for(p->kind)) {
 		finish(r, true, "connected");
 		return;
 	}
-	r->len = (size_t)snprintf(r->buf, sizeof(r->buf),
-				  "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: readyd/%s\r\n"
-				  "Accept: */*\r\nConnection: close\r\n\r\n",
-				  p->path, p->host, READYD_VERSION);
+	r->len = probe_request(p, READYD_VERSION, r->buf, sizeof(r->buf));
 	r->sent = 0;
 	r->phase = PHASE_SENDING;
-	http_send(r);
+	talk_send(r);
 }
 
 static void on_socket(struct loop *loop, struct loop_source *src, uint32_t events)
@@ -157,10 +126,10 @@ static void on_socket(struct loop *loop, struct loop_source *src, uint32_t event
 		on_connected(r);
 		break;
 	case PHASE_SENDING:
-		http_send(r);
+		talk_send(r);
 		break;
 	case PHASE_RECEIVING:
-		http_receive(r);
+		talk_receive(r);
 		break;
 	}
 }

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * Running one probe inside the event loop, never blocking it: non-blocking
- * connect (tcp, unix), HTTP/1.1 GET with `Connection: close` (2xx/3xx pass,
- * only the status line is read, redirects are not followed), or an exec'd
- * command with a pidfd, killed with its process group at the timeout.
+ * connect (tcp, unix), then for the kinds that talk a request and the first
+ * bytes of the answer (probe_wire.c: HTTP/1.1 GET, postgres' startup packet,
+ * redis' PING), or an exec'd command with a pidfd, killed with its process
+ * group at the timeout.
  */
 #ifndef READYD_PROBE_H
 #define READYD_PROBE_H
@@ -14,8 +15,7 @@
 
 #include "config/config.h"
 #include "base/loop.h"
-
-#define PROBE_HTTP_READ_MAX 4096 /* bytes of response read, at most */
+#include "os/probe_wire.h"
 
 struct probe_run;
 
@@ -45,7 +45,7 @@ struct probe_run {
 	bool timed_out;
 	bool aborting;	 /* killed by probe_abort: reap, but tell nobody */
 	int connect_err; /* connect() failed at once: reported from the loop */
-	char buf[PROBE_HTTP_READ_MAX + 1];
+	char buf[PROBE_READ_MAX + 1];
 	size_t len, sent;
 };
 
@@ -69,9 +69,5 @@ static inline bool probe_busy(const struct probe_run *r)
 {
 	return r->active;
 }
-
-/* Pure, for tests: pass/fail and reason from the start of an HTTP response. */
-bool probe_http_verdict(const char *resp, size_t len, bool eof, bool *ok, char *reason,
-			size_t size);
 
 #endif

@@ -80,7 +80,9 @@ struct child_setup {
 	int go_fd;		 /* wait for a byte here before exec; -1: don't */
 	int status_fd;		 /* failures before exec are written here */
 	int stdin_fd, stdout_fd; /* dup2'ed to 0 and 1 (and 2 when capture) */
-	bool capture;		 /* stderr goes where stdout goes (probes) */
+	bool capture;		 /* stderr goes where stdout goes (probes, captured services) */
+	bool fail_text;		 /* failures before exec as a line of text (probes) */
+	int pass_fd, pass_as;	 /* this fd becomes fd pass_as across exec (-1: none) */
 	pid_t parent;
 };
 
@@ -97,7 +99,7 @@ child_fail(const struct child_setup *c, const char *stage, const char *arg)
 	int n;
 
 	snprintf(f.stage, sizeof(f.stage), "%s%s%s", stage, arg ? " " : "", arg ? arg : "");
-	if (c->capture) {
+	if (c->fail_text) {
 		n = snprintf(line, sizeof(line), "%s: %s\n", f.stage, strerrordesc_np(f.err));
 		if (write(c->status_fd, line, (size_t)n) < 0)
 			_exit(126);
@@ -121,8 +123,20 @@ static void fill_self_pid(char **env, char *buf, size_t size)
 }
 
 /* In the child: from fork to exec, async-signal-safe calls only. */
+/* The fd the service was promised (ready = fd:N): the status pipe moves out of its way. */
+static void pass_fd(struct child_setup *c)
+{
+	if (c->pass_fd < 0)
+		return;
+	if (c->status_fd == c->pass_as)
+		c->status_fd = fcntl(c->status_fd, F_DUPFD_CLOEXEC, c->pass_as + 1);
+	if (c->pass_fd == c->pass_as ? fcntl(c->pass_fd, F_SETFD, 0) < 0
+				     : dup2(c->pass_fd, c->pass_as) < 0)
+		child_fail(c, "the notification fd", NULL);
+}
+
 static void __attribute__((noreturn))
-child_run(const struct process_config *cfg, const struct child_setup *c)
+child_run(const struct process_config *cfg, struct child_setup *c)
 {
 	char self_pid[64];
 	sigset_t none;
@@ -139,6 +153,7 @@ child_run(const struct process_config *cfg, const struct child_setup *c)
 	    (c->capture && dup2(c->stdout_fd, STDERR_FILENO) < 0))
 		child_fail(c, "stdio", NULL);
 	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC); /* no fd of readyd's leaks into a service */
+	pass_fd(c);
 	if (cfg->working_directory && chdir(cfg->working_directory) < 0)
 		child_fail(c, "chdir", cfg->working_directory);
 	if (cfg->user && setgroups(cfg->n_groups, cfg->groups) < 0)
@@ -156,8 +171,8 @@ child_run(const struct process_config *cfg, const struct child_setup *c)
 	child_fail(c, "exec", c->argv[0]);
 }
 
-int supervisor_spawn(const struct process_config *cfg, char *const *extra_env, spawn_hook hook,
-		     void *ctx, struct child *out)
+int supervisor_spawn(const struct process_config *cfg, char *const *extra_env,
+		     const struct spawn_fds *fds, spawn_hook hook, void *ctx, struct child *out)
 {
 	char *env[ENV_MAX + 1], store[5][4096 + 8];
 	int go[2] = { -1, -1 }, status[2] = { -1, -1 }, devnull, err;
@@ -175,7 +190,10 @@ int supervisor_spawn(const struct process_config *cfg, char *const *extra_env, s
 				      .go_fd = go[0],
 				      .status_fd = status[1],
 				      .stdin_fd = devnull,
-				      .stdout_fd = -1,
+				      .stdout_fd = fds ? fds->output : -1,
+				      .capture = fds && fds->output >= 0,
+				      .pass_fd = fds ? fds->ready : -1,
+				      .pass_as = fds ? fds->ready_as : -1,
 				      .parent = getpid() };
 	pid = fork();
 	if (pid < 0) {
@@ -236,6 +254,9 @@ int supervisor_spawn_probe(const struct process_config *cfg, char *const *argv, 
 				      .stdin_fd = devnull,
 				      .stdout_fd = outp[1],
 				      .capture = true,
+				      .fail_text = true,
+				      .pass_fd = -1,
+				      .pass_as = -1,
 				      .parent = getpid() };
 	pid = fork();
 	if (pid < 0) {

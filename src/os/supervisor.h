@@ -30,13 +30,21 @@ struct child_exit {
 
 typedef int (*spawn_hook)(pid_t pid, void *ctx);
 
+/* What a service's fds become, besides /dev/null on stdin. */
+struct spawn_fds {
+	int output;   /* its stdout and stderr (-1: readyd's own) */
+	int ready;    /* passed as fd ready_as: its notification fd (-1: none) */
+	int ready_as; /* ready = fd:N */
+};
+
 /*
  * Fork a child for `cfg` in a new process group, call hook(pid) in the
  * parent, then let the child exec. extra_env: NULL-terminated KEY=VALUE
- * strings added after the defaults (may be NULL). 0 or -errno.
+ * strings added after the defaults (may be NULL); fds: NULL, or its output
+ * and notification fd. 0 or -errno.
  */
-int supervisor_spawn(const struct process_config *cfg, char *const *extra_env, spawn_hook hook,
-		     void *ctx, struct child *out);
+int supervisor_spawn(const struct process_config *cfg, char *const *extra_env,
+		     const struct spawn_fds *fds, spawn_hook hook, void *ctx, struct child *out);
 /*
  * Fork an exec probe with the service's user, group, working directory and
  * environment, in its own process group, stdout and stderr on a pipe

@@ -93,13 +93,13 @@ class ProbeTests(ReadydCase):
 
     def test_hanging_exec_probe_is_killed_at_its_timeout(self):
         # The probe forks a child that would outlive it, then hangs: at the timeout the whole
-        # process group goes, not only the process readyd forked. It writes both pids down
-        # (the shell's becomes sleep 3602's). One run (the next is 10 s away): whatever is
-        # left afterwards is a leftover.
+        # process group goes, not only the process readyd forked. Each run appends both pids
+        # (the shell's becomes sleep 3602's). It gates readiness, so a failed run is tried
+        # again soon: the first run's processes must be gone while the next runs.
         pids = os.path.join(self.tmp, "hang.pids")
         self.start_readyd(self.service(
             "hang", "/bin/sleep 60",
-            probe="exec:/bin/sh -c 'echo checking; sleep 3601 & echo $$ $! > %s; exec sleep 3602'" % pids,
+            probe="exec:/bin/sh -c 'echo checking; sleep 3601 & echo $$ $! >> %s; exec sleep 3602'" % pids,
             probe_interval="10s", probe_timeout="300ms", ready="probe"))
         t0 = time.monotonic()
         p = self.wait_for(lambda: self.probe("hang")["runs"] >= 1 and self.probe("hang"), 5, "one run")
@@ -107,11 +107,29 @@ class ProbeTests(ReadydCase):
         self.assertEqual(p["last_failure"], "timed out after 300.0ms, killed")
         self.assertAlmostEqual(p["last_duration_ms"], 300, delta=150)
         with open(pids) as f:
-            self.assertEqual(len(f.read().split()), 2, "the probe's shell and its child")
-        self.assertEqual(self.wait_no_leftovers(pids, "3601", "3602"), [],
-                         "the probe's process group must be gone")
-        self.assertEqual(self.probe("hang")["runs"], 1)
+            first = [int(x) for x in f.readline().split()]
+        self.assertEqual(len(first), 2, "the probe's shell and its child")
+
+        def first_run_left():
+            return [pid for pid in first if self.sleeping(pid, "3601", "3602")]
+        deadline = time.monotonic() + 2
+        while first_run_left() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(first_run_left(), [], "the first run's process group must be gone")
+        # A readiness probe that failed runs again within 100 ms, not a probe interval later.
+        self.wait_for(lambda: self.probe("hang")["runs"] >= 2, 2, "a second run")
         self.assertEqual(self.status("hang")["state"], "starting")
+
+    def sleeping(self, pid, *marks):
+        """Does pid still run `sleep MARK` (not a zombie, not the pid reused)?"""
+        try:
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                argv = f.read().split(b"\0")
+            with open("/proc/%d/stat" % pid) as f:
+                zombie = f.read().rsplit(")", 1)[1].split()[0] == "Z"
+        except OSError:
+            return False
+        return not zombie and argv[:2] in ([b"sleep", m.encode()] for m in marks)
 
     def test_exec_probe_that_exits_takes_its_children_with_it(self):
         # A check that passes but leaves a background process behind: that one goes too.

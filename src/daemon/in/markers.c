@@ -40,7 +40,6 @@ static bool marker_exists(const struct unit *u)
 static void check_marker(struct unit *u)
 {
 	struct svc_input in = { 0 };
-	struct svc_actions a;
 
 	if (!(u->cfg->ready & READY_FILE) || !u->svc.pid)
 		return;
@@ -49,10 +48,7 @@ static void check_marker(struct unit *u)
 		return;
 	log_info("service=%s msg=\"ready marker %s\" path=%s", u->cfg->name,
 		 in.ok ? "appeared" : "disappeared", u->cfg->ready_file);
-	a = unit_handle(u, SVC_EV_MARKER, &in);
-	if (a.mismatch)
-		log_warn("service=%s msg=\"its marker says ready, the kernel disagrees\"",
-			 u->cfg->name);
+	unit_handle(u, SVC_EV_MARKER, &in);
 }
 
 static void on_inotify(struct loop *loop, struct loop_source *src, uint32_t events)

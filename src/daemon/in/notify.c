@@ -51,18 +51,8 @@ static void log_message(struct unit *u, const struct notify_msg *m, pid_t sender
 			 m->has_status ? "\"" : "", m->err_no ? " ERRNO" : "");
 }
 
-static void log_mismatch(struct unit *u)
-{
-	char levels[SVC_CAUSE_MAX];
-
-	svc_describe_listeners(&u->svc, levels, sizeof(levels));
-	log_warn("service=%s msg=\"it says it is ready, the kernel disagrees\" listeners=\"%s\"",
-		 u->cfg->name, levels);
-}
-
 static void handle(struct unit *u, struct notify_datagram *dg)
 {
-	struct svc_actions a;
 	struct notify_msg m;
 	const char *why;
 
@@ -83,7 +73,7 @@ static void handle(struct unit *u, struct notify_datagram *dg)
 		return;
 	}
 	log_message(u, &m, dg->cred.pid);
-	a = unit_handle(u, SVC_EV_NOTIFY, &(struct svc_input){ .notify = &m });
+	unit_handle(u, SVC_EV_NOTIFY, &(struct svc_input){ .notify = &m, .at = dg->at });
 	if (m.mainpid > 0 && u->svc.pid) {
 		if (unit_tree_contains(u, m.mainpid))
 			unit_set_main(u, m.mainpid);
@@ -93,8 +83,6 @@ static void handle(struct unit *u, struct notify_datagram *dg)
 				"pid=%d",
 				u->cfg->name, (int)m.mainpid);
 	}
-	if (a.mismatch)
-		log_mismatch(u);
 }
 
 static void on_datagram(struct loop *loop, struct loop_source *src, uint32_t events)

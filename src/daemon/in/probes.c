@@ -12,11 +12,21 @@
 #include "base/log.h"
 #include "base/util.h"
 
+/*
+ * A probe that gates readiness and fails is run again soon, not a probe
+ * interval later: 5 ms, doubling up to 100 ms (or the interval, if shorter).
+ * A daemon that answers "not yet" (postgres starting up, redis loading) is
+ * seen serving within a few ms of the truth, for a few probes a second.
+ */
+#define RETRY_FIRST_NS (5 * NSEC_PER_MSEC)
+#define RETRY_MAX_NS   (100 * NSEC_PER_MSEC)
+
 struct unit_probe {
 	struct unit *u;
 	unsigned int idx;
 	struct probe_run run;
 	struct loop_timer next;
+	unsigned int retries; /* readiness runs that failed in a row */
 };
 
 struct unit_probes {
@@ -24,6 +34,17 @@ struct unit_probes {
 };
 
 static void sync_probes(struct unit *u);
+
+static uint64_t retry_delay(const struct unit *u, unsigned int retries)
+{
+	uint64_t cap = RETRY_MAX_NS, d = RETRY_FIRST_NS;
+
+	if (u->cfg->probe_interval_ns && u->cfg->probe_interval_ns < cap)
+		cap = u->cfg->probe_interval_ns;
+	for (unsigned int i = 0; i < retries && d < cap; i++)
+		d *= 2;
+	return d > cap ? cap : d;
+}
 
 static void on_probe_done(struct probe_run *run, const struct probe_result *res)
 {
@@ -47,9 +68,13 @@ static void on_probe_done(struct probe_run *run, const struct probe_result *res)
 		log_debug("service=%s probe=\"%s\" ok=%d took=%s reason=\"%s\"", u->cfg->name, text,
 			  res->ok, took, log_escape(reason, sizeof(reason), res->reason));
 	}
-	/* The next run, on schedule: armed first, so the sync after the event keeps (or cancels)
-	 * it. */
+	/* The next run, on schedule: armed first, so the sync after the event keeps or cancels it.
+	 */
 	next_at = run->started + u->cfg->probe_interval_ns;
+	if (!res->ok && svc_probe_for_readiness(&u->svc, p->idx))
+		next_at = now_mono_ns() + retry_delay(u, p->retries++);
+	else if (res->ok)
+		p->retries = 0;
 	loop_timer_arm(u->d->loop, &p->next, next_at > now_mono_ns() ? next_at : now_mono_ns());
 	unit_handle(u, SVC_EV_PROBE, &in);
 	if (u->svc.probes[p->idx].verdict != before)
@@ -66,7 +91,7 @@ static void on_probe_due(struct loop *loop, struct loop_timer *t)
 	char reason[PROBE_REASON_MAX];
 	int err;
 
-	if (!svc_probing(&u->svc) || probe_busy(&p->run))
+	if (!svc_probe_wanted(&u->svc, p->idx) || probe_busy(&p->run))
 		return;
 	p->run.done = on_probe_done;
 	p->run.data = p;
@@ -82,11 +107,9 @@ static void on_probe_due(struct loop *loop, struct loop_timer *t)
 /* Start or stop the unit's probes to match svc_probing(). */
 static void sync_probes(struct unit *u)
 {
-	bool on = svc_probing(&u->svc);
-
 	for (size_t i = 0; i < u->cfg->n_probes; i++) {
 		struct unit_probe *p = &u->probes->v[i];
-		if (!on) {
+		if (!svc_probe_wanted(&u->svc, i)) {
 			loop_timer_cancel(u->d->loop, &p->next);
 			probe_abort(&p->run);
 		} else if (!probe_busy(&p->run) && !loop_timer_armed(&p->next)) {
@@ -103,9 +126,23 @@ static void stop_probes(struct unit *u)
 	}
 }
 
+/* It printed something while a readiness probe waits for its retry: try now. */
+static void retry_now(struct unit *u)
+{
+	for (size_t i = 0; i < u->cfg->n_probes; i++) {
+		struct unit_probe *p = &u->probes->v[i];
+		if (p->retries && loop_timer_armed(&p->next) && svc_probe_for_readiness(&u->svc, i))
+			loop_timer_arm(u->d->loop, &p->next, now_mono_ns());
+	}
+}
+
 static void observe(struct unit *u, const struct unit_news *n)
 {
-	(void)n;
+	if (n->spawned)
+		for (size_t i = 0; i < CONFIG_MAX_PROBES; i++)
+			u->probes->v[i].retries = 0;
+	if (n->output)
+		retry_now(u);
 	sync_probes(u); /* ready = probe: probes start with the process */
 }
 

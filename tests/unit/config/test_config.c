@@ -206,7 +206,7 @@ static void bad_health_values(void **state)
 	expect_error("[service \"a\"]\ncommand = /bin/true\non_unhealthy = reboot\n",
 		     "t.conf:3:", "expected none or restart");
 	expect_error("[service \"a\"]\ncommand = /bin/true\nready = psychic\n",
-		     "t.conf:3:", "expected accept, notify, file:/path or probe");
+		     "t.conf:3:", "expected accept, notify, fd:N, file:/path or probe");
 	expect_error("[service \"a\"]\ncommand = /bin/true\nready = file:run/ready\n",
 		     "t.conf:3:", "a marker is an absolute file path");
 	expect_error("[service \"a\"]\ncommand = /bin/true\nwatchdog = often\n",

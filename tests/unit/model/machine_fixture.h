@@ -153,4 +153,59 @@ static inline void notify(struct fixture *f, const char *text)
 	ev(f, SVC_EV_NOTIFY, &in);
 }
 
+/* ---- ways into each state ---- */
+
+static inline void unhealthy(struct fixture *f)
+{
+	running(f);
+	level(f, 0xa, "127.0.0.1", LEVEL_CLOSED);
+	assert_int_equal(f->svc.state, SVC_UNHEALTHY);
+}
+
+/* Unhealthy with on_unhealthy = restart: SIGTERM sent, the kill timeout armed. */
+static inline void unhealthy_restarting(struct fixture *f)
+{
+	f->cfg.on_unhealthy = ON_UNHEALTHY_RESTART;
+	unhealthy(f);
+	assert_int_equal(f->act.signal, SIGTERM);
+}
+
+/* ... and its process gone: the restart waits out the backoff, pid 0. */
+static inline void unhealthy_waiting(struct fixture *f)
+{
+	unhealthy_restarting(f);
+	exit_with(f, -1, SIGTERM);
+	assert_int_equal(f->svc.state, SVC_UNHEALTHY);
+	assert_int_equal(f->svc.deadline_kind, DEADLINE_RESTART);
+}
+
+/* Failed and waiting to restart: nothing runs. */
+static inline void failed(struct fixture *f)
+{
+	start(f);
+	exit_with(f, 1, 0);
+	assert_int_equal(f->svc.state, SVC_FAILED);
+}
+
+/* Failed at the ready timeout: SIGTERM sent, it still runs. */
+static inline void failed_killing(struct fixture *f)
+{
+	start(f);
+	deadline(f);
+	assert_int_equal(f->svc.state, SVC_FAILED);
+	assert_int_equal(f->svc.deadline_kind, DEADLINE_KILL);
+}
+
+static inline void stopping(struct fixture *f)
+{
+	running(f);
+	ev(f, SVC_EV_STOP, NULL);
+	assert_int_equal(f->svc.state, SVC_STOPPING);
+}
+
+static inline void expect(struct fixture *f, enum svc_state st)
+{
+	assert_int_equal(f->svc.state, st);
+}
+
 #endif

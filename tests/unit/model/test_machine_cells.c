@@ -42,61 +42,6 @@ static int teardown_all(void **state)
 	return teardown(state);
 }
 
-/* ---- ways into each state ---- */
-
-static void unhealthy(struct fixture *f)
-{
-	running(f);
-	level(f, 0xa, "127.0.0.1", LEVEL_CLOSED);
-	assert_int_equal(f->svc.state, SVC_UNHEALTHY);
-}
-
-/* Unhealthy with on_unhealthy = restart: SIGTERM sent, the kill timeout armed. */
-static void unhealthy_restarting(struct fixture *f)
-{
-	f->cfg.on_unhealthy = ON_UNHEALTHY_RESTART;
-	unhealthy(f);
-	assert_int_equal(f->act.signal, SIGTERM);
-}
-
-/* ... and its process gone: the restart waits out the backoff, pid 0. */
-static void unhealthy_waiting(struct fixture *f)
-{
-	unhealthy_restarting(f);
-	exit_with(f, -1, SIGTERM);
-	assert_int_equal(f->svc.state, SVC_UNHEALTHY);
-	assert_int_equal(f->svc.deadline_kind, DEADLINE_RESTART);
-}
-
-/* Failed and waiting to restart: nothing runs. */
-static void failed(struct fixture *f)
-{
-	start(f);
-	exit_with(f, 1, 0);
-	assert_int_equal(f->svc.state, SVC_FAILED);
-}
-
-/* Failed at the ready timeout: SIGTERM sent, it still runs. */
-static void failed_killing(struct fixture *f)
-{
-	start(f);
-	deadline(f);
-	assert_int_equal(f->svc.state, SVC_FAILED);
-	assert_int_equal(f->svc.deadline_kind, DEADLINE_KILL);
-}
-
-static void stopping(struct fixture *f)
-{
-	running(f);
-	ev(f, SVC_EV_STOP, NULL);
-	assert_int_equal(f->svc.state, SVC_STOPPING);
-}
-
-static void expect(struct fixture *f, enum svc_state st)
-{
-	assert_int_equal(f->svc.state, st);
-}
-
 /* ---- stopped ---- */
 
 static void stopped_cells(void **state)
@@ -408,6 +353,73 @@ static void unhealthy_liveness_restart(void **state)
 	expect(f, SVC_FAILED);
 }
 
+/* ---- the readiness line on a notification fd, and the cross-check of reports ---- */
+
+static void fd_ready(struct fixture *f)
+{
+	ev(f, SVC_EV_FD_READY, &(struct svc_input){ .at = f->now });
+}
+
+static void crosscheck(struct fixture *f)
+{
+	assert_true(f->svc.crosscheck_at > 0);
+	f->now = f->svc.crosscheck_at;
+	ev(f, SVC_EV_CROSSCHECK, NULL);
+}
+
+static void the_fd_line_and_its_crosscheck(void **state)
+{
+	struct fixture *f = *state;
+
+	f->cfg.ready = READY_FD;
+	f->cfg.ready_fd = 3;
+	init(f);
+	start(f);
+	fd_ready(f); /* ready by its own word; the kernel has not shown it accepting */
+	expect(f, SVC_RUNNING);
+	crosscheck(f);
+	assert_true(f->act.mismatch);
+	fd_ready(f); /* a second line changes nothing */
+	expect(f, SVC_RUNNING);
+}
+
+static void starting_crosscheck(void **state)
+{
+	struct fixture *f = *state;
+
+	f->cfg.ready = READY_ACCEPT | READY_FD;
+	f->cfg.ready_fd = 3;
+	init(f);
+	start(f);
+	fd_ready(f);
+	crosscheck(f); /* still starting: accept is what it waits for */
+	expect(f, SVC_STARTING);
+	assert_true(f->svc.ready_mismatch);
+	level(f, 0xa, "127.0.0.1", LEVEL_ACCEPTING);
+	expect(f, SVC_RUNNING);
+}
+
+/* Unhealthy, a late line on the fd is recorded; a report's grace is judged there too. */
+static void unhealthy_fd_line_and_crosscheck(void **state)
+{
+	struct fixture *f = *state;
+
+	f->cfg.ready = READY_ACCEPT | READY_FD;
+	f->cfg.ready_fd = 3;
+	f->cfg.watchdog_ns = 5 * SEC;
+	init(f);
+	start(f);
+	fd_ready(f);
+	level(f, 0xa, "127.0.0.1", LEVEL_ACCEPTING);
+	notify(f, "WATCHDOG=trigger");
+	expect(f, SVC_UNHEALTHY);
+	level(f, 0xa, "127.0.0.1", LEVEL_CLOSED); /* and its listener went */
+	fd_ready(f);
+	crosscheck(f);
+	assert_true(f->act.mismatch);
+	expect(f, SVC_UNHEALTHY);
+}
+
 /* ---- failed ---- */
 
 static void failed_operator_cells(void **state)
@@ -550,6 +562,9 @@ int main(void)
 		T(failed_still_killing),
 		T(failed_restart_due),
 		T(stopping_cells),
+		T(the_fd_line_and_its_crosscheck),
+		T(starting_crosscheck),
+		T(unhealthy_fd_line_and_crosscheck),
 		cmocka_unit_test(every_cell_and_edge_is_reached),
 	};
 	return cmocka_run_group_tests_name("machine_cells", tests, NULL, NULL);

@@ -257,6 +257,13 @@ static void ready_notify_gates_and_keeps_the_status(void **state)
 	assert_false(f->svc.ready_mismatch);
 }
 
+static void crosscheck(struct fixture *f)
+{
+	assert_true(f->svc.crosscheck_at > 0);
+	f->now = f->svc.crosscheck_at;
+	ev(f, SVC_EV_CROSSCHECK, NULL);
+}
+
 static void notify_and_accept_both_gate(void **state)
 {
 	struct fixture *f = *state;
@@ -266,13 +273,50 @@ static void notify_and_accept_both_gate(void **state)
 	start(f);
 	notify(f, "READY=1");
 	assert_int_equal(f->svc.state, SVC_STARTING); /* the kernel has not seen it accepting */
-	assert_true(f->svc.ready_mismatch);	      /* ...though it says it is ready */
-	assert_int_equal(f->svc.ready_mismatches, 1);
+	assert_int_equal(f->svc.crosscheck_at, f->now + CROSSCHECK_GRACE_NS); /* judged then */
+	f->now += 3 * MS; /* mariadb accepts a few ms after its READY=1: an honest race */
 	level(f, 0xa, "127.0.0.1", LEVEL_ACCEPTING);
 	assert_int_equal(f->svc.state, SVC_RUNNING);
-	assert_false(f->svc.ready_mismatch); /* the kernel caught up */
 	assert_non_null(strstr(f->svc.cause, "accepting on tcp:127.0.0.1:8080"));
 	assert_non_null(strstr(f->svc.cause, "READY=1"));
+	crosscheck(f);
+	assert_false(f->act.mismatch);
+	assert_false(f->svc.ready_mismatch);
+	assert_int_equal(f->svc.ready_mismatches, 0);
+}
+
+/* gunicorn says READY=1 ~76 ms before any worker accepts: late, and said so. */
+static void an_early_ready_is_flagged_once_its_grace_is_over(void **state)
+{
+	struct fixture *f = *state;
+
+	f->cfg.ready = READY_NOTIFY | READY_ACCEPT;
+	init(f);
+	start(f);
+	notify(f, "READY=1");
+	f->now += 76 * MS;
+	level(f, 0xa, "127.0.0.1", LEVEL_ACCEPTING);
+	assert_int_equal(f->svc.state, SVC_RUNNING);
+	crosscheck(f);
+	assert_true(f->act.mismatch);
+	assert_int_equal(f->svc.ready_mismatches, 1);
+	assert_false(f->svc.ready_mismatch); /* the kernel has caught up by now */
+}
+
+/* The datagram's kernel timestamp is when it was said, not when readyd read it. */
+static void a_report_is_judged_from_when_it_was_sent(void **state)
+{
+	struct fixture *f = *state;
+	struct notify_msg m;
+	const char *why;
+
+	f->cfg.ready = READY_NOTIFY | READY_ACCEPT;
+	init(f);
+	start(f);
+	assert_int_equal(notify_parse("READY=1", 7, &m, &why), 0);
+	f->now += 10 * MS;
+	ev(f, SVC_EV_NOTIFY, &(struct svc_input){ .notify = &m, .at = f->now - 9 * MS });
+	assert_int_equal(f->svc.crosscheck_at, f->now - 9 * MS + CROSSCHECK_GRACE_NS);
 }
 
 static void a_liar_is_flagged_even_when_trusted(void **state)
@@ -285,7 +329,11 @@ static void a_liar_is_flagged_even_when_trusted(void **state)
 	level(f, 0xa, "127.0.0.1", LEVEL_LISTENING);
 	notify(f, "READY=1");
 	assert_int_equal(f->svc.state, SVC_RUNNING);
+	assert_false(f->svc.ready_mismatch); /* not yet: it has its grace */
+	crosscheck(f);
+	assert_true(f->act.mismatch);
 	assert_true(f->svc.ready_mismatch);
+	assert_int_equal(f->svc.ready_mismatches, 1);
 	/* Running, yet the accept it has not shown must still be seen: keep watching syscalls. */
 	assert_true(svc_needs_syscalls(&f->svc));
 	level(f, 0xa, "127.0.0.1", LEVEL_ACCEPTING);
@@ -471,6 +519,8 @@ int main(void)
 		T(a_crash_while_being_restarted_for_liveness_counts_as_a_crash),
 		T(ready_notify_gates_and_keeps_the_status),
 		T(notify_and_accept_both_gate),
+		T(an_early_ready_is_flagged_once_its_grace_is_over),
+		T(a_report_is_judged_from_when_it_was_sent),
 		T(a_liar_is_flagged_even_when_trusted),
 		T(marker_appears_and_goes),
 		T(watchdog_silence_makes_unhealthy_and_pings_recover),
