@@ -170,7 +170,9 @@ static void take_line(struct unit_proc *p)
 	op->len = 0;
 	if (!len || !o)
 		return;
-	str_sanitize(op->partial);
+	for (char *c = op->partial; *c; c++) /* kept as printed, but for control bytes */
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 	str_copy(o->lines[o->next], op->partial, OUTPUT_LINE_MAX);
 	o->next = (o->next + 1) % OUTPUT_KEPT;
 	o->n += o->n < OUTPUT_KEPT;
@@ -185,10 +187,12 @@ static size_t split(struct unit_proc *p, const char *buf, size_t n)
 
 	for (size_t i = 0; i < n; i++) {
 		if (buf[i] == '\n') {
-			if (!op->cut || op->len)
+			if (!op->cut)
 				take_line(p), lines++;
 			op->cut = false;
 			op->len = 0;
+		} else if (op->cut) {
+			continue; /* the rest of a line too long to keep */
 		} else if (op->len + 1 < OUTPUT_LINE_MAX) {
 			op->partial[op->len++] = buf[i];
 		} else if (!op->cut) {

@@ -59,11 +59,14 @@ class Readyd:
         conf = os.path.join(self.tmp, "readyd.conf")
         with open(conf, "w") as f:
             f.write("[readyd]\ntextfile = %s\ncontrol = %s\n\n" % (self.textfile, self.control))
-            for name, command, listen in services:
+            for name, command, listen, *extra in services:
                 f.write('[service "%s"]\ncommand = %s\n' % (name, command))
                 if listen:
                     f.write("listen = %s\n" % listen)
-                f.write("ready_timeout = 1h\n\n")
+                f.write("ready_timeout = 1h\n")
+                for k, v in (extra[0] if extra else {}).items():
+                    f.write("%s = %s\n" % (k, v))
+                f.write("\n")
         self.log = open(os.path.join(self.tmp, "readyd.log"), "w")
         self.args = [READYD, "--config", conf, "--mode", mode, *extra_args]
         self.proc = None

@@ -7,6 +7,7 @@
   run.py overhead [--reps N]
   run.py probes [--services N] [--seconds S]
   run.py scans [--starts N] [--services N] [--seconds S]
+  run.py serving [--starts N] [--redis-keys N]
 """
 import argparse
 import os
@@ -18,11 +19,12 @@ import latency  # noqa: E402
 import overhead  # noqa: E402
 import probes  # noqa: E402
 import scans  # noqa: E402
+import serving  # noqa: E402
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", nargs="?", choices=["all", "latency", "overhead", "probes", "scans"], default="all")
+    ap.add_argument("what", nargs="?", choices=["all", "latency", "overhead", "probes", "scans", "serving"], default="all")
     ap.add_argument("--mode", default="tracepoint", help="readyd --mode (default tracepoint)")
     ap.add_argument("--starts", type=int, default=200, help="latency: service starts to sample")
     ap.add_argument("--burst", type=int, default=20, help="latency: services started at once")
@@ -31,6 +33,8 @@ def main():
     ap.add_argument("--conns", type=int, default=10000, help="overhead: connections per run")
     ap.add_argument("--services", type=int, default=100, help="probes: services, one probe each")
     ap.add_argument("--seconds", type=float, default=20, help="probes: measuring window")
+    ap.add_argument("--redis-keys", type=int, default=800000,
+                    help="serving: keys in redis' snapshot (800000: ~110 MB, 2-3 s to load)")
     args = ap.parse_args()
     if os.geteuid() != 0:
         print("benchmarks need root (readyd loads BPF programs)")
@@ -44,6 +48,8 @@ def main():
         probes.run(args)
     if args.what in ("all", "scans"):
         scans.run(args)
+    if args.what in ("all", "serving"):
+        serving.run(args)
     return 0
 
 
