@@ -186,5 +186,8 @@ const struct service_config *config_find(const struct config *cfg, const char *n
 const char *restart_policy_name(enum restart_policy p);
 /* "accept", "probe", "accept,probe" */
 void ready_mask_format(char *buf, size_t size, unsigned int mask);
+/* A [watch] of a daemon readyd would give a serving check (by its comm, "postgres"), whose
+ * config says nothing of its readiness: the line to add, "serve = postgres://127.0.0.1:5432". */
+bool config_watch_hint(const struct service_config *s, const char *comm, char *buf, size_t size);
 
 #endif

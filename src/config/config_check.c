@@ -45,34 +45,64 @@ static bool check_of(const char *kind, const struct listen_spec *l, char *buf, s
 				kind, host, l->port) < size;
 }
 
-/* No `ready`, no `serve`: a daemon readyd knows gets its serving check. */
-static void recognize(struct parse_ctx *ctx, struct service_config *s)
+/* The serving check readyd would give a daemon of this file name; NULL: none. */
+static const char *recognized_kind(const char *exe)
 {
-	const char *exe, *why;
-	char text[PROBE_TEXT_MAX];
+	const char *base = strrchr(exe, '/');
 
-	if (s->seen[SEEN_READY] || !s->n_procs || !s->procs[0].argv || !s->n_listen ||
-	    s->n_probes == CONFIG_MAX_PROBES)
-		return;
+	base = base ? base + 1 : exe;
+	for (size_t i = 0; i < ARRAY_SIZE(recognized); i++)
+		if (strcmp(base, recognized[i].exe) == 0)
+			return recognized[i].check;
+	return NULL;
+}
+
+/* Neither `ready` nor `serve` said how this service is ready. */
+static bool readiness_unsaid(const struct service_config *s)
+{
+	if (s->seen[SEEN_READY] || !s->n_listen)
+		return false;
 	for (size_t i = 0; i < s->n_probes; i++)
 		if (s->probes[i].until_ready)
-			return;
-	exe = strrchr(s->procs[0].argv[0], '/');
-	exe = exe ? exe + 1 : s->procs[0].argv[0];
-	for (size_t i = 0; i < ARRAY_SIZE(recognized); i++) {
-		if (strcmp(exe, recognized[i].exe) != 0)
-			continue;
-		for (size_t j = 0; j < s->n_listen; j++) {
-			if (!check_of(recognized[i].check, &s->listen[j], text, sizeof(text)) ||
-			    probe_spec_parse(text, &s->probes[s->n_probes], &why) < 0)
-				continue;
-			s->probes[s->n_probes++].until_ready = true;
-			str_copy(s->recognized, recognized[i].check, sizeof(s->recognized));
-			return;
-		}
-		(void)ctx;
+			return false;
+	return true;
+}
+
+/* The check of `kind` on the first declared listener it can speak to; false: none. */
+static bool first_check(const struct service_config *s, const char *kind, char *buf, size_t size)
+{
+	for (size_t j = 0; j < s->n_listen; j++)
+		if (check_of(kind, &s->listen[j], buf, size))
+			return true;
+	return false;
+}
+
+/* No `ready`, no `serve`: a daemon readyd knows gets its serving check. */
+static void recognize(struct service_config *s)
+{
+	const char *kind, *why;
+	char text[PROBE_TEXT_MAX];
+
+	if (!readiness_unsaid(s) || !s->n_procs || !s->procs[0].argv ||
+	    s->n_probes == CONFIG_MAX_PROBES)
 		return;
-	}
+	kind = recognized_kind(s->procs[0].argv[0]);
+	if (!kind || !first_check(s, kind, text, sizeof(text)) ||
+	    probe_spec_parse(text, &s->probes[s->n_probes], &why) < 0)
+		return;
+	s->probes[s->n_probes++].until_ready = true;
+	str_copy(s->recognized, kind, sizeof(s->recognized));
+}
+
+bool config_watch_hint(const struct service_config *s, const char *comm, char *buf, size_t size)
+{
+	const char *kind = recognized_kind(comm);
+	char text[PROBE_TEXT_MAX];
+
+	if (!s->adopted || !kind || !readiness_unsaid(s) ||
+	    !first_check(s, kind, text, sizeof(text)))
+		return false;
+	return (size_t)snprintf(buf, size, "serve = %s", text) < size;
 }
 
 /* Checks that span keys, reported at the line of the key that must change. */
@@ -166,5 +196,5 @@ void config_finish_service(struct parse_ctx *ctx, struct service_config *s)
 			     s->name);
 	for (size_t i = 0; i < s->n_procs; i++)
 		finish_process(ctx, s, &s->procs[i]);
-	recognize(ctx, s);
+	recognize(s);
 }

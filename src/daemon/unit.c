@@ -71,7 +71,6 @@ static void log_level_change(struct unit *u, const struct svc_sock *k, const str
 		 took, k->seen_by ? " seen_by=" : "", k->seen_by ? k->seen_by : "");
 }
 
-/* The machine's two moments: its deadline, and when to judge a self-report. */
 /* The cross-check found a self-report the kernel did not bear out in time. */
 static void log_mismatch(struct unit *u)
 {
@@ -86,6 +85,7 @@ static void log_mismatch(struct unit *u)
 		 u->cfg->name, levels, late);
 }
 
+/* The machine's two moments: its deadline, and when to judge a self-report. */
 static void unit_sync_timer(struct unit *u)
 {
 	if (u->svc.deadline)
@@ -287,9 +287,8 @@ static void log_readiness(const struct unit *u)
 	for (size_t i = 0; c->recognized[0] && i < c->n_probes; i++)
 		if (c->probes[i].until_ready)
 			log_info("service=%s msg=\"recognized %s: it is running once the kernel "
-				 "shows "
-				 "it accepting and it answers the serving check (a ready = line "
-				 "overrides this)\" check=%s",
+				 "shows it accepting and it answers the serving check (a ready = "
+				 "line overrides this)\" check=%s",
 				 c->name, c->recognized, c->probes[i].text);
 }
 

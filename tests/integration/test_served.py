@@ -11,7 +11,7 @@ import subprocess
 import time
 
 import daemons
-from harness import PYTHON, ReadydCase, free_port, python_server, write_nginx_conf
+from harness import PYTHON, ReadydCase, free_port, python_server, tagged_pids, write_nginx_conf
 
 # Mariadb, sshd and php-fpm accept 0.2-4 ms after their READY=1: that race is not a lie.
 HONEST_STARTS = 3
@@ -77,6 +77,52 @@ class ServedTests(ReadydCase):
         self.assertIn("the database system is", "\n".join(
             p["last_failure"] for p in self.status("postgres")["probes"] if p.get("last_failure")),
             "the serving check saw postgres not serve yet at least once")
+
+    def test_a_watched_postgres_recovering_serves_at_running_with_serve(self):
+        """The documented [watch "postgres"]: started by someone else, crashed, recovering."""
+        d, _ = self.daemon(daemons.Postgres)
+        start = ["/usr/sbin/runuser", "-u", "postgres", "--"] + d.command().split()
+        pid_file = os.path.join(d.data, "postmaster.pid")
+
+        def crash():
+            """SIGKILL: no shutdown checkpoint, so the next start recovers."""
+            try:
+                with open(pid_file) as f:
+                    os.kill(int(f.readline()), signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
+            self.wait_for(lambda: not tagged_pids(self.tag), 10,
+                          "its backends to see it gone")
+
+        self.extra_cleanup.append(crash)
+        subprocess.Popen(start, env=self.tagged_env(), stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+        self.wait_for(lambda: d.request()[0], 30, "postgres to serve", interval=0.1)
+        p = d.psql("create table t (i int, s text); insert into t select g, repeat('x', 200) "
+                   "from generate_series(1, 200000) g", timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        crash()
+        subprocess.Popen(start, env=self.tagged_env(), stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+
+        def recovering():
+            """The new postmaster wrote its pid file and does not serve yet."""
+            try:
+                with open(pid_file) as f:
+                    os.kill(int(f.readline()), 0)
+            except (OSError, ValueError):
+                return False
+            return not d.request()[0]
+
+        self.wait_for(recovering, 10, "the new postmaster to start recovering", interval=0.005)
+        self.start_readyd('[watch "postgres"]\npid_file = %s\nlisten = %s\nserve = '
+                          'postgres://127.0.0.1:%d\n' % (pid_file, d.listen(), d.port))
+        self.served_at_running("postgres", d)
+        self.assertIn("served (postgres://127.0.0.1:%d)" % d.port, self.status("postgres")["cause"])
+        self.assertNotIn("accepts before it can serve", self.log())
+        self.assertIn("the database system is", "\n".join(
+            p["last_failure"] for p in self.status("postgres")["probes"] if p.get("last_failure")),
+            "the serving check saw it recovering at least once")
 
     def test_redis_loading_a_snapshot_serves_at_running(self):
         d, section = self.daemon(daemons.Redis, keys=600000)

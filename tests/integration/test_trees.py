@@ -151,6 +151,8 @@ class WatchTests(ReadydCase):
         s = self.wait_state("redis", "running", timeout=5)
         self.assertEqual(s["pid"], redis.pid)
         self.assertIn("after readyd attached", s["cause"])
+        # readyd did not start it, so the command cannot say it is redis: the log says what to add.
+        self.assertIn("add serve = redis://127.0.0.1:%d to its [watch] section" % port, self.log())
         # Listening long before readyd came: what it sees now is the epoll registration.
         self.assertEqual(self.listener("redis", "tcp:127.0.0.1:%d" % port)["via"], "epoll")
         rc, _, err = self.ctl("restart", "redis")

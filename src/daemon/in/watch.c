@@ -101,6 +101,18 @@ static void follow_tree(struct unit_proc *p, pid_t main)
 		tracer_watch(d->tracer, pids[i], RD_KID(p->u->id, p->idx));
 }
 
+/* A watched postgres or redis accepts before it serves; readyd did not start it, so it
+ * cannot tell from the config's command: it says so, once per attach, with the fix. */
+static void hint_serving_check(const struct unit *u, const char *comm)
+{
+	char line[PROBE_TEXT_MAX + 16];
+
+	if (config_watch_hint(u->cfg, comm, line, sizeof(line)))
+		log_warn("service=%s msg=\"%s accepts before it can serve, so running means only "
+			 "accepting: add %s to its [watch] section (docs/configuration.md)\"",
+			 u->cfg->name, comm, line);
+}
+
 int watch_attach(struct unit *u, struct svc_exit *fail)
 {
 	struct unit_proc *p = &u->procs.v[0];
@@ -129,6 +141,7 @@ int watch_attach(struct unit *u, struct svc_exit *fail)
 	log_info("service=%s msg=\"watching a process readyd did not start\" pid=%d comm=%s%s%s",
 		 u->cfg->name, (int)pid, comm, p->cg.dirfd >= 0 ? " cgroup=" : "",
 		 p->cg.dirfd >= 0 ? p->cg.path + p->cg.mount_len : "");
+	hint_serving_check(u, comm);
 	return 0;
 }
 

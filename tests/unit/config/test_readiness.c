@@ -129,13 +129,33 @@ static void ready_fd_is_s6s_notification_fd(void **state)
 	      "the fd goes to one process");
 }
 
+static void a_watched_daemon_gets_a_hint(void **state)
+{
+	const struct service_config *s;
+	char line[128];
+
+	(void)state;
+	s = parse("[watch \"pg\"]\npid_file = /run/pg.pid\nlisten = tcp:127.0.0.1:5432\n");
+	assert_false(s->recognized[0]); /* readyd did not start it: it cannot know the command */
+	assert_true(config_watch_hint(s, "postgres", line, sizeof(line)));
+	assert_string_equal(line, "serve = postgres://127.0.0.1:5432");
+	assert_false(config_watch_hint(s, "nginx", line, sizeof(line)));
+	config_free(&cfg);
+	s = parse("[watch \"pg\"]\npid_file = /run/pg.pid\nlisten = tcp:127.0.0.1:5432\n"
+		  "serve = postgres://127.0.0.1:5432\n");
+	assert_false(config_watch_hint(s, "postgres", line, sizeof(line)));
+	config_free(&cfg);
+	s = parse("[service \"pg\"]\ncommand = /bin/pg\nlisten = tcp:5432\n");
+	assert_false(config_watch_hint(s, "postgres", line, sizeof(line))); /* not a watch */
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_teardown(name, teardown)
 	const struct CMUnitTest tests[] = {
 		T(postgres_gets_a_serving_check),   T(the_first_usable_listener_is_checked),
 		T(what_the_config_says_wins),	    T(serve_is_a_check_until_ready),
-		T(ready_fd_is_s6s_notification_fd),
+		T(ready_fd_is_s6s_notification_fd), T(a_watched_daemon_gets_a_hint),
 	};
 	return cmocka_run_group_tests_name("readiness", tests, NULL, NULL);
 }

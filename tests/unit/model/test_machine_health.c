@@ -83,6 +83,30 @@ static void accept_and_probe_gates_in_order(void **state)
 	probe_spec_free(&f->cfg.probes[0]);
 }
 
+/* serve = SPEC: accepting is not enough; the check's first pass is, and then it stops. */
+static void a_serving_check_gates_once_after_accept(void **state)
+{
+	struct fixture *f = *state;
+
+	add_probe(&f->cfg, "postgres://127.0.0.1:8080");
+	f->cfg.probes[0].until_ready = true;
+	init(f);
+	start(f);
+	assert_false(svc_probing(&f->svc)); /* the kernel first */
+	level(f, 0xa, "127.0.0.1", LEVEL_ACCEPTING);
+	assert_int_equal(f->svc.state, SVC_STARTING); /* accepting, not yet serving */
+	assert_true(svc_probe_for_readiness(&f->svc, 0));
+	probe(f, 0, false, "the database system is starting up");
+	probe(f, 0, false, "the database system is starting up");
+	probe(f, 0, false, "the database system is starting up");
+	assert_int_equal(f->svc.state, SVC_STARTING); /* not a health failure: not yet */
+	probe(f, 0, true, "serving: authenticated");
+	assert_int_equal(f->svc.state, SVC_RUNNING);
+	assert_non_null(strstr(f->svc.cause, "served (postgres://127.0.0.1:8080)"));
+	assert_false(svc_probing(&f->svc)); /* running: a serving check is done */
+	probe_spec_free(&f->cfg.probes[0]);
+}
+
 static void ready_timeout_names_the_failing_probe(void **state)
 {
 	struct fixture *f = *state;
@@ -517,6 +541,7 @@ int main(void)
 		T(operator_start_clears_the_start_limit),
 		T(stop_during_an_operator_restart_stays_down),
 		T(a_crash_while_being_restarted_for_liveness_counts_as_a_crash),
+		T(a_serving_check_gates_once_after_accept),
 		T(ready_notify_gates_and_keeps_the_status),
 		T(notify_and_accept_both_gate),
 		T(an_early_ready_is_flagged_once_its_grace_is_over),
