@@ -150,7 +150,7 @@ def line(label, starts, gaps, ok, mismatches):
 
 
 def run(args):
-    starts = args.starts if args.starts != 200 else 10  # (200 is latency's default)
+    starts = args.starts if args.starts != 200 else 25  # (200 is latency's default)
     cases = [
         ("postgres", daemons.Postgres, {}),
         ("postgres (recovery)", daemons.Postgres, {"crash": crash_postgres}),
