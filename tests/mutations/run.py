@@ -36,12 +36,16 @@ def check(tree):
             bad.append("%s: the name is used twice" % m.name)
         names.add(m.name)
         try:
-            n = open(os.path.join(tree, m.file)).read().count(m.find)
+            text = open(os.path.join(tree, m.file)).read()
         except OSError as e:
             bad.append("%s: %s: %s" % (m.name, m.file, e.strerror))
             continue
+        n = text.count(m.find)
         if n != 1:
             bad.append("%s: %s has its text %d times, not once: %r" % (m.name, m.file, n, m.find))
+        elif text.replace(m.find, m.replace).count(m.replace) != 1:  # else it cannot be undone
+            bad.append("%s: the mutated %s has its replacement more than once: %r"
+                       % (m.name, m.file, m.replace))
     for b in bad:
         print(b)
     print("mutations: %d listed, %d do not apply" % (len(MUTATIONS), len(bad)))
