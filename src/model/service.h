@@ -86,6 +86,7 @@ struct svc_exit {
 	int signal;    /* terminating signal, or 0 */
 	bool unknown;  /* a main process readyd did not fork: how it ended cannot be known */
 	bool detached; /* a [watch] let go of its processes, which still run */
+	bool away;     /* (unknown) it ended while no readyd ran: a next one took the rest back */
 	char process[SERVICE_NAME_MAX + 1]; /* which process of several ended, or "" */
 	char spawn_error[256]; /* non-empty: the command never ran ("exec: No such file...") */
 	char last_words[200];  /* what it printed last, the line that says why if any */

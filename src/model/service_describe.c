@@ -55,6 +55,9 @@ void svc_exit_describe(const struct svc_exit *e, char *buf, size_t size)
 		snprintf(buf, size, "no longer watched; it still runs");
 	else if (e->spawn_error[0])
 		snprintf(buf, size, "%scould not be started: %s", who, e->spawn_error);
+	else if (e->unknown && e->away)
+		snprintf(buf, size, "%sended while no readyd was running (its status is unknown)",
+			 who);
 	else if (e->unknown)
 		snprintf(buf, size, "%sexited (not readyd's child: its status is unknown)", who);
 	else {
