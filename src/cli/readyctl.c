@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "readyd_control.h"
 
@@ -43,6 +44,9 @@ static const char usage[] =
 	"  sockets [NAME] [--all]      declared sockets: owners, accept queue, findings\n"
 	"                              (stale files, foreign owners, stalls); --all adds\n"
 	"                              every listening socket of the node\n"
+	"  reexec [--binary PATH]      exec readyd anew (an upgraded binary: PATH, or the\n"
+	"                              one it runs); services keep running; waits until\n"
+	"                              the new one answers (0) or --timeout (1)\n"
 	"\n"
 	"  --control PATH   control socket (default " READYD_CONTROL_DEFAULT ")\n"
 	"  --json           print the daemon's JSON instead of text\n"
@@ -53,8 +57,9 @@ struct ctl_opts {
 	const char *control;
 	bool json;
 	bool no_wait;
-	bool all;	/* sockets --all */
-	int timeout_ms; /* -1: forever */
+	bool all;	    /* sockets --all */
+	const char *binary; /* reexec --binary */
+	int timeout_ms;	    /* -1: forever */
 };
 
 static const char *jstr(const cJSON *o, const char *key, const char *fallback)
@@ -137,6 +142,77 @@ static int print_error(const cJSON *reply)
 	return errs ? EXIT_NOT_RUNNING : EXIT_UNREACHABLE;
 }
 
+static double jnum(const cJSON *o, const char *key, double fallback)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : fallback;
+}
+
+/*
+ * Until a readyd other than the one that started at `before` answers (its
+ * reply), or that one says its exec failed (its reply too), or time is up.
+ */
+static cJSON *wait_new_image(const struct ctl_opts *o, double before, double failures)
+{
+	uint64_t until = now_mono_ns() +
+			 (uint64_t)(o->timeout_ms < 0 ? 30000 : o->timeout_ms) * NSEC_PER_MSEC;
+
+	do {
+		cJSON *req = cJSON_CreateObject(), *reply = NULL;
+		const cJSON *at;
+		cJSON_AddStringToObject(req, "cmd", "list");
+		if (ctl_request(o->control, req, 1000, NULL, NULL, &reply) == 0) {
+			at = cJSON_GetObjectItemCaseSensitive(reply, "started_mono_ns");
+			if ((cJSON_IsNumber(at) && at->valuedouble != before) ||
+			    jnum(reply, "reexec_failures", 0) > failures) {
+				cJSON_Delete(req);
+				return reply;
+			}
+		}
+		cJSON_Delete(reply);
+		cJSON_Delete(req);
+		nanosleep(&(struct timespec){ .tv_nsec = 20 * 1000 * 1000 }, NULL);
+	} while (now_mono_ns() < until);
+	return NULL;
+}
+
+/* reexec: ask, then wait for the new readyd to answer. */
+static int reexec(const struct ctl_opts *o, const cJSON *reply)
+{
+	double before = jnum(reply, "started_mono_ns", 0);
+	cJSON *fresh = wait_new_image(o, before, jnum(reply, "reexec_failures", 0));
+	const cJSON *svcs, *v;
+	int running = 0, total = 0;
+
+	if (fresh && jnum(fresh, "started_mono_ns", 0) == before) {
+		fprintf(stderr, "readyctl: %s; readyd carries on as it was\n",
+			jstr(fresh, "reexec_error", "the exec failed"));
+		cJSON_Delete(fresh);
+		return EXIT_NOT_RUNNING;
+	}
+	if (!fresh) {
+		fprintf(stderr,
+			"readyctl: no new readyd answers at %s: its log says why; the services "
+			"keep running, and a readyd started again takes them back\n",
+			o->control);
+		return EXIT_NOT_RUNNING;
+	}
+	svcs = cJSON_GetObjectItemCaseSensitive(fresh, "services");
+	cJSON_ArrayForEach(v, svcs)
+	{
+		total++;
+		running += strcmp(jstr(v, "state", ""), "running") == 0;
+	}
+	if (!o->json)
+		printf("readyd %s (pid %.0f) took over: %d of %d services running\n",
+		       jstr(fresh, "version", "?"),
+		       cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(fresh, "pid")),
+		       running, total);
+	cJSON_Delete(fresh);
+	return 0;
+}
+
 static int run(const struct ctl_opts *o, const struct ctl_command *c, const char *name)
 {
 	cJSON *req = cJSON_CreateObject(), *reply = NULL;
@@ -148,6 +224,8 @@ static int run(const struct ctl_opts *o, const struct ctl_command *c, const char
 		cJSON_AddStringToObject(req, "service", name);
 	if (o->all)
 		cJSON_AddTrueToObject(req, "all");
+	if (o->binary)
+		cJSON_AddStringToObject(req, "binary", o->binary);
 	if (c->waits && strcmp(c->name, "wait") != 0)
 		cJSON_AddBoolToObject(req, "wait", waiting);
 	err = ctl_request(o->control, req, waiting ? o->timeout_ms : 30000, print_event, (void *)o,
@@ -167,8 +245,12 @@ static int run(const struct ctl_opts *o, const struct ctl_command *c, const char
 		puts(text ? text : "null");
 		free(text);
 	}
-	rc = cJSON_GetObjectItemCaseSensitive(reply, "error") ? print_error(reply)
-							      : print_reply(o, c, reply, name);
+	if (cJSON_GetObjectItemCaseSensitive(reply, "error"))
+		rc = print_error(reply);
+	else if (strcmp(c->name, "reexec") == 0)
+		rc = reexec(o, reply);
+	else
+		rc = print_reply(o, c, reply, name);
 	cJSON_Delete(reply);
 	return rc;
 }
@@ -203,6 +285,8 @@ static int parse_args(int argc, char **argv, struct ctl_opts *o, const char **po
 		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
 			fputs(usage, stdout);
 			exit(0);
+		} else if ((v = option_value(argc, argv, &i, "--binary"))) {
+			o->binary = v;
 		} else if ((v = option_value(argc, argv, &i, "--control"))) {
 			o->control = v;
 		} else if ((v = option_value(argc, argv, &i, "--timeout"))) {

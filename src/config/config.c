@@ -509,6 +509,9 @@ int config_load(const char *path, const struct config_defaults *defaults, struct
 		return err;
 	}
 	err = config_parse_text(path, text, defaults, cfg, diag);
-	free(text);
+	if (err)
+		free(text);
+	else
+		cfg->text = text;
 	return err;
 }

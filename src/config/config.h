@@ -139,7 +139,12 @@ struct config {
 	char *path;
 	char *textfile;
 	char *control;
-	char *control_group;			   /* may use the control socket besides root */
+	char *control_group; /* may use the control socket besides root */
+	/* Where readyd keeps what a next readyd needs to take its services back: NULL:
+	 * next to the control socket (daemon.c); state_off: `state = none`. */
+	char *state;
+	bool state_off;
+	char *text; /* the file as read: a next readyd rebuilds the running config from it */
 	char *socket_dirs[CONFIG_MAX_SOCKET_DIRS]; /* readyctl sockets --all: socket files here */
 	size_t n_socket_dirs;
 	gid_t control_gid;

@@ -48,6 +48,12 @@ static int set_control(struct parse_ctx *ctx, const char *value)
 	return set_abs_path(ctx, &ctx->cfg->control, "control", value, 108);
 }
 
+static int set_state(struct parse_ctx *ctx, const char *value)
+{
+	ctx->cfg->state_off = strcmp(value, "none") == 0;
+	return ctx->cfg->state_off ? 0 : set_abs_path(ctx, &ctx->cfg->state, "state", value, 4096);
+}
+
 static int set_control_group(struct parse_ctx *ctx, const char *value)
 {
 	struct group *gr = getgrnam(value);
@@ -500,6 +506,7 @@ static const struct config_key keys[] = {
 	{ "textfile", IN_READYD, 0, false, set_textfile },
 	{ "control", IN_READYD, 1, false, set_control },
 	{ "control_group", IN_READYD, 2, false, set_control_group },
+	{ "state", IN_READYD, 3, false, set_state },
 	{ "socket_dirs", IN_READYD, -1, false, set_socket_dirs },
 	/* A process's keys: in [process "S/P"], or in [service "S"] for its one process. */
 	{ "command", PROC, 0, true, set_command },

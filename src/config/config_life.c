@@ -58,6 +58,8 @@ void config_free(struct config *cfg)
 	free(cfg->textfile);
 	free(cfg->control);
 	free(cfg->control_group);
+	free(cfg->state);
+	free(cfg->text);
 	for (size_t i = 0; i < cfg->n_socket_dirs; i++)
 		free(cfg->socket_dirs[i]);
 	memset(cfg, 0, sizeof(*cfg));

@@ -11,6 +11,7 @@
 #include "daemon/commands.h"
 
 #include "readyd_control.h"
+#include "daemon/handover.h"
 #include "daemon/json.h"
 #include "daemon/out/sockets.h"
 #include "daemon/out/waiters.h"
@@ -144,6 +145,26 @@ static void do_reload(struct request *r)
 	json_reply(r->c, obj);
 }
 
+/* reexec [--binary PATH]: exec a new readyd in place of this one, services left running. */
+static void do_reexec(struct request *r)
+{
+	const cJSON *bin = cJSON_GetObjectItemCaseSensitive(r->req, "binary");
+	char why[256];
+	cJSON *obj;
+
+	log_info("msg=\"reexec requested\" peer_pid=%d peer_uid=%u", (int)r->peer->cred.pid,
+		 (unsigned int)r->peer->cred.uid);
+	if (handover_reexec(r->d, cJSON_IsString(bin) ? bin->valuestring : NULL, why, sizeof(why)) <
+	    0) {
+		log_err("msg=\"reexec refused\" why=\"%s\"", why);
+		json_reply_error(r->c, why, false);
+		return;
+	}
+	obj = json_reply_new(r->d); /* sent now: the exec comes from a loop job, after it */
+	cJSON_AddNumberToObject(obj, "services", (double)r->d->n_units);
+	json_reply(r->c, obj);
+}
+
 /* sockets [NAME] [--all]: one service's declared sockets, or every service's. */
 static void do_sockets(struct request *r)
 {
@@ -176,9 +197,10 @@ static void do_sockets(struct request *r)
 
 /* The handler of each command of include/readyd_control.h. */
 static void (*const handlers[CTL_COMMAND_COUNT])(struct request *r) = {
-	[CTL_list] = do_list,	[CTL_status] = do_status, [CTL_wait] = do_wait,
-	[CTL_start] = do_start, [CTL_stop] = do_stop,	  [CTL_restart] = do_restart,
-	[CTL_reset] = do_reset, [CTL_reload] = do_reload, [CTL_sockets] = do_sockets,
+	[CTL_list] = do_list,	  [CTL_status] = do_status, [CTL_wait] = do_wait,
+	[CTL_start] = do_start,	  [CTL_stop] = do_stop,	    [CTL_restart] = do_restart,
+	[CTL_reset] = do_reset,	  [CTL_reload] = do_reload, [CTL_sockets] = do_sockets,
+	[CTL_reexec] = do_reexec,
 };
 
 /* ---- authorization ---- */

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "daemon/commands.h"
+#include "daemon/handover.h"
 #include "daemon/output.h"
 #include "daemon/in/events.h"
 #include "daemon/in/fdready.h"
@@ -34,6 +35,7 @@
 #include "daemon/syscalls.h"
 #include "daemon/unit.h"
 #include "os/control_socket.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/util.h"
 
@@ -48,6 +50,7 @@ static void check_shutdown(struct daemon *d)
 		if (d->units[i]->svc.pid || !unit_all_down(d->units[i]))
 			return;
 	d->exiting = true;
+	handover_finish(d); /* nothing is left to take back */
 	log_info("msg=\"all services stopped, exiting\"");
 	loop_quit(d->loop, 0);
 }
@@ -82,6 +85,7 @@ static const struct unit_module *const modules[] = {
 	&waiters_module,      /* out: control clients waiting on it */
 	&export_module,	      /* out: the textfile */
 	&oneshot_exit_module, /* out: readyd exec / wait */
+	&handover_module,     /* out: what a next readyd needs to take them back */
 	&shutdown_module,     /* last: exit once nothing runs */
 };
 
@@ -147,6 +151,11 @@ static void on_signal(struct loop *loop, struct loop_source *src, uint32_t event
 			begin_shutdown(d, (int)si.ssi_signo);
 		} else if (si.ssi_signo == SIGCHLD) {
 			reaper_reap_children(d);
+		} else if (si.ssi_signo == SIGUSR2) {
+			char why[256];
+			log_info("msg=\"SIGUSR2: exec'ing readyd anew\"");
+			if (handover_reexec(d, NULL, why, sizeof(why)) < 0)
+				log_err("msg=\"cannot exec readyd anew\" why=\"%s\"", why);
 		} else if (si.ssi_signo == SIGHUP) {
 			log_info("msg=\"SIGHUP: reloading the config\" path=%s",
 				 d->opts->config_path);
@@ -165,10 +174,10 @@ static int setup_signals(struct daemon *d)
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGPIPE);
+	sigaddset(&set, SIGUSR2); /* the daemon: exec anew; readyd exec: forwarded */
 	if (d->opts->oneshot.kind == ONESHOT_EXEC) { /* forwarded to the command */
 		sigaddset(&set, SIGQUIT);
 		sigaddset(&set, SIGUSR1);
-		sigaddset(&set, SIGUSR2);
 	}
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		return -errno;
@@ -226,12 +235,19 @@ static int override(char **field, const char *value)
 	return 0;
 }
 
+int daemon_apply_overrides(const struct daemon_opts *o, struct config *cfg)
+{
+	return override(&cfg->control, o->control_path) ||
+			       override(&cfg->textfile, o->textfile_path)
+		       ? -ENOMEM
+		       : 0;
+}
+
 int daemon_load_config(const struct daemon_opts *o, struct config **out, struct config_diag *diag)
 {
 	int err = config_open(o->config_path, &o->defaults, out, diag);
 
-	if (!err && (override(&(*out)->control, o->control_path) ||
-		     override(&(*out)->textfile, o->textfile_path))) {
+	if (!err && daemon_apply_overrides(o, *out) < 0) {
 		config_unref(*out);
 		err = -ENOMEM;
 	}
@@ -269,14 +285,6 @@ static int load_config(struct daemon *d, const struct daemon_opts *o)
 
 /* ---- lifecycle ---- */
 
-static int setup_units(struct daemon *d)
-{
-	for (size_t i = 0; i < d->cfg->n_services; i++)
-		if (!unit_new(d, d->cfg, &d->cfg->services[i]))
-			return -ENOMEM;
-	return 0;
-}
-
 static int open_control(struct daemon *d)
 {
 	int err;
@@ -303,9 +311,12 @@ int daemon_init(struct daemon *d, const struct daemon_opts *o)
 	d->n_modules = ARRAY_SIZE(modules);
 	d->adopt = watch_attach;
 	d->unit_freed = on_unit_freed;
+	d->started_at = now_mono_ns();
 	err = load_config(d, o);
 	if (!err)
 		err = loop_new(&d->loop);
+	if (!err)
+		err = handover_open(d); /* an earlier readyd's services: d->cfg is what it ran */
 	if (!err)
 		err = markers_open(d);
 	if (!err)
@@ -319,7 +330,7 @@ int daemon_init(struct daemon *d, const struct daemon_opts *o)
 	if (!err)
 		err = unix_close_open(d);
 	if (!err)
-		err = setup_units(d);
+		err = handover_setup_units(d);
 	if (!err)
 		err = setup_signals(d);
 	if (!err)
@@ -343,12 +354,9 @@ int daemon_init(struct daemon *d, const struct daemon_opts *o)
 
 void daemon_start(struct daemon *d)
 {
-	struct svc_input boot = { .why = "started at boot" };
-
 	export_now(d);
-	for (size_t i = 0; i < d->n_units; i++)
-		unit_handle(d->units[i], SVC_EV_START, &boot);
-	syscalls_sync(d); /* attached by tracer_open; no service may need them */
+	handover_start(d); /* taken back, or started at boot */
+	syscalls_sync(d);  /* attached by tracer_open; no service may need them */
 }
 
 int daemon_run(struct daemon *d)
@@ -365,6 +373,7 @@ int daemon_run(struct daemon *d)
 void daemon_free(struct daemon *d)
 {
 	daemon_free_units(d);
+	handover_close(d);
 	oneshot_exit_close(d);
 	scan_close(d);
 	control_close(d->control);

@@ -40,6 +40,7 @@ struct daemon_opts {
 	enum tracer_mode mode;
 	size_t ringbuf_bytes;
 	struct config_defaults defaults; /* built-in, changed by READYD_PROBE_* */
+	char *const *argv;		 /* readyd's own: an exec of a new binary gets them */
 };
 
 struct daemon {
@@ -71,6 +72,8 @@ struct daemon {
 	struct export *export;		 /* daemon/out/export.c */
 	struct oneshot_exit *oneshot;	 /* daemon/out/oneshot_exit.c */
 	struct outputs *outputs;	 /* daemon/output.c */
+	struct handover *handover;	 /* daemon/handover.c */
+	uint64_t started_at; /* this image's start: `readyctl reexec` sees the new one */
 };
 
 /* Load config, open every module and the tracer and control socket. */
@@ -82,5 +85,7 @@ void daemon_start(struct daemon *d);
 void daemon_free(struct daemon *d);
 /* Load the config named by opts; its --control/--textfile win over the file. */
 int daemon_load_config(const struct daemon_opts *o, struct config **out, struct config_diag *diag);
+/* The --control/--textfile of opts over cfg's. 0 or -ENOMEM. */
+int daemon_apply_overrides(const struct daemon_opts *o, struct config *cfg);
 
 #endif

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include "daemon/json.h"
+#include "daemon/handover.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/argv.h"
 #include "daemon/output.h"
@@ -39,11 +41,22 @@ void json_reply_error(struct control_client *c, const char *msg, bool refused)
 cJSON *json_reply_new(struct daemon *d)
 {
 	cJSON *obj = cJSON_CreateObject();
+	unsigned int failures;
+	const char *why;
 
 	cJSON_AddTrueToObject(obj, "ok");
 	cJSON_AddNumberToObject(obj, "protocol", READYD_CONTROL_PROTOCOL);
 	cJSON_AddStringToObject(obj, "mode", tracer_mode_name(tracer_mode(d->tracer)));
 	cJSON_AddNumberToObject(obj, "now_mono_ns", (double)now_mono_ns());
+	/* Which readyd answers: `readyctl reexec` waits for a new one (the pid stays). */
+	cJSON_AddNumberToObject(obj, "pid", getpid());
+	cJSON_AddNumberToObject(obj, "started_mono_ns", (double)d->started_at);
+	cJSON_AddStringToObject(obj, "version", READYD_VERSION);
+	failures = handover_exec_failures(d, &why);
+	if (failures) { /* `readyctl reexec` waits for a new readyd: none is coming */
+		cJSON_AddNumberToObject(obj, "reexec_failures", failures);
+		cJSON_AddStringToObject(obj, "reexec_error", why);
+	}
 	return obj;
 }
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "daemon/unit.h"
@@ -246,17 +247,36 @@ static void on_output(struct loop *loop, struct loop_source *src, uint32_t event
 		unit_observe(p->u, &(struct unit_news){ .output = true });
 }
 
+int output_adopt(struct unit_proc *p, int fd, uint64_t ino)
+{
+	struct stat st;
+	int err = 0;
+
+	if (fstat(fd, &st) < 0 || fcntl(fd, F_SETFL, O_NONBLOCK) < 0 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+		err = -errno;
+	else if (!S_ISFIFO(st.st_mode) || (ino && st.st_ino != ino))
+		err = -ESTALE; /* not the pipe readyd gave it: its stdout is something else now */
+	if (err) {
+		fd_close(fd);
+		return err;
+	}
+	p->out = (struct output_pipe){ .src = { .fd = fd, .fn = on_output, .data = p },
+				       .ino = st.st_ino };
+	err = loop_add(p->u->d->loop, &p->out.src, EPOLLIN);
+	if (err)
+		p->out.src.fd = fd_close(fd);
+	return err;
+}
+
 int output_capture(struct unit_proc *p)
 {
 	int fds[2];
 
 	if (p->u->cfg->inherit_output || pipe2(fds, O_CLOEXEC) < 0)
 		return -1;
-	fcntl(fds[0], F_SETFL, O_NONBLOCK);
-	p->out = (struct output_pipe){ .src = { .fd = fds[0], .fn = on_output, .data = p } };
-	if (loop_add(p->u->d->loop, &p->out.src, EPOLLIN) < 0) {
+	if (output_adopt(p, fds[0], 0) < 0) {
 		fd_close(fds[1]);
-		p->out.src.fd = fd_close(fds[0]);
 		return -1;
 	}
 	return fds[1];

@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/loop.h"
 
@@ -30,7 +31,8 @@ struct output_pipe {
 	struct loop_source src; /* fd -1: not captured */
 	char partial[OUTPUT_LINE_MAX];
 	size_t len;
-	bool cut; /* the line being read is longer than fits: the rest is dropped */
+	bool cut;     /* the line being read is longer than fits: the rest is dropped */
+	uint64_t ino; /* the pipe's inode: a next readyd finds it again in /proc/PID/fd */
 };
 
 /* The journal's socket when readyd runs under systemd; nothing otherwise. */
@@ -39,6 +41,12 @@ void output_close(struct daemon *d);
 
 /* The write end the process's stdout and stderr go to (-1: none: they are readyd's). */
 int output_capture(struct unit_proc *p);
+/*
+ * Read p's output from fd from now on: the read end of its pipe, kept across
+ * an exec of readyd or opened anew through /proc/PID/fd/1 after a crash. Its
+ * inode must be ino (0: any pipe). 0, or -errno (fd is closed then).
+ */
+int output_adopt(struct unit_proc *p, int fd, uint64_t ino);
 /* Read what is in p's pipe now (its main process ended: its last words may be there). */
 void output_drain(struct unit_proc *p);
 /* Drain and close p's pipe. */

@@ -35,6 +35,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "daemon/handover.h"
 #include "daemon/procs.h"
 #include "daemon/unit.h"
 #include "base/log.h"
@@ -219,11 +220,23 @@ static void on_status_fd(struct loop *loop, struct loop_source *src, uint32_t ev
 
 static void on_pidfd(struct loop *loop, struct loop_source *src, uint32_t events);
 
+/* Its start time, read while the pidfd says it lives: then the number was not reused. */
+static uint64_t start_ticks_of(pid_t pid, int pidfd)
+{
+	struct proc_stat st;
+
+	return proc_read_stat(pid, &st) == 0 && pidfd_send_signal(pidfd, 0, NULL, 0) == 0
+		       ? st.start_ticks
+		       : 0;
+}
+
 int unit_proc_watch_main(struct unit_proc *p, pid_t pid, int pidfd)
 {
 	p->child.pid = pid;
 	p->child.pidfd = pidfd;
 	p->main_alive = true;
+	p->resumed_gone = false;
+	p->start_ticks = start_ticks_of(pid, pidfd);
 	p->pidfd_src = (struct loop_source){ .fd = pidfd, .fn = on_pidfd, .data = p };
 	return loop_add(p->u->d->loop, &p->pidfd_src, EPOLLIN);
 }
@@ -237,13 +250,10 @@ pid_t unit_proc_pick_main(const struct unit_proc *p)
 	bool best_ours = false;
 
 	for (int i = 0; i < n; i++) {
-		char path[64], text[1024];
 		struct proc_stat st;
 		bool ours;
 
-		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pids[i]);
-		if (file_read_text(AT_FDCWD, path, text, sizeof(text)) <= 0 ||
-		    proc_parse_stat(text, &st) < 0 || st.state == 'Z')
+		if (proc_read_stat(pids[i], &st) < 0 || st.state == 'Z')
 			continue;
 		ours = st.ppid == getpid();
 		if ((ours && !best_ours) || (ours == best_ours && st.start_ticks < best_start)) {
@@ -297,7 +307,8 @@ static bool may_follow(const struct unit_proc *p)
 	const struct svc_exit *e = &p->exit;
 	bool clean = !e->spawn_error[0] && !e->signal && !e->unknown && e->code == 0;
 
-	return (clean || p->u->cfg->adopted) && s->pid && s->state != SVC_STOPPING &&
+	/* (A main that ended while no readyd ran: its tree, if any, is what is left of it.) */
+	return (clean || p->u->cfg->adopted || e->away) && s->pid && s->state != SVC_STOPPING &&
 	       !s->liveness_restart && !p->u->d->shutting_down;
 }
 
@@ -379,6 +390,35 @@ static void settle(struct unit *u, struct unit_proc *ended)
 		loop_job_queue(u->d->loop, &u->spawn_job);
 	}
 	unit_observe(u, &(struct unit_news){ 0 });
+}
+
+void unit_procs_settle_resumed(struct unit *u)
+{
+	bool alive = false, gone = false;
+
+	for (size_t i = 0; i < u->procs.n; i++) {
+		alive |= u->procs.v[i].main_alive;
+		gone |= u->procs.v[i].resumed_gone;
+	}
+	if (u->svc.pid && !alive && !gone && u->procs.n) { /* its processes were not saved */
+		struct unit_proc *p = &u->procs.v[0];
+		memset(&p->exit, 0, sizeof(p->exit));
+		p->exit.code = -1;
+		p->exit.unknown = p->exit.away = true;
+		p->resumed_gone = true;
+	}
+	for (size_t i = 0; i < u->procs.n; i++) {
+		struct unit_proc *p = &u->procs.v[i];
+		if (!p->resumed_gone)
+			continue;
+		p->resumed_gone = false;
+		log_info(
+			"service=%s process=%s msg=\"it ended while no readyd was running\" pid=%d",
+			u->cfg->name, u->cfg->procs[p->idx].name, (int)p->child.pid);
+		if (may_follow(p) && follow(p))
+			continue;
+		settle(u, p);
+	}
 }
 
 void unit_proc_tree_emptied(struct unit_proc *p)
@@ -478,7 +518,10 @@ static int spawn_proc(struct unit_proc *p)
 {
 	struct unit *u = p->u;
 	char env_store[4][96], *env[5];
-	struct spawn_fds fds = { .output = -1, .ready = -1 };
+	/* Without a state directory no readyd could take them back: they go with this one. */
+	struct spawn_fds fds = { .output = -1,
+				 .ready = -1,
+				 .die_with_readyd = !handover_keeps_services(u->d) };
 	struct child child;
 	int err;
 

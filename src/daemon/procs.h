@@ -40,6 +40,24 @@ struct unit_proc {
 	struct svc_exit exit;	/* how its last main process ended */
 	struct output_pipe out; /* its stdout and stderr */
 	int ready_fd; /* ready = fd:N: the write end for the next spawn (in/fdready.c), or -1 */
+	uint64_t
+		start_ticks; /* its main process's start (/proc/PID/stat): its identity, with pid */
+	bool resumed_gone;   /* taken back from an earlier readyd: its main had ended meanwhile */
+};
+
+/*
+ * What a next readyd needs to take one process back (resume.c): which
+ * process (a pid is not enough: it may be reused), in which cgroup, and
+ * where its output goes.
+ */
+struct proc_saved {
+	pid_t pid;
+	uint64_t start_ticks;
+	pid_t pgid;
+	bool alive, followed;
+	char cgroup[CGROUP_PATH_MAX]; /* below the cgroup2 mount, "" if none */
+	uint64_t out_ino;	      /* its output pipe */
+	int out_fd;		      /* an exec of readyd: the pipe's read end, kept; else -1 */
 };
 
 struct unit_procs {
@@ -76,6 +94,20 @@ int unit_proc_watch_main(struct unit_proc *p, pid_t pid, int pidfd);
 void unit_proc_main_ended(struct unit_proc *p);
 /* p's cgroup is empty now. */
 void unit_proc_tree_emptied(struct unit_proc *p);
+
+/* After resume.c took a unit back: a main process that ended meanwhile is judged now. */
+void unit_procs_settle_resumed(struct unit *u);
+
+/* ---- resume.c ---- */
+/* What a next readyd needs of p. */
+void unit_proc_save(const struct unit_proc *p, struct proc_saved *out);
+/*
+ * Take back the processes an earlier readyd started (v: one per process,
+ * cfg order). children: they are readyd's own (an exec of readyd). What is
+ * gone is noted, not judged: unit_procs_settle_resumed() does that once the
+ * unit's state is back too.
+ */
+void unit_procs_resume(struct unit *u, const struct proc_saved *v, size_t n, bool children);
 
 /* ---- reaper.c ---- */
 /* Become the reaper of orphans, find or make readyd's cgroup. */

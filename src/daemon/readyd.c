@@ -65,7 +65,9 @@ static int check_config(const char *path, const struct config_defaults *defaults
 
 int main(int argc, char **argv)
 {
-	struct daemon_opts o = { .config_path = CONFIG_DEFAULT_PATH, .mode = TRACER_AUTO };
+	struct daemon_opts o = { .config_path = CONFIG_DEFAULT_PATH,
+				 .mode = TRACER_AUTO,
+				 .argv = argv };
 	int verbose = 0, check = 0, opt, rc;
 	char err_text[256];
 	struct daemon d;

@@ -62,7 +62,7 @@ void daemon_start_missing(struct daemon *d, struct strbuf *added)
 				 sc->name);
 			continue;
 		}
-		u = unit_new(d, d->cfg, sc);
+		u = unit_new(d, d->cfg, sc, NULL);
 		if (!u) {
 			log_err("msg=\"out of memory adding a service\" service=%s", sc->name);
 			continue;
@@ -149,6 +149,14 @@ int daemon_reload(struct daemon *d, struct reload_summary *sum, struct config_di
 	memset(sum, 0, sizeof(*sum));
 	if (err)
 		return err; /* nothing was loaded */
+	return daemon_reload_to(d, next, sum);
+}
+
+int daemon_reload_to(struct daemon *d, struct config *next, struct reload_summary *sum)
+{
+	int err;
+
+	memset(sum, 0, sizeof(*sum));
 	err = d->shutting_down ? -ESHUTDOWN : apply_globals(d, next);
 	if (err) {
 		config_unref(next);

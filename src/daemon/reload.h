@@ -20,6 +20,8 @@ struct reload_summary {
 
 /* Re-read the config file; on any error nothing changes. 0 or -errno. */
 int daemon_reload(struct daemon *d, struct reload_summary *sum, struct config_diag *diag);
+/* The same with a config already loaded (a reference that moves to the daemon). */
+int daemon_reload_to(struct daemon *d, struct config *next, struct reload_summary *sum);
 void reload_summary_free(struct reload_summary *sum);
 /* Start a unit for every service of the current config that has none (added by a reload). */
 void daemon_start_missing(struct daemon *d, struct strbuf *added);

@@ -319,7 +319,8 @@ static void unit_free(struct unit *u)
 	free(u);
 }
 
-struct unit *unit_new(struct daemon *d, struct config *owner, const struct service_config *cfg)
+struct unit *unit_new(struct daemon *d, struct config *owner, const struct service_config *cfg,
+		      const struct unit_origin *from)
 {
 	struct unit **grown = realloc(d->units, (d->n_units + 1) * sizeof(*grown));
 	struct unit *u = calloc(1, sizeof(*u));
@@ -332,6 +333,8 @@ struct unit *unit_new(struct daemon *d, struct config *owner, const struct servi
 	}
 	u->d = d;
 	u->id = ++d->next_id;
+	u->origin = from;
+	u->notify_fd = -1;
 	u->owner = config_ref(owner);
 	u->cfg = cfg;
 	u->timer = (struct loop_timer){ .fn = on_unit_timer, .data = u };
@@ -350,7 +353,17 @@ struct unit *unit_new(struct daemon *d, struct config *owner, const struct servi
 			return NULL;
 		}
 	}
+	u->origin = NULL;
 	return u;
+}
+
+void unit_resumed(struct unit *u)
+{
+	unit_procs_settle_resumed(u);
+	if (u->svc.state == SVC_STARTING && !u->svc.pid) /* its spawn was queued */
+		loop_job_queue(u->d->loop, &u->spawn_job);
+	unit_sync_timer(u);
+	unit_observe(u, &(struct unit_news){ .resumed = true, .dirty = true });
 }
 
 static bool modules_busy(const struct unit *u)

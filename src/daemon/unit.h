@@ -21,6 +21,13 @@
 
 #define UNIT_NOTIFY_NAME_MAX 64
 
+/* Where a unit taken back from an earlier readyd was (daemon/handover.c). */
+struct unit_origin {
+	uint32_t id;				/* its id then: kernel ids and socket names */
+	char notify_name[UNIT_NOTIFY_NAME_MAX]; /* its services know this NOTIFY_SOCKET */
+	int notify_fd;				/* kept across an exec of readyd, or -1 */
+};
+
 struct unit {
 	struct daemon *d;
 	uint32_t id;	      /* service id in the kernel maps; never reused */
@@ -37,6 +44,9 @@ struct unit {
 	struct unit_procs procs;
 	/* Its sd_notify socket's abstract name, "" while it has none (in/notify.c). */
 	char notify_name[UNIT_NOTIFY_NAME_MAX];
+	int notify_fd;			  /* that socket (in/notify.c), -1 while it has none */
+	const struct unit_origin *origin; /* while the modules add it: taken back from where */
+	bool handover_dirty;		  /* its state file is behind (daemon/handover_save.c) */
 	/* What each module keeps for this unit. */
 	struct unit_probes *probes;   /* in/probes.c */
 	struct unit_scan *scan;	      /* in/scan.c */
@@ -54,6 +64,7 @@ struct unit_news {
 	bool dirty;		     /* something outside the machine changed (its main process) */
 	bool counters;		     /* only a counter moved */
 	bool output;		     /* it printed something (a serving check may pass now) */
+	bool resumed; /* taken back from an earlier readyd: what it did before, the kernel shows */
 };
 
 /* What a module does with each unit's life; any hook may be NULL. */
@@ -79,7 +90,15 @@ struct unit_module {
 	void (*daemon_news)(struct daemon *d, const struct unit_news *n);
 };
 
-struct unit *unit_new(struct daemon *d, struct config *owner, const struct service_config *cfg);
+/* A new unit (from: NULL, or where an earlier readyd left it; see unit_resumed). */
+struct unit *unit_new(struct daemon *d, struct config *owner, const struct service_config *cfg,
+		      const struct unit_origin *from);
+/*
+ * Its state and processes are back (daemon/handover.c): judge what ended
+ * meanwhile, re-arm its timers, start what was about to start, and tell
+ * every module.
+ */
+void unit_resumed(struct unit *u);
 /* Feed an event to the state machine, carry out what it decides, and say what that was. */
 struct svc_actions unit_handle(struct unit *u, enum svc_event ev, const struct svc_input *in);
 /* Tell every module something happened to u outside the machine (see unit_news). */

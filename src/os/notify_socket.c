@@ -2,6 +2,7 @@
 #include "os/notify_socket.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/un.h>
@@ -31,6 +32,24 @@ int notify_socket_open(const char *name)
 	/* (Without it a datagram is judged from when it is read: a little later.) */
 	setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
 	return fd;
+}
+
+int notify_socket_adopt(int fd, const char *name)
+{
+	struct sockaddr_un sa;
+	socklen_t len = sizeof(sa);
+	size_t n = strlen(name);
+	int type = 0;
+	socklen_t tlen = sizeof(type);
+
+	if (getsockname(fd, (struct sockaddr *)&sa, &len) == 0 && sa.sun_family == AF_UNIX &&
+	    len == offsetof(struct sockaddr_un, sun_path) + 1 + n && sa.sun_path[0] == '\0' &&
+	    memcmp(sa.sun_path + 1, name, n) == 0 &&
+	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) == 0 && type == SOCK_DGRAM &&
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) == 0 && fcntl(fd, F_SETFL, O_NONBLOCK) == 0)
+		return fd;
+	/* Not that socket: not ours to close either (the number may be anything's now). */
+	return notify_socket_open(name);
 }
 
 /* A CLOCK_REALTIME stamp on CLOCK_MONOTONIC, the clock of kernel events and timers. */

@@ -23,6 +23,13 @@
  * datagram's arrival, to judge it by time), non-blocking. fd or -errno.
  */
 int notify_socket_open(const char *name);
+/*
+ * fd, kept across an exec of readyd, if it is that socket (an abstract
+ * datagram socket bound to "@name"): made close-on-exec again and returned;
+ * else (left alone: the number may be another file's now) the name is
+ * bound anew (notify_socket_open).
+ */
+int notify_socket_adopt(int fd, const char *name);
 
 struct notify_datagram {
 	char buf[NOTIFY_DATAGRAM_MAX + 1];

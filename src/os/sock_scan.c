@@ -325,6 +325,16 @@ void proc_comm(pid_t pid, char *comm, size_t size)
 	str_sanitize(comm);
 }
 
+int proc_read_stat(pid_t pid, struct proc_stat *st)
+{
+	char path[64], text[1024];
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (file_read_text(AT_FDCWD, path, text, sizeof(text)) <= 0)
+		return -ESRCH;
+	return proc_parse_stat(text, st) < 0 ? -EINVAL : 0;
+}
+
 int proc_tree(pid_t root, pid_t *pids, size_t max)
 {
 	struct proc_stat *all = NULL;

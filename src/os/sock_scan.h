@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "os/proc_parse.h"
+
 #include "os/sockets.h"
 
 /*
@@ -48,5 +50,7 @@ int sock_scan(const pid_t *pids, size_t n, const struct sock_table *table, bool 
 int proc_tree(pid_t root, pid_t *pids, size_t max);
 /* comm of pid, "?" if unknown. */
 void proc_comm(pid_t pid, char *comm, size_t size);
+/* pid's /proc/PID/stat: 0, or -errno (-ESRCH: no such process). */
+int proc_read_stat(pid_t pid, struct proc_stat *st);
 
 #endif

@@ -83,6 +83,7 @@ struct child_setup {
 	bool capture;		 /* stderr goes where stdout goes (probes, captured services) */
 	bool fail_text;		 /* failures before exec as a line of text (probes) */
 	int pass_fd, pass_as;	 /* this fd becomes fd pass_as across exec (-1: none) */
+	bool die_with_readyd;	 /* SIGTERM when readyd dies (see spawn_fds) */
 	pid_t parent;
 };
 
@@ -144,7 +145,7 @@ child_run(const struct process_config *cfg, struct child_setup *c)
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL); /* readyd blocks signals for its signalfd */
-	signal(SIGPIPE, SIG_DFL);
+	signal(SIGPIPE, c->die_with_readyd ? SIG_DFL : SIG_IGN);
 	setpgid(0, 0);
 	if (c->go_fd >= 0 && read(c->go_fd, &go, 1) != 1) /* readyd gave up on this child */
 		_exit(127);
@@ -163,8 +164,7 @@ child_run(const struct process_config *cfg, struct child_setup *c)
 	if (cfg->user && setuid(cfg->uid) < 0)
 		child_fail(c, "setuid to", cfg->user);
 	/* Set after the credential change, which clears it. */
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
-	if (getppid() != c->parent)
+	if (c->die_with_readyd && (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != c->parent))
 		_exit(127);
 	fill_self_pid(c->env, self_pid, sizeof(self_pid));
 	execve(c->argv[0], c->argv, c->env);
@@ -194,6 +194,7 @@ int supervisor_spawn(const struct process_config *cfg, char *const *extra_env,
 				      .capture = fds && fds->output >= 0,
 				      .pass_fd = fds ? fds->ready : -1,
 				      .pass_as = fds ? fds->ready_as : -1,
+				      .die_with_readyd = fds && fds->die_with_readyd,
 				      .parent = getpid() };
 	pid = fork();
 	if (pid < 0) {
@@ -255,6 +256,8 @@ int supervisor_spawn_probe(const struct process_config *cfg, char *const *argv, 
 				      .stdout_fd = outp[1],
 				      .capture = true,
 				      .fail_text = true,
+				      .die_with_readyd =
+					      true, /* a probe is readyd's, not the service's */
 				      .pass_fd = -1,
 				      .pass_as = -1,
 				      .parent = getpid() };

@@ -35,6 +35,13 @@ struct spawn_fds {
 	int output;   /* its stdout and stderr (-1: readyd's own) */
 	int ready;    /* passed as fd ready_as: its notification fd (-1: none) */
 	int ready_as; /* ready = fd:N */
+	/*
+	 * readyd exec: the command gets SIGTERM when readyd dies. A daemon's
+	 * services outlive it instead (the next readyd takes them back) and
+	 * ignore SIGPIPE, as systemd's do: a write to readyd's end of their
+	 * output pipe while no readyd reads it fails with EPIPE, not death.
+	 */
+	bool die_with_readyd;
 };
 
 /*

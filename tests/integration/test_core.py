@@ -300,7 +300,7 @@ class ControlTests(ReadydCase):
         p = subprocess.run([READYD, "--config", os.path.join(self.tmp, "readyd.conf"),
                             "--mode", self.MODE], capture_output=True, text=True, timeout=30)
         self.assertNotEqual(p.returncode, 0)
-        self.assertIn("another readyd is answering", p.stderr)
+        self.assertIn("another readyd runs on this state directory", p.stderr)  # before its socket
 
     def test_config_error_starts_nothing(self):
         conf = self.start_readyd(self.service("ok", "/bin/sleep 60"),

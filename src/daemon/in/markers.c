@@ -117,7 +117,12 @@ static int before_spawn(struct unit *u, struct svc_exit *fail)
 /* An adopted service may have written its marker long before readyd looked. */
 static void observe(struct unit *u, const struct unit_news *n)
 {
-	if (n->spawned && u->cfg->adopted)
+	struct markers *m = u->d->markers;
+
+	if (n->resumed && (u->cfg->ready & READY_FILE) && !watch_dir(u) &&
+	    !loop_timer_armed(&m->poll))
+		loop_timer_arm(u->d->loop, &m->poll, now_mono_ns() + MARKER_POLL_NS);
+	if ((n->spawned && u->cfg->adopted) || n->resumed)
 		check_marker(u);
 }
 

@@ -110,8 +110,15 @@ static void open_socket(struct unit *u)
 	char name[UNIT_NOTIFY_NAME_MAX];
 	int fd;
 
-	snprintf(name, sizeof(name), "readyd/%d/%u", (int)getpid(), u->id);
-	fd = notify_socket_open(name);
+	const struct unit_origin *from = u->origin;
+
+	/* Taken back from an earlier readyd: its services know the socket by that name. */
+	if (from && from->notify_name[0])
+		str_copy(name, from->notify_name, sizeof(name));
+	else
+		snprintf(name, sizeof(name), "readyd/%d/%u", (int)getpid(), u->id);
+	fd = from && from->notify_fd >= 0 ? notify_socket_adopt(from->notify_fd, name)
+					  : notify_socket_open(name);
 	if (fd < 0) {
 		log_err("service=%s msg=\"cannot open its sd_notify socket\" err=\"%s\"",
 			u->cfg->name, strerror(-fd));
@@ -123,6 +130,7 @@ static void open_socket(struct unit *u)
 		goto fail;
 	}
 	str_copy(u->notify_name, name, sizeof(u->notify_name));
+	u->notify_fd = fd; /* (kept across an exec of readyd: daemon/handover_exec.c) */
 	return;
 fail:
 	if (u->cfg->ready & READY_NOTIFY)
@@ -151,6 +159,7 @@ static void remove_unit(struct unit *u)
 		fd_close(u->notify->src.fd);
 	}
 	u->notify_name[0] = '\0';
+	u->notify_fd = -1;
 	free(u->notify);
 	u->notify = NULL;
 }

@@ -10,6 +10,7 @@
 #ifndef READYD_IN_NOTIFY_H
 #define READYD_IN_NOTIFY_H
 
+struct unit;
 struct unit_module;
 
 extern const struct unit_module notify_module;

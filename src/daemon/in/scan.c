@@ -233,10 +233,11 @@ static void remove_unit(struct unit *u)
 	u->scan = NULL;
 }
 
-/* An adopted service was listening before readyd looked: what the kernel shows counts. */
+/* An adopted service (or one taken back) was listening before readyd looked: what the kernel
+ * shows counts. */
 static void observe(struct unit *u, const struct unit_news *n)
 {
-	if (n->spawned && u->cfg->adopted) {
+	if ((n->spawned && u->cfg->adopted) || n->resumed) {
 		int err = unit_scan(u, true);
 		if (err)
 			log_warn("service=%s msg=\"cannot see its sockets\" err=\"%s\"",

@@ -1,0 +1,247 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""Issue 10: services outlive readyd. A readyd SIGKILLed (or exec'd anew) is followed by one
+that takes every instance back: same processes, no restart, history kept; what ended
+meanwhile is judged by its restart policy; a config changed meanwhile is applied as a
+reload. SIGTERM still stops everything. Run in every attach mode that loads."""
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+from harness import (PYTHON, READYCTL, READYD, SERVERS, ReadydCase, free_port, parse_textfile,
+                     tagged_pids)
+
+
+class Hammer(threading.Thread):
+    """Connects to a port again and again and counts what was refused or failed."""
+
+    def __init__(self, port):
+        super().__init__(daemon=True)
+        self.port, self.ok, self.failed, self.stop = port, 0, [], False
+
+    def run(self):
+        while not self.stop:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:
+                    s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+                    if not s.recv(64).startswith(b"HTTP/1.0 200"):
+                        raise OSError("not served")
+                self.ok += 1
+            except OSError as e:
+                self.failed.append(str(e))
+            time.sleep(0.002)
+
+
+class DurableTests(ReadydCase):
+
+    def web(self, port, **keys):
+        return self.service("web", "%s -u -m http.server %d --bind 127.0.0.1" % (PYTHON, port),
+                            "tcp:127.0.0.1:%d" % port, **keys)
+
+    def cache(self, port):
+        # Forks into the background: readyd follows the daemon, not its launcher.
+        return self.service("cache", "/usr/bin/redis-server --port %d --bind 127.0.0.1\n"
+                            "  --save '' --appendonly no --daemonize yes --dir %s"
+                            % (port, self.tmp), "tcp:127.0.0.1:%d" % port)
+
+    def kill_readyd(self):
+        self.proc.kill()
+        self.proc.wait()
+        self.expect_clean_exit = False
+
+    def again(self, *sections):
+        """A new readyd on the same state; the config rewritten if sections are given."""
+        conf = os.path.join(self.tmp, "readyd.conf")
+        if sections:
+            with open(conf, "w") as f:
+                f.write("[readyd]\ntextfile = %s\ncontrol = %s\n\n" % (self.textfile, self.control))
+                f.write("\n".join(sections))
+        self.log_file = open(self.log_path, "a")
+        self.log_file.write("--- readyd started again ---\n")
+        self.log_file.flush()
+        self.proc = subprocess.Popen([READYD, "--config", conf, "--mode", self.MODE, "-v"],
+                                     stdout=self.log_file, stderr=subprocess.STDOUT)
+        self.expect_clean_exit = True
+        self.wait_for(lambda: self.answers() or self.proc.poll() is not None, 20,
+                      "the new readyd to answer")
+        self.assertIsNone(self.proc.poll(), "readyd exited at start:\n" + self.log())
+
+    def answers(self):
+        try:
+            return self.ctl("list", timeout=5)[0] == 0
+        except subprocess.TimeoutExpired:
+            return False
+
+    def since_restart(self):
+        return self.log().split("--- readyd started again ---")[-1]
+
+    def test_sigkill_takes_back_every_service(self):
+        web, cache = free_port(), free_port()
+        self.start_readyd(self.web(web), self.cache(cache))
+        before = {n: self.wait_state(n, "running") for n in ("web", "cache")}
+        self.kill_readyd()
+        for port in (web, cache):  # served while no readyd runs
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+        self.again()
+        for name, was in before.items():
+            s = self.wait_state(name, "running")
+            self.assertEqual(s["pid"], was["pid"], "%s was restarted" % name)
+            self.assertEqual(s["restarts"], was["restarts"])
+            self.assertEqual(s["cause"], was["cause"], "its cause is the earlier one's")
+        log = self.since_restart()
+        self.assertIn('service=web msg="taken back" state=running', log)
+        self.assertIn('service=cache msg="taken back" state=running', log)
+        self.assertNotIn("port conflict", log)
+        self.assertNotIn("transition=", log, "nothing changed state")
+        # Its output is readyd's again: a request's log line shows up as the service's.
+        subprocess.run(["curl", "-s", "-o", "/dev/null", "http://127.0.0.1:%d/taken-back" % web],
+                       timeout=10)
+        self.wait_for(lambda: "GET /taken-back" in self.since_restart(), 5, "its output")
+        m = parse_textfile(self.textfile)
+        self.assertEqual(m[("readyd_service_transitions_total",
+                            frozenset({("service", "web"), ("to", "running")}))], 1.0)
+
+    def test_a_service_that_ended_meanwhile_is_restarted_by_its_policy(self):
+        web = free_port()
+        self.start_readyd(self.web(web))
+        pid = self.wait_state("web", "running")["pid"]
+        self.kill_readyd()
+        os.kill(pid, signal.SIGKILL)
+        self.wait_for(lambda: not os.path.exists("/proc/%d" % pid) or
+                      open("/proc/%d/stat" % pid).read().split()[2] == "Z", 5, "it to die")
+        self.again()
+        s = self.wait_state("web", "running")
+        self.assertNotEqual(s["pid"], pid)
+        self.assertEqual(s["restarts"], 1)
+        self.assertIn("ended while no readyd was running (its status is unknown)",
+                      self.since_restart())
+
+    def test_one_still_starting_is_taken_back_starting(self):
+        port = free_port()
+        self.start_readyd(self.service("slow", "%s -u %s/slow_accept.py %d 2" % (
+            PYTHON, SERVERS, port), "tcp:127.0.0.1:%d" % port, ready_timeout="20s"))
+        s = self.wait_for(lambda: (lambda s: s["pid"] and s)(self.status("slow")), 10, "spawn")
+        self.assertEqual(s["state"], "starting")
+        self.kill_readyd()
+        self.again()
+        s = self.status("slow")
+        self.assertEqual((s["state"], s["pid"]), ("starting", s["pid"]))
+        s = self.wait_state("slow", "running", timeout=15)
+        self.assertEqual(s["pid"], self.status("slow")["pid"])
+        self.assertIn("after spawn", s["cause"])  # timed from its spawn, not from the takeover
+        self.assertEqual(s["restarts"], 0)
+
+    def test_a_config_changed_meanwhile_is_applied_as_a_reload(self):
+        web, other = free_port(), free_port()
+        self.start_readyd(self.web(web), self.service("gone", "/bin/sleep 600"),
+                          self.service("changed", "/bin/sleep 601"))
+        pids = {n: self.wait_for(lambda n=n: self.status(n)["pid"], 10, n)
+                for n in ("web", "gone", "changed")}
+        self.wait_state("web", "running")
+        self.kill_readyd()
+        self.again(self.web(web), self.service("changed", "/bin/sleep 602"),
+                   self.service("added", "/bin/sleep 603"))
+        self.assertEqual(self.status("web")["pid"], pids["web"])
+        self.wait_for(lambda: not os.path.exists("/proc/%d" % pids["gone"]), 15, "gone to stop")
+        changed = self.wait_for(lambda: (lambda s: s["pid"] and s["pid"] != pids["changed"] and s)(
+            self.status("changed")), 15, "changed to restart on its new command")
+        self.assertIn("sleep 602", changed["command"])
+        self.wait_for(lambda: self.status("added")["pid"], 10, "added to start")
+        self.assertIn('removed="gone" changed="changed"', self.since_restart())
+        del other
+
+    def test_reexec_serves_every_connection_and_restarts_nothing(self):
+        web = free_port()
+        self.start_readyd(self.web(web))
+        pid = self.wait_state("web", "running")["pid"]
+        hammer = Hammer(web)
+        hammer.start()
+        try:
+            time.sleep(0.3)
+            t0 = time.monotonic()
+            rc, out, err = self.ctl("reexec", "--timeout", "20s", timeout=30)
+            took = time.monotonic() - t0
+            time.sleep(0.3)
+        finally:
+            hammer.stop = True
+            hammer.join(5)
+        self.assertEqual(rc, 0, out + err + self.log())
+        self.assertIn("took over: 1 of 1 services running", out)
+        print("\n  reexec took %.0f ms; %d requests served, %d failed" % (
+            took * 1000, hammer.ok, len(hammer.failed)))
+        self.assertEqual(hammer.failed, [], "connections failed during the exec")
+        self.assertGreater(hammer.ok, 10)
+        s = self.status("web")
+        self.assertEqual((s["pid"], s["restarts"], s["state"]), (pid, 0, "running"))
+        self.assertIn("how=exec", self.log())
+        self.assertEqual(self.proc.poll(), None, "the same process, exec'd")
+
+    def test_reexec_into_a_binary_that_fails_leaves_the_services_running(self):
+        web = free_port()
+        self.start_readyd(self.web(web))
+        pid = self.wait_state("web", "running")["pid"]
+        rc, out, err = self.ctl("reexec", "--binary", "/bin/false", "--timeout", "2s", timeout=20)
+        self.assertEqual(rc, 1, out + err)
+        self.assertIn("the services keep running", err)
+        self.proc.wait(10)  # /bin/false was readyd for a moment
+        self.expect_clean_exit = False
+        self.assertTrue(os.path.exists("/proc/%d" % pid))
+        socket.create_connection(("127.0.0.1", web), timeout=2).close()
+        self.again()
+        self.assertEqual(self.wait_state("web", "running")["pid"], pid)
+
+    def test_reexec_of_what_is_not_a_binary_is_refused(self):
+        self.start_readyd(self.service("s", "/bin/sleep 600"))
+        pid = self.wait_for(lambda: self.status("s")["pid"], 10, "spawn")
+        script = os.path.join(self.tmp, "not-a-program")
+        with open(script, "w") as f:
+            f.write("hello\n")
+        os.chmod(script, 0o755)
+        for path, says in (("/etc/hostname-missing", "is not an executable file"),
+                           (script, "is not a program (neither ELF nor #!)")):
+            rc, out, err = self.ctl("reexec", "--binary", path)
+            self.assertEqual(rc, 3, out + err)
+            self.assertIn("%s %s" % (path, says), err)
+        # One the checks let through, and the kernel refuses: this readyd carries on.
+        with open(script, "w") as f:
+            f.write("#!/nonexistent/interpreter\n")
+        rc, out, err = self.ctl("reexec", "--binary", script, timeout=20)
+        self.assertEqual(rc, 1, out + err)
+        self.assertIn("exec %s: No such file or directory; readyd carries on as it was" % script,
+                      err)
+        self.assertIsNone(self.proc.poll())
+        self.assertEqual(self.status("s")["pid"], pid)
+
+    def test_sigterm_stops_everything_and_leaves_nothing_to_take_back(self):
+        self.start_readyd(self.service("s", "/bin/sleep 600"))
+        pid = self.wait_for(lambda: self.status("s")["pid"], 10, "spawn")
+        state = os.path.join(self.tmp, "state")
+        self.assertTrue(os.path.exists(os.path.join(state, "readyd.json")))
+        self.assertEqual(os.stat(state).st_mode & 0o777, 0o700)
+        self.assertEqual(self.stop_readyd(), 0)
+        self.assertFalse(os.path.exists("/proc/%d" % pid))
+        self.assertEqual(os.listdir(state), [])
+
+    def test_state_none_means_services_go_with_readyd(self):
+        self.start_readyd(self.service("s", "/bin/sleep 600"), readyd_extra="state = none\n")
+        pid = self.wait_for(lambda: self.status("s")["pid"], 10, "spawn")
+        self.kill_readyd()
+        self.wait_for(lambda: not tagged_pids(self.tag), 10, "the service to get SIGTERM")
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "state")))
+        del pid
+
+    def test_the_textfile_is_whole_whenever_readyd_is_killed(self):
+        ports = [free_port() for _ in range(4)]
+        self.start_readyd(*[self.service("s%d" % i, "%s -u %s/slow_accept.py %d 0.%d" % (
+            PYTHON, SERVERS, p, i), "tcp:127.0.0.1:%d" % p) for i, p in enumerate(ports)])
+        time.sleep(0.25)  # in the middle of the starts: the file is rewritten often
+        self.kill_readyd()
+        self.assertIn(("readyd_build_info", frozenset()),
+                      {(k[0], frozenset()) for k in parse_textfile(self.textfile)})
+        with open(self.textfile) as f:
+            self.assertTrue(f.read().endswith("\n"))
+        self.again()
+        for i in range(4):
+            self.wait_state("s%d" % i, "running")
