@@ -360,6 +360,8 @@ static bool take_back(struct handover *h, struct unit *u, const cJSON *o)
 	size_t n = saved_procs(o, h->children, procs, ARRAY_SIZE(procs));
 	char why[96];
 
+	if (u->cfg->adopted)
+		return false; /* a [watch] attaches from its config, as at any start */
 	if (snapshot_restore_svc(&u->svc, cJSON_GetObjectItemCaseSensitive(o, "svc"), why,
 				 sizeof(why)) < 0) {
 		log_warn("service=%s msg=\"cannot take it back: starting it afresh\" why=\"%s\"",

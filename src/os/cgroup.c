@@ -116,9 +116,9 @@ static void remove_leftovers(int parentfd)
 		    errno != ESRCH)
 			continue;
 		if (remove_tree(dirfd(dir), e->d_name) < 0)
-			log_warn("msg=\"a cgroup of a previous readyd still holds processes\" "
-				 "cgroup=%s err=\"%s\"",
-				 e->d_name, strerror(errno));
+			log_info("msg=\"a cgroup of an earlier readyd still holds processes: kept "
+				 "(its services outlived it)\" cgroup=%s",
+				 e->d_name);
 	}
 	closedir(dir);
 }

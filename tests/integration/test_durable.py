@@ -133,6 +133,20 @@ class DurableTests(ReadydCase):
         self.assertIn("after spawn", s["cause"])  # timed from its spawn, not from the takeover
         self.assertEqual(s["restarts"], 0)
 
+    def test_its_notification_fd_is_read_again(self):
+        # s6's protocol: the line comes on fd 3 after readyd was replaced.
+        script = os.path.join(self.tmp, "s6.py")
+        with open(script, "w") as f:
+            f.write("import os, time\ntime.sleep(3)\nos.write(3, b'\\n')\ntime.sleep(600)\n")
+        self.start_readyd(self.service("s6", "%s %s" % (PYTHON, script), ready="fd:3",
+                                       ready_timeout="20s"))
+        pid = self.wait_for(lambda: self.status("s6")["pid"], 10, "spawn")
+        self.kill_readyd()
+        self.again()
+        s = self.wait_state("s6", "running", timeout=15)
+        self.assertEqual(s["pid"], pid)
+        self.assertIn("the line on fd 3", s["cause"])
+
     def test_a_config_changed_meanwhile_is_applied_as_a_reload(self):
         web, other = free_port(), free_port()
         self.start_readyd(self.web(web), self.service("gone", "/bin/sleep 600"),

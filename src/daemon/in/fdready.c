@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "daemon/unit.h"
@@ -70,6 +71,37 @@ static int before_spawn(struct unit *u, struct svc_exit *fail)
 	return 0;
 }
 
+/*
+ * Taken back from an earlier readyd before it said its line: read the pipe
+ * again through /proc (the service holds the write end as fd N; a line
+ * written before that readyd ended is still in it; one written while no
+ * readyd read it failed with EPIPE, and it stays starting until
+ * ready_timeout).
+ */
+static void observe(struct unit *u, const struct unit_news *n)
+{
+	struct stat st;
+	char path[64];
+	int fd;
+
+	if (!n->resumed || !(u->cfg->ready & READY_FD) || u->svc.state != SVC_STARTING ||
+	    u->svc.fd_ready || !u->procs.v[0].main_alive || u->fdready->src.fd >= 0)
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)u->procs.v[0].child.pid,
+		 u->cfg->ready_fd);
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode)) {
+		u->fdready->src = (struct loop_source){ .fd = fd, .fn = on_readable, .data = u };
+		if (loop_add(u->d->loop, &u->fdready->src, EPOLLIN) == 0)
+			return;
+		u->fdready->src.fd = -1;
+	}
+	fd_close(fd);
+	log_warn("service=%s msg=\"its notification fd is not readyd's any more: it stays "
+		 "starting until ready_timeout\" fd=%d",
+		 u->cfg->name, u->cfg->ready_fd);
+}
+
 static int add(struct unit *u)
 {
 	u->fdready = calloc(1, sizeof(*u->fdready));
@@ -93,4 +125,5 @@ const struct unit_module fdready_module = {
 	.add = add,
 	.remove = remove_unit,
 	.before_spawn = before_spawn,
+	.observe = observe,
 };
