@@ -183,6 +183,7 @@ static int take_left(struct daemon *d, struct handover *h)
 			 h->dir);
 	} else {
 		h->children = snapshot_get_u64(top, "handover_pid", 0) == (uint64_t)getpid();
+		h->earlier_pid = pid;
 		h->next_id = (uint32_t)snapshot_get_u64(top, "next_id", 0);
 		h->services = read_services(h->dirfd);
 		h->pending = d->cfg; /* the file's: applied once the services are back */
@@ -422,4 +423,5 @@ void handover_start(struct daemon *d)
 	h->services = NULL;
 	apply_pending(d, h);
 	handover_save_all(d);
+	handover_forget_others(d); /* files of services no unit is now */
 }

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "base/loop.h"
 #include "config/config.h"
@@ -23,6 +24,7 @@ struct handover {
 	cJSON *services;	/* what the earlier readyd left, until taken back */
 	bool children;		/* they are readyd's own children: it was an exec */
 	uint32_t next_id;
+	pid_t earlier_pid;	   /* the readyd whose files these are */
 	struct loop_job flush_job; /* services changed this iteration: their files follow */
 	struct loop_job exec_job;  /* readyctl reexec: once its reply is out */
 	char exec_path[PATH_MAX];
@@ -42,9 +44,11 @@ void handover_save_close(struct daemon *d);
 void handover_save_all(struct daemon *d);
 /* Remove every file (a clean stop, or state from another boot). */
 void handover_forget_all(struct handover *h);
+/* Remove the service files of no unit. */
+void handover_forget_others(struct daemon *d);
 /* handover_exec.c: the exec job. */
 void handover_on_exec(struct loop *loop, struct loop_job *job);
-/* Saved services the earlier config no longer had (a reload was removing them): stopped. */
+/* Processes in the earlier readyd's cgroups that no unit took back: killed. */
 void handover_stop_strays(struct daemon *d);
 
 #endif

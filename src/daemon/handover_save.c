@@ -179,36 +179,88 @@ void handover_forget_all(struct handover *h)
 		closedir(dir);
 }
 
+void handover_forget_others(struct daemon *d)
+{
+	int dirfd = handover_on(d) ? d->handover->dirfd : -1;
+	DIR *dir = fdopendir(openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+	struct dirent *e;
+	unsigned int id;
+	char tail[8];
+
+	while (dir && (e = readdir(dir)))
+		if (sscanf(e->d_name, "service.%u.%7s", &id, tail) == 2 &&
+		    strcmp(tail, "json") == 0 && !daemon_unit(d, id))
+			state_dir_remove(dirfd, e->d_name);
+	if (dir)
+		closedir(dir);
+}
+
 void handover_finish(struct daemon *d)
 {
 	if (handover_on(d))
 		handover_forget_all(d->handover);
 }
 
-/* Saved services with no unit now (a reload was removing them when readyd went): stopped. */
+/* Does a unit follow the cgroup at this absolute path? */
+static bool claimed(const struct daemon *d, const char *path)
+{
+	for (size_t i = 0; i < d->n_units; i++)
+		for (size_t j = 0; j < d->units[i]->procs.n; j++) {
+			const struct cgroup *cg = &d->units[i]->procs.v[j].cg;
+			if (cg->dirfd >= 0 && strcmp(cg->path, path) == 0)
+				return true;
+		}
+	return false;
+}
+
+/* base/SERVICE/PROCESS with processes in it that no unit follows: killed. */
+static void kill_unclaimed(struct daemon *d, const char *base, const char *service)
+{
+	char dir[CGROUP_PATH_MAX];
+	DIR *procs;
+	struct dirent *e;
+
+	snprintf(dir, sizeof(dir), "%s/%s", base, service);
+	procs = opendir(dir);
+	while (procs && (e = readdir(procs))) {
+		struct cgroup cg;
+		char path[CGROUP_PATH_MAX];
+		if (e->d_type != DT_DIR || e->d_name[0] == '.' ||
+		    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= sizeof(path) ||
+		    claimed(d, path) || cgroup_open(reaper_cgroups(d), path, -1, &cg) < 0)
+			continue;
+		if (cgroup_populated(&cg) > 0) {
+			log_warn("service=%s msg=\"processes the earlier readyd started that no "
+				 "readyd follows now (a start it had not written down yet, or a "
+				 "service a reload was removing): killed\" cgroup=%s",
+				 service, path + cg.mount_len);
+			cgroup_signal(&cg, SIGKILL);
+		}
+		cgroup_close(&cg, -1, false);
+	}
+	if (procs)
+		closedir(procs);
+}
+
 void handover_stop_strays(struct daemon *d)
 {
-	const cJSON *o, *k;
+	const struct cgroup_base *b = reaper_cgroups(d);
+	char base[CGROUP_PATH_MAX];
+	const char *slash = strrchr(b->path, '/');
+	DIR *services;
+	struct dirent *e;
 
-	cJSON_ArrayForEach(o, d->handover->services)
-	{
-		struct unit *u = daemon_unit(d, (uint32_t)snapshot_get_u64(o, "id", 0));
-		if (u && strcmp(u->cfg->name, snapshot_get_str(o, "name")) == 0)
-			continue;
-		cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(o, "procs"))
-		{
-			struct cgroup cg;
-			const char *path = snapshot_get_str(k, "cgroup");
-			if (!path[0] || !strstr(path, "/readyd.") ||
-			    cgroup_open(reaper_cgroups(d), path, -1, &cg) < 0)
-				continue;
-			log_warn("service=%s msg=\"it was being removed when the earlier readyd "
-				 "ended: killing what is left of it\" cgroup=%s",
-				 snapshot_get_str(o, "name"), path);
-			cgroup_signal(&cg, SIGKILL);
-			cgroup_close(&cg, -1, false);
-		}
-	}
+	if (b->dirfd < 0 || !slash || !d->handover->earlier_pid)
+		return;
+	snprintf(base, sizeof(base), "%.*s/readyd.%d", (int)(slash - b->path), b->path,
+		 (int)d->handover->earlier_pid);
+	services = opendir(base);
+	while (services && (e = readdir(services)))
+		if (e->d_type == DT_DIR && e->d_name[0] != '.' &&
+		    !str_starts_with(e->d_name, "cgroup."))
+			kill_unclaimed(d, base, e->d_name);
+	if (services)
+		closedir(services);
 }
 
 void handover_save_init(struct daemon *d)

@@ -166,6 +166,28 @@ class DurableTests(ReadydCase):
         self.assertIn('removed="gone" changed="changed"', self.since_restart())
         del other
 
+    def test_what_a_reload_was_removing_is_killed_by_the_next_readyd(self):
+        stubborn = "/bin/sh -c 'trap \"\" TERM; sleep 600 & wait'"
+        self.start_readyd(self.service("keep", "/bin/sleep 600"),
+                          self.service("going", stubborn, stop_timeout="10m"))
+        going = self.wait_for(lambda: self.status("going")["pid"], 10, "spawn")
+        keep = self.wait_for(lambda: self.status("keep")["pid"], 10, "spawn")
+        self.write_config(self.service("keep", "/bin/sleep 600"))
+        self.assertEqual(self.ctl("reload")[0], 0)
+        self.wait_for(lambda: 'service=going msg="sending SIGTERM' in self.log(), 5, "the stop")
+        self.kill_readyd()
+        self.again()
+        self.wait_for(lambda: not os.path.exists("/proc/%d" % going), 10, "the stray to be killed")
+        self.assertIn("no readyd follows now", self.since_restart())
+        self.assertEqual(self.status("keep")["pid"], keep)
+        files = sorted(os.listdir(os.path.join(self.tmp, "state")))
+        self.assertEqual(len(files), 2, files)  # readyd.json and keep's: going's went
+
+    def write_config(self, *sections):
+        with open(os.path.join(self.tmp, "readyd.conf"), "w") as f:
+            f.write("[readyd]\ntextfile = %s\ncontrol = %s\n\n" % (self.textfile, self.control))
+            f.write("\n".join(sections))
+
     def test_reexec_serves_every_connection_and_restarts_nothing(self):
         web = free_port()
         self.start_readyd(self.web(web))
