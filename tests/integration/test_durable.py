@@ -214,6 +214,44 @@ class DurableTests(ReadydCase):
         self.assertIn("how=exec", self.log())
         self.assertEqual(self.proc.poll(), None, "the same process, exec'd")
 
+    def ticker(self):
+        """A service that prints a numbered line every 20 ms."""
+        script = os.path.join(self.tmp, "ticker.py")
+        with open(script, "w") as f:
+            f.write("import sys, time\nfor i in range(100000):\n"
+                    "    print('tick', i, flush=True)\n    time.sleep(0.02)\n")
+        return self.service("ticker", "%s %s" % (PYTHON, script), ready="probe",
+                            probe="exec:/bin/true")
+
+    def ticks(self):
+        return [int(line.split("tick ")[1].split('"')[0]) for line in self.log().splitlines()
+                if 'service=ticker output="tick ' in line]
+
+    def test_nothing_a_service_prints_during_a_reexec_is_lost(self):
+        self.start_readyd(self.ticker())
+        self.wait_for(lambda: len(self.ticks()) > 10, 10, "ticks")
+        self.assertEqual(self.ctl("reexec", "--timeout", "20s", timeout=30)[0], 0, self.log())
+        last = self.ticks()[-1]
+        self.wait_for(lambda: self.ticks()[-1] > last + 10, 10, "ticks after the exec")
+        ticks = self.ticks()
+        self.assertEqual(ticks, list(range(ticks[0], ticks[0] + len(ticks))),
+                         "lines lost or repeated across the exec")
+
+    def test_a_service_that_prints_while_no_readyd_runs_lives_on(self):
+        # (A shell ignores a failed write; Python raises BrokenPipeError, as under systemd
+        # while journald restarts: docs/operations.md says so.)
+        self.start_readyd(self.service(
+            "ticker", "/bin/sh -c 'i=0; while :; do echo tick $i; i=$((i+1)); sleep 0.02; done'",
+            ready="probe", probe="exec:/bin/true"))
+        pid = self.wait_for(lambda: len(self.ticks()) > 5 and self.status("ticker")["pid"], 10,
+                            "ticks")
+        self.kill_readyd()
+        time.sleep(0.5)  # ~25 lines written to a pipe no one reads: EPIPE, not SIGPIPE
+        self.assertTrue(os.path.exists("/proc/%d" % pid), "SIGPIPE killed it")
+        self.again()
+        self.assertEqual(self.wait_state("ticker", "running")["pid"], pid)
+        self.wait_for(lambda: 'output="tick' in self.since_restart(), 5, "its output again")
+
     def test_reexec_into_a_binary_that_fails_leaves_the_services_running(self):
         web = free_port()
         self.start_readyd(self.web(web))
