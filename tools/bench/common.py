@@ -51,14 +51,15 @@ def fmt_ms(ns):
 class Readyd:
     """A readyd process on a generated config, in a temp dir."""
 
-    def __init__(self, services, mode="tracepoint", extra_args=()):
+    def __init__(self, services, mode="tracepoint", extra_args=(), readyd_extra=""):
         self.tmp = tempfile.mkdtemp(prefix="readyd-bench-")
         os.chmod(self.tmp, 0o755)
         self.control = os.path.join(self.tmp, "control.sock")
         self.textfile = os.path.join(self.tmp, "readyd.prom")
         conf = os.path.join(self.tmp, "readyd.conf")
         with open(conf, "w") as f:
-            f.write("[readyd]\ntextfile = %s\ncontrol = %s\n\n" % (self.textfile, self.control))
+            f.write("[readyd]\ntextfile = %s\ncontrol = %s\n%s\n" % (self.textfile, self.control,
+                                                                  readyd_extra))
             for name, command, listen, *extra in services:
                 f.write('[service "%s"]\ncommand = %s\n' % (name, command))
                 if listen:
@@ -74,11 +75,20 @@ class Readyd:
     def start(self):
         self.proc = subprocess.Popen(self.args, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
-        while not os.path.exists(self.control):
+        while not self.answers():
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("readyd did not start; see %s/readyd.log" % self.tmp)
             time.sleep(0.005)
         return self
+
+    def answers(self):
+        """Its control socket accepts (a socket file left by a killed one does not)."""
+        try:
+            with socket.socket(socket.AF_UNIX) as s:
+                s.connect(self.control)
+            return True
+        except OSError:
+            return False
 
     def ctl(self, *args):
         out = subprocess.run([READYCTL, "--control", self.control, "--json", *args],

@@ -8,6 +8,7 @@
   run.py probes [--services N] [--seconds S]
   run.py scans [--starts N] [--services N] [--seconds S]
   run.py serving [--starts N] [--redis-keys N]
+  run.py handover [--services N] [--reps N]
 """
 import argparse
 import os
@@ -17,6 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import latency  # noqa: E402
 import overhead  # noqa: E402
+import handover  # noqa: E402
 import probes  # noqa: E402
 import scans  # noqa: E402
 import serving  # noqa: E402
@@ -24,7 +26,7 @@ import serving  # noqa: E402
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", nargs="?", choices=["all", "latency", "overhead", "probes", "scans", "serving"], default="all")
+    ap.add_argument("what", nargs="?", choices=["all", "latency", "overhead", "probes", "scans", "serving", "handover"], default="all")
     ap.add_argument("--mode", default="tracepoint", help="readyd --mode (default tracepoint)")
     ap.add_argument("--starts", type=int, default=200, help="latency: service starts to sample")
     ap.add_argument("--burst", type=int, default=20, help="latency: services started at once")
@@ -50,6 +52,8 @@ def main():
         scans.run(args)
     if args.what in ("all", "serving"):
         serving.run(args)
+    if args.what in ("all", "handover"):
+        handover.run(args)
     return 0
 
 
