@@ -29,7 +29,8 @@ enum ctl_service_arg { CTL_NO_SERVICE, CTL_SERVICE, CTL_OPTIONAL_SERVICE };
 	X(reset, CTL_SERVICE, true, false)                                                         \
 	X(reload, CTL_NO_SERVICE, true, false)                                                     \
 	X(sockets, CTL_OPTIONAL_SERVICE, false, false)                                             \
-	X(reexec, CTL_NO_SERVICE, true, false)
+	X(reexec, CTL_NO_SERVICE, true, false)                                                     \
+	X(exit, CTL_NO_SERVICE, true, false)
 
 #define CTL_ENUM(name, arg, mutating, waits) CTL_##name,
 enum ctl_command_id { READYD_CONTROL_COMMANDS(CTL_ENUM) CTL_COMMAND_COUNT };

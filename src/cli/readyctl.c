@@ -47,6 +47,9 @@ static const char usage[] =
 	"  reexec [--binary PATH]      exec readyd anew (an upgraded binary: PATH, or the\n"
 	"                              one it runs); services keep running; waits until\n"
 	"                              the new one answers (0) or --timeout (1)\n"
+	"  exit [--keep-services]      stop every service and exit (as SIGTERM); with\n"
+	"                              --keep-services, exit leaving them running for\n"
+	"                              the next readyd to take back\n"
 	"\n"
 	"  --control PATH   control socket (default " READYD_CONTROL_DEFAULT ")\n"
 	"  --json           print the daemon's JSON instead of text\n"
@@ -59,6 +62,7 @@ struct ctl_opts {
 	bool no_wait;
 	bool all;	    /* sockets --all */
 	const char *binary; /* reexec --binary */
+	bool keep_services; /* exit --keep-services */
 	int timeout_ms;	    /* -1: forever */
 };
 
@@ -114,6 +118,9 @@ static int print_reply(const struct ctl_opts *o, const struct ctl_command *c, co
 	} else if (strcmp(c->name, "sockets") == 0) {
 		ctl_print_sockets(stdout, reply);
 		return 0;
+	} else if (strcmp(c->name, "exit") == 0) {
+		puts(o->keep_services ? "readyd exits; every service keeps running"
+				      : "readyd stops every service, then exits");
 	} else if (strcmp(c->name, "reload") == 0) {
 		print_list("added:", cJSON_GetObjectItemCaseSensitive(reply, "added"));
 		print_list("removed:", cJSON_GetObjectItemCaseSensitive(reply, "removed"));
@@ -226,6 +233,8 @@ static int run(const struct ctl_opts *o, const struct ctl_command *c, const char
 		cJSON_AddTrueToObject(req, "all");
 	if (o->binary)
 		cJSON_AddStringToObject(req, "binary", o->binary);
+	if (o->keep_services)
+		cJSON_AddTrueToObject(req, "keep_services");
 	if (c->waits && strcmp(c->name, "wait") != 0)
 		cJSON_AddBoolToObject(req, "wait", waiting);
 	err = ctl_request(o->control, req, waiting ? o->timeout_ms : 30000, print_event, (void *)o,
@@ -280,6 +289,8 @@ static int parse_args(int argc, char **argv, struct ctl_opts *o, const char **po
 			o->json = true;
 		} else if (strcmp(argv[i], "--all") == 0) {
 			o->all = true;
+		} else if (strcmp(argv[i], "--keep-services") == 0) {
+			o->keep_services = true;
 		} else if (strcmp(argv[i], "--no-wait") == 0) {
 			o->no_wait = true;
 		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {

@@ -165,6 +165,27 @@ static void do_reexec(struct request *r)
 	json_reply(r->c, obj);
 }
 
+/* exit [--keep-services]: stop everything and exit (as SIGTERM), or exit leaving it running. */
+static void do_exit(struct request *r)
+{
+	bool keep = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r->req, "keep_services"));
+	char by[64];
+
+	log_info("msg=\"exit requested\" keep_services=%s peer_pid=%d peer_uid=%u",
+		 keep ? "yes" : "no", (int)r->peer->cred.pid, (unsigned int)r->peer->cred.uid);
+	if (keep && daemon_leave_running(r->d) < 0) {
+		json_reply_error(r->c,
+				 "this readyd keeps no state directory (`state = none`), or is "
+				 "shutting down: no readyd could take its services back",
+				 false);
+		return;
+	}
+	json_reply(r->c, json_reply_new(r->d));
+	snprintf(by, sizeof(by), "readyctl exit (uid %u)", (unsigned int)r->peer->cred.uid);
+	if (!keep)
+		daemon_shutdown(r->d, by);
+}
+
 /* sockets [NAME] [--all]: one service's declared sockets, or every service's. */
 static void do_sockets(struct request *r)
 {
@@ -200,7 +221,7 @@ static void (*const handlers[CTL_COMMAND_COUNT])(struct request *r) = {
 	[CTL_list] = do_list,	  [CTL_status] = do_status, [CTL_wait] = do_wait,
 	[CTL_start] = do_start,	  [CTL_stop] = do_stop,	    [CTL_restart] = do_restart,
 	[CTL_reset] = do_reset,	  [CTL_reload] = do_reload, [CTL_sockets] = do_sockets,
-	[CTL_reexec] = do_reexec,
+	[CTL_reexec] = do_reexec, [CTL_exit] = do_exit,
 };
 
 /* ---- authorization ---- */

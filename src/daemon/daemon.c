@@ -98,21 +98,40 @@ static void on_unit_freed(struct daemon *d)
 		daemon_start_missing(d, NULL); /* a reload may have re-added that name */
 }
 
-static void begin_shutdown(struct daemon *d, int sig)
+int daemon_leave_running(struct daemon *d)
+{
+	if (!handover_keeps_services(d) || d->shutting_down)
+		return -EOPNOTSUPP;
+	log_info("msg=\"exiting, every service left running: a next readyd takes them back\"");
+	handover_save_all_now(d);
+	d->exiting = true;
+	loop_quit(d->loop, 0);
+	return 0;
+}
+
+void daemon_shutdown(struct daemon *d, const char *by)
 {
 	struct svc_input in = { .why = "readyd is shutting down" };
 
 	if (d->shutting_down) { /* asked twice: don't wait for stop_timeout */
-		log_warn("msg=\"second SIG%s: killing every service now\"", sigabbrev_np(sig));
+		log_warn("msg=\"second %s: killing every service now\"", by);
 		for (size_t i = 0; i < d->n_units; i++)
 			unit_signal(d->units[i], SIGKILL);
 		return;
 	}
-	log_info("msg=\"stopping every service\" signal=SIG%s", sigabbrev_np(sig));
+	log_info("msg=\"stopping every service\" by=\"%s\"", by);
 	d->shutting_down = true;
 	for (size_t i = 0; i < d->n_units; i++)
 		unit_handle(d->units[i], SVC_EV_STOP, &in);
 	check_shutdown(d);
+}
+
+static void begin_shutdown(struct daemon *d, int sig)
+{
+	char by[16];
+
+	snprintf(by, sizeof(by), "SIG%s", sigabbrev_np(sig));
+	daemon_shutdown(d, by);
 }
 
 /* ---- signals ---- */

@@ -83,6 +83,10 @@ int daemon_run(struct daemon *d);
 /* The start of daemon_run: the first textfile, every service started. */
 void daemon_start(struct daemon *d);
 void daemon_free(struct daemon *d);
+/* Stop every service, then exit (`by`: who asked, for the log); asked again: SIGKILL them. */
+void daemon_shutdown(struct daemon *d, const char *by);
+/* Exit now, every service left running for a next readyd. -EOPNOTSUPP: no state directory. */
+int daemon_leave_running(struct daemon *d);
 /* Load the config named by opts; its --control/--textfile win over the file. */
 int daemon_load_config(const struct daemon_opts *o, struct config **out, struct config_diag *diag);
 /* The --control/--textfile of opts over cfg's. 0 or -ENOMEM. */

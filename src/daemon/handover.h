@@ -37,6 +37,8 @@ void handover_close(struct daemon *d);
 int handover_setup_units(struct daemon *d);
 /* daemon_start's part: take back what still runs, start the rest, apply the config file. */
 void handover_start(struct daemon *d);
+/* Every file written now (readyd exits, leaving its services running). */
+void handover_save_all_now(struct daemon *d);
 /* readyd exits with every service stopped: nothing is left to take back. */
 void handover_finish(struct daemon *d);
 /*

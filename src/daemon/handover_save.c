@@ -111,6 +111,11 @@ void handover_save_all(struct daemon *d)
 		save_unit(d, d->units[i]);
 }
 
+void handover_save_all_now(struct daemon *d)
+{
+	handover_save_all(d);
+}
+
 static void on_flush(struct loop *loop, struct loop_job *job)
 {
 	struct daemon *d = job->data;

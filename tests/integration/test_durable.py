@@ -14,6 +14,14 @@ from harness import (PYTHON, READYCTL, READYD, SERVERS, ReadydCase, free_port, p
                      tagged_pids)
 
 
+def gone(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
 class Hammer(threading.Thread):
     """Connects to a port again and again and counts what was refused or failed."""
 
@@ -109,8 +117,7 @@ class DurableTests(ReadydCase):
         pid = self.wait_state("web", "running")["pid"]
         self.kill_readyd()
         os.kill(pid, signal.SIGKILL)
-        self.wait_for(lambda: not os.path.exists("/proc/%d" % pid) or
-                      open("/proc/%d/stat" % pid).read().split()[2] == "Z", 5, "it to die")
+        self.wait_for(lambda: gone(pid), 5, "it to die")
         self.again()
         s = self.wait_state("web", "running")
         self.assertNotEqual(s["pid"], pid)
@@ -177,7 +184,7 @@ class DurableTests(ReadydCase):
         self.wait_for(lambda: 'service=going msg="sending SIGTERM' in self.log(), 5, "the stop")
         self.kill_readyd()
         self.again()
-        self.wait_for(lambda: not os.path.exists("/proc/%d" % going), 10, "the stray to be killed")
+        self.wait_for(lambda: gone(going), 10, "the stray to be killed")
         self.assertIn("no readyd follows now", self.since_restart())
         self.assertEqual(self.status("keep")["pid"], keep)
         files = sorted(os.listdir(os.path.join(self.tmp, "state")))
@@ -298,9 +305,32 @@ class DurableTests(ReadydCase):
         self.assertFalse(os.path.exists("/proc/%d" % pid))
         self.assertEqual(os.listdir(state), [])
 
+    def test_exit_keep_services_hands_them_to_the_next_readyd(self):
+        web = free_port()
+        self.start_readyd(self.web(web))
+        pid = self.wait_state("web", "running")["pid"]
+        rc, out, err = self.ctl("exit", "--keep-services")
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn("every service keeps running", out)
+        self.assertEqual(self.proc.wait(15), 0, self.log())
+        self.assertTrue(os.path.exists("/proc/%d" % pid))
+        self.again()
+        s = self.wait_state("web", "running")
+        self.assertEqual((s["pid"], s["restarts"]), (pid, 0))
+        # Without the flag, exit is SIGTERM's: everything stops, nothing is left to take back.
+        rc, out, err = self.ctl("exit")
+        self.assertEqual(rc, 0, out + err)
+        self.assertEqual(self.proc.wait(15), 0)
+        self.assertTrue(gone(pid))  # (a zombie of PID 1's now: not readyd's child any more)
+        self.assertEqual(os.listdir(os.path.join(self.tmp, "state")), [])
+        self.assertIn('msg="stopping every service" by="readyctl exit (uid 0)"', self.log())
+
     def test_state_none_means_services_go_with_readyd(self):
         self.start_readyd(self.service("s", "/bin/sleep 600"), readyd_extra="state = none\n")
         pid = self.wait_for(lambda: self.status("s")["pid"], 10, "spawn")
+        rc, out, err = self.ctl("exit", "--keep-services")
+        self.assertEqual(rc, 3, out + err)
+        self.assertIn("keeps no state directory", err)
         self.kill_readyd()
         self.wait_for(lambda: not tagged_pids(self.tag), 10, "the service to get SIGTERM")
         self.assertFalse(os.path.exists(os.path.join(self.tmp, "state")))
