@@ -277,19 +277,14 @@ static int setup_units(struct daemon *d)
 	return 0;
 }
 
+/* control_open says why it cannot (which directory, and the fix). */
 static int open_control(struct daemon *d)
 {
-	int err;
-
 	if (!d->cfg->control)
 		return 0;
-	err = control_open(d->loop, d->cfg->control,
-			   d->cfg->control_group ? d->cfg->control_gid : (gid_t)-1,
-			   commands_on_request, d, &d->control);
-	if (err)
-		log_err("msg=\"cannot open control socket\" path=%s err=\"%s\"", d->cfg->control,
-			strerror(-err));
-	return err;
+	return control_open(d->loop, d->cfg->control,
+			    d->cfg->control_group ? d->cfg->control_gid : (gid_t)-1,
+			    commands_on_request, d, &d->control);
 }
 
 int daemon_init(struct daemon *d, const struct daemon_opts *o)

@@ -2,6 +2,8 @@
 #include "os/control_socket.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 
 #include "base/log.h"
 #include "base/clock.h"
+#include "base/safe_path.h"
 #include "base/util.h"
 
 struct control_client {
@@ -238,41 +241,52 @@ static void on_accept(struct loop *loop, struct loop_source *src, uint32_t event
 	loop_timer_arm(loop, &c->idle, now_mono_ns() + CONTROL_IDLE_NS);
 }
 
-/* Is someone answering on path? Then it is not ours to remove. */
-static int check_existing(const char *path)
+/* Is someone answering on path? Then it is not ours to remove. dirfd: its checked directory. */
+static int check_existing(int dirfd, const char *base, const char *path, char *why, size_t size)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct stat st;
 	int fd, err;
 
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : -errno;
+	if (fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		err = -errno;
+		if (err != -ENOENT)
+			snprintf(why, size, "%s: %s", path, strerror(-err));
+		return err == -ENOENT ? 0 : err;
+	}
 	if (!S_ISSOCK(st.st_mode)) {
-		log_err("msg=\"control path exists and is not a socket; remove it or choose "
-			"another\" "
-			"path=%s",
-			path);
+		snprintf(why, size,
+			 "%s exists and is not a socket: remove it or choose another path", path);
 		return -EEXIST;
 	}
 	str_copy(sa.sun_path, path, sizeof(sa.sun_path));
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
+	if (fd < 0) {
+		err = -errno;
+		snprintf(why, size, "socket: %s", strerror(-err));
+		return err;
+	}
 	err = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 ? -EADDRINUSE : 0;
 	close(fd);
 	if (err) {
-		log_err("msg=\"another readyd is answering on the control socket\" path=%s", path);
+		snprintf(why, size, "another readyd is answering on %s", path);
 		return err;
 	}
-	return unlink(path) < 0 ? -errno : 0; /* stale: left by a readyd that died */
+	if (unlinkat(dirfd, base, 0) < 0) { /* stale: left by a readyd that died */
+		err = -errno;
+		snprintf(why, size, "cannot remove the stale socket %s: %s", path, strerror(-err));
+		return err;
+	}
+	return 0;
 }
 
 /*
  * The mode comes from the umask at bind (0600, or 0660 with a group), so
- * there is no window where others could connect, and lchown never follows a
- * symlink someone might have swapped in.
+ * there is no window where others could connect; fchownat never follows a
+ * symlink, and the directory is one nobody but root can change.
  */
-static int bind_private(int fd, const char *path, gid_t gid)
+static int bind_private(int fd, int dirfd, const char *base, const char *path, gid_t gid, char *why,
+			size_t size)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	mode_t old = umask(gid != (gid_t)-1 ? 0117 : 0177);
@@ -282,76 +296,74 @@ static int bind_private(int fd, const char *path, gid_t gid)
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		err = -errno;
 	umask(old);
-	if (!err && gid != (gid_t)-1 && lchown(path, 0, gid) < 0)
+	if (!err && gid != (gid_t)-1 && fchownat(dirfd, base, 0, gid, AT_SYMLINK_NOFOLLOW) < 0)
 		err = -errno;
+	if (err)
+		snprintf(why, size, "bind %s: %s", path, strerror(-err));
 	return err;
 }
 
-/* A directory others may write to (without the sticky bit) lets them swap the socket. */
-static int check_parent(const char *dir)
+/* The listening socket at path, in its checked directory; -errno with why set. */
+static int listen_at(struct control *ctl, const char *path, gid_t gid, char *why, size_t size)
 {
-	struct stat st;
+	const char *base;
+	int dirfd = safe_path_parent(path, SAFE_PATH_CREATE, &base, why, size);
+	int err = dirfd < 0 ? dirfd : check_existing(dirfd, base, path, why, size);
 
-	if (stat(dir, &st) < 0)
-		return -errno;
-	if ((st.st_mode & S_IWOTH && !(st.st_mode & S_ISVTX)) ||
-	    (geteuid() == 0 && st.st_uid != 0)) {
-		log_err("msg=\"refusing a control socket in a directory others can write to\" "
-			"dir=%s owner=%u mode=%04o",
-			dir, (unsigned int)st.st_uid, (unsigned int)(st.st_mode & 07777));
-		return -EPERM;
+	if (!err) {
+		ctl->src.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		err = ctl->src.fd < 0 ? -errno : 0;
+		if (err)
+			snprintf(why, size, "socket: %s", strerror(-err));
 	}
-	return 0;
+	if (!err)
+		err = bind_private(ctl->src.fd, dirfd, base, path, gid, why, size);
+	if (!err && listen(ctl->src.fd, 16) < 0) {
+		err = -errno;
+		snprintf(why, size, "listen: %s", strerror(-err));
+		unlinkat(dirfd, base, 0);
+	}
+	if (err && ctl->src.fd >= 0)
+		ctl->src.fd = fd_close(ctl->src.fd);
+	fd_close(dirfd);
+	return err;
 }
 
 int control_open(struct loop *loop, const char *path, gid_t gid, control_request_fn fn, void *ctx,
 		 struct control **out)
 {
 	struct control *ctl = calloc(1, sizeof(*ctl));
-	char dir[108];
-	char *slash;
+	char why[SAFE_PATH_WHY_MAX], text[SAFE_PATH_WHY_MAX + 64];
 	int err;
 
 	if (!ctl)
 		return -ENOMEM;
-	str_copy(ctl->path, path, sizeof(ctl->path));
-	str_copy(dir, path, sizeof(dir));
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		err = mkdir_parents(dir, 0755);
-		if (!err)
-			err = check_parent(dir);
-		if (err)
-			goto fail;
-	}
-	err = check_existing(path);
-	if (err)
-		goto fail;
 	ctl->loop = loop;
 	ctl->fn = fn;
 	ctl->ctx = ctx;
-	ctl->src = (struct loop_source){ .fn = on_accept, .data = ctl };
-	ctl->src.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (ctl->src.fd < 0) {
-		err = -errno;
-		goto fail;
+	ctl->src = (struct loop_source){ .fd = -1, .fn = on_accept, .data = ctl };
+	if (str_copy(ctl->path, path, sizeof(ctl->path)) >= sizeof(ctl->path)) {
+		snprintf(why, sizeof(why), "longer than %zu bytes", sizeof(ctl->path) - 1);
+		err = -ENAMETOOLONG;
+	} else {
+		err = listen_at(ctl, path, gid, why, sizeof(why));
 	}
-	err = bind_private(ctl->src.fd, path, gid);
-	if (!err && listen(ctl->src.fd, 16) < 0)
-		err = -errno;
-	if (!err)
+	if (!err) {
 		err = loop_add(loop, &ctl->src, EPOLLIN);
+		if (err) {
+			snprintf(why, sizeof(why), "epoll: %s", strerror(-err));
+			close(ctl->src.fd);
+			unlink(path);
+		}
+	}
 	if (err) {
-		close(ctl->src.fd);
-		unlink(path);
-		goto fail;
+		log_err("msg=\"cannot open control socket\" path=%s err=\"%s\"", path,
+			log_escape(text, sizeof(text), why));
+		free(ctl);
+		return err;
 	}
 	*out = ctl;
 	return 0;
-fail:
-	free(ctl);
-	return err;
 }
 
 void control_close(struct control *ctl)

@@ -38,9 +38,11 @@ typedef void (*control_request_fn)(struct control_client *c, const char *line,
 				   const struct control_peer *peer, void *ctx);
 
 /*
- * Listen on `path`: refuses if another readyd answers there, removes a
- * stale socket file, never removes anything that is not a socket. Mode
- * 0600 (root only), or 0660 with group `gid` when gid != (gid_t)-1.
+ * Listen on `path`: refuses a directory another user could change
+ * (base/safe_path.h: every component from /, missing ones created 0755),
+ * refuses if another readyd answers there, removes a stale socket file,
+ * never removes anything that is not a socket. Mode 0600 (root only), or
+ * 0660 with group `gid` when gid != (gid_t)-1. Logs why it cannot.
  */
 int control_open(struct loop *loop, const char *path, gid_t gid, control_request_fn fn, void *ctx,
 		 struct control **out);

@@ -1,0 +1,121 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""Issue 10: what a local user can do to readyd. Each attack runs as the unprivileged user
+nobody against the real readyd and readyctl."""
+import os
+import pwd
+import signal
+import subprocess
+import textwrap
+
+from harness import PYTHON, READYCTL, ReadydCase
+
+NOBODY = pwd.getpwnam("nobody")
+AS_NOBODY = dict(user=NOBODY.pw_uid, group=NOBODY.pw_gid, extra_groups=[])
+
+# A control socket that answers every request "ok", as nobody: what a user who could place a
+# socket where readyctl looks would run to capture root's commands. It prints each request.
+FAKE_READYD = textwrap.dedent("""\
+    import socket, sys
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(sys.argv[1])
+    s.listen(8)
+    s.settimeout(30)
+    print("listening", flush=True)
+    while True:
+        try:
+            c, _ = s.accept()
+        except socket.timeout:
+            sys.exit(0)
+        c.settimeout(5)
+        data = b""
+        while not data.endswith(b"\\n") and len(data) < 8192:
+            part = c.recv(4096)
+            if not part:
+                break
+            data += part
+        print("request", data.decode().strip(), flush=True)
+        c.sendall(b'{"ok": true, "protocol": 1, "service": {"name": "web", "state": "stopped"}}\\n')
+        c.close()
+    """)
+
+
+class HostilePathTests(ReadydCase):
+    """Paths readyd and readyctl use under directories another user controls."""
+
+    MODE = "poll"  # nothing here needs the kernel's events
+
+    def setUp(self):
+        super().setUp()
+        if os.geteuid() != 0:
+            self.skipTest("needs root to act as nobody")
+
+    def nobody_dir(self, name, mode=0o755):
+        path = os.path.join(self.tmp, name)
+        os.mkdir(path)
+        os.chmod(path, mode)
+        os.chown(path, NOBODY.pw_uid, NOBODY.pw_gid)
+        return path
+
+    def refused_at_start(self, *args):
+        """readyd exits at start (within 20s); its log."""
+        self.start_readyd(args=args, expect_up=False)
+        try:
+            rc = self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.fail("readyd started with %s:\n%s" % (" ".join(args), self.log()))
+        self.assertEqual(rc, 1, self.log())
+        return self.log()
+
+    def fake_readyd(self, path):
+        """FAKE_READYD as nobody on path, once it listens."""
+        p = subprocess.Popen([PYTHON, "-c", FAKE_READYD, path], stdout=subprocess.PIPE, text=True,
+                             **AS_NOBODY)
+        self.extra_cleanup.append(lambda: (p.kill(), p.wait()))
+        self.assertEqual(p.stdout.readline().strip(), "listening")
+        return p
+
+    def requests_seen(self, fake):
+        fake.send_signal(signal.SIGTERM)
+        out, _ = fake.communicate(timeout=10)
+        return [l for l in out.splitlines() if l.startswith("request")]
+
+    # ---- readyd's control socket ----
+
+    def test_control_socket_behind_a_symlink_is_refused(self):
+        # nobody's link to a good directory at start could be repointed at nobody's own later:
+        # root's "readyctl stop" would then reach nobody's socket.
+        good = os.path.join(self.tmp, "good")
+        os.mkdir(good)
+        link = os.path.join(self.tmp, "D")
+        os.symlink(good, link)
+        os.lchown(link, NOBODY.pw_uid, NOBODY.pw_gid)
+        log = self.refused_at_start("--control", os.path.join(link, "ctl.sock"))
+        self.assertIn('msg="cannot open control socket" path=%s/ctl.sock err="%s is a symlink (to %s)'
+                      % (link, link, good), log)
+        self.assertEqual(os.listdir(good), [])
+
+    def test_control_socket_below_a_directory_another_user_owns_is_refused(self):
+        # The socket's own directory is root's, but nobody owns the one above: nobody can
+        # rename it away and put a directory of its own in its place.
+        theirs = self.nobody_dir("N")
+        os.mkdir(os.path.join(theirs, "sub"))
+        log = self.refused_at_start("--control", os.path.join(theirs, "sub/ctl.sock"))
+        self.assertIn("%s is owned by uid %d, not root: that user could swap what is in it; chown "
+                      "root %s" % (theirs, NOBODY.pw_uid, theirs), log)
+
+    def test_control_socket_in_a_world_writable_directory_is_refused(self):
+        shared = os.path.join(self.tmp, "W")
+        os.mkdir(shared)
+        os.chmod(shared, 0o777)
+        log = self.refused_at_start("--control", os.path.join(shared, "ctl.sock"))
+        self.assertIn("%s is writable by its group and others (mode 0777): chmod go-w %s"
+                      % (shared, shared), log)
+
+    def test_control_socket_in_a_sticky_root_directory_is_allowed(self):
+        # /tmp's kind: others create entries, but cannot rename or remove readyd's.
+        sticky = os.path.join(self.tmp, "T")
+        os.mkdir(sticky)
+        os.chmod(sticky, 0o1777)
+        self.control = os.path.join(sticky, "ctl.sock")
+        self.start_readyd()
+        self.assertEqual(self.ctl_json("list")["ok"], True)
