@@ -19,6 +19,7 @@
 #include "cli/ctl_format.h"
 #include "base/duration.h"
 #include "base/clock.h"
+#include "base/safe_path.h"
 #include "base/util.h"
 
 enum {
@@ -141,6 +142,7 @@ static int run(const struct ctl_opts *o, const struct ctl_command *c, const char
 {
 	cJSON *req = cJSON_CreateObject(), *reply = NULL;
 	bool waiting = c->waits && !o->no_wait;
+	char why[SAFE_PATH_WHY_MAX];
 	int err, rc;
 
 	cJSON_AddStringToObject(req, "cmd", c->name);
@@ -151,11 +153,15 @@ static int run(const struct ctl_opts *o, const struct ctl_command *c, const char
 	if (c->waits && strcmp(c->name, "wait") != 0)
 		cJSON_AddBoolToObject(req, "wait", waiting);
 	err = ctl_request(o->control, req, waiting ? o->timeout_ms : 30000, print_event, (void *)o,
-			  &reply);
+			  &reply, why, sizeof(why));
 	cJSON_Delete(req);
 	if (err == -ETIMEDOUT && waiting) {
 		fprintf(stderr, "readyctl: %s: timed out waiting\n", name);
 		return EXIT_NOT_RUNNING;
+	}
+	if (err && why[0]) { /* nothing was sent: it may not be readyd answering there */
+		fprintf(stderr, "readyctl: not talking to %s: %s\n", o->control, why);
+		return EXIT_UNREACHABLE;
 	}
 	if (err) {
 		fprintf(stderr, "readyctl: cannot talk to readyd at %s: %s\n", o->control,

@@ -119,3 +119,40 @@ class HostilePathTests(ReadydCase):
         self.control = os.path.join(sticky, "ctl.sock")
         self.start_readyd()
         self.assertEqual(self.ctl_json("list")["ok"], True)
+
+    # ---- readyctl ----
+
+    def test_root_readyctl_does_not_talk_to_a_socket_in_another_users_directory(self):
+        theirs = self.nobody_dir("N")
+        sock = os.path.join(theirs, "ctl.sock")
+        fake = self.fake_readyd(sock)
+        p = subprocess.run([READYCTL, "--control", sock, "stop", "web"], capture_output=True,
+                           text=True, timeout=30)
+        self.assertEqual(p.returncode, 3, p.stdout + p.stderr)
+        self.assertIn("readyctl: not talking to %s: %s is owned by uid %d, not root"
+                      % (sock, theirs, NOBODY.pw_uid), p.stderr)
+        self.assertEqual(self.requests_seen(fake), [], "the request reached nobody's socket")
+
+    def test_root_readyctl_does_not_talk_to_another_users_socket_in_tmp(self):
+        # /tmp-like: the directory is fine, the socket in it is nobody's (readyd is not running).
+        sticky = os.path.join(self.tmp, "T")
+        os.mkdir(sticky)
+        os.chmod(sticky, 0o1777)
+        sock = os.path.join(sticky, "ctl.sock")
+        fake = self.fake_readyd(sock)
+        p = subprocess.run([READYCTL, "--control", sock, "stop", "web"], capture_output=True,
+                           text=True, timeout=30)
+        self.assertEqual(p.returncode, 3, p.stdout + p.stderr)
+        self.assertIn("readyctl: not talking to %s: %s is owned by uid %d, not root: it is not "
+                      "readyd's" % (sock, sock, NOBODY.pw_uid), p.stderr)
+        self.assertEqual(self.requests_seen(fake), [], "the request reached nobody's socket")
+
+    def test_readyctl_as_that_user_still_talks_to_its_own_socket(self):
+        # The rule is "root or yourself": nobody's readyctl trusts nobody's directory.
+        theirs = self.nobody_dir("N")
+        sock = os.path.join(theirs, "ctl.sock")
+        fake = self.fake_readyd(sock)
+        p = subprocess.run([READYCTL, "--control", sock, "list"], capture_output=True, text=True,
+                           timeout=30, **AS_NOBODY)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(len(self.requests_seen(fake)), 1)
