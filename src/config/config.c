@@ -38,24 +38,16 @@ struct text_stream {
 
 void config_error(struct parse_ctx *ctx, unsigned int line, const char *fmt, ...)
 {
-	struct config_diag *d = ctx->diag;
-	char msg[512], *full = NULL;
-	char **grown;
+	char msg[512];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if ((line ? asprintf(&full, "%s:%u: %s", ctx->file, line, msg)
-		  : asprintf(&full, "%s: %s", ctx->file, msg)) < 0)
-		return;
-	grown = realloc(d->lines, sizeof(char *) * (d->n + 1));
-	if (!grown) {
-		free(full);
-		return;
-	}
-	d->lines = grown;
-	d->lines[d->n++] = full;
+	if (line)
+		config_diag_add(ctx->diag, "%s:%u: %s", ctx->file, line, msg);
+	else
+		config_diag_add(ctx->diag, "%s: %s", ctx->file, msg);
 }
 
 /*

@@ -181,6 +181,9 @@ int config_open(const char *path, const struct config_defaults *defaults, struct
 		struct config_diag *diag);
 struct config *config_ref(struct config *cfg);
 void config_unref(struct config *cfg);
+/* One more line (formatted); dropped if memory runs out. */
+void config_diag_add(struct config_diag *diag, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 void config_diag_free(struct config_diag *diag);
 const struct service_config *config_find(const struct config *cfg, const char *name);
 const char *restart_policy_name(enum restart_policy p);
