@@ -15,6 +15,7 @@
 #include "daemon/out/export.h"
 #include "daemon/unit.h"
 #include "base/log.h"
+#include "base/safe_path.h"
 #include "base/util.h"
 
 static void note(struct strbuf *b, const char *name)
@@ -112,10 +113,12 @@ static int keep_string(char **field, const char *old)
 /*
  * [readyd] keys: the textfile follows at once; the control socket's path and
  * group need a restart of readyd, so the new config keeps what is in force
- * (who may act is decided by what the socket really is).
+ * (who may act is decided by what the socket really is). A textfile readyd
+ * may not write to is an error of the new config: nothing changes.
  */
-static int apply_globals(struct daemon *d, struct config *next)
+static int apply_globals(struct daemon *d, struct config *next, struct config_diag *diag)
 {
+	char why[SAFE_PATH_WHY_MAX];
 	int err;
 
 	if (strcmp(d->cfg->control, next->control) != 0 ||
@@ -130,12 +133,15 @@ static int apply_globals(struct daemon *d, struct config *next)
 	next->control_gid = d->cfg->control_gid;
 	if (strcmp(d->cfg->textfile, next->textfile) == 0)
 		return 0;
-	err = export_move(d, next->textfile);
+	err = export_move(d, next->textfile, why, sizeof(why));
 	if (err) {
-		log_err("msg=\"cannot move the textfile; it stays where it was\" path=%s "
-			"err=\"%s\"",
-			next->textfile, strerror(-err));
-		return keep_string(&next->textfile, d->cfg->textfile);
+		if (next->seen[0])
+			config_diag_add(diag, "%s:%u: textfile = %s: %s", next->path, next->seen[0],
+					next->textfile, why);
+		else
+			config_diag_add(diag, "%s: textfile (default %s): %s", next->path,
+					next->textfile, why);
+		return err;
 	}
 	log_info("msg=\"textfile moved\" path=%s", next->textfile);
 	return 0;
@@ -149,7 +155,7 @@ int daemon_reload(struct daemon *d, struct reload_summary *sum, struct config_di
 	memset(sum, 0, sizeof(*sum));
 	if (err)
 		return err; /* nothing was loaded */
-	err = d->shutting_down ? -ESHUTDOWN : apply_globals(d, next);
+	err = d->shutting_down ? -ESHUTDOWN : apply_globals(d, next, diag);
 	if (err) {
 		config_unref(next);
 		return err;

@@ -156,3 +156,39 @@ class HostilePathTests(ReadydCase):
                            timeout=30, **AS_NOBODY)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         self.assertEqual(len(self.requests_seen(fake)), 1)
+
+    # ---- the textfile ----
+
+    def test_textfile_behind_a_symlink_is_refused_at_start(self):
+        good = os.path.join(self.tmp, "good")
+        os.mkdir(good)
+        link = os.path.join(self.tmp, "L")
+        os.symlink(good, link)
+        os.lchown(link, NOBODY.pw_uid, NOBODY.pw_gid)
+        log = self.refused_at_start("--textfile", os.path.join(link, "readyd.prom"))
+        self.assertIn('msg="cannot use the textfile" path=%s/readyd.prom err="%s is a symlink (to %s)'
+                      % (link, link, good), log)
+        self.assertEqual(os.listdir(good), [])
+
+    def test_textfile_moved_by_reload_into_another_users_directory_is_refused(self):
+        conf = self.start_readyd()
+        self.wait_for(lambda: os.path.exists(self.textfile), 5, "the first textfile")
+        theirs = self.nobody_dir("N")
+        moved = os.path.join(theirs, "readyd.prom")
+        with open(conf) as f:
+            text = f.read().replace("textfile = %s" % self.textfile, "textfile = %s" % moved)
+        with open(conf, "w") as f:
+            f.write(text)
+        rc, out, err = self.ctl("reload")
+        self.assertEqual(rc, 1, out + err)
+        self.assertIn("the new configuration has errors; the running one is kept", err)
+        self.assertIn("%s:2: textfile = %s: %s is owned by uid %d, not root" % (
+            conf, moved, theirs, NOBODY.pw_uid), err)
+        self.assertEqual(os.listdir(theirs), [])
+        before = os.stat(self.textfile).st_mtime_ns
+        self.assertEqual(self.ctl("reset", "nothing")[0], 4)  # readyd carries on
+        os.kill(self.proc.pid, signal.SIGHUP)
+        self.wait_for(lambda: self.log().count("is owned by uid %d" % NOBODY.pw_uid) >= 2, 5,
+                      "the SIGHUP reload's refusal")
+        self.assertEqual(os.listdir(theirs), [])
+        self.assertGreaterEqual(os.stat(self.textfile).st_mtime_ns, before)

@@ -25,7 +25,7 @@ MUTATIONS = [
              ["it:test_crashed_unix_server_left_its_socket_file"],
              "a regular file at a declared path is called a stale socket (and removed)"),
     Mutation("textfile-in-place", "src/os/textfile.c",
-             'snprintf(tmp, size, "%s.tmp", path)', 'snprintf(tmp, size, "%s", path)',
+             'sizeof(t->tmp), "%s.tmp", t->base)', 'sizeof(t->tmp), "%s", t->base)',
              ["it:test_textfile_versions_are_renamed_into_place"],
              "the textfile is rewritten at its own name: a scrape reads half a file"),
     Mutation("control-path-removes-anything", "src/os/control_socket.c",
