@@ -21,7 +21,7 @@
 #include "base/clock.h"
 #include "base/util.h"
 
-#define CONFIG_FILE_MAX		     (1 << 20)
+#define CONFIG_FILE_MAX		     (1 << 20) /* bytes: read whole, parsed on the loop */
 #define DEFAULT_READY_TIMEOUT	     (30 * NSEC_PER_SEC)
 #define DEFAULT_STOP_TIMEOUT	     (10 * NSEC_PER_SEC)
 #define DEFAULT_START_LIMIT_BURST    5
@@ -466,40 +466,71 @@ static int read_all(int fd, char *buf, size_t max, size_t *len)
 	return 0;
 }
 
+static const char *file_kind(mode_t mode)
+{
+	return S_ISFIFO(mode)	? "a FIFO"
+	       : S_ISDIR(mode)	? "a directory"
+	       : S_ISSOCK(mode) ? "a socket"
+	       : S_ISCHR(mode)	? "a character device"
+	       : S_ISBLK(mode)	? "a block device"
+				: "not a regular file";
+}
+
+/*
+ * The config's text, NUL-terminated: -errno, with a line in diag when the
+ * file is there but is no config readyd reads. O_NONBLOCK: opening a FIFO
+ * (or a device) must not wait for a writer with the loop held; a symlink to
+ * a regular file is fine (config management makes them).
+ */
+static int read_config_text(const char *path, struct config_diag *diag, char **out)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), err = 0;
+	struct stat st;
+	size_t len = 0;
+	char *text = NULL;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		err = -errno;
+	} else if (!S_ISREG(st.st_mode)) {
+		config_diag_add(diag,
+				"%s: %s, not a regular file: readyd reads its config from a "
+				"file (a symlink to one is fine)",
+				path, file_kind(st.st_mode));
+		err = -EINVAL;
+	} else if (st.st_size > CONFIG_FILE_MAX) {
+		config_diag_add(diag, "%s: %lld bytes, more than the %d a config may have", path,
+				(long long)st.st_size, CONFIG_FILE_MAX);
+		err = -EFBIG;
+	} else if (!(text = malloc((size_t)st.st_size + 1))) {
+		err = -ENOMEM;
+	} else {
+		err = read_all(fd, text, (size_t)st.st_size, &len);
+	}
+	close(fd);
+	if (!err && strlen(text) != len) {
+		config_diag_add(diag, "%s: holds a NUL byte at offset %zu: not a text file", path,
+				strlen(text));
+		err = -EILSEQ;
+	}
+	if (err)
+		free(text);
+	else
+		*out = text;
+	return err;
+}
+
 int config_load(const char *path, const struct config_defaults *defaults, struct config *cfg,
 		struct config_diag *diag)
 {
-	/* The config may be a symlink (config management does that); it is read, never written. */
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	char *text;
-	size_t len = 0;
+	char *text = NULL;
 	int err;
 
 	memset(diag, 0, sizeof(*diag));
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0)
-		err = -errno;
-	else if (!S_ISREG(st.st_mode))
-		err = -EINVAL;
-	else if (st.st_size > CONFIG_FILE_MAX)
-		err = -EFBIG;
-	else
-		err = 0;
-	if (err) {
-		close(fd);
+	err = read_config_text(path, diag, &text);
+	if (err)
 		return err;
-	}
-	text = malloc((size_t)st.st_size + 1);
-	err = text ? read_all(fd, text, (size_t)st.st_size, &len) : -ENOMEM;
-	close(fd);
-	if (!err && strlen(text) != len)
-		err = -EILSEQ; /* a NUL byte: not a text file */
-	if (err) {
-		free(text);
-		return err;
-	}
 	err = config_parse_text(path, text, defaults, cfg, diag);
 	free(text);
 	return err;

@@ -192,3 +192,19 @@ class HostilePathTests(ReadydCase):
                       "the SIGHUP reload's refusal")
         self.assertEqual(os.listdir(theirs), [])
         self.assertGreaterEqual(os.stat(self.textfile).st_mtime_ns, before)
+
+    # ---- the config ----
+
+    def test_config_swapped_for_a_fifo_does_not_stall_the_loop(self):
+        # open() of a FIFO waits for a writer: inside the loop, on reload, readyd stood still.
+        conf = self.start_readyd()
+        theirs = self.nobody_dir("N")
+        fifo = os.path.join(theirs, "fifo")
+        subprocess.run(["mkfifo", fifo], check=True, **AS_NOBODY)
+        os.unlink(conf)
+        os.symlink(fifo, conf)
+        rc, out, err = self.ctl("reload", timeout=10)
+        self.assertEqual(rc, 1, out + err)
+        self.assertIn("%s: a FIFO, not a regular file: readyd reads its config from a file" % conf,
+                      err)
+        self.assertEqual(self.ctl_json("list")["ok"], True)
