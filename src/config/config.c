@@ -250,6 +250,7 @@ static void begin_section(struct parse_ctx *ctx, char *text)
 	size_t len;
 
 	ctx->svc = NULL;
+	ctx->joining = NULL; /* sections may move the processes (a new service reallocs them) */
 	if (strcmp(text, "readyd") == 0) {
 		ctx->section = SECTION_READYD;
 	} else if ((str_starts_with(text, "service") && isspace((unsigned char)text[7])) ||

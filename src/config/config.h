@@ -42,6 +42,7 @@
 #define CONFIG_MAX_PROBES	8
 #define CONFIG_MAX_PROCS	8
 #define CONFIG_MAX_SOCKET_DIRS	16
+#define CONFIG_COMMAND_MAX	(128 * 1024) /* bytes, continuation lines joined */
 #define DEFAULT_ACCEPT_STALL_NS (5ULL * 1000000000ULL)
 #define START_LIMIT_BURST_MAX	100
 #define SERVICE_NAME_MAX	64

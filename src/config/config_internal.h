@@ -30,6 +30,10 @@ struct parse_ctx {
 	struct service_config *svc;  /* current [service], or the service of the [process] */
 	struct process_config *proc; /* current [process] */
 	const struct config_defaults *defaults;
+	/* The command being continued on indented lines: its length and its buffer's size. */
+	struct process_config *joining;
+	size_t joined_len, joined_cap;
+	bool joined_too_long; /* said once, the rest of its lines skipped */
 };
 
 typedef int (*config_setter)(struct parse_ctx *ctx, const char *value);

@@ -483,6 +483,34 @@ static void long_lines_are_refused_not_split(void **state)
 	expect_error(text, "t.conf:2:", "continue a long command on indented lines");
 }
 
+static void continued_commands_join_and_have_a_limit(void **state)
+{
+	const char *text = "[service \"a\"]\ncommand = /bin/echo one\n  two\n\tthree\n\n  four\n"
+			   "[service \"b\"]\ncommand = /bin/echo b\n  c\n";
+	size_t n = 70000, len = 48 + 4 * n;
+	struct config_diag diag;
+	struct config cfg;
+	char *big = malloc(len), *p = big;
+
+	(void)state;
+	assert_int_equal(config_parse_text("t.conf", text, NULL, &cfg, &diag), 0);
+	assert_string_equal(cfg.services[0].procs[0].command, "/bin/echo one two three four");
+	assert_string_equal(cfg.services[1].procs[0].command, "/bin/echo b c");
+	assert_string_equal(cfg.services[1].procs[0].argv[2], "c");
+	config_free(&cfg);
+	/* 70000 lines adding 2 bytes each: past 128 KiB at the 65532nd, said once */
+	p += sprintf(p, "[service \"a\"]\ncommand = /bin/echo\n");
+	for (size_t i = 0; i < n; i++)
+		p += sprintf(p, "  a\n");
+	assert_int_equal(config_parse_text("t.conf", big, NULL, &cfg, &diag), -EINVAL);
+	assert_int_equal(diag.n, 1);
+	assert_string_equal(diag.lines[0],
+			    "t.conf:65534: command is longer than 131072 bytes once its lines are "
+			    "joined");
+	config_diag_free(&diag);
+	free(big);
+}
+
 static void every_error_is_reported_at_once(void **state)
 {
 	char *all;
@@ -591,6 +619,7 @@ int main(void)
 		cmocka_unit_test(structure_errors),
 		cmocka_unit_test(empty_service_section_is_not_ignored),
 		cmocka_unit_test(long_lines_are_refused_not_split),
+		cmocka_unit_test(continued_commands_join_and_have_a_limit),
 		cmocka_unit_test(every_error_is_reported_at_once),
 		cmocka_unit_test(load_reports_missing_file),
 		cmocka_unit_test(load_refuses_a_fifo_without_blocking),
