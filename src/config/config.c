@@ -21,7 +21,9 @@
 #include "base/clock.h"
 #include "base/util.h"
 
-#define CONFIG_FILE_MAX		     (1 << 20) /* bytes: read whole, parsed on the loop */
+#define CONFIG_FILE_MAX (1 << 20) /* bytes: read whole, parsed on the loop */
+/* Each is logged and sent to readyctl: a file of nothing but errors stays a short answer. */
+#define CONFIG_ERRORS_MAX	     100
 #define DEFAULT_READY_TIMEOUT	     (30 * NSEC_PER_SEC)
 #define DEFAULT_STOP_TIMEOUT	     (10 * NSEC_PER_SEC)
 #define DEFAULT_START_LIMIT_BURST    5
@@ -41,6 +43,10 @@ void config_error(struct parse_ctx *ctx, unsigned int line, const char *fmt, ...
 	char msg[512];
 	va_list ap;
 
+	if (ctx->diag->n >= CONFIG_ERRORS_MAX) {
+		ctx->errors_not_shown++;
+		return;
+	}
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
@@ -440,6 +446,9 @@ int config_parse_text(const char *name, const char *text, const struct config_de
 		config_finish_service(&ctx, &cfg->services[i]);
 	set_default(&ctx, &cfg->textfile, CONFIG_DEFAULT_TEXTFILE);
 	set_default(&ctx, &cfg->control, CONFIG_DEFAULT_CONTROL);
+	if (ctx.errors_not_shown)
+		config_diag_add(diag, "%s: %u more errors not shown: fix the first %d", name,
+				ctx.errors_not_shown, CONFIG_ERRORS_MAX);
 	if (diag->n) {
 		config_free(cfg);
 		return -EINVAL;

@@ -33,7 +33,8 @@ struct parse_ctx {
 	/* The command being continued on indented lines: its length and its buffer's size. */
 	struct process_config *joining;
 	size_t joined_len, joined_cap;
-	bool joined_too_long; /* said once, the rest of its lines skipped */
+	bool joined_too_long;	       /* said once, the rest of its lines skipped */
+	unsigned int errors_not_shown; /* past CONFIG_ERRORS_MAX */
 };
 
 typedef int (*config_setter)(struct parse_ctx *ctx, const char *value);

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 """Issue 10: what a local user can do to readyd. Each attack runs as the unprivileged user
 nobody against the real readyd and readyctl."""
+import json
 import os
 import pwd
 import signal
@@ -208,3 +209,16 @@ class HostilePathTests(ReadydCase):
         self.assertIn("%s: a FIFO, not a regular file: readyd reads its config from a file" % conf,
                       err)
         self.assertEqual(self.ctl_json("list")["ok"], True)
+
+    def test_a_config_of_nothing_but_errors_is_a_short_answer(self):
+        # 260k bad lines made as many errors: logged one by one on the loop, and a reply of
+        # 18 MB that readyctl never got (a client is dropped past 4 MiB queued).
+        conf = self.start_readyd()
+        with open(conf, "a") as f:
+            f.write('[service "e"]\ncommand = /bin/true\n' + "x=1\n" * 260000)
+        rc, out, err = self.ctl("--json", "reload", timeout=20)
+        self.assertEqual(rc, 1, err[-2000:])
+        errors = json.loads(out)["config_errors"]
+        self.assertEqual(len(errors), 101)
+        self.assertEqual(errors[-1], "%s: 259900 more errors not shown: fix the first 100" % conf)
+        self.assertLess(self.log().count('msg="config error"'), 200)

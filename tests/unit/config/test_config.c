@@ -524,6 +524,26 @@ static void every_error_is_reported_at_once(void **state)
 	free(all);
 }
 
+/* Logged and sent to readyctl: a file of nothing but errors must stay a short answer. */
+static void errors_past_100_are_counted_not_listed(void **state)
+{
+	char *text = malloc(32 + 150 * 8), *p = text, *all;
+	int lines = 0;
+
+	(void)state;
+	p += sprintf(p, "[service \"a\"]\ncommand = /bin/true\n");
+	for (int i = 0; i < 150; i++)
+		p += sprintf(p, "x%03d=1\n", i);
+	all = errors_of(text);
+	for (char *q = all; *q; q++)
+		lines += *q == '\n';
+	assert_int_equal(lines, 101);
+	assert_non_null(strstr(all, "t.conf:102: unknown key \"x099\""));
+	assert_non_null(strstr(all, "\nt.conf: 50 more errors not shown: fix the first 100\n"));
+	free(all);
+	free(text);
+}
+
 static void load_reports_missing_file(void **state)
 {
 	struct config_diag diag;
@@ -621,6 +641,7 @@ int main(void)
 		cmocka_unit_test(long_lines_are_refused_not_split),
 		cmocka_unit_test(continued_commands_join_and_have_a_limit),
 		cmocka_unit_test(every_error_is_reported_at_once),
+		cmocka_unit_test(errors_past_100_are_counted_not_listed),
 		cmocka_unit_test(load_reports_missing_file),
 		cmocka_unit_test(load_refuses_a_fifo_without_blocking),
 		cmocka_unit_test(load_refuses_a_config_over_1_mib),
