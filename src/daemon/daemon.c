@@ -113,25 +113,15 @@ static void begin_shutdown(struct daemon *d, int sig)
 
 /* ---- signals ---- */
 
+/* daemon_reload logs the outcome, failures included. */
 static void reload_on_signal(struct daemon *d)
 {
 	struct reload_summary sum;
 	struct config_diag diag;
-	char text[1024];
-	int err;
 
-	if (d->shutting_down)
-		return;
-	err = daemon_reload(d, &sum, &diag);
-	for (size_t i = 0; i < diag.n; i++)
-		log_err("msg=\"config error\" at=\"%s\"",
-			log_escape(text, sizeof(text), diag.lines[i]));
-	if (err)
-		log_err("msg=\"reload rejected: the running config is kept\" path=%s err=\"%s\"",
-			d->opts->config_path, strerror(-err));
-	config_diag_free(&diag);
-	if (!err)
+	if (daemon_reload(d, &sum, &diag) == 0)
 		reload_summary_free(&sum);
+	config_diag_free(&diag);
 }
 
 static void on_signal(struct loop *loop, struct loop_source *src, uint32_t events)

@@ -147,18 +147,51 @@ static int apply_globals(struct daemon *d, struct config *next, struct config_di
 	return 0;
 }
 
+const char *reload_error_text(int err)
+{
+	return err == -ESHUTDOWN ? "readyd is shutting down" : strerror(-err);
+}
+
+/*
+ * Every failed reload says so here, once, whoever asked (SIGHUP or
+ * readyctl): each config error (escaped: a config line may hold quotes or
+ * control bytes), then one line with why nothing changed.
+ */
+static int rejected(const struct daemon *d, int err, const struct config_diag *diag)
+{
+	char text[1024];
+
+	for (size_t i = 0; i < diag->n; i++)
+		log_err("msg=\"config error\" at=\"%s\"",
+			log_escape(text, sizeof(text), diag->lines[i]));
+	if (diag->n)
+		log_err("msg=\"reload rejected: the running config is kept\" path=%s errors=%zu "
+			"first=\"%s\"",
+			d->opts->config_path, diag->n,
+			log_escape(text, sizeof(text), diag->lines[0]));
+	else
+		log_err("msg=\"reload rejected: the running config is kept\" path=%s err=\"%s\"",
+			d->opts->config_path, reload_error_text(err));
+	return err;
+}
+
 int daemon_reload(struct daemon *d, struct reload_summary *sum, struct config_diag *diag)
 {
 	struct config *next = NULL;
-	int err = daemon_load_config(d->opts, &next, diag);
+	int err;
 
 	memset(sum, 0, sizeof(*sum));
+	if (d->shutting_down) {
+		memset(diag, 0, sizeof(*diag));
+		return rejected(d, -ESHUTDOWN, diag);
+	}
+	err = daemon_load_config(d->opts, &next, diag);
 	if (err)
-		return err; /* nothing was loaded */
-	err = d->shutting_down ? -ESHUTDOWN : apply_globals(d, next, diag);
+		return rejected(d, err, diag); /* nothing was loaded */
+	err = apply_globals(d, next, diag);
 	if (err) {
 		config_unref(next);
-		return err;
+		return rejected(d, err, diag);
 	}
 	apply(d, next, sum);
 	config_unref(d->cfg);

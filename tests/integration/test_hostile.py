@@ -222,3 +222,26 @@ class HostilePathTests(ReadydCase):
         self.assertEqual(len(errors), 101)
         self.assertEqual(errors[-1], "%s: 259900 more errors not shown: fix the first 100" % conf)
         self.assertLess(self.log().count('msg="config error"'), 200)
+
+    def test_every_failed_reload_is_logged_once_with_its_errors_escaped(self):
+        conf = self.start_readyd()
+        with open(conf, "a") as f:  # a quote and a control byte: a config line is anyone's text
+            f.write('[service "q"]\ncommand = /bin/true\nbad"key\x01 = 1\n')
+        rc, out, err = self.ctl("reload")
+        self.assertEqual(rc, 1, out + err)
+        log = self.log()
+        self.assertIn('msg="config error" at="%s:7: unknown key \\"bad\\"key\\x01\\" in [service]'
+                      % conf, log)
+        self.assertNotIn('bad"key', log)
+        self.assertIn('msg="reload rejected: the running config is kept" path=%s errors=1 '
+                      'first="%s:7: unknown key \\"bad\\"key\\x01\\"' % (conf, conf), log)
+        os.unlink(conf)  # no config errors at all: still one line saying why
+        rc, out, err = self.ctl("reload")
+        self.assertEqual(rc, 1, out + err)
+        self.assertIn("cannot reload %s: No such file or directory; the running config is kept"
+                      % conf, err)
+        os.kill(self.proc.pid, signal.SIGHUP)
+        rejected = 'msg="reload rejected: the running config is kept" path=%s err="No such file ' \
+                   'or directory"' % conf
+        self.wait_for(lambda: self.log().count(rejected) == 2, 5, "the SIGHUP reload's line")
+        self.assertEqual(self.log().count("reload rejected"), 3)
