@@ -22,7 +22,7 @@ struct control_client {
 	struct loop_source src;
 	struct loop_timer idle;
 	struct control_peer peer;
-	char in[CONTROL_REQUEST_MAX];
+	char in[CONTROL_REQUEST_MAX + 1]; /* the request, newline included, and a NUL */
 	size_t in_len;
 	char *out;
 	size_t out_len, out_done;
@@ -169,7 +169,7 @@ static void client_read(struct control_client *c)
 	c->in_len += (size_t)n;
 	c->in[c->in_len] = '\0';
 	nl = memchr(c->in, '\n', c->in_len);
-	if (!nl && c->in_len == sizeof(c->in) - 1) {
+	if (!nl && c->in_len == CONTROL_REQUEST_MAX) {
 		log_warn("msg=\"control request rejected: too large\" peer_pid=%d limit=%d",
 			 (int)c->peer.cred.pid, CONTROL_REQUEST_MAX);
 		control_reply(c, "{\"ok\":false,\"error\":\"request larger than 4096 bytes\"}");

@@ -5,6 +5,7 @@ import json
 import os
 import pwd
 import signal
+import socket
 import subprocess
 import textwrap
 
@@ -38,7 +39,6 @@ FAKE_READYD = textwrap.dedent("""\
         c.sendall(b'{"ok": true, "protocol": 1, "service": {"name": "web", "state": "stopped"}}\\n')
         c.close()
     """)
-
 
 class HostilePathTests(ReadydCase):
     """Paths readyd and readyctl use under directories another user controls."""
@@ -245,3 +245,20 @@ class HostilePathTests(ReadydCase):
                    'or directory"' % conf
         self.wait_for(lambda: self.log().count(rejected) == 2, 5, "the SIGHUP reload's line")
         self.assertEqual(self.log().count("reload rejected"), 3)
+
+    # ---- the control protocol ----
+
+    def raw_request(self, data):
+        with socket.socket(socket.AF_UNIX) as c:
+            c.connect(self.control)
+            if data:
+                c.sendall(data)
+            c.settimeout(5)
+            return c.recv(65536)
+
+    def test_a_request_of_exactly_4096_bytes_is_served_and_4097_is_not(self):
+        self.start_readyd()
+        for size, expect in ((4096, b'"ok":true'), (4097, b"request larger than 4096 bytes")):
+            request = b'{"cmd": "list"' + b" " * (size - 16) + b"}\n"
+            self.assertEqual(len(request), size)
+            self.assertIn(expect, self.raw_request(request), "a request of %d bytes" % size)
