@@ -174,6 +174,8 @@ int ctl_request(const char *path, const cJSON *request, int timeout_ms, ctl_prog
 		err = send_all(r.fd, text, strlen(text));
 	if (!err)
 		err = send_all(r.fd, "\n", 1);
+	if (err == -EPIPE || err == -ECONNRESET)
+		err = 0; /* refused before it read (too many clients): its error line is there */
 	while (!err) {
 		const cJSON *event;
 		n = read_line(&r, &line);

@@ -17,6 +17,9 @@
 #include "base/safe_path.h"
 #include "base/util.h"
 
+#define STR_(x) #x
+#define STR(x)	STR_(x)
+
 struct control_client {
 	struct control *ctl;
 	struct loop_source src;
@@ -202,6 +205,25 @@ static void on_idle(struct loop *loop, struct loop_timer *t)
 	client_free(c);
 }
 
+/*
+ * No room: say so in the protocol's error format, then close. Best effort
+ * and never waiting: the line is far smaller than an empty socket buffer,
+ * and a client that is not there to read it loses nothing.
+ */
+static void refuse_client(int fd, bool full)
+{
+	char line[160];
+	int n = snprintf(line, sizeof(line), "{\"ok\":false,\"error\":\"%s\"}\n",
+			 full ? "too many clients (" STR(CONTROL_CLIENTS_MAX) "); try again"
+			      : "out of memory");
+
+	log_warn("msg=\"control client refused: %s\" limit=%d",
+		 full ? "too many clients" : "out of memory", CONTROL_CLIENTS_MAX);
+	if (send(fd, line, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		log_debug("msg=\"refusal not sent\" err=\"%s\"", strerror(errno));
+	close(fd);
+}
+
 static void on_accept(struct loop *loop, struct loop_source *src, uint32_t events)
 {
 	struct control *ctl = src->data;
@@ -218,9 +240,7 @@ static void on_accept(struct loop *loop, struct loop_source *src, uint32_t event
 		;
 	c = slot < CONTROL_CLIENTS_MAX ? calloc(1, sizeof(*c)) : NULL;
 	if (!c) {
-		log_warn("msg=\"control client refused: too many clients\" limit=%d",
-			 CONTROL_CLIENTS_MAX);
-		close(fd);
+		refuse_client(fd, slot == CONTROL_CLIENTS_MAX);
 		return;
 	}
 	c->ctl = ctl;

@@ -40,6 +40,30 @@ FAKE_READYD = textwrap.dedent("""\
         c.close()
     """)
 
+# As nobody: open N connections to the control socket, send REQUEST on each (none if ""), and
+# print, as JSON, what each got within a second of the last reply. Holds them until stdin closes.
+CLIENTS = textwrap.dedent("""\
+    import json, select, socket, sys, time
+    path, n, request = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    socks = []
+    for _ in range(n):
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(path)
+        if request:
+            s.sendall(request.encode() + b"\\n")
+        socks.append(s)
+    got = {}
+    deadline = time.monotonic() + 1
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([s for s in socks if s not in got], [], [], 0.1)
+        for s in ready:
+            got[s] = s.recv(4096).decode()
+            deadline = time.monotonic() + 1
+    print(json.dumps([got.get(s) for s in socks]), flush=True)
+    sys.stdin.read()
+    """)
+
+
 class HostilePathTests(ReadydCase):
     """Paths readyd and readyctl use under directories another user controls."""
 
@@ -262,3 +286,26 @@ class HostilePathTests(ReadydCase):
             request = b'{"cmd": "list"' + b" " * (size - 16) + b"}\n"
             self.assertEqual(len(request), size)
             self.assertIn(expect, self.raw_request(request), "a request of %d bytes" % size)
+
+    def clients_as_nobody(self, n, request=""):
+        """CLIENTS as nobody: what each of n clients got; they stay connected until cleanup."""
+        p = subprocess.Popen([PYTHON, "-c", CLIENTS, self.control, str(n), request],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, **AS_NOBODY)
+        self.extra_cleanup.append(lambda: (p.kill(), p.wait()))
+        line = p.stdout.readline()
+        self.assertTrue(line, "the clients' helper failed")
+        return p, json.loads(line)
+
+    def test_a_client_past_the_limit_is_told_why(self):
+        # control_group: nobody may connect (and read), as any member of the group could.
+        self.start_readyd(readyd_extra="control_group = nogroup")
+        p, got = self.clients_as_nobody(64)
+        self.assertEqual(got, [None] * 64)  # connected, no request yet: each holds a slot
+        self.assertEqual(self.raw_request(b""),
+                         b'{"ok":false,"error":"too many clients (64); try again"}\n')
+        rc, out, err = self.ctl("list")
+        self.assertEqual(rc, 3, out + err)
+        self.assertIn("readyctl: too many clients (64); try again", err)
+        p.stdin.close()
+        p.wait(timeout=10)
+        self.wait_for(lambda: self.ctl("list")[0] == 0, 5, "the slots to free")
