@@ -215,6 +215,22 @@ static void refuse(struct request *r, const char *cmd)
 	json_reply_error(r->c, msg, true);
 }
 
+/*
+ * CONTROL_WAITERS_MAX clients wait already: the slots left are for
+ * requests answered at once, so that 64 waiters cannot starve a list.
+ */
+static void refuse_waiting(struct request *r)
+{
+	char msg[128];
+
+	log_warn("msg=\"control request refused: too many clients waiting\" limit=%d peer_pid=%d "
+		 "peer_uid=%u",
+		 CONTROL_WAITERS_MAX, (int)r->peer->cred.pid, (unsigned int)r->peer->cred.uid);
+	snprintf(msg, sizeof(msg), "too many clients waiting (%d); try again, or without waiting",
+		 CONTROL_WAITERS_MAX);
+	json_reply_error(r->c, msg, false);
+}
+
 /* A malformed request or an unknown command: said so, counted in the log. */
 static void reject(struct request *r, const cJSON *cmd)
 {
@@ -281,7 +297,10 @@ void commands_on_request(struct control_client *c, const char *line,
 		} else {
 			if (cJSON_IsBool(wait))
 				r.wait = cJSON_IsTrue(wait);
-			handlers[id](&r);
+			if (command->waits && (r.wait || id == CTL_wait) && !control_may_wait(c))
+				refuse_waiting(&r); /* before acting: nothing is done half */
+			else
+				handlers[id](&r);
 		}
 	}
 	cJSON_Delete(req);

@@ -133,10 +133,33 @@ void control_reply(struct control_client *c, const char *data)
 		client_flush(c);
 }
 
+static size_t count_waiting(const struct control *ctl, const struct control_client *but)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < CONTROL_CLIENTS_MAX; i++)
+		n += ctl->clients[i] && ctl->clients[i] != but && !ctl->clients[i]->dead &&
+		     ctl->clients[i]->wait;
+	return n;
+}
+
+bool control_may_wait(const struct control_client *c)
+{
+	return count_waiting(c->ctl, c) < CONTROL_WAITERS_MAX;
+}
+
 void control_wait(struct control_client *c, const void *tag, int kind)
 {
 	if (c->dead)
 		return;
+	if (!control_may_wait(c)) { /* callers ask first; a slot for the rest is kept regardless */
+		char line[128];
+		snprintf(line, sizeof(line),
+			 "{\"ok\":false,\"error\":\"too many clients waiting (%d); try again\"}",
+			 CONTROL_WAITERS_MAX);
+		control_reply(c, line);
+		return;
+	}
 	c->wait = tag;
 	c->wait_kind = kind;
 	loop_timer_cancel(c->ctl->loop, &c->idle);

@@ -9,7 +9,7 @@ import socket
 import subprocess
 import textwrap
 
-from harness import PYTHON, READYCTL, ReadydCase
+from harness import PYTHON, READYCTL, ReadydCase, free_port
 
 NOBODY = pwd.getpwnam("nobody")
 AS_NOBODY = dict(user=NOBODY.pw_uid, group=NOBODY.pw_gid, extra_groups=[])
@@ -309,3 +309,24 @@ class HostilePathTests(ReadydCase):
         p.stdin.close()
         p.wait(timeout=10)
         self.wait_for(lambda: self.ctl("list")[0] == 0, 5, "the slots to free")
+
+    def test_clients_waiting_cannot_starve_the_others(self):
+        port = free_port()
+        self.start_readyd(self.service("slow", "/bin/sleep 60", "tcp:127.0.0.1:%d" % port,
+                                       ready_timeout="60s"),
+                          readyd_extra="control_group = nogroup")
+        p, got = self.clients_as_nobody(64, '{"cmd": "wait", "service": "slow"}')
+        waiting = [g for g in got if g is None]
+        refused = [g for g in got if g and "too many clients waiting (48); try again" in g]
+        self.assertEqual((len(waiting), len(refused)), (48, 16), got)
+        rc, out, err = self.ctl("list")
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn("slow", out)
+        rc, out, err = self.ctl("wait", "slow", "--timeout", "1")  # 48 wait already
+        self.assertEqual(rc, 3, out + err)
+        self.assertIn("too many clients waiting (48); try again, or without waiting", err)
+        rc, out, err = self.ctl("stop", "slow", "--no-wait")  # does not wait: served
+        self.assertEqual(rc, 0, out + err)
+        self.assertEqual(self.wait_state("slow", "stopped")["state"], "stopped")
+        p.stdin.close()
+        p.wait(timeout=10)
