@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import textwrap
+import time
 
 from harness import PYTHON, READYCTL, ReadydCase, free_port
 
@@ -61,6 +62,16 @@ CLIENTS = textwrap.dedent("""\
             deadline = time.monotonic() + 1
     print(json.dumps([got.get(s) for s in socks]), flush=True)
     sys.stdin.read()
+    """)
+
+# 3000 sleeping children (each exits at SIGTERM, as does the parent).
+FORK_3000 = textwrap.dedent("""\
+    import os, time
+    for _ in range(3000):
+        if os.fork() == 0:
+            time.sleep(600)
+            os._exit(0)
+    time.sleep(600)
     """)
 
 
@@ -330,3 +341,29 @@ class HostilePathTests(ReadydCase):
         self.assertEqual(self.wait_state("slow", "stopped")["state"], "stopped")
         p.stdin.close()
         p.wait(timeout=10)
+
+    # ---- signalling a cgroup ----
+
+    def test_stop_reaches_every_process_of_a_large_tree(self):
+        # SIGTERM went to the first 1024 pids of cgroup.procs: the rest lived until SIGKILL at
+        # stop_timeout. 3000 sleeping children, as the issue measured.
+        script = os.path.join(self.tmp, "fork.py")
+        with open(script, "w") as f:
+            f.write(FORK_3000)
+        self.start_readyd(self.service("big", "%s %s" % (PYTHON, script), stop_timeout="20s"))
+        cgroup = self.wait_for(lambda: self.status("big")["processes"][0].get("cgroup"), 10,
+                               "the service's cgroup")
+        procs = "/sys/fs/cgroup/unified%s/cgroup.procs" % cgroup
+
+        def count():
+            with open(procs) as f:
+                return len(f.read().split())
+        self.wait_for(lambda: count() >= 3001, 60, "3000 children", interval=0.2)
+        start = time.monotonic()
+        rc, out, err = self.ctl("stop", "big", timeout=60)
+        took = time.monotonic() - start
+        self.assertEqual(rc, 0, out + err)
+        self.assertLess(took, 5, "stop took %.1fs: SIGTERM missed processes (stop_timeout 20s)"
+                        % took)
+        self.assertEqual(count(), 0)
+        self.assertNotIn("SIGKILL", "".join(c for _, _, c in self.transitions("big")))
