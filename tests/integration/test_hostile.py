@@ -367,3 +367,16 @@ class HostilePathTests(ReadydCase):
                         % took)
         self.assertEqual(count(), 0)
         self.assertNotIn("SIGKILL", "".join(c for _, _, c in self.transitions("big")))
+
+    # ---- other files readyd reads ----
+
+    def test_a_pid_file_that_is_a_fifo_does_not_stall_the_loop(self):
+        # A [watch]'s pid file lives where its service writes (a directory of the service's
+        # user): that user could make it a FIFO, and readyd's open() waited for a writer.
+        theirs = self.nobody_dir("N")
+        pidfile = os.path.join(theirs, "app.pid")
+        subprocess.run(["mkfifo", pidfile], check=True, **AS_NOBODY)
+        self.start_readyd('[watch "app"]\npid_file = %s\n' % pidfile)
+        rc, out, err = self.ctl("status", "app", timeout=10)
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn("pid file %s is not a regular file" % pidfile, self.log())
