@@ -88,10 +88,12 @@ static int open_component(int dirfd, const char *name, unsigned int flags, const
 	return fd;
 }
 
-static int check(int fd, const char *shown, char *why, size_t size)
+static int check(int fd, unsigned int flags, const char *shown, char *why, size_t size)
 {
 	struct stat st;
 
+	if (flags & SAFE_PATH_ANY_OWNER)
+		return 0; /* O_DIRECTORY|O_NOFOLLOW made it a real directory: all that is asked */
 	if (fstat(fd, &st) < 0) {
 		snprintf(why, size, "%s: %s", shown, strerror(errno));
 		return -errno;
@@ -131,7 +133,7 @@ int safe_path_dir(const char *dir, unsigned int flags, char *why, size_t size)
 		snprintf(why, size, "/: %s", strerror(errno));
 		return -errno;
 	}
-	err = check(fd, shown, why, size);
+	err = check(fd, flags, shown, why, size);
 	while (!err && p[strspn(p, "/")]) {
 		err = next_name(&p, name, shown, sizeof(shown));
 		if (err) {
@@ -143,7 +145,7 @@ int safe_path_dir(const char *dir, unsigned int flags, char *why, size_t size)
 			next = open_component(fd, name, flags, shown, why, size);
 			close(fd);
 			fd = next;
-			err = fd < 0 ? fd : check(fd, shown, why, size);
+			err = fd < 0 ? fd : check(fd, flags, shown, why, size);
 		}
 	}
 	if (err) {

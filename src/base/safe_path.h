@@ -17,6 +17,12 @@
 
 /* Create missing components (mode 0755) on the way, each checked like the rest. */
 #define SAFE_PATH_CREATE 1u
+/*
+ * Only no symlink, owners and modes aside: to act in a service's own
+ * directory (its marker, its socket file) exactly where the path says, not
+ * where a link its user planted on the way would lead.
+ */
+#define SAFE_PATH_ANY_OWNER 2u
 
 /* Room for any reason safe_path_dir() gives. */
 #define SAFE_PATH_WHY_MAX 512

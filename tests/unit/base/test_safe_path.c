@@ -123,6 +123,19 @@ static void writable_needs_root_and_sticky(void **state)
 	assert_int_equal(walk(t, "g", 0), geteuid() == 0 ? 0 : -EPERM);
 }
 
+/* For a service's own directory: another owner is fine, a symlink on the way is not. */
+static void any_owner_still_refuses_links(void **state)
+{
+	struct tree *t = *state;
+
+	assert_int_equal(mkdir(at(t, "w"), 0777), 0);
+	assert_int_equal(chmod(at(t, "w"), 0777), 0);
+	assert_int_equal(walk(t, "w", SAFE_PATH_ANY_OWNER), 0);
+	assert_int_equal(symlink("/etc", at(t, "w/sub")), 0);
+	assert_int_equal(walk(t, "w/sub", SAFE_PATH_ANY_OWNER), -ELOOP);
+	assert_non_null(strstr(t->why, "/w/sub is a symlink (to /etc)"));
+}
+
 static void missing_components_are_created_when_asked(void **state)
 {
 	struct tree *t = *state;
@@ -191,6 +204,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(a_symlink_is_refused_naming_it, setup, teardown),
 		cmocka_unit_test_setup_teardown(another_owner_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(writable_needs_root_and_sticky, setup, teardown),
+		cmocka_unit_test_setup_teardown(any_owner_still_refuses_links, setup, teardown),
 		cmocka_unit_test_setup_teardown(missing_components_are_created_when_asked, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(paths_it_cannot_check_are_refused, setup, teardown),
