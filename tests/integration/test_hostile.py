@@ -380,3 +380,19 @@ class HostilePathTests(ReadydCase):
         rc, out, err = self.ctl("status", "app", timeout=10)
         self.assertEqual(rc, 0, out + err)
         self.assertIn("pid file %s is not a regular file" % pidfile, self.log())
+
+    def test_a_stale_marker_is_not_removed_through_a_link_its_user_planted(self):
+        # ready = file:N/state/ready, N nobody's: nobody turns state into a link to a directory
+        # of root's, and readyd, removing the stale marker before the start, removed root's file.
+        victim = os.path.join(self.tmp, "victim")
+        os.mkdir(victim)
+        with open(os.path.join(victim, "ready"), "w") as f:
+            f.write("root's\n")
+        theirs = self.nobody_dir("N")
+        subprocess.run(["ln", "-s", victim, os.path.join(theirs, "state")], check=True, **AS_NOBODY)
+        marker = os.path.join(theirs, "state/ready")
+        self.start_readyd(self.service("app", "/bin/sleep 60", ready="file:%s" % marker))
+        self.wait_for(lambda: "stale ready marker" in self.log(), 10, "the spawn")
+        self.assertTrue(os.path.exists(os.path.join(victim, "ready")), "root's file was removed")
+        self.assertIn('msg="cannot remove a stale ready marker" path=%s err="%s/state is a symlink '
+                      '(to %s)' % (marker, theirs, victim), self.log())
