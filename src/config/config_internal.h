@@ -66,6 +66,8 @@ struct process_config *config_add_process(struct parse_ctx *ctx, struct service_
 					  const char *name);
 /* The service is read whole: check what spans keys, split its commands (config_check.c). */
 void config_finish_service(struct parse_ctx *ctx, struct service_config *s);
+/* An indented line continues p's command: value joined with a space (config.c). */
+int config_join_continuation(struct parse_ctx *ctx, struct process_config *p, const char *value);
 void config_error(struct parse_ctx *ctx, unsigned int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

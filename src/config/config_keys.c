@@ -61,47 +61,6 @@ static int set_control_group(struct parse_ctx *ctx, const char *value)
 	return set_string(ctx, &ctx->cfg->control_group, value);
 }
 
-/*
- * An indented line continues a long command (inih lines are < 200 bytes),
- * joined with a space. The buffer grows by doubling: 300k continuation
- * lines copied the whole command each (asprintf) and took 11 s to parse.
- */
-static int join_command(struct parse_ctx *ctx, struct process_config *p, const char *value)
-{
-	size_t add = strlen(value), need;
-	char *grown;
-
-	if (ctx->joining != p) {
-		ctx->joining = p;
-		ctx->joined_len = strlen(p->command);
-		ctx->joined_cap = ctx->joined_len + 1;
-		ctx->joined_too_long = false;
-	}
-	if (ctx->joined_too_long)
-		return -E2BIG; /* said once */
-	need = ctx->joined_len + 1 + add + 1;
-	if (need > CONFIG_COMMAND_MAX + 1) {
-		config_error(ctx, ctx->line,
-			     "command is longer than %d bytes once its lines are joined",
-			     CONFIG_COMMAND_MAX);
-		ctx->joined_too_long = true;
-		return -E2BIG;
-	}
-	if (need > ctx->joined_cap) {
-		size_t cap = need > 2 * ctx->joined_cap ? need : 2 * ctx->joined_cap;
-		if (!(grown = realloc(p->command, cap))) {
-			config_error(ctx, ctx->line, "out of memory");
-			return -ENOMEM;
-		}
-		p->command = grown;
-		ctx->joined_cap = cap;
-	}
-	p->command[ctx->joined_len] = ' ';
-	memcpy(p->command + ctx->joined_len + 1, value, add + 1);
-	ctx->joined_len += 1 + add;
-	return 0;
-}
-
 static int set_command(struct parse_ctx *ctx, const char *value)
 {
 	struct process_config *s = config_current_process(ctx, "command");
@@ -113,7 +72,7 @@ static int set_command(struct parse_ctx *ctx, const char *value)
 		ctx->joining = NULL;
 		return set_string(ctx, &s->command, value);
 	}
-	return join_command(ctx, s, value);
+	return config_join_continuation(ctx, s, value);
 }
 
 static int set_listen(struct parse_ctx *ctx, const char *value)
