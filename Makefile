@@ -51,8 +51,8 @@ DEB_PKGS := make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
 	    php8.2-fpm gunicorn libfcgi-bin
 
 # Sources by layer (docs/architecture.md): each folder may use only the ones above it.
-BASE_SRCS   := log clock util sock_types strbuf duration argv loop
-CONFIG_SRCS := config config_check config_life config_keys listen_spec probe_spec backoff
+BASE_SRCS   := log clock util sock_types strbuf duration argv loop safe_path
+CONFIG_SRCS := config config_file config_check config_life config_keys listen_spec probe_spec backoff
 MODEL_SRCS  := machine machine_inputs machine_common service_sockets service_query service_describe findings listener health accept_queue metrics notify_msg
 OS_SRCS     := tracer detacher sockets sock_scan proc_parse cgroup supervisor probe probe_wire journal \
 	       textfile control_socket \
@@ -67,7 +67,7 @@ CLI_SRCS    := readyctl ctl_client ctl_format
 READYD_SRCS := $(BASE_SRCS:%=base/%) $(CONFIG_SRCS:%=config/%) $(MODEL_SRCS:%=model/%) \
 	       $(OS_SRCS:%=os/%) $(DAEMON_SRCS:%=daemon/%) $(IN_SRCS:%=daemon/in/%) \
 	       $(OUT_SRCS:%=daemon/out/%)
-READYCTL_SRCS := base/log base/clock base/util base/duration $(CLI_SRCS:%=cli/%)
+READYCTL_SRCS := base/log base/clock base/util base/duration base/safe_path $(CLI_SRCS:%=cli/%)
 
 all: $(OUT)/readyd $(OUT)/readyctl
 

@@ -106,12 +106,23 @@ int mkdir_parents(const char *dir, unsigned int mode)
 
 ssize_t file_read_text(int dirfd, const char *path, char *buf, size_t size)
 {
-	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* O_NONBLOCK: a FIFO planted at the name must not hold the loop in open() */
+	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	struct stat st;
 	size_t len = 0;
 	ssize_t n = 0;
 
 	if (fd < 0)
 		return -errno;
+	if (fstat(fd, &st) < 0) {
+		n = -errno;
+		fd_close(fd);
+		return n;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		fd_close(fd);
+		return -EINVAL;
+	}
 	while (len + 1 < size && (n = read(fd, buf + len, size - 1 - len)) > 0)
 		len += (size_t)n;
 	if (n < 0) {

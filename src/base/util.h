@@ -28,7 +28,9 @@ void fmt_exit_status(char *buf, size_t size, int code, int signal);
 int fd_close(int fd);
 /*
  * Read a small file (relative to dirfd, or absolute) into buf, NUL-terminated,
- * O_NOFOLLOW: /proc and cgroup files. The length read, or -errno.
+ * O_NOFOLLOW: /proc and cgroup files, pid files. The length read, or -errno;
+ * -EINVAL for anything but a regular file (opened O_NONBLOCK, so a FIFO
+ * never waits for a writer).
  */
 ssize_t file_read_text(int dirfd, const char *path, char *buf, size_t size);
 /* mkdir -p with the given mode for directories it creates. */

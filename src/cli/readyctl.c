@@ -20,6 +20,7 @@
 #include "cli/ctl_format.h"
 #include "base/duration.h"
 #include "base/clock.h"
+#include "base/safe_path.h"
 #include "base/util.h"
 
 enum {
@@ -169,7 +170,8 @@ static cJSON *wait_new_image(const struct ctl_opts *o, double before, double fai
 		cJSON *req = cJSON_CreateObject(), *reply = NULL;
 		const cJSON *at;
 		cJSON_AddStringToObject(req, "cmd", "list");
-		if (ctl_request(o->control, req, 1000, NULL, NULL, &reply) == 0) {
+		char why[256];
+		if (ctl_request(o->control, req, 1000, NULL, NULL, &reply, why, sizeof(why)) == 0) {
 			at = cJSON_GetObjectItemCaseSensitive(reply, "started_mono_ns");
 			if ((cJSON_IsNumber(at) && at->valuedouble != before) ||
 			    jnum(reply, "reexec_failures", 0) > failures) {
@@ -224,6 +226,7 @@ static int run(const struct ctl_opts *o, const struct ctl_command *c, const char
 {
 	cJSON *req = cJSON_CreateObject(), *reply = NULL;
 	bool waiting = c->waits && !o->no_wait;
+	char why[SAFE_PATH_WHY_MAX];
 	int err, rc;
 
 	cJSON_AddStringToObject(req, "cmd", c->name);
@@ -238,11 +241,15 @@ static int run(const struct ctl_opts *o, const struct ctl_command *c, const char
 	if (c->waits && strcmp(c->name, "wait") != 0)
 		cJSON_AddBoolToObject(req, "wait", waiting);
 	err = ctl_request(o->control, req, waiting ? o->timeout_ms : 30000, print_event, (void *)o,
-			  &reply);
+			  &reply, why, sizeof(why));
 	cJSON_Delete(req);
 	if (err == -ETIMEDOUT && waiting) {
 		fprintf(stderr, "readyctl: %s: timed out waiting\n", name);
 		return EXIT_NOT_RUNNING;
+	}
+	if (err && why[0]) { /* nothing was sent: it may not be readyd answering there */
+		fprintf(stderr, "readyctl: not talking to %s: %s\n", o->control, why);
+		return EXIT_UNREACHABLE;
 	}
 	if (err) {
 		fprintf(stderr, "readyctl: cannot talk to readyd at %s: %s\n", o->control,

@@ -6,14 +6,11 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <ini.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "base/argv.h"
 #include "base/duration.h"
@@ -21,7 +18,9 @@
 #include "base/clock.h"
 #include "base/util.h"
 
-#define CONFIG_FILE_MAX		     (1 << 20)
+#define CONFIG_FILE_MAX (1 << 20) /* bytes: read whole, parsed on the loop */
+/* Each is logged and sent to readyctl: a file of nothing but errors stays a short answer. */
+#define CONFIG_ERRORS_MAX	     100
 #define DEFAULT_READY_TIMEOUT	     (30 * NSEC_PER_SEC)
 #define DEFAULT_STOP_TIMEOUT	     (10 * NSEC_PER_SEC)
 #define DEFAULT_START_LIMIT_BURST    5
@@ -38,24 +37,20 @@ struct text_stream {
 
 void config_error(struct parse_ctx *ctx, unsigned int line, const char *fmt, ...)
 {
-	struct config_diag *d = ctx->diag;
-	char msg[512], *full = NULL;
-	char **grown;
+	char msg[512];
 	va_list ap;
 
+	if (ctx->diag->n >= CONFIG_ERRORS_MAX) {
+		ctx->errors_not_shown++;
+		return;
+	}
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if ((line ? asprintf(&full, "%s:%u: %s", ctx->file, line, msg)
-		  : asprintf(&full, "%s: %s", ctx->file, msg)) < 0)
-		return;
-	grown = realloc(d->lines, sizeof(char *) * (d->n + 1));
-	if (!grown) {
-		free(full);
-		return;
-	}
-	d->lines = grown;
-	d->lines[d->n++] = full;
+	if (line)
+		config_diag_add(ctx->diag, "%s:%u: %s", ctx->file, line, msg);
+	else
+		config_diag_add(ctx->diag, "%s: %s", ctx->file, msg);
 }
 
 /*
@@ -258,6 +253,7 @@ static void begin_section(struct parse_ctx *ctx, char *text)
 	size_t len;
 
 	ctx->svc = NULL;
+	ctx->joining = NULL; /* sections may move the processes (a new service reallocs them) */
 	if (strcmp(text, "readyd") == 0) {
 		ctx->section = SECTION_READYD;
 	} else if ((str_starts_with(text, "service") && isspace((unsigned char)text[7])) ||
@@ -309,6 +305,47 @@ static void see_section_header(struct parse_ctx *ctx, const char *line)
 	memcpy(text, line, n);
 	text[n] = '\0';
 	begin_section(ctx, text);
+}
+
+/*
+ * An indented line continues a long command (inih lines are < 200 bytes),
+ * joined with a space. The buffer grows by doubling: 300k continuation
+ * lines copied the whole command each (asprintf) and took 11 s to parse.
+ */
+int config_join_continuation(struct parse_ctx *ctx, struct process_config *p, const char *value)
+{
+	size_t add = strlen(value), need;
+	char *grown;
+
+	if (ctx->joining != p) {
+		ctx->joining = p;
+		ctx->joined_len = strlen(p->command);
+		ctx->joined_cap = ctx->joined_len + 1;
+		ctx->joined_too_long = false;
+	}
+	if (ctx->joined_too_long)
+		return -E2BIG; /* said once */
+	need = ctx->joined_len + 1 + add + 1;
+	if (need > CONFIG_COMMAND_MAX + 1) {
+		config_error(ctx, ctx->line,
+			     "command is longer than %d bytes once its lines are joined",
+			     CONFIG_COMMAND_MAX);
+		ctx->joined_too_long = true;
+		return -E2BIG;
+	}
+	if (need > ctx->joined_cap) {
+		size_t cap = need > 2 * ctx->joined_cap ? need : 2 * ctx->joined_cap;
+		if (!(grown = realloc(p->command, cap))) {
+			config_error(ctx, ctx->line, "out of memory");
+			return -ENOMEM;
+		}
+		p->command = grown;
+		ctx->joined_cap = cap;
+	}
+	p->command[ctx->joined_len] = ' ';
+	memcpy(p->command + ctx->joined_len + 1, value, add + 1);
+	ctx->joined_len += 1 + add;
+	return 0;
 }
 
 /* inih reader: one physical line per call, which lets us count lines. */
@@ -447,71 +484,12 @@ int config_parse_text(const char *name, const char *text, const struct config_de
 		config_finish_service(&ctx, &cfg->services[i]);
 	set_default(&ctx, &cfg->textfile, CONFIG_DEFAULT_TEXTFILE);
 	set_default(&ctx, &cfg->control, CONFIG_DEFAULT_CONTROL);
+	if (ctx.errors_not_shown)
+		config_diag_add(diag, "%s: %u more errors not shown: fix the first %d", name,
+				ctx.errors_not_shown, CONFIG_ERRORS_MAX);
 	if (diag->n) {
 		config_free(cfg);
 		return -EINVAL;
 	}
 	return 0;
-}
-
-/* Read up to max bytes (the file may shrink meanwhile); NUL-terminates buf. */
-static int read_all(int fd, char *buf, size_t max, size_t *len)
-{
-	size_t done = 0;
-
-	while (done < max) {
-		ssize_t n = read(fd, buf + done, max - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		done += (size_t)n;
-	}
-	buf[done] = '\0';
-	*len = done;
-	return 0;
-}
-
-int config_load(const char *path, const struct config_defaults *defaults, struct config *cfg,
-		struct config_diag *diag)
-{
-	/* The config may be a symlink (config management does that); it is read, never written. */
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	char *text;
-	size_t len = 0;
-	int err;
-
-	memset(diag, 0, sizeof(*diag));
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0)
-		err = -errno;
-	else if (!S_ISREG(st.st_mode))
-		err = -EINVAL;
-	else if (st.st_size > CONFIG_FILE_MAX)
-		err = -EFBIG;
-	else
-		err = 0;
-	if (err) {
-		close(fd);
-		return err;
-	}
-	text = malloc((size_t)st.st_size + 1);
-	err = text ? read_all(fd, text, (size_t)st.st_size, &len) : -ENOMEM;
-	close(fd);
-	if (!err && strlen(text) != len)
-		err = -EILSEQ; /* a NUL byte: not a text file */
-	if (err) {
-		free(text);
-		return err;
-	}
-	err = config_parse_text(path, text, defaults, cfg, diag);
-	if (err)
-		free(text);
-	else
-		cfg->text = text;
-	return err;
 }

@@ -42,6 +42,7 @@
 #define CONFIG_MAX_PROBES	8
 #define CONFIG_MAX_PROCS	8
 #define CONFIG_MAX_SOCKET_DIRS	16
+#define CONFIG_COMMAND_MAX	(128 * 1024) /* bytes, continuation lines joined */
 #define DEFAULT_ACCEPT_STALL_NS (5ULL * 1000000000ULL)
 #define START_LIMIT_BURST_MAX	100
 #define SERVICE_NAME_MAX	64
@@ -186,6 +187,9 @@ int config_open(const char *path, const struct config_defaults *defaults, struct
 		struct config_diag *diag);
 struct config *config_ref(struct config *cfg);
 void config_unref(struct config *cfg);
+/* One more line (formatted); dropped if memory runs out. */
+void config_diag_add(struct config_diag *diag, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 void config_diag_free(struct config_diag *diag);
 const struct service_config *config_find(const struct config *cfg, const char *name);
 const char *restart_policy_name(enum restart_policy p);

@@ -30,6 +30,11 @@ struct parse_ctx {
 	struct service_config *svc;  /* current [service], or the service of the [process] */
 	struct process_config *proc; /* current [process] */
 	const struct config_defaults *defaults;
+	/* The command being continued on indented lines: its length and its buffer's size. */
+	struct process_config *joining;
+	size_t joined_len, joined_cap;
+	bool joined_too_long;	       /* said once, the rest of its lines skipped */
+	unsigned int errors_not_shown; /* past CONFIG_ERRORS_MAX */
 };
 
 typedef int (*config_setter)(struct parse_ctx *ctx, const char *value);
@@ -61,6 +66,8 @@ struct process_config *config_add_process(struct parse_ctx *ctx, struct service_
 					  const char *name);
 /* The service is read whole: check what spans keys, split its commands (config_check.c). */
 void config_finish_service(struct parse_ctx *ctx, struct service_config *s);
+/* An indented line continues p's command: value joined with a space (config.c). */
+int config_join_continuation(struct parse_ctx *ctx, struct process_config *p, const char *value);
 void config_error(struct parse_ctx *ctx, unsigned int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

@@ -70,22 +70,15 @@ static int set_control_group(struct parse_ctx *ctx, const char *value)
 static int set_command(struct parse_ctx *ctx, const char *value)
 {
 	struct process_config *s = config_current_process(ctx, "command");
-	char *joined;
 
 	if (!s)
 		return -EINVAL;
 	if (!ctx->continuation || !s->command) {
 		s->command_line = ctx->line;
+		ctx->joining = NULL;
 		return set_string(ctx, &s->command, value);
 	}
-	/* An indented line continues a long command (inih lines are <200 bytes). */
-	if (asprintf(&joined, "%s %s", s->command, value) < 0) {
-		config_error(ctx, ctx->line, "out of memory");
-		return -ENOMEM;
-	}
-	free(s->command);
-	s->command = joined;
-	return 0;
+	return config_join_continuation(ctx, s, value);
 }
 
 static int set_listen(struct parse_ctx *ctx, const char *value)

@@ -5,6 +5,7 @@
  * the environment may change, and whether two services behave the same.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,26 @@ void config_free(struct config *cfg)
 	for (size_t i = 0; i < cfg->n_socket_dirs; i++)
 		free(cfg->socket_dirs[i]);
 	memset(cfg, 0, sizeof(*cfg));
+}
+
+void config_diag_add(struct config_diag *diag, const char *fmt, ...)
+{
+	char *line, **grown;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&line, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	grown = realloc(diag->lines, sizeof(char *) * (diag->n + 1));
+	if (!grown) {
+		free(line);
+		return;
+	}
+	diag->lines = grown;
+	diag->lines[diag->n++] = line;
 }
 
 void config_diag_free(struct config_diag *diag)

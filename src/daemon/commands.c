@@ -111,31 +111,35 @@ static cJSON *words(const struct strbuf *b)
 	return arr;
 }
 
+/* daemon_reload logs the outcome; this only answers. */
 static void do_reload(struct request *r)
 {
 	struct reload_summary sum;
 	struct config_diag diag;
 	cJSON *obj, *errs;
-	int err = daemon_reload(r->d, &sum, &diag);
+	char msg[512];
+	int err;
 
 	log_info("msg=\"reload requested\" peer_pid=%d peer_uid=%u", (int)r->peer->cred.pid,
 		 (unsigned int)r->peer->cred.uid);
+	err = daemon_reload(r->d, &sum, &diag);
 	if (err) {
+		snprintf(msg, sizeof(msg), "cannot reload %s: %s; the running config is kept",
+			 r->d->opts->config_path, reload_error_text(err));
 		obj = cJSON_CreateObject();
 		cJSON_AddFalseToObject(obj, "ok");
 		cJSON_AddStringToObject(obj, "error",
 					diag.n ? "the new configuration has errors; "
 						 "the running one is kept"
-					       : strerror(-err));
+					       : msg);
 		errs = cJSON_AddArrayToObject(obj, "config_errors");
-		for (size_t i = 0; i < diag.n; i++) {
+		for (size_t i = 0; i < diag.n; i++)
 			cJSON_AddItemToArray(errs, cJSON_CreateString(diag.lines[i]));
-			log_err("msg=\"config error\" at=\"%s\"", diag.lines[i]);
-		}
 		config_diag_free(&diag);
 		json_reply(r->c, obj);
 		return;
 	}
+	config_diag_free(&diag);
 	obj = json_reply_new(r->d);
 	cJSON_AddItemToObject(obj, "added", words(&sum.added));
 	cJSON_AddItemToObject(obj, "removed", words(&sum.removed));
@@ -254,6 +258,22 @@ static void refuse(struct request *r, const char *cmd)
 	json_reply_error(r->c, msg, true);
 }
 
+/*
+ * CONTROL_WAITERS_MAX clients wait already: the slots left are for
+ * requests answered at once, so that 64 waiters cannot starve a list.
+ */
+static void refuse_waiting(struct request *r)
+{
+	char msg[128];
+
+	log_warn("msg=\"control request refused: too many clients waiting\" limit=%d peer_pid=%d "
+		 "peer_uid=%u",
+		 CONTROL_WAITERS_MAX, (int)r->peer->cred.pid, (unsigned int)r->peer->cred.uid);
+	snprintf(msg, sizeof(msg), "too many clients waiting (%d); try again, or without waiting",
+		 CONTROL_WAITERS_MAX);
+	json_reply_error(r->c, msg, false);
+}
+
 /* A malformed request or an unknown command: said so, counted in the log. */
 static void reject(struct request *r, const cJSON *cmd)
 {
@@ -320,7 +340,10 @@ void commands_on_request(struct control_client *c, const char *line,
 		} else {
 			if (cJSON_IsBool(wait))
 				r.wait = cJSON_IsTrue(wait);
-			handlers[id](&r);
+			if (command->waits && (r.wait || id == CTL_wait) && !control_may_wait(c))
+				refuse_waiting(&r); /* before acting: nothing is done half */
+			else
+				handlers[id](&r);
 		}
 	}
 	cJSON_Delete(req);

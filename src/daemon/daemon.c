@@ -136,25 +136,15 @@ static void begin_shutdown(struct daemon *d, int sig)
 
 /* ---- signals ---- */
 
+/* daemon_reload logs the outcome, failures included. */
 static void reload_on_signal(struct daemon *d)
 {
 	struct reload_summary sum;
 	struct config_diag diag;
-	char text[1024];
-	int err;
 
-	if (d->shutting_down)
-		return;
-	err = daemon_reload(d, &sum, &diag);
-	for (size_t i = 0; i < diag.n; i++)
-		log_err("msg=\"config error\" at=\"%s\"",
-			log_escape(text, sizeof(text), diag.lines[i]));
-	if (err)
-		log_err("msg=\"reload rejected: the running config is kept\" path=%s err=\"%s\"",
-			d->opts->config_path, strerror(-err));
-	config_diag_free(&diag);
-	if (!err)
+	if (daemon_reload(d, &sum, &diag) == 0)
 		reload_summary_free(&sum);
+	config_diag_free(&diag);
 }
 
 static void on_signal(struct loop *loop, struct loop_source *src, uint32_t events)
@@ -304,19 +294,14 @@ static int load_config(struct daemon *d, const struct daemon_opts *o)
 
 /* ---- lifecycle ---- */
 
+/* control_open says why it cannot (which directory, and the fix). */
 static int open_control(struct daemon *d)
 {
-	int err;
-
 	if (!d->cfg->control)
 		return 0;
-	err = control_open(d->loop, d->cfg->control,
-			   d->cfg->control_group ? d->cfg->control_gid : (gid_t)-1,
-			   commands_on_request, d, &d->control);
-	if (err)
-		log_err("msg=\"cannot open control socket\" path=%s err=\"%s\"", d->cfg->control,
-			strerror(-err));
-	return err;
+	return control_open(d->loop, d->cfg->control,
+			    d->cfg->control_group ? d->cfg->control_gid : (gid_t)-1,
+			    commands_on_request, d, &d->control);
 }
 
 int daemon_init(struct daemon *d, const struct daemon_opts *o)

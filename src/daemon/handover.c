@@ -22,6 +22,7 @@
 #include "daemon/snapshot.h"
 #include "daemon/unit.h"
 #include "base/log.h"
+#include "base/safe_path.h"
 #include "base/util.h"
 #include "os/sock_scan.h"
 #include "os/state_dir.h"
@@ -196,26 +197,11 @@ static int take_left(struct daemon *d, struct handover *h)
 	return err;
 }
 
-/* The directory it is in (as control_open makes the control socket's). */
-static int make_parent(const char *dir)
-{
-	char parent[PATH_MAX];
-	char *slash;
-
-	str_copy(parent, dir, sizeof(parent));
-	slash = strrchr(parent, '/');
-	if (!slash || slash == parent)
-		return 0;
-	*slash = '\0';
-	return mkdir_parents(parent, 0755);
-}
-
 int handover_open(struct daemon *d)
 {
 	struct handover *h = calloc(1, sizeof(*h));
-	char why[160];
+	char why[SAFE_PATH_WHY_MAX];
 	ssize_t n;
-	int err;
 
 	if (!h)
 		return -ENOMEM;
@@ -228,12 +214,11 @@ int handover_open(struct daemon *d)
 	h->exe[n > 0 ? n : 0] = '\0';
 	if (n > 10 && strcmp(h->exe + n - 10, " (deleted)") == 0)
 		h->exe[n - 10] = '\0'; /* replaced by a package upgrade: the new one is there */
-	err = make_parent(h->dir);
-	h->dirfd = err ? err : state_dir_open(h->dir, why, sizeof(why));
+	h->dirfd = state_dir_open(h->dir, why, sizeof(why));
 	if (h->dirfd < 0) {
 		log_warn("msg=\"no state directory: services will not outlive readyd\" dir=%s "
 			 "why=\"%s\" err=\"%s\"",
-			 h->dir, err ? "cannot create its parent" : why, strerror(-h->dirfd));
+			 h->dir, why, strerror(-h->dirfd));
 		h->dirfd = -1;
 		return 0;
 	}
@@ -389,20 +374,20 @@ static bool take_back(struct handover *h, struct unit *u, const cJSON *o)
 static void apply_pending(struct daemon *d, struct handover *h)
 {
 	struct reload_summary sum;
+	struct config_diag diag = { 0 };
 	struct config *next = h->pending;
 	int err;
 
 	h->pending = NULL;
 	if (!next)
 		return;
-	err = daemon_reload_to(d, next, &sum);
-	if (err) {
-		log_err("msg=\"the config file could not be applied; the earlier one is kept\" "
-			"err=\"%s\"",
-			strerror(-err));
-		return;
-	}
-	reload_summary_free(&sum);
+	err = daemon_reload_to(d, next, &sum, &diag); /* (a failure is logged there) */
+	config_diag_free(&diag);
+	if (err)
+		log_err("msg=\"the config file could not be applied; the services run on under "
+			"the earlier one\"");
+	else
+		reload_summary_free(&sum);
 }
 
 void handover_start(struct daemon *d)

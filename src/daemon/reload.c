@@ -15,6 +15,7 @@
 #include "daemon/out/export.h"
 #include "daemon/unit.h"
 #include "base/log.h"
+#include "base/safe_path.h"
 #include "base/util.h"
 
 static void note(struct strbuf *b, const char *name)
@@ -112,10 +113,12 @@ static int keep_string(char **field, const char *old)
 /*
  * [readyd] keys: the textfile follows at once; the control socket's path and
  * group need a restart of readyd, so the new config keeps what is in force
- * (who may act is decided by what the socket really is).
+ * (who may act is decided by what the socket really is). A textfile readyd
+ * may not write to is an error of the new config: nothing changes.
  */
-static int apply_globals(struct daemon *d, struct config *next)
+static int apply_globals(struct daemon *d, struct config *next, struct config_diag *diag)
 {
+	char why[SAFE_PATH_WHY_MAX];
 	int err;
 
 	if (strcmp(d->cfg->control, next->control) != 0 ||
@@ -130,37 +133,78 @@ static int apply_globals(struct daemon *d, struct config *next)
 	next->control_gid = d->cfg->control_gid;
 	if (strcmp(d->cfg->textfile, next->textfile) == 0)
 		return 0;
-	err = export_move(d, next->textfile);
+	err = export_move(d, next->textfile, why, sizeof(why));
 	if (err) {
-		log_err("msg=\"cannot move the textfile; it stays where it was\" path=%s "
-			"err=\"%s\"",
-			next->textfile, strerror(-err));
-		return keep_string(&next->textfile, d->cfg->textfile);
+		if (next->seen[0])
+			config_diag_add(diag, "%s:%u: textfile = %s: %s", next->path, next->seen[0],
+					next->textfile, why);
+		else
+			config_diag_add(diag, "%s: textfile (default %s): %s", next->path,
+					next->textfile, why);
+		return err;
 	}
 	log_info("msg=\"textfile moved\" path=%s", next->textfile);
 	return 0;
 }
 
+const char *reload_error_text(int err)
+{
+	return err == -ESHUTDOWN ? "readyd is shutting down" : strerror(-err);
+}
+
+/*
+ * Every failed reload says so here, once, whoever asked (SIGHUP or
+ * readyctl): each config error (escaped: a config line may hold quotes or
+ * control bytes), then one line with why nothing changed.
+ */
+static int rejected(const struct daemon *d, int err, const struct config_diag *diag)
+{
+	char text[1024];
+
+	for (size_t i = 0; i < diag->n; i++)
+		log_err("msg=\"config error\" at=\"%s\"",
+			log_escape(text, sizeof(text), diag->lines[i]));
+	if (diag->n)
+		log_err("msg=\"reload rejected: the running config is kept\" path=%s errors=%zu "
+			"first=\"%s\"",
+			d->opts->config_path, diag->n,
+			log_escape(text, sizeof(text), diag->lines[0]));
+	else
+		log_err("msg=\"reload rejected: the running config is kept\" path=%s err=\"%s\"",
+			d->opts->config_path, reload_error_text(err));
+	return err;
+}
+
 int daemon_reload(struct daemon *d, struct reload_summary *sum, struct config_diag *diag)
 {
 	struct config *next = NULL;
-	int err = daemon_load_config(d->opts, &next, diag);
+	int err;
 
 	memset(sum, 0, sizeof(*sum));
+	if (d->shutting_down) {
+		memset(diag, 0, sizeof(*diag));
+		return rejected(d, -ESHUTDOWN, diag);
+	}
+	err = daemon_load_config(d->opts, &next, diag);
 	if (err)
-		return err; /* nothing was loaded */
-	return daemon_reload_to(d, next, sum);
+		return rejected(d, err, diag); /* nothing was loaded */
+	return daemon_reload_to(d, next, sum, diag);
 }
 
-int daemon_reload_to(struct daemon *d, struct config *next, struct reload_summary *sum)
+int daemon_reload_to(struct daemon *d, struct config *next, struct reload_summary *sum,
+		     struct config_diag *diag)
 {
 	int err;
 
 	memset(sum, 0, sizeof(*sum));
-	err = d->shutting_down ? -ESHUTDOWN : apply_globals(d, next);
+	if (d->shutting_down) {
+		config_unref(next);
+		return rejected(d, -ESHUTDOWN, diag);
+	}
+	err = apply_globals(d, next, diag);
 	if (err) {
 		config_unref(next);
-		return err;
+		return rejected(d, err, diag);
 	}
 	apply(d, next, sum);
 	config_unref(d->cfg);

@@ -18,10 +18,20 @@ struct reload_summary {
 	struct strbuf added, removed, changed, unchanged; /* "a b c" */
 };
 
-/* Re-read the config file; on any error nothing changes. 0 or -errno. */
+/*
+ * Re-read the config file; on any error nothing changes. 0 or -errno, and
+ * a failure is logged here (its config errors, then why): callers only
+ * answer. diag holds the config errors (free it either way).
+ */
 int daemon_reload(struct daemon *d, struct reload_summary *sum, struct config_diag *diag);
-/* The same with a config already loaded (a reference that moves to the daemon). */
-int daemon_reload_to(struct daemon *d, struct config *next, struct reload_summary *sum);
+/*
+ * The same with a config already loaded (a reference that moves to the
+ * daemon); diag gets what applying it found (it starts empty).
+ */
+int daemon_reload_to(struct daemon *d, struct config *next, struct reload_summary *sum,
+		     struct config_diag *diag);
+/* Why a reload that failed with err (and no config errors) failed, for a reply. */
+const char *reload_error_text(int err);
 void reload_summary_free(struct reload_summary *sum);
 /* Start a unit for every service of the current config that has none (added by a reload). */
 void daemon_start_missing(struct daemon *d, struct strbuf *added);

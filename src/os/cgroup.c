@@ -16,6 +16,12 @@
 #include "base/util.h"
 
 #define READ_MAX 65536
+/* cgroup.procs: 4 Mi pids (the kernel's PID_MAX_LIMIT) of up to 8 bytes each. */
+#define CGROUP_PROCS_MAX (32u << 20)
+/* Nested cgroups followed below a process's own (the kernel allows more; readyd makes none). */
+#define CGROUP_DEPTH_MAX 32
+/* Passes of cgroup_signal, each catching what forked during the one before. */
+#define CGROUP_SIGNAL_PASSES 16
 
 static int write_small(int dirfd, const char *name, const char *text)
 {
@@ -287,75 +293,197 @@ int cgroup_populated(const struct cgroup *cg)
 	return p ? p[10] == '1' : -EINVAL;
 }
 
-/* Append the pids of dirfd's cgroup.procs and of every sub-cgroup. */
-static int collect_pids(int cgfd, pid_t *pids, size_t max, size_t *n)
+/*
+ * cgroup.procs, read whole into a buffer that grows: a fixed one cut the
+ * list (and what was signalled) at the first 64 KiB. The kernel's own limit
+ * on pids bounds it. NUL-terminated; free() it.
+ */
+static int read_procs(int cgfd, char **out)
 {
-	char *text = malloc(READ_MAX);
-	int fd;
+	int fd = openat(cgfd, "cgroup.procs", O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap), *grown;
+	ssize_t n = 0;
+
+	if (fd < 0 || !buf) {
+		int err = fd < 0 ? -errno : -ENOMEM;
+		fd_close(fd);
+		free(buf);
+		return err;
+	}
+	while ((n = read(fd, buf + len, cap - 1 - len)) > 0) {
+		len += (size_t)n;
+		if (len + 1 < cap)
+			continue;
+		grown = cap < CGROUP_PROCS_MAX ? realloc(buf, cap * 2) : NULL;
+		if (!grown) {
+			n = -1;
+			errno = ENOMEM;
+			break;
+		}
+		buf = grown;
+		cap *= 2;
+	}
+	if (n < 0) {
+		int err = -errno;
+		fd_close(fd);
+		free(buf);
+		return err;
+	}
+	fd_close(fd);
+	buf[len] = '\0';
+	*out = buf;
+	return 0;
+}
+
+/*
+ * fn(pid, ctx) for each process of the cgroup at cgfd and of every cgroup
+ * below it. 0; 1 once fn returned false (it has enough); -errno. A cgroup
+ * removed meanwhile holds nothing.
+ */
+static int each_pid(int cgfd, int depth, bool (*fn)(pid_t pid, void *ctx), void *ctx)
+{
+	char *text = NULL;
+	int fd, err = read_procs(cgfd, &text);
 	DIR *dir;
 	struct dirent *e;
 
-	if (!text)
-		return -ENOMEM;
-	if (file_read_text(cgfd, "cgroup.procs", text, READ_MAX) >= 0)
-		for (char *p = text, *end; *p && *n < max; p = end) {
-			long v = strtol(p, &end, 10);
-			if (end == p)
-				break;
-			if (v > 0)
-				pids[(*n)++] = (pid_t)v;
-		}
+	if (err == -ENOENT || err == -ENODEV)
+		return 0;
+	for (char *p = text, *end; !err && *p; p = end) {
+		long v = strtol(p, &end, 10);
+		if (end == p)
+			break;
+		if (v > 0 && !fn((pid_t)v, ctx))
+			err = 1;
+	}
 	free(text);
+	if (err || depth >= CGROUP_DEPTH_MAX)
+		return err;
 	fd = dup(cgfd);
 	dir = fd >= 0 ? fdopendir(fd) : NULL;
 	if (!dir) {
 		fd_close(fd);
 		return -errno;
 	}
-	while ((e = readdir(dir)) && *n < max) {
+	while (!err && (e = readdir(dir))) {
 		int sub;
 		if (e->d_type != DT_DIR || !strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
 		sub = openat(dirfd(dir), e->d_name,
 			     O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 		if (sub >= 0) {
-			collect_pids(sub, pids, max, n);
+			err = each_pid(sub, depth + 1, fn, ctx);
 			fd_close(sub);
 		}
 	}
 	closedir(dir);
-	return 0;
+	return err;
+}
+
+struct pid_list {
+	pid_t *pids;
+	size_t n, max;
+};
+
+static bool add_pid(pid_t pid, void *ctx)
+{
+	struct pid_list *l = ctx;
+
+	l->pids[l->n++] = pid;
+	return l->n < l->max;
 }
 
 int cgroup_pids(const struct cgroup *cg, pid_t *pids, size_t max)
 {
-	size_t n = 0;
+	struct pid_list l = { .pids = pids, .max = max };
 	int err;
 
 	if (cg->dirfd < 0)
 		return -EBADF;
-	err = collect_pids(cg->dirfd, pids, max, &n);
-	return err < 0 ? err : (int)n;
+	if (!max)
+		return 0;
+	err = each_pid(cg->dirfd, 0, add_pid, &l);
+	return err < 0 ? err : (int)l.n;
+}
+
+/* The pids signalled so far: open addressing, grown at half full. */
+struct pid_set {
+	pid_t *slots; /* 0: empty */
+	size_t cap, n;
+	int sig;
+	size_t fresh; /* signalled in this pass */
+	int err;
+};
+
+static bool pid_set_insert(struct pid_set *s, pid_t pid)
+{
+	size_t i = ((size_t)pid * 2654435761u) & (s->cap - 1);
+
+	while (s->slots[i] && s->slots[i] != pid)
+		i = (i + 1) & (s->cap - 1);
+	if (s->slots[i])
+		return false;
+	s->slots[i] = pid;
+	s->n++;
+	return true;
+}
+
+static int pid_set_grow(struct pid_set *s)
+{
+	struct pid_set bigger = *s;
+
+	bigger.cap = s->cap ? s->cap * 2 : 1024;
+	bigger.n = 0;
+	bigger.slots = calloc(bigger.cap, sizeof(pid_t));
+	if (!bigger.slots)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->cap; i++)
+		if (s->slots[i])
+			pid_set_insert(&bigger, s->slots[i]);
+	free(s->slots);
+	*s = bigger;
+	return 0;
+}
+
+/* Signal pid unless an earlier pass did. */
+static bool signal_once(pid_t pid, void *ctx)
+{
+	struct pid_set *s = ctx;
+
+	if (2 * (s->n + 1) > s->cap && (s->err = pid_set_grow(s)) < 0)
+		return false;
+	if (pid_set_insert(s, pid)) {
+		kill(pid, s->sig);
+		s->fresh++;
+	}
+	return true;
 }
 
 int cgroup_signal(const struct cgroup *cg, int sig)
 {
-	pid_t pids[1024];
-	int n;
+	struct pid_set s = { .sig = sig };
+	int err = 0;
 
 	if (cg->dirfd < 0)
 		return -EBADF;
 	if (sig == SIGKILL && write_small(cg->dirfd, "cgroup.kill", "1") == 0)
 		return 0; /* the kernel kills them all, forks racing it included */
-	/* Twice: a process forked while the first pass ran is caught by the second. */
-	for (int pass = 0; pass < 2; pass++) {
-		n = cgroup_pids(cg, pids, ARRAY_SIZE(pids));
-		if (n < 0)
-			return n;
-		for (int i = 0; i < n; i++)
-			kill(pids[i], sig);
+	/*
+	 * A process may fork while a pass runs: pass again until one finds
+	 * no process it has not signalled. Bounded, so that a tree forking
+	 * faster than this cannot hold the loop: SIGKILL (cgroup.kill) ends
+	 * whatever is left at stop_timeout.
+	 */
+	for (int pass = 0; pass < CGROUP_SIGNAL_PASSES && !err; pass++) {
+		s.fresh = 0;
+		err = each_pid(cg->dirfd, 0, signal_once, &s);
+		err = s.err ? s.err : err < 0 ? err : 0;
+		if (!s.fresh)
+			break;
 	}
-	return 0;
+	free(s.slots);
+	return err;
 }
 
 bool cgroup_holds(const struct cgroup *cg, pid_t pid)

@@ -60,7 +60,11 @@ int cgroup_attach(const struct cgroup *cg, pid_t pid);
 int cgroup_populated(const struct cgroup *cg);
 /* Up to max process ids in it (sub-cgroups included); the count, or -errno. */
 int cgroup_pids(const struct cgroup *cg, pid_t *pids, size_t max);
-/* Send sig to every process in it; SIGKILL uses cgroup.kill where the kernel has it. */
+/*
+ * Send sig to every process in it, however many (cgroup.procs read whole),
+ * passing again while a pass finds processes forked meanwhile (at most 16
+ * passes). SIGKILL uses cgroup.kill where the kernel has it (5.14+).
+ */
 int cgroup_signal(const struct cgroup *cg, int sig);
 /* Is pid a member of the cgroup or one below it? (reads /proc/PID/cgroup) */
 bool cgroup_holds(const struct cgroup *cg, pid_t pid);

@@ -2,6 +2,8 @@
 #include "os/control_socket.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,14 +14,18 @@
 
 #include "base/log.h"
 #include "base/clock.h"
+#include "base/safe_path.h"
 #include "base/util.h"
+
+#define STR_(x) #x
+#define STR(x)	STR_(x)
 
 struct control_client {
 	struct control *ctl;
 	struct loop_source src;
 	struct loop_timer idle;
 	struct control_peer peer;
-	char in[CONTROL_REQUEST_MAX];
+	char in[CONTROL_REQUEST_MAX + 1]; /* the request, newline included, and a NUL */
 	size_t in_len;
 	char *out;
 	size_t out_len, out_done;
@@ -127,10 +133,33 @@ void control_reply(struct control_client *c, const char *data)
 		client_flush(c);
 }
 
+static size_t count_waiting(const struct control *ctl, const struct control_client *but)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < CONTROL_CLIENTS_MAX; i++)
+		n += ctl->clients[i] && ctl->clients[i] != but && !ctl->clients[i]->dead &&
+		     ctl->clients[i]->wait;
+	return n;
+}
+
+bool control_may_wait(const struct control_client *c)
+{
+	return count_waiting(c->ctl, c) < CONTROL_WAITERS_MAX;
+}
+
 void control_wait(struct control_client *c, const void *tag, int kind)
 {
 	if (c->dead)
 		return;
+	if (!control_may_wait(c)) { /* callers ask first; a slot for the rest is kept regardless */
+		char line[128];
+		snprintf(line, sizeof(line),
+			 "{\"ok\":false,\"error\":\"too many clients waiting (%d); try again\"}",
+			 CONTROL_WAITERS_MAX);
+		control_reply(c, line);
+		return;
+	}
 	c->wait = tag;
 	c->wait_kind = kind;
 	loop_timer_cancel(c->ctl->loop, &c->idle);
@@ -166,7 +195,7 @@ static void client_read(struct control_client *c)
 	c->in_len += (size_t)n;
 	c->in[c->in_len] = '\0';
 	nl = memchr(c->in, '\n', c->in_len);
-	if (!nl && c->in_len == sizeof(c->in) - 1) {
+	if (!nl && c->in_len == CONTROL_REQUEST_MAX) {
 		log_warn("msg=\"control request rejected: too large\" peer_pid=%d limit=%d",
 			 (int)c->peer.cred.pid, CONTROL_REQUEST_MAX);
 		control_reply(c, "{\"ok\":false,\"error\":\"request larger than 4096 bytes\"}");
@@ -199,6 +228,25 @@ static void on_idle(struct loop *loop, struct loop_timer *t)
 	client_free(c);
 }
 
+/*
+ * No room: say so in the protocol's error format, then close. Best effort
+ * and never waiting: the line is far smaller than an empty socket buffer,
+ * and a client that is not there to read it loses nothing.
+ */
+static void refuse_client(int fd, bool full)
+{
+	char line[160];
+	int n = snprintf(line, sizeof(line), "{\"ok\":false,\"error\":\"%s\"}\n",
+			 full ? "too many clients (" STR(CONTROL_CLIENTS_MAX) "); try again"
+			      : "out of memory");
+
+	log_warn("msg=\"control client refused: %s\" limit=%d",
+		 full ? "too many clients" : "out of memory", CONTROL_CLIENTS_MAX);
+	if (send(fd, line, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		log_debug("msg=\"refusal not sent\" err=\"%s\"", strerror(errno));
+	close(fd);
+}
+
 static void on_accept(struct loop *loop, struct loop_source *src, uint32_t events)
 {
 	struct control *ctl = src->data;
@@ -215,9 +263,7 @@ static void on_accept(struct loop *loop, struct loop_source *src, uint32_t event
 		;
 	c = slot < CONTROL_CLIENTS_MAX ? calloc(1, sizeof(*c)) : NULL;
 	if (!c) {
-		log_warn("msg=\"control client refused: too many clients\" limit=%d",
-			 CONTROL_CLIENTS_MAX);
-		close(fd);
+		refuse_client(fd, slot == CONTROL_CLIENTS_MAX);
 		return;
 	}
 	c->ctl = ctl;
@@ -238,41 +284,52 @@ static void on_accept(struct loop *loop, struct loop_source *src, uint32_t event
 	loop_timer_arm(loop, &c->idle, now_mono_ns() + CONTROL_IDLE_NS);
 }
 
-/* Is someone answering on path? Then it is not ours to remove. */
-static int check_existing(const char *path)
+/* Is someone answering on path? Then it is not ours to remove. dirfd: its checked directory. */
+static int check_existing(int dirfd, const char *base, const char *path, char *why, size_t size)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct stat st;
 	int fd, err;
 
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : -errno;
+	if (fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		err = -errno;
+		if (err != -ENOENT)
+			snprintf(why, size, "%s: %s", path, strerror(-err));
+		return err == -ENOENT ? 0 : err;
+	}
 	if (!S_ISSOCK(st.st_mode)) {
-		log_err("msg=\"control path exists and is not a socket; remove it or choose "
-			"another\" "
-			"path=%s",
-			path);
+		snprintf(why, size,
+			 "%s exists and is not a socket: remove it or choose another path", path);
 		return -EEXIST;
 	}
 	str_copy(sa.sun_path, path, sizeof(sa.sun_path));
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
+	if (fd < 0) {
+		err = -errno;
+		snprintf(why, size, "socket: %s", strerror(-err));
+		return err;
+	}
 	err = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 ? -EADDRINUSE : 0;
 	close(fd);
 	if (err) {
-		log_err("msg=\"another readyd is answering on the control socket\" path=%s", path);
+		snprintf(why, size, "another readyd is answering on %s", path);
 		return err;
 	}
-	return unlink(path) < 0 ? -errno : 0; /* stale: left by a readyd that died */
+	if (unlinkat(dirfd, base, 0) < 0) { /* stale: left by a readyd that died */
+		err = -errno;
+		snprintf(why, size, "cannot remove the stale socket %s: %s", path, strerror(-err));
+		return err;
+	}
+	return 0;
 }
 
 /*
  * The mode comes from the umask at bind (0600, or 0660 with a group), so
- * there is no window where others could connect, and lchown never follows a
- * symlink someone might have swapped in.
+ * there is no window where others could connect; fchownat never follows a
+ * symlink, and the directory is one nobody but root can change.
  */
-static int bind_private(int fd, const char *path, gid_t gid)
+static int bind_private(int fd, int dirfd, const char *base, const char *path, gid_t gid, char *why,
+			size_t size)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	mode_t old = umask(gid != (gid_t)-1 ? 0117 : 0177);
@@ -282,76 +339,74 @@ static int bind_private(int fd, const char *path, gid_t gid)
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		err = -errno;
 	umask(old);
-	if (!err && gid != (gid_t)-1 && lchown(path, 0, gid) < 0)
+	if (!err && gid != (gid_t)-1 && fchownat(dirfd, base, 0, gid, AT_SYMLINK_NOFOLLOW) < 0)
 		err = -errno;
+	if (err)
+		snprintf(why, size, "bind %s: %s", path, strerror(-err));
 	return err;
 }
 
-/* A directory others may write to (without the sticky bit) lets them swap the socket. */
-static int check_parent(const char *dir)
+/* The listening socket at path, in its checked directory; -errno with why set. */
+static int listen_at(struct control *ctl, const char *path, gid_t gid, char *why, size_t size)
 {
-	struct stat st;
+	const char *base;
+	int dirfd = safe_path_parent(path, SAFE_PATH_CREATE, &base, why, size);
+	int err = dirfd < 0 ? dirfd : check_existing(dirfd, base, path, why, size);
 
-	if (stat(dir, &st) < 0)
-		return -errno;
-	if ((st.st_mode & S_IWOTH && !(st.st_mode & S_ISVTX)) ||
-	    (geteuid() == 0 && st.st_uid != 0)) {
-		log_err("msg=\"refusing a control socket in a directory others can write to\" "
-			"dir=%s owner=%u mode=%04o",
-			dir, (unsigned int)st.st_uid, (unsigned int)(st.st_mode & 07777));
-		return -EPERM;
+	if (!err) {
+		ctl->src.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		err = ctl->src.fd < 0 ? -errno : 0;
+		if (err)
+			snprintf(why, size, "socket: %s", strerror(-err));
 	}
-	return 0;
+	if (!err)
+		err = bind_private(ctl->src.fd, dirfd, base, path, gid, why, size);
+	if (!err && listen(ctl->src.fd, 16) < 0) {
+		err = -errno;
+		snprintf(why, size, "listen: %s", strerror(-err));
+		unlinkat(dirfd, base, 0);
+	}
+	if (err && ctl->src.fd >= 0)
+		ctl->src.fd = fd_close(ctl->src.fd);
+	fd_close(dirfd);
+	return err;
 }
 
 int control_open(struct loop *loop, const char *path, gid_t gid, control_request_fn fn, void *ctx,
 		 struct control **out)
 {
 	struct control *ctl = calloc(1, sizeof(*ctl));
-	char dir[108];
-	char *slash;
+	char why[SAFE_PATH_WHY_MAX], text[SAFE_PATH_WHY_MAX + 64];
 	int err;
 
 	if (!ctl)
 		return -ENOMEM;
-	str_copy(ctl->path, path, sizeof(ctl->path));
-	str_copy(dir, path, sizeof(dir));
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		err = mkdir_parents(dir, 0755);
-		if (!err)
-			err = check_parent(dir);
-		if (err)
-			goto fail;
-	}
-	err = check_existing(path);
-	if (err)
-		goto fail;
 	ctl->loop = loop;
 	ctl->fn = fn;
 	ctl->ctx = ctx;
-	ctl->src = (struct loop_source){ .fn = on_accept, .data = ctl };
-	ctl->src.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (ctl->src.fd < 0) {
-		err = -errno;
-		goto fail;
+	ctl->src = (struct loop_source){ .fd = -1, .fn = on_accept, .data = ctl };
+	if (str_copy(ctl->path, path, sizeof(ctl->path)) >= sizeof(ctl->path)) {
+		snprintf(why, sizeof(why), "longer than %zu bytes", sizeof(ctl->path) - 1);
+		err = -ENAMETOOLONG;
+	} else {
+		err = listen_at(ctl, path, gid, why, sizeof(why));
 	}
-	err = bind_private(ctl->src.fd, path, gid);
-	if (!err && listen(ctl->src.fd, 16) < 0)
-		err = -errno;
-	if (!err)
+	if (!err) {
 		err = loop_add(loop, &ctl->src, EPOLLIN);
+		if (err) {
+			snprintf(why, sizeof(why), "epoll: %s", strerror(-err));
+			close(ctl->src.fd);
+			unlink(path);
+		}
+	}
 	if (err) {
-		close(ctl->src.fd);
-		unlink(path);
-		goto fail;
+		log_err("msg=\"cannot open control socket\" path=%s err=\"%s\"", path,
+			log_escape(text, sizeof(text), why));
+		free(ctl);
+		return err;
 	}
 	*out = ctl;
 	return 0;
-fail:
-	free(ctl);
-	return err;
 }
 
 void control_close(struct control *ctl)

@@ -18,6 +18,8 @@
 
 #define CONTROL_REQUEST_MAX 4096 /* bytes, newline included */
 #define CONTROL_CLIENTS_MAX 64
+/* Clients waiting at once (wait, start, stop, restart): the other 16 slots stay for the rest. */
+#define CONTROL_WAITERS_MAX 48
 #define CONTROL_IDLE_NS	    (10ULL * 1000000000ULL) /* to send a request */
 #define CONTROL_OUTPUT_MAX  (4 << 20)		    /* queued for a client that does not read */
 
@@ -38,9 +40,11 @@ typedef void (*control_request_fn)(struct control_client *c, const char *line,
 				   const struct control_peer *peer, void *ctx);
 
 /*
- * Listen on `path`: refuses if another readyd answers there, removes a
- * stale socket file, never removes anything that is not a socket. Mode
- * 0600 (root only), or 0660 with group `gid` when gid != (gid_t)-1.
+ * Listen on `path`: refuses a directory another user could change
+ * (base/safe_path.h: every component from /, missing ones created 0755),
+ * refuses if another readyd answers there, removes a stale socket file,
+ * never removes anything that is not a socket. Mode 0600 (root only), or
+ * 0660 with group `gid` when gid != (gid_t)-1. Logs why it cannot.
  */
 int control_open(struct loop *loop, const char *path, gid_t gid, control_request_fn fn, void *ctx,
 		 struct control **out);
@@ -59,6 +63,11 @@ bool control_send(struct control_client *c, const char *data);
  * `kind` is the caller's, for its own use when woken.
  */
 void control_wait(struct control_client *c, const void *tag, int kind);
+/*
+ * May c wait? Fewer than CONTROL_WAITERS_MAX others do. A caller asks before
+ * it acts; control_wait past the limit answers the error instead.
+ */
+bool control_may_wait(const struct control_client *c);
 int control_wait_kind(const struct control_client *c);
 /* Call fn for every client waiting on `tag`; fn sends progress or replies. */
 void control_wake(struct control *ctl, const void *tag,

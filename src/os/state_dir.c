@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/safe_path.h"
 #include "base/util.h"
 
 /* Root's, a directory, and no one else may add, remove or rename what is in it. */
@@ -31,16 +32,21 @@ static int check_dir(int fd, char *why, size_t size)
 
 int state_dir_open(const char *path, char *why, size_t size)
 {
-	int fd, err;
+	const char *base;
+	int parent = safe_path_parent(path, SAFE_PATH_CREATE, &base, why, size), fd, err;
 
-	if (mkdir(path, 0700) < 0 && errno != EEXIST) {
+	if (parent < 0)
+		return parent; /* a directory on the way another user could change (why says) */
+	if (mkdirat(parent, base, 0700) < 0 && errno != EEXIST) {
 		err = -errno;
 		snprintf(why, size, "cannot create it");
+		close(parent);
 		return err;
 	}
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		err = -errno;
+	fd = openat(parent, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	err = fd < 0 ? -errno : 0;
+	close(parent);
+	if (err) {
 		snprintf(why, size,
 			 err == -ELOOP || err == -ENOTDIR ? "it is not a directory"
 							  : "cannot open it");

@@ -14,7 +14,11 @@
 
 #define STATE_FILE_MAX (4 << 20) /* one file: a config (1 MiB) and some JSON around it */
 
-/* Open (making it, 0700) the directory at path: its fd, or -errno with why filled. */
+/*
+ * Open (making it, 0700) the directory at path, every directory above it
+ * one no other user can change (base/safe_path.h; missing ones are made):
+ * its fd, or -errno with why filled.
+ */
 int state_dir_open(const char *path, char *why, size_t size);
 /* Replace name in dir with data: name.tmp written, then renamed over it. 0 or -errno. */
 int state_dir_write(int dirfd, const char *name, const char *data, size_t len);

@@ -83,6 +83,15 @@ void control_wait(struct control_client *c, const void *tag, int kind)
 	c->wait_kind = kind;
 }
 
+bool control_may_wait(const struct control_client *c)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < CLIENTS_MAX; i++)
+		n += c->ctl->clients[i] && c->ctl->clients[i] != c && c->ctl->clients[i]->wait;
+	return n < CONTROL_WAITERS_MAX;
+}
+
 int control_wait_kind(const struct control_client *c)
 {
 	return c->wait_kind;

@@ -18,6 +18,7 @@ import test_artifacts  # noqa: E402
 import test_core  # noqa: E402
 import test_durable  # noqa: E402
 import test_health  # noqa: E402
+import test_hostile  # noqa: E402
 import test_reports  # noqa: E402
 import test_served  # noqa: E402
 import test_sockets  # noqa: E402
@@ -30,7 +31,8 @@ ONCE = [test_core.ControlTests, test_artifacts.ArtifactTests, test_health.ProbeT
         test_health.RestartPolicyTests, test_health.OperatorTests, test_health.ReloadTests,
         test_health.EnvironmentTests, test_reports.ReportTests, test_trees.TreeTests,
         test_trees.WatchTests, test_trees.ExecTests, test_sockets.SocketTests,
-        test_sockets.PollModeAsUserTests, test_served.ServedTests]
+        test_sockets.PollModeAsUserTests, test_served.ServedTests,
+        test_hostile.HostilePathTests]
 PER_MODE = [test_core.CoreTests, test_sockets.RestartTests, test_durable.DurableTests]
 
 

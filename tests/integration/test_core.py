@@ -335,7 +335,9 @@ class ControlTests(ReadydCase):
         self.control = os.path.join(shared, "control.sock")
         self.start_readyd(self.service("idle", "/bin/sleep 60"), expect_up=False)
         self.assertEqual(self.proc.wait(timeout=30), 1)
-        self.assertIn("refusing a control socket in a directory others can write to", self.log())
+        self.assertIn('msg="cannot open control socket" path=%s err="%s is writable by its group '
+                      'and others (mode 0777): chmod go-w %s' % (self.control, shared, shared),
+                      self.log())
 
     def test_control_path_that_is_not_a_socket_is_left_alone(self):
         # Whatever is there and is not a socket is the operator's: refuse to start, say why,
@@ -360,8 +362,9 @@ class ControlTests(ReadydCase):
             except subprocess.TimeoutExpired:
                 self.fail("readyd started on a control path that is a %s:\n%s" % (kind, self.log()))
             self.assertEqual(rc, 1, "%s:\n%s" % (kind, self.log()))
-            self.assertIn('msg="control path exists and is not a socket; remove it or choose another" '
-                          'path=%s' % self.control, self.log(), kind)
+            self.assertIn('msg="cannot open control socket" path=%s err="%s exists and is not a '
+                          'socket: remove it or choose another path"' % (self.control, self.control),
+                          self.log(), kind)
             after = os.lstat(self.control)
             self.assertEqual((after.st_ino, after.st_mode, after.st_mtime_ns),
                              (before.st_ino, before.st_mode, before.st_mtime_ns), kind)

@@ -336,6 +336,19 @@ class DurableTests(ReadydCase):
         self.assertFalse(os.path.exists(os.path.join(self.tmp, "state")))
         del pid
 
+    def test_a_state_directory_another_user_could_change_is_not_used(self):
+        theirs = os.path.join(self.tmp, "theirs")
+        os.mkdir(theirs)
+        os.chown(theirs, 65534, 65534)  # nobody could swap the state for one naming any pid
+        self.start_readyd(self.service("s", "/bin/sleep 600"),
+                          readyd_extra="state = %s/state\n" % theirs)
+        self.wait_for(lambda: self.status("s")["pid"], 10, "spawn")
+        self.assertIn("no state directory: services will not outlive readyd", self.log())
+        self.assertIn("is owned by uid 65534", self.log())
+        self.assertFalse(os.path.exists(os.path.join(theirs, "state")))
+        self.kill_readyd()  # and so the service goes with it
+        self.wait_for(lambda: not tagged_pids(self.tag), 10, "the service to get SIGTERM")
+
     def test_the_textfile_is_whole_whenever_readyd_is_killed(self):
         ports = [free_port() for _ in range(4)]
         self.start_readyd(*[self.service("s%d" % i, "%s -u %s/slow_accept.py %d 0.%d" % (

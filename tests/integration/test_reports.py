@@ -96,7 +96,9 @@ class ReportTests(ReadydCase):
                                        "tcp:127.0.0.1:%d" % port, ready="notify"))
         self.wait_state("liar", "running")
         self.wait_for(lambda: self.reports("liar")["ready_mismatch"], 5, "the mismatch")
-        self.assertEqual(self.metric("readyd_service_ready_mismatch", service="liar"), 1)
+        # (The textfile follows within milliseconds: its 5 ms debounce, then the rename.)
+        self.wait_for(lambda: self.metric("readyd_service_ready_mismatch", service="liar") == 1,
+                      1, "the metric to say so")
         self.assertIn("it says it is ready, the kernel disagrees", self.log())
         self.assertIn('listeners="tcp:127.0.0.1:%d listening"' % port, self.log())
         # Accepting after the syscall tracepoints were detached (2 s after the last start):

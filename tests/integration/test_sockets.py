@@ -9,7 +9,7 @@ import socket
 import subprocess
 import time
 
-from harness import PYTHON, READYD, SERVERS, ReadydCase, free_port, freeze, python_server
+from harness import PYTHON, READYCTL, READYD, SERVERS, ReadydCase, free_port, freeze, python_server
 
 
 def stale_socket_file(path):
@@ -251,6 +251,14 @@ class PollModeAsUserTests(ReadydCase):
     @classmethod
     def setUpClass(cls):
         pass  # needs no BPF: that is the point
+
+    def ctl(self, *args, timeout=30):
+        # readyctl trusts a socket of root's or its own user's only: this readyd is nobody's.
+        nobody = pwd.getpwnam("nobody")
+        p = subprocess.run([READYCTL, "--control", self.control, *args], capture_output=True,
+                           text=True, timeout=timeout, user=nobody.pw_uid, group=nobody.pw_gid,
+                           extra_groups=[])
+        return p.returncode, p.stdout, p.stderr
 
     def test_non_root_readyd_supervises_its_own_services_in_poll_mode(self):
         if os.geteuid() != 0:

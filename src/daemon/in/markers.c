@@ -13,6 +13,7 @@
 #include "daemon/unit.h"
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/safe_path.h"
 #include "base/util.h"
 
 #define MARKER_EVENTS                                                                              \
@@ -92,6 +93,34 @@ static void on_poll(struct loop *loop, struct loop_timer *t)
 		loop_timer_arm(loop, t, now_mono_ns() + MARKER_POLL_NS);
 }
 
+/*
+ * A marker left by an earlier instance must not count for this one. It is
+ * removed through its directory, opened without following a link on the
+ * way: that directory is often the service's own, and a link its user put
+ * there must not have root remove a file of that name somewhere else.
+ */
+static void remove_stale(struct unit *u)
+{
+	char why[SAFE_PATH_WHY_MAX], text[SAFE_PATH_WHY_MAX + 64];
+	const char *path = u->cfg->ready_file, *base;
+	int dirfd = safe_path_parent(path, SAFE_PATH_ANY_OWNER, &base, why, sizeof(why));
+
+	if (dirfd == -ENOENT)
+		return; /* no directory, no marker */
+	if (dirfd < 0) {
+		log_warn("service=%s msg=\"cannot remove a stale ready marker\" path=%s err=\"%s\"",
+			 u->cfg->name, path, log_escape(text, sizeof(text), why));
+		return;
+	}
+	if (unlinkat(dirfd, base, 0) == 0)
+		log_info("service=%s msg=\"removed a stale ready marker\" path=%s", u->cfg->name,
+			 path);
+	else if (errno != ENOENT)
+		log_warn("service=%s msg=\"cannot remove a stale ready marker\" path=%s err=\"%s\"",
+			 u->cfg->name, path, strerror(errno));
+	close(dirfd);
+}
+
 /* Before a spawn: remove a stale marker, watch for the new one. */
 static int before_spawn(struct unit *u, struct svc_exit *fail)
 {
@@ -100,15 +129,8 @@ static int before_spawn(struct unit *u, struct svc_exit *fail)
 	(void)fail;
 	if (!(u->cfg->ready & READY_FILE))
 		return 0;
-	/* A marker left by an earlier instance must not count for this one (ours only). */
-	if (u->cfg->adopted)
-		;
-	else if (unlink(u->cfg->ready_file) == 0)
-		log_info("service=%s msg=\"removed a stale ready marker\" path=%s", u->cfg->name,
-			 u->cfg->ready_file);
-	else if (errno != ENOENT)
-		log_warn("service=%s msg=\"cannot remove a stale ready marker\" path=%s err=\"%s\"",
-			 u->cfg->name, u->cfg->ready_file, strerror(errno));
+	if (!u->cfg->adopted) /* ours only */
+		remove_stale(u);
 	if (!watch_dir(u) && !loop_timer_armed(&m->poll))
 		loop_timer_arm(u->d->loop, &m->poll, now_mono_ns() + MARKER_POLL_NS);
 	return 0;

@@ -14,20 +14,28 @@
 #include "os/sockets.h"
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/safe_path.h"
 #include "base/util.h"
 
-/* Remove a stale socket file: only a socket, never through a symlink, never a listened-on one. */
+/*
+ * Remove a stale socket file: only a socket, never a listened-on one, and
+ * never through a symlink, the last component's or one on the way (the
+ * directory is often the service's own: a link its user planted there must
+ * not lead root to remove a socket file elsewhere).
+ */
 static void remove_stale(struct unit *u, const char *path)
 {
-	char dir[sizeof(((struct listen_spec *)0)->path)];
-	const char *base = strrchr(path, '/') + 1;
+	char why[SAFE_PATH_WHY_MAX], text[SAFE_PATH_WHY_MAX + 64];
+	const char *base;
 	struct stat st;
-	int dfd;
+	int dfd = safe_path_parent(path, SAFE_PATH_ANY_OWNER, &base, why, sizeof(why));
 
-	snprintf(dir, sizeof(dir), "%.*s", (int)(base - path), path);
-	dfd = open(dir, O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_RDONLY);
-	if (dfd < 0)
+	if (dfd < 0) {
+		log_warn("service=%s msg=\"cannot remove stale unix socket file\" path=%s "
+			 "err=\"%s\"",
+			 u->cfg->name, path, log_escape(text, sizeof(text), why));
 		return;
+	}
 	if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISSOCK(st.st_mode)) {
 		if (unlinkat(dfd, base, 0) == 0)
 			log_info("service=%s msg=\"removed a stale unix socket file: nothing "

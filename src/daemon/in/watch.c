@@ -37,6 +37,10 @@ static int read_pid_file(const char *path, pid_t *pid, char *why, size_t size)
 	ssize_t n = file_read_text(AT_FDCWD, path, text, sizeof(text));
 	long v;
 
+	if (n == -EINVAL) {
+		snprintf(why, size, "pid file %s is not a regular file", path);
+		return (int)n;
+	}
 	if (n < 0) {
 		snprintf(why, size, "pid file %s: %s", path, strerror((int)-n));
 		return (int)n;

@@ -11,6 +11,7 @@
 #include "os/textfile.h"
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/safe_path.h"
 #include "base/strbuf.h"
 #include "base/util.h"
 
@@ -27,6 +28,14 @@ struct export
 	struct loop_timer soon, refresh;
 	struct strbuf buf;
 };
+
+static void log_write_error(const struct daemon *d)
+{
+	char text[512];
+
+	log_err("msg=\"cannot write textfile\" path=%s err=\"%s\"", d->cfg->textfile,
+		log_escape(text, sizeof(text), textfile_writer_error(d->export->writer)));
+}
 
 void export_now(struct daemon *d)
 {
@@ -53,8 +62,7 @@ void export_now(struct daemon *d)
 	}
 	err = textfile_writer_submit(x->writer, x->buf.data, x->buf.len);
 	if (err)
-		log_err("msg=\"cannot write textfile\" path=%s err=\"%s\"", d->cfg->textfile,
-			strerror(-err));
+		log_write_error(d);
 	loop_timer_arm(d->loop, &x->refresh, now_mono_ns() + EXPORT_REFRESH_NS);
 }
 
@@ -116,8 +124,7 @@ static void on_synced(struct loop *loop, struct loop_source *src, uint32_t event
 
 	(void)loop, (void)events;
 	if (err)
-		log_err("msg=\"cannot write textfile\" path=%s err=\"%s\"", d->cfg->textfile,
-			strerror(-err));
+		log_write_error(d);
 }
 
 static int watch_writer(struct daemon *d)
@@ -133,6 +140,7 @@ static int watch_writer(struct daemon *d)
 int export_open(struct daemon *d)
 {
 	struct export *x = calloc(1, sizeof(*x));
+	char why[SAFE_PATH_WHY_MAX], text[SAFE_PATH_WHY_MAX + 64];
 	int err;
 
 	if (!x)
@@ -141,7 +149,11 @@ int export_open(struct daemon *d)
 	x->src.fd = -1;
 	x->soon = (struct loop_timer){ .fn = on_timer, .data = d };
 	x->refresh = (struct loop_timer){ .fn = on_timer, .data = d };
-	err = d->cfg->textfile ? textfile_writer_new(d->cfg->textfile, &x->writer) : 0;
+	err = d->cfg->textfile ? textfile_writer_new(d->cfg->textfile, &x->writer, why, sizeof(why))
+			       : 0;
+	if (err)
+		log_err("msg=\"cannot use the textfile\" path=%s err=\"%s\"", d->cfg->textfile,
+			log_escape(text, sizeof(text), why));
 	if (err || !x->writer)
 		return err;
 	if (textfile_writer_fd(x->writer) < 0)
@@ -155,11 +167,11 @@ void export_flush(struct daemon *d)
 		textfile_writer_flush(d->export->writer);
 }
 
-int export_move(struct daemon *d, const char *path)
+int export_move(struct daemon *d, const char *path, char *why, size_t size)
 {
 	struct export *x = d->export;
 	struct textfile_writer *w;
-	int err = textfile_writer_new(path, &w);
+	int err = textfile_writer_new(path, &w, why, size);
 
 	if (err)
 		return err;

@@ -8,6 +8,8 @@
 #ifndef READYD_OUT_EXPORT_H
 #define READYD_OUT_EXPORT_H
 
+#include <stddef.h>
+
 struct daemon;
 struct unit_module;
 
@@ -19,7 +21,10 @@ void export_close(struct daemon *d);
 /* Render and write now; export_flush waits until it is on disk (shutdown). */
 void export_now(struct daemon *d);
 void export_flush(struct daemon *d);
-/* A reload moved the textfile: write there from now on. 0, or -errno (it stays). */
-int export_move(struct daemon *d, const char *path);
+/*
+ * A reload moved the textfile: write there from now on. 0, or -errno with
+ * `why` naming what is wrong with the new path (the textfile stays).
+ */
+int export_move(struct daemon *d, const char *path, char *why, size_t size);
 
 #endif

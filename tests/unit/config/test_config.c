@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config/config.h"
@@ -482,6 +483,34 @@ static void long_lines_are_refused_not_split(void **state)
 	expect_error(text, "t.conf:2:", "continue a long command on indented lines");
 }
 
+static void continued_commands_join_and_have_a_limit(void **state)
+{
+	const char *text = "[service \"a\"]\ncommand = /bin/echo one\n  two\n\tthree\n\n  four\n"
+			   "[service \"b\"]\ncommand = /bin/echo b\n  c\n";
+	size_t n = 70000, len = 48 + 4 * n;
+	struct config_diag diag;
+	struct config cfg;
+	char *big = malloc(len), *p = big;
+
+	(void)state;
+	assert_int_equal(config_parse_text("t.conf", text, NULL, &cfg, &diag), 0);
+	assert_string_equal(cfg.services[0].procs[0].command, "/bin/echo one two three four");
+	assert_string_equal(cfg.services[1].procs[0].command, "/bin/echo b c");
+	assert_string_equal(cfg.services[1].procs[0].argv[2], "c");
+	config_free(&cfg);
+	/* 70000 lines adding 2 bytes each: past 128 KiB at the 65532nd, said once */
+	p += sprintf(p, "[service \"a\"]\ncommand = /bin/echo\n");
+	for (size_t i = 0; i < n; i++)
+		p += sprintf(p, "  a\n");
+	assert_int_equal(config_parse_text("t.conf", big, NULL, &cfg, &diag), -EINVAL);
+	assert_int_equal(diag.n, 1);
+	assert_string_equal(diag.lines[0],
+			    "t.conf:65534: command is longer than 131072 bytes once its lines are "
+			    "joined");
+	config_diag_free(&diag);
+	free(big);
+}
+
 static void every_error_is_reported_at_once(void **state)
 {
 	char *all;
@@ -495,32 +524,24 @@ static void every_error_is_reported_at_once(void **state)
 	free(all);
 }
 
-static void load_reports_missing_file(void **state)
+/* Logged and sent to readyctl: a file of nothing but errors must stay a short answer. */
+static void errors_past_100_are_counted_not_listed(void **state)
 {
-	struct config_diag diag;
-	struct config cfg;
+	char *text = malloc(32 + 150 * 8), *p = text, *all;
+	int lines = 0;
 
 	(void)state;
-	assert_int_equal(config_load("/nonexistent/readyd.conf", NULL, &cfg, &diag), -ENOENT);
-	assert_int_equal(diag.n, 0);
-	assert_int_equal(config_load("/tmp", NULL, &cfg, &diag), -EINVAL);
-}
-
-static void load_reads_a_file(void **state)
-{
-	char path[] = "/tmp/readyd-test-config-XXXXXX";
-	struct config_diag diag;
-	struct config cfg;
-	int fd = mkstemp(path);
-
-	(void)state;
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, good, strlen(good)), (ssize_t)strlen(good));
-	close(fd);
-	assert_int_equal(config_load(path, NULL, &cfg, &diag), 0);
-	assert_int_equal(cfg.n_services, 2);
-	config_free(&cfg);
-	unlink(path);
+	p += sprintf(p, "[service \"a\"]\ncommand = /bin/true\n");
+	for (int i = 0; i < 150; i++)
+		p += sprintf(p, "x%03d=1\n", i);
+	all = errors_of(text);
+	for (char *q = all; *q; q++)
+		lines += *q == '\n';
+	assert_int_equal(lines, 101);
+	assert_non_null(strstr(all, "t.conf:102: unknown key \"x099\""));
+	assert_non_null(strstr(all, "\nt.conf: 50 more errors not shown: fix the first 100\n"));
+	free(all);
+	free(text);
 }
 
 int main(void)
@@ -541,9 +562,9 @@ int main(void)
 		cmocka_unit_test(structure_errors),
 		cmocka_unit_test(empty_service_section_is_not_ignored),
 		cmocka_unit_test(long_lines_are_refused_not_split),
+		cmocka_unit_test(continued_commands_join_and_have_a_limit),
 		cmocka_unit_test(every_error_is_reported_at_once),
-		cmocka_unit_test(load_reports_missing_file),
-		cmocka_unit_test(load_reads_a_file),
+		cmocka_unit_test(errors_past_100_are_counted_not_listed),
 		cmocka_unit_test(watch_sections),
 		cmocka_unit_test(watch_errors),
 	};

@@ -85,7 +85,7 @@ static void assert_content(const char *path, const char *text)
 	assert_string_equal(buf, text);
 }
 
-static int start(void **state, bool remove_stale)
+static int start(void **state, bool remove_stale, const char *under)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	struct config_diag diag;
@@ -93,7 +93,7 @@ static int start(void **state, bool remove_stale)
 
 	str_copy(f->dir, "/tmp/readyd-unit-stale-XXXXXX", sizeof(f->dir));
 	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/app.sock", f->dir);
+	snprintf(f->path, sizeof(f->path), "%s/%sapp.sock", f->dir, under);
 	snprintf(text, sizeof(text),
 		 "[service \"app\"]\ncommand = /bin/true\nlisten = unix:%s\nremove_stale = %s\n",
 		 f->path, remove_stale ? "yes" : "no");
@@ -112,12 +112,27 @@ static int start(void **state, bool remove_stale)
 
 static int setup(void **state)
 {
-	return start(state, true);
+	return start(state, true, "");
 }
 
 static int setup_keep(void **state)
 {
-	return start(state, false);
+	return start(state, false, "");
+}
+
+/* The socket's directory is reached through link -> real, as a service's user could make it. */
+static int setup_linked(void **state)
+{
+	struct fixture *f;
+	char real[96], link[96];
+
+	start(state, true, "link/");
+	f = *state;
+	snprintf(real, sizeof(real), "%s/real", f->dir);
+	snprintf(link, sizeof(link), "%s/link", f->dir);
+	assert_int_equal(mkdir(real, 0755), 0);
+	assert_int_equal(symlink(real, link), 0);
+	return 0;
 }
 
 static int teardown(void **state)
@@ -130,6 +145,10 @@ static int teardown(void **state)
 	unlink(f->path);
 	snprintf(other, sizeof(other), "%s/other", f->dir);
 	unlink(other);
+	snprintf(other, sizeof(other), "%s/link", f->dir);
+	unlink(other);
+	snprintf(other, sizeof(other), "%s/real", f->dir);
+	rmdir(other);
 	rmdir(f->dir);
 	free(f);
 	return 0;
@@ -187,6 +206,20 @@ static void a_regular_file_swapped_in_after_the_look_survives(void **state)
 	assert_content(f->path, "swapped in after the look\n");
 }
 
+/* A link on the way to the socket file: what it leads to is left alone. */
+static void a_socket_file_behind_a_link_is_not_removed(void **state)
+{
+	struct fixture *f = *state;
+	char real[128];
+	struct stat st;
+
+	snprintf(real, sizeof(real), "%s/real/app.sock", f->dir);
+	make_socket_file(real);
+	assert_int_equal(before_spawn(f), 0);
+	assert_int_equal(fstatat(AT_FDCWD, real, &st, AT_SYMLINK_NOFOLLOW), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -196,6 +229,8 @@ int main(void)
 						setup_keep, teardown),
 		cmocka_unit_test_setup_teardown(a_regular_file_swapped_in_after_the_look_survives,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(a_socket_file_behind_a_link_is_not_removed,
+						setup_linked, teardown),
 	};
 
 	log_init("readyd", getenv("READYD_TEST_VERBOSE") ? LOG_DEBUG : LOG_WARNING);
