@@ -35,6 +35,7 @@
 #include "daemon/syscalls.h"
 #include "daemon/unit.h"
 #include "os/control_socket.h"
+#include "os/supervisor.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -316,6 +317,9 @@ int daemon_init(struct daemon *d, const struct daemon_opts *o)
 	d->adopt = watch_attach;
 	d->unit_freed = on_unit_freed;
 	d->started_at = now_mono_ns();
+	err = supervisor_raise_nofile();
+	if (err)
+		log_warn("msg=\"cannot raise the fd limit\" err=\"%s\"", strerror(-err));
 	err = load_config(d, o);
 	if (!err)
 		err = loop_new(&d->loop);
@@ -333,6 +337,8 @@ int daemon_init(struct daemon *d, const struct daemon_opts *o)
 		err = syscalls_open(d);
 	if (!err)
 		err = unix_close_open(d);
+	if (!err)
+		err = notify_open(d);
 	if (!err)
 		err = handover_setup_units(d);
 	if (!err)
@@ -385,6 +391,7 @@ void daemon_free(struct daemon *d)
 	export_close(d);
 	if (d->signal_src.fd >= 0)
 		d->signal_src.fd = fd_close(d->signal_src.fd);
+	notify_close(d);
 	unix_close_close(d);
 	syscalls_close(d);
 	sock_cache_close(d);

@@ -69,6 +69,7 @@ struct daemon {
 	struct scans *scans;		 /* daemon/in/scan.c */
 	struct unix_close *unix_close;	 /* daemon/in/unix_close.c */
 	struct markers *markers;	 /* daemon/in/markers.c */
+	struct notifies *notifies;	 /* daemon/in/notify.c */
 	struct export *export;		 /* daemon/out/export.c */
 	struct oneshot_exit *oneshot;	 /* daemon/out/oneshot_exit.c */
 	struct outputs *outputs;	 /* daemon/output.c */

@@ -111,22 +111,6 @@ size_t unit_tree_pids(struct unit *u, pid_t *pids, size_t max)
 	return n;
 }
 
-bool unit_tree_contains(struct unit *u, pid_t pid)
-{
-	uint32_t kid;
-
-	for (size_t i = 0; i < u->procs.n; i++) {
-		const struct unit_proc *p = &u->procs.v[i];
-		if (pid == p->child.pid && p->main_alive)
-			return true;
-		if (p->cg.dirfd >= 0 && cgroup_holds(&p->cg, pid))
-			return true;
-	}
-	if (u->d->tracer && tracer_kid_of(u->d->tracer, pid, &kid) == 0)
-		return RD_KID_UNIT(kid) == u->id;
-	return reaper_exited_lately(u->d, pid, u->id);
-}
-
 /* ---- signals ---- */
 
 static void signal_proc(struct unit_proc *p, int sig)

@@ -80,8 +80,17 @@ void unit_signal(struct unit *u, int sig);
 bool unit_all_down(const struct unit *u);
 /* Live processes of every tree of the unit; the count. */
 size_t unit_tree_pids(struct unit *u, pid_t *pids, size_t max);
-/* Is pid part of u's process trees (or was it, moments ago)? */
+/* Is pid a live process of u's trees (its main, in its cgroups, or followed by BPF)? */
+bool unit_tree_holds(struct unit *u, pid_t pid);
+/*
+ * ... or was it, moments ago? By pid alone: the number may be another
+ * process's since (in/notify.c asks the pidfd first where it can).
+ */
 bool unit_tree_contains(struct unit *u, pid_t pid);
+/* Does some process of u run in a cgroup readyd made or opened? */
+bool unit_has_cgroups(const struct unit *u);
+/* Is id (a cgroup id, PIDFD_GET_INFO) one of u's cgroups or below one? */
+bool unit_cgroup_has_id(const struct unit *u, uint64_t id);
 /* A process of the tree of process `idx` exited (BPF): maybe the tree is empty now. */
 void unit_tree_exit(struct unit *u, unsigned int idx);
 /* MAINPID= from the service: pid (in its tree) is its main process now. */

@@ -75,13 +75,20 @@ static int apply(struct notify_msg *m, const char *key, size_t klen, const char 
 	} else if (is(key, klen, "WATCHDOG_USEC")) {
 		if (parse_u64(v, vlen, &n) || n == 0)
 			goto bad_number;
+		if (n > NOTIFY_USEC_MAX)
+			goto too_long;
 		m->watchdog_usec = n;
 	} else if (is(key, klen, "EXTEND_TIMEOUT_USEC")) {
 		if (parse_u64(v, vlen, &n))
 			goto bad_number;
+		if (n > NOTIFY_USEC_MAX)
+			goto too_long;
 		m->extend_usec = n;
 	}
 	return 0;
+too_long:
+	*reason = "a time too long to count in nanoseconds";
+	return -EINVAL;
 bad_number:
 	*reason = "a value that should be a number is not one";
 	return -EINVAL;

@@ -13,6 +13,11 @@
 #include <sys/types.h>
 
 #define NOTIFY_STATUS_MAX 256
+/*
+ * The longest WATCHDOG_USEC / EXTEND_TIMEOUT_USEC: times 1000 and added to
+ * the monotonic clock (under 2^63 ns for 292 years of uptime), never wraps.
+ */
+#define NOTIFY_USEC_MAX (UINT64_MAX / 2 / 1000)
 
 struct notify_msg {
 	bool ready, reloading, stopping, barrier;

@@ -203,9 +203,12 @@ static int cgroup_watch(struct cgroup *cg, int inotify_fd)
 {
 	char events[CGROUP_PATH_MAX + 16];
 
+	struct stat st;
+
 	cg->dirfd = open(cg->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (cg->dirfd < 0)
 		return -errno;
+	cg->id = fstat(cg->dirfd, &st) == 0 ? (uint64_t)st.st_ino : 0;
 	snprintf(events, sizeof(events), "%s/cgroup.events", cg->path);
 	cg->wd = inotify_fd >= 0 ? inotify_add_watch(inotify_fd, events, IN_MODIFY) : -1;
 	if (inotify_fd >= 0 && cg->wd < 0) {
@@ -506,4 +509,44 @@ bool cgroup_holds(const struct cgroup *cg, pid_t pid)
 	if (cgroup_parse_proc_cgroup(text, own, sizeof(own)) < 0)
 		return false;
 	return len > 1 && strncmp(own, want, len) == 0 && (own[len] == '\0' || own[len] == '/');
+}
+
+/* A sub-cgroup of dirfd, at most depth levels down, whose inode is id. */
+static bool below_has_id(int dirfd, uint64_t id, int depth)
+{
+	bool found = false;
+	struct dirent *e;
+	DIR *dir;
+	int fd;
+
+	if (depth <= 0)
+		return false;
+	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	dir = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!dir) {
+		fd_close(fd);
+		return false;
+	}
+	while (!found && (e = readdir(dir))) {
+		int sub;
+
+		if (e->d_type != DT_DIR || e->d_name[0] == '.')
+			continue; /* interface files; "." and ".." */
+		if ((uint64_t)e->d_ino == id)
+			found = true;
+		else if ((sub = openat(dirfd, e->d_name,
+				       O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) >= 0) {
+			found = below_has_id(sub, id, depth - 1);
+			close(sub);
+		}
+	}
+	closedir(dir);
+	return found;
+}
+
+bool cgroup_has_id(const struct cgroup *cg, uint64_t id)
+{
+	if (cg->dirfd < 0 || !id)
+		return false;
+	return id == cg->id || below_has_id(cg->dirfd, id, 8);
 }

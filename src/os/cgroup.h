@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #define CGROUP_PATH_MAX 512
@@ -31,6 +32,7 @@ struct cgroup {
 	size_t mount_len;	    /* path + mount_len is the cgroup path, "/readyd.1/web/web" */
 	int dirfd;		    /* -1 if none */
 	int wd;			    /* inotify watch on cgroup.events, -1 if none */
+	uint64_t id;		    /* the kernel's cgroup id: its directory's inode number */
 };
 
 /*
@@ -68,6 +70,11 @@ int cgroup_pids(const struct cgroup *cg, pid_t *pids, size_t max);
 int cgroup_signal(const struct cgroup *cg, int sig);
 /* Is pid a member of the cgroup or one below it? (reads /proc/PID/cgroup) */
 bool cgroup_holds(const struct cgroup *cg, pid_t pid);
+/*
+ * Is id (a pidfd's cgroup id, PIDFD_GET_INFO) the cgroup's, or one's below
+ * it (at most 8 levels down)? Answers for a process that has exited too.
+ */
+bool cgroup_has_id(const struct cgroup *cg, uint64_t id);
 
 /*
  * Pure helpers, unit-tested: the cgroup2 mount point from a mountinfo text,

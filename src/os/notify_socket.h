@@ -5,6 +5,11 @@
  * socket named by $NOTIFY_SOCKET, the sender's credentials attached by the
  * kernel (SO_PASSCRED), maybe file descriptors (the BARRIER=1 one is closed
  * once everything before it was handled: that is the barrier).
+ *
+ * The sender is known by a pidfd where the kernel attaches one (SO_PASSPIDFD,
+ * 6.5+): a pid alone may be another process's by the time it is read. With
+ * PIDFD_GET_INFO (6.13+) the pidfd also tells the sender's cgroup, even once
+ * it has exited (6.15+).
  */
 #ifndef READYD_NOTIFY_SOCKET_H
 #define READYD_NOTIFY_SOCKET_H
@@ -16,7 +21,11 @@
 #include <sys/types.h>
 
 #define NOTIFY_DATAGRAM_MAX 4096 /* libsystemd's own limit; longer is rejected */
-#define NOTIFY_FDS_MAX	    32
+/*
+ * The kernel's SCM_MAX_FD: room for every fd one datagram can carry, so the
+ * kernel never closes some on readyd's behalf (in recvmsg, on the loop).
+ */
+#define NOTIFY_FDS_MAX 253
 
 /*
  * An abstract datagram socket "@name", SO_PASSCRED and SO_TIMESTAMPNS (each
@@ -31,6 +40,13 @@ int notify_socket_open(const char *name);
  */
 int notify_socket_adopt(int fd, const char *name);
 
+/* Who sent it, as far as the kernel tells. */
+struct notify_sender {
+	int pidfd;	   /* -1: the kernel attached none (before 6.5) */
+	bool gone;	   /* it has exited since (its pid may be another process's) */
+	uint64_t cgroupid; /* its cgroup (at exit, if gone); 0: unknown */
+};
+
 struct notify_datagram {
 	char buf[NOTIFY_DATAGRAM_MAX + 1];
 	size_t len;
@@ -38,15 +54,19 @@ struct notify_datagram {
 	bool truncated; /* longer than NOTIFY_DATAGRAM_MAX, or too many fds */
 	bool has_cred;
 	struct ucred cred;
+	struct notify_sender sender;
 	int fds[NOTIFY_FDS_MAX];
 	size_t n_fds;
 };
 
 /*
- * Receive one datagram. 1: got one (close d->fds when done with it),
- * 0: none waiting, -errno.
+ * Receive one datagram. 1: got one (then notify_done() once handled; d->fds
+ * are the caller's to release), 0: none waiting, -errno.
  */
 int notify_recv(int fd, struct notify_datagram *d);
-void notify_close_fds(struct notify_datagram *d);
+/* Is the sender still the process its pidfd names? (false if gone or unknown) */
+bool notify_sender_alive(const struct notify_sender *s);
+/* Close the sender's pidfd (never blocks) and forget the fds. */
+void notify_done(struct notify_datagram *d);
 
 #endif

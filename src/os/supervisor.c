@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -136,6 +137,26 @@ static void pass_fd(struct child_setup *c)
 		child_fail(c, "the notification fd", NULL);
 }
 
+/* The fd limit readyd was started with: its services get it back (select() wants < 1024). */
+static struct rlimit nofile_given;
+static bool nofile_raised;
+
+int supervisor_raise_nofile(void)
+{
+	struct rlimit r;
+
+	if (getrlimit(RLIMIT_NOFILE, &r) < 0)
+		return -errno;
+	if (r.rlim_cur >= r.rlim_max)
+		return 0;
+	nofile_given = r;
+	r.rlim_cur = r.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &r) < 0)
+		return -errno;
+	nofile_raised = true;
+	return 0;
+}
+
 static void __attribute__((noreturn))
 child_run(const struct process_config *cfg, struct child_setup *c)
 {
@@ -145,6 +166,8 @@ child_run(const struct process_config *cfg, struct child_setup *c)
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL); /* readyd blocks signals for its signalfd */
+	if (nofile_raised)
+		setrlimit(RLIMIT_NOFILE, &nofile_given);
 	signal(SIGPIPE, c->die_with_readyd ? SIG_DFL : SIG_IGN);
 	setpgid(0, 0);
 	if (c->go_fd >= 0 && read(c->go_fd, &go, 1) != 1) /* readyd gave up on this child */

@@ -50,6 +50,13 @@ struct spawn_fds {
  * strings added after the defaults (may be NULL); fds: NULL, or its output
  * and notification fd. 0 or -errno.
  */
+/*
+ * Raise readyd's own soft fd limit to the hard one (received fds wait for
+ * the closer thread in slots of it); every child gets the one readyd was
+ * started with back. 0 or -errno.
+ */
+int supervisor_raise_nofile(void);
+
 int supervisor_spawn(const struct process_config *cfg, char *const *extra_env,
 		     const struct spawn_fds *fds, spawn_hook hook, void *ctx, struct child *out);
 /*

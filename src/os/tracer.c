@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "os/detacher.h"
+#include "os/closer.h"
 #include "base/log.h"
 #include "readyd.skel.h"
 #include "base/clock.h"
@@ -34,8 +34,8 @@ struct tracer {
 	struct bpf_link *syscall_links[MAX_SYSCALL_PROGS];
 	size_t n_syscall;
 	bool syscalls_on;
-	struct detacher *detacher; /* destroys syscall links off the loop */
-	uint64_t *percpu;	   /* scratch for reading the per-CPU drop counter */
+	struct closer *closer; /* destroys syscall links off the loop */
+	uint64_t *percpu;      /* scratch for reading the per-CPU drop counter */
 	int ncpus;
 	uint64_t events; /* delivered to on_event */
 };
@@ -206,9 +206,9 @@ int tracer_open(const struct tracer_opts *opts, struct tracer **out)
 	libbpf_set_print(libbpf_log);
 	if (opts->want == TRACER_POLL)
 		goto poll;
-	err = detacher_start(&t->detacher);
+	err = closer_start(&t->closer);
 	if (err)
-		log_warn("msg=\"no detacher thread: detaching will block the loop\" err=\"%s\"",
+		log_warn("msg=\"no closer thread: detaching will block the loop\" err=\"%s\"",
 			 strerror(-err));
 	err = ensure_tracefs();
 	if (err)
@@ -245,14 +245,14 @@ done:
 	*out = t;
 	return 0;
 poll:
-	detacher_stop(t->detacher);
-	t->detacher = NULL;
+	closer_stop(t->closer);
+	t->closer = NULL;
 	t->mode = TRACER_POLL;
 	log_info("msg=\"tracer ready\" mode=poll");
 	*out = t;
 	return 0;
 fail:
-	detacher_stop(t->detacher);
+	closer_stop(t->closer);
 	free(t->percpu);
 	free(t);
 	return err;
@@ -263,7 +263,7 @@ void tracer_close(struct tracer *t)
 	if (!t)
 		return;
 	unload(t);
-	detacher_stop(t->detacher); /* joins the thread: queued links are destroyed first */
+	closer_stop(t->closer); /* joins the thread: queued links are destroyed first */
 	free(t->percpu);
 	free(t);
 }
@@ -384,7 +384,7 @@ int tracer_tree(struct tracer *t, uint32_t kid, bool whole_unit, pid_t *pids, si
 	return (int)n;
 }
 
-/* Detach: hand the links to the detacher thread (the kernel waits an RCU grace period each). */
+/* Detach: hand the links to the closer thread (the kernel waits an RCU grace period each). */
 static void detach_syscalls(struct tracer *t)
 {
 	size_t n = 0;
@@ -392,8 +392,8 @@ static void detach_syscalls(struct tracer *t)
 	for (size_t i = 0; i < t->n_syscall; i++)
 		if (t->syscall_links[i])
 			t->syscall_links[n++] = t->syscall_links[i];
-	if (t->detacher)
-		detacher_push(t->detacher, t->syscall_links, n);
+	if (t->closer)
+		closer_push_links(t->closer, t->syscall_links, n);
 	else
 		for (size_t i = 0; i < n; i++)
 			bpf_link__destroy(t->syscall_links[i]);
@@ -414,7 +414,7 @@ int tracer_set_syscalls(struct tracer *t, bool on)
 		return 0;
 	}
 	/* Attaching is quick (~0.1 ms each) and must finish before a spawn. */
-	detacher_wait_idle(t->detacher);
+	closer_wait_idle(t->closer);
 	t0 = now_mono_ns();
 	for (size_t i = 0; i < t->n_syscall; i++) {
 		t->syscall_links[i] = bpf_program__attach(t->syscall_progs[i]);

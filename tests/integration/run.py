@@ -32,7 +32,7 @@ ONCE = [test_core.ControlTests, test_artifacts.ArtifactTests, test_health.ProbeT
         test_health.EnvironmentTests, test_reports.ReportTests, test_trees.TreeTests,
         test_trees.WatchTests, test_trees.ExecTests, test_sockets.SocketTests,
         test_sockets.PollModeAsUserTests, test_served.ServedTests,
-        test_hostile.HostilePathTests]
+        test_hostile.HostilePathTests, test_hostile.HostileNotifyTests]
 PER_MODE = [test_core.CoreTests, test_sockets.RestartTests, test_durable.DurableTests]
 
 

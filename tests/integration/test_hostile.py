@@ -4,13 +4,14 @@ nobody against the real readyd and readyctl."""
 import json
 import os
 import pwd
+import select
 import signal
 import socket
 import subprocess
 import textwrap
 import time
 
-from harness import PYTHON, READYCTL, ReadydCase, free_port
+from harness import PYTHON, READYCTL, ReadydCase, free_port, freeze
 
 NOBODY = pwd.getpwnam("nobody")
 AS_NOBODY = dict(user=NOBODY.pw_uid, group=NOBODY.pw_gid, extra_groups=[])
@@ -396,3 +397,204 @@ class HostilePathTests(ReadydCase):
         self.assertTrue(os.path.exists(os.path.join(victim, "ready")), "root's file was removed")
         self.assertIn('msg="cannot remove a stale ready marker" path=%s err="%s/state is a symlink '
                       '(to %s)' % (marker, theirs, victim), self.log())
+
+
+# A service that waits for READY=1: a child of its exits at once (its pid is what an attacker
+# aims for); on DIR/go, another child sends READY=1 and exits; DIR/sent once it has.
+NOTIFY_TARGET = textwrap.dedent("""\
+    import os, socket, sys, time
+    d = sys.argv[1]
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+    with open(d + "/child.pid", "w") as f:
+        f.write(str(pid))
+    while not os.path.exists(d + "/go"):
+        time.sleep(0.02)
+    pid = os.fork()
+    if pid == 0:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        s.sendto(b"READY=1", "\\0" + os.environ["NOTIFY_SOCKET"][1:])
+        os._exit(0)
+    os.waitpid(pid, 0)
+    with open(d + "/sent", "w") as f:
+        f.write("1")
+    time.sleep(600)
+    """)
+
+# As nobody: the notify sockets of readyd PID, as /proc/net/unix lists them to anyone.
+FIND_NOTIFY = textwrap.dedent("""\
+    def notify_sockets(readyd_pid):
+        with open("/proc/net/unix") as f:
+            return [l.split()[-1][1:] for l in f
+                    if l.split()[-1].startswith("@readyd/%d/" % readyd_pid)]
+    """)
+
+# As nobody: READY=1 to readyd PID's notify sockets; print our pid; hold until stdin closes
+# if asked.
+SPOOF = FIND_NOTIFY + textwrap.dedent("""\
+    import os, socket, sys
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    for name in notify_sockets(int(sys.argv[1])):
+        s.sendto(b"READY=1", "\\0" + name)
+    print(os.getpid(), flush=True)
+    if sys.argv[2] == "hold":
+        sys.stdin.read()
+    """)
+
+# As nobody: TCP connections whose close() lingers (SO_LINGER 5 s, unsent data towards a
+# listener that never reads and keeps its window shut), each sent to readyd PID's notify sockets, then our copy closed:
+# readyd's close is the last. "sent N" once done; holds the listener until stdin closes.
+LINGER_FDS = FIND_NOTIFY + textwrap.dedent("""\
+    import array, os, socket, struct, sys
+    readyd, count = int(sys.argv[1]), int(sys.argv[2])
+    sink = socket.socket()
+    sink.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1)
+    sink.bind(("127.0.0.1", 0))
+    sink.listen(count)
+    names = notify_sockets(readyd)
+    tx = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sent = 0
+    for _ in range(count):
+        c = socket.socket()
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        c.connect(sink.getsockname())
+        c.setblocking(False)
+        try:
+            while True:
+                c.send(b"x" * 65536)
+        except BlockingIOError:
+            pass
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 5))
+        for name in names:
+            tx.sendmsg([b"X_LINGER=1"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                                           array.array("i", [c.fileno()]))], 0, "\\0" + name)
+            sent += 1
+        c.close()
+    print("sent", sent, flush=True)
+    sys.stdin.read()
+    """)
+
+
+class HostileNotifyTests(ReadydCase):
+    """What any local user can send to a service's sd_notify socket (its name is public)."""
+
+    def setUp(self):
+        super().setUp()
+        if os.geteuid() != 0:
+            self.skipTest("needs root to act as nobody")
+
+    def as_nobody(self, script, *args):
+        p = subprocess.Popen([PYTHON, "-c", script, *map(str, args)], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True, **AS_NOBODY)
+        self.extra_cleanup.append(lambda: (p.kill(), p.wait()))
+        return p
+
+    def list_ms(self):
+        t0 = time.monotonic()
+        self.ctl_json("list")
+        return (time.monotonic() - t0) * 1000
+
+    def test_fds_whose_close_lingers_do_not_stall_the_loop(self):
+        port = free_port()
+        self.start_readyd(self.service("web", "%s -m http.server --bind 127.0.0.1 %d" % (
+            PYTHON, port), "tcp:127.0.0.1:%d" % port))
+        self.wait_state("web", "running")
+        baseline = sorted(self.list_ms() for _ in range(20))[10]
+        attacker = self.as_nobody(LINGER_FDS, self.proc.pid, 40)
+        worst = 0
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not select.select([attacker.stdout], [], [], 0)[0]:
+            worst = max(worst, self.list_ms())
+        line = attacker.stdout.readline().split()
+        self.assertEqual(line[:2], ["sent", "40"], line)
+        for _ in range(50):  # the 40 lingering closes are readyd's to do now
+            worst = max(worst, self.list_ms())
+        print("(readyctl list under the SO_LINGER attack: worst %.1f ms, idle median %.1f ms)"
+              % (worst, baseline))
+        self.assertLess(worst, 100, "the loop waited on a received fd's close")
+        self.assertEqual(self.status("web")["state"], "running")
+
+    def spawn_with_pid(self, pid, hold):
+        """SPOOF as nobody with exactly `pid` (ns_last_pid, as root; retried if another fork
+        took it)."""
+        for _ in range(50):
+            with open("/proc/sys/kernel/ns_last_pid", "w") as f:
+                f.write(str(pid - 1))
+            p = self.as_nobody(SPOOF, self.proc.pid, "hold" if hold else "exit")
+            got = int(p.stdout.readline())
+            if got == pid:
+                return p
+            p.kill()
+            p.wait()
+        self.skipTest("could not get pid %d for the attacker in 50 tries" % pid)
+
+    def foreign(self):
+        return self.status("svc")["reports"]["rejected"]["foreign_sender"]
+
+    def test_ready_from_a_reused_pid_is_not_the_service_speaking(self):
+        script = os.path.join(self.tmp, "target.py")
+        with open(script, "w") as f:
+            f.write(NOTIFY_TARGET)
+        self.start_readyd(self.service("svc", "%s %s %s" % (PYTHON, script, self.tmp),
+                                       ready="notify", ready_timeout="120s"))
+        child = int(self.wait_for(lambda: read_if_there(self.tmp + "/child.pid"), 10,
+                                  "the service's child to exit"))
+        # Alive: nobody's process with the pid of the service's exited child.
+        p = self.spawn_with_pid(child, hold=True)
+        self.wait_for(lambda: self.foreign() >= 1, 5, "the spoof to be dropped")
+        self.assertEqual(self.status("svc")["state"], "starting")
+        p.stdin.close()
+        p.wait()
+        # Gone: it sends and exits before readyd reads (readyd frozen meanwhile).
+        freeze(self.proc.pid)
+        try:
+            p = self.spawn_with_pid(child, hold=False)
+            p.wait()
+        finally:
+            os.kill(self.proc.pid, signal.SIGCONT)
+        self.wait_for(lambda: self.foreign() >= 2, 5, "the exited spoofer's message to be dropped")
+        self.assertEqual(self.status("svc")["state"], "starting")
+        # The service's own child, exited before readyd reads it: that one counts.
+        freeze(self.proc.pid)
+        try:
+            open(self.tmp + "/go", "w").close()
+            self.wait_for(lambda: read_if_there(self.tmp + "/sent"), 10, "the service's READY=1")
+        finally:
+            os.kill(self.proc.pid, signal.SIGCONT)
+        self.wait_state("svc", "running", timeout=10)
+        self.assertEqual(self.foreign(), 2)
+
+    def test_a_flood_of_accepted_messages_is_logged_in_a_few_lines(self):
+        # Before: one log line per STATUS= (51k lines in 4 s). Each is still applied.
+        script = os.path.join(self.tmp, "chatty.py")
+        with open(script, "w") as f:
+            f.write(textwrap.dedent("""\
+                import os, socket, time
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+                addr = "\\0" + os.environ["NOTIFY_SOCKET"][1:]
+                for i in range(20000):
+                    while True:
+                        try:
+                            s.sendto(b"STATUS=step %d" % i, addr)
+                            break
+                        except BlockingIOError:
+                            time.sleep(0.001)
+                s.sendto(b"READY=1\\nSTATUS=done", addr)
+                time.sleep(600)
+                """))
+        self.start_readyd(self.service("chatty", "%s %s" % (PYTHON, script), ready="notify"))
+        self.wait_state("chatty", "running", timeout=60)
+        self.assertEqual(self.status("chatty")["reports"]["status"], "done")
+        lines = [l for l in self.log().splitlines() if "service=chatty msg=sd_notify" in l]
+        print("(20001 accepted messages, %d log lines)" % len(lines))
+        self.assertLessEqual(len(lines), 30, "\n".join(lines[:40]))
+
+
+def read_if_there(path):
+    try:
+        with open(path) as f:
+            return f.read() or None
+    except FileNotFoundError:
+        return None

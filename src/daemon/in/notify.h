@@ -10,9 +10,14 @@
 #ifndef READYD_IN_NOTIFY_H
 #define READYD_IN_NOTIFY_H
 
+struct daemon;
 struct unit;
 struct unit_module;
 
 extern const struct unit_module notify_module;
+
+/* The closer thread for received fds (a warning, and closes on the loop, without it). */
+int notify_open(struct daemon *d);
+void notify_close(struct daemon *d);
 
 #endif

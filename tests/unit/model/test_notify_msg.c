@@ -78,6 +78,12 @@ static void malformed_messages(void **state)
 	parse_bad("ERRNO=99999", 11, "a value that should be a number is not one");
 	parse_bad("WATCHDOG_USEC=99999999999999999999", 34,
 		  "a value that should be a number is not one");
+	/* Fits in 64 bits, but wraps once in nanoseconds from now: a short time. */
+	parse_bad("WATCHDOG_USEC=9223372036854776", 30, "a time too long to count in nanoseconds");
+	parse_bad("EXTEND_TIMEOUT_USEC=9999999999999999999", 39,
+		  "a time too long to count in nanoseconds");
+	assert_int_equal(parse_ok("WATCHDOG_USEC=9223372036854775").watchdog_usec,
+			 9223372036854775ULL);
 }
 
 static void status_is_made_safe(void **state)
