@@ -513,7 +513,9 @@ class HostileNotifyTests(ReadydCase):
             worst = max(worst, self.list_ms())
         print("(readyctl list under the SO_LINGER attack: worst %.1f ms, idle median %.1f ms)"
               % (worst, baseline))
-        self.assertLess(worst, 100, "the loop waited on a received fd's close")
+        # Each close would wait the 5 s linger on the loop; a busy 2-CPU machine under ASan
+        # answers within tens of ms (the bench figure is the non-ASan one).
+        self.assertLess(worst, 1000, "the loop waited on a received fd's close")
         self.assertEqual(self.status("web")["state"], "running")
 
     def spawn_with_pid(self, pid, hold):
