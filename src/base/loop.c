@@ -22,7 +22,9 @@ struct loop {
 	uint64_t armed_for; /* deadline the timerfd is set to, 0 if disarmed */
 	bool quit;
 	int code;
-	bool batch_stale; /* a source went away: the rest of the batch may dangle */
+	/* The epoll batch being handled: a source deleted meanwhile is struck from it. */
+	struct epoll_event batch[LOOP_BATCH];
+	int batch_n, batch_at;
 	struct loop_job *jobs, **jobs_tail;
 };
 
@@ -170,7 +172,10 @@ void loop_del(struct loop *loop, struct loop_source *src)
 {
 	if (src->fd >= 0)
 		epoll_ctl(loop->epfd, EPOLL_CTL_DEL, src->fd, NULL);
-	loop->batch_stale = true;
+	/* Its events later in this batch must not reach it: it may be freed next. */
+	for (int i = loop->batch_at + 1; i < loop->batch_n; i++)
+		if (loop->batch[i].data.ptr == src)
+			loop->batch[i].data.ptr = NULL;
 }
 
 int loop_new(struct loop **out)
@@ -236,14 +241,25 @@ void loop_job_cancel(struct loop *loop, struct loop_job *job)
 	job->queued = false;
 }
 
-static void run_one_job(struct loop *loop)
-{
-	struct loop_job *job = loop->jobs;
+/*
+ * Jobs (forks, mostly) run between epoll batches: at least one, then more
+ * while they take under JOBS_BUDGET_NS together, so a storm of restarts
+ * meets its deadlines without holding fd events up for long.
+ */
+#define JOBS_BUDGET_NS (2 * NSEC_PER_MSEC)
 
-	if (!job)
-		return;
-	loop_job_cancel(loop, job);
-	job->fn(loop, job);
+static void run_jobs(struct loop *loop)
+{
+	uint64_t start = now_mono_ns();
+
+	do {
+		struct loop_job *job = loop->jobs;
+
+		if (!job)
+			return;
+		loop_job_cancel(loop, job);
+		job->fn(loop, job);
+	} while (!loop->quit && now_mono_ns() - start < JOBS_BUDGET_NS);
 }
 
 void loop_quit(struct loop *loop, int code)
@@ -254,26 +270,20 @@ void loop_quit(struct loop *loop, int code)
 
 int loop_run_once(struct loop *loop, int timeout_ms)
 {
-	struct epoll_event evs[LOOP_BATCH];
-	/* With jobs waiting, only look at what is ready; then run one. */
-	int n = epoll_wait(loop->epfd, evs, LOOP_BATCH, loop->jobs ? 0 : timeout_ms);
+	/* With jobs waiting, only look at what is ready; then run them. */
+	int n = epoll_wait(loop->epfd, loop->batch, LOOP_BATCH, loop->jobs ? 0 : timeout_ms);
 
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
-	loop->batch_stale = false;
-	for (int i = 0; i < n && !loop->quit; i++) {
-		struct loop_source *src = evs[i].data.ptr;
-		src->fn(loop, src, evs[i].events);
-		/*
-		 * A callback removed a source, maybe one later in this batch.
-		 * Level-triggered: whatever is still pending is reported
-		 * again by the next epoll_wait.
-		 */
-		if (loop->batch_stale)
-			break;
+	loop->batch_n = n;
+	for (loop->batch_at = 0; loop->batch_at < n && !loop->quit; loop->batch_at++) {
+		struct loop_source *src = loop->batch[loop->batch_at].data.ptr;
+		if (src) /* NULL: deleted by an earlier callback of this batch */
+			src->fn(loop, src, loop->batch[loop->batch_at].events);
 	}
+	loop->batch_n = loop->batch_at = 0;
 	if (!loop->quit)
-		run_one_job(loop);
+		run_jobs(loop);
 	return n;
 }
 

@@ -35,7 +35,8 @@ struct loop_timer {
 
 /*
  * Work that may take a while (a fork) and must not hold up fd events: jobs
- * run one per loop iteration, in FIFO order, between epoll batches.
+ * run between epoll batches, in FIFO order: at least one, more while they
+ * take under 2 ms together.
  */
 struct loop_job {
 	struct loop_job *next;

@@ -109,14 +109,63 @@ static void deleting_a_source_mid_batch_is_safe(void **state)
 	close(pa[0]), close(pa[1]), close(pb[0]), close(pb[1]);
 }
 
+struct counted {
+	struct loop_source src;
+	struct loop_source *victim; /* deleted by this one's callback */
+	int calls;
+};
+
+static void on_counted(struct loop *loop, struct loop_source *src, uint32_t events)
+{
+	struct counted *c = src->data;
+	char b;
+
+	(void)events;
+	c->calls++;
+	if (read(src->fd, &b, 1) != 1)
+		fail();
+	if (c->victim)
+		loop_del(loop, c->victim);
+}
+
+/* A deletion strikes that source from the batch; the rest of the batch still runs. */
+static void the_batch_goes_on_after_a_deletion(void **state)
+{
+	struct counted c[3] = { 0 };
+	int p[3][2];
+	struct loop *loop;
+
+	(void)state;
+	assert_int_equal(loop_new(&loop), 0);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(pipe(p[i]), 0);
+		c[i].src = (struct loop_source){ .fd = p[i][0], .fn = on_counted, .data = &c[i] };
+		loop_add(loop, &c[i].src, EPOLLIN);
+		assert_int_equal(write(p[i][1], "x", 1), 1);
+	}
+	/* Whichever runs first deletes the other two's middle one in epoll's order. */
+	for (int i = 0; i < 3; i++)
+		c[i].victim = &c[(i + 1) % 3].src;
+	assert_int_equal(loop_run_once(loop, 1000), 3);
+	/* The first one's victim is struck before its turn; the other two ran (the old loop
+	 * ended the batch at the deletion: one). */
+	assert_int_equal(c[0].calls + c[1].calls + c[2].calls, 2);
+	loop_free(loop);
+	for (int i = 0; i < 3; i++)
+		close(p[i][0]), close(p[i][1]);
+}
+
 static int order[8], n_order;
 static int pipe_w = -1;
 
 static void on_job(struct loop *loop, struct loop_job *job)
 {
 	order[n_order++] = (int)(intptr_t)job->data;
-	if ((intptr_t)job->data == 1 && write(pipe_w, "x", 1) != 1) /* an fd event arrives */
-		fail();
+	if ((intptr_t)job->data == 1) {
+		if (write(pipe_w, "x", 1) != 1) /* an fd event arrives */
+			fail();
+		usleep(3000); /* past the jobs' 2 ms: the rest wait for the next batch */
+	}
 	if ((intptr_t)job->data == 3)
 		loop_quit(loop, 0);
 }
@@ -131,7 +180,7 @@ static void on_pipe(struct loop *loop, struct loop_source *src, uint32_t events)
 	order[n_order++] = 100; /* marks where the fd event was handled */
 }
 
-static void jobs_run_one_per_iteration_between_fd_events(void **state)
+static void jobs_yield_to_fd_events_after_2ms(void **state)
 {
 	struct loop_job jobs[4];
 	struct loop_source src;
@@ -168,7 +217,8 @@ int main(void)
 		cmocka_unit_test(timers_fire_in_deadline_order),
 		cmocka_unit_test(rearming_moves_a_timer),
 		cmocka_unit_test(deleting_a_source_mid_batch_is_safe),
-		cmocka_unit_test(jobs_run_one_per_iteration_between_fd_events),
+		cmocka_unit_test(jobs_yield_to_fd_events_after_2ms),
+		cmocka_unit_test(the_batch_goes_on_after_a_deletion),
 	};
 	return cmocka_run_group_tests_name("loop", tests, NULL, NULL);
 }
