@@ -352,7 +352,11 @@ static bool take_back(struct handover *h, struct unit *u, const cJSON *o)
 				 sizeof(why)) < 0) {
 		log_warn("service=%s msg=\"cannot take it back: starting it afresh\" why=\"%s\"",
 			 u->cfg->name, why);
-		svc_init(&u->svc, u->cfg);
+		svc_free(&u->svc);
+		if (svc_init(&u->svc, u->cfg) < 0) { /* the services live on: the next readyd */
+			log_err("service=%s msg=\"out of memory: readyd exits\"", u->cfg->name);
+			exit(1);
+		}
 		return false;
 	}
 	for (size_t i = 0; i < n; i++)

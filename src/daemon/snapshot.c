@@ -411,12 +411,11 @@ static void restore_lists(struct svc *s, const cJSON *o)
 	s->n_observed = 0;
 	cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(o, "observed"))
 	{
-		struct listener *l = &s->observed[s->n_observed];
-		if (s->n_listeners || s->n_observed == SVC_OBSERVED_MAX)
+		struct listener *l = svc_observed_add(s);
+		if (!l)
 			break;
 		listener_init(l, NULL, "");
 		listener_restore(l, k);
-		s->n_observed++;
 	}
 	restore_probes(s, cJSON_GetObjectItemCaseSensitive(o, "probes"));
 }

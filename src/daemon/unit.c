@@ -208,6 +208,11 @@ void unit_adopt_next_config(struct unit *u)
 
 	if (!u->next_cfg)
 		return;
+	if (svc_set_config(&u->svc, u->next_cfg) < 0) {
+		log_err("service=%s msg=\"out of memory: it keeps its configuration for now\"",
+			u->cfg->name);
+		return;
+	}
 	for (size_t i = 0; i < d->n_modules; i++) /* what points into the old config lets go */
 		if (d->modules[i]->reconfigure)
 			d->modules[i]->reconfigure(u);
@@ -216,7 +221,6 @@ void unit_adopt_next_config(struct unit *u)
 	u->cfg = u->next_cfg;
 	u->next_owner = NULL;
 	u->next_cfg = NULL;
-	svc_set_config(&u->svc, u->cfg);
 	unit_procs_close(u); /* nothing runs: cgroups are made anew, for the new processes */
 	unit_procs_init(u);
 	log_info("service=%s msg=\"now running its reloaded configuration\"", u->cfg->name);
@@ -311,6 +315,7 @@ static void unit_free(struct unit *u)
 	loop_job_cancel(d->loop, &u->spawn_job);
 	loop_job_cancel(d->loop, &u->free_job);
 	unit_procs_close(u);
+	svc_free(&u->svc);
 	output_free(u);
 	if (d->tracer) /* NULL when start-up failed before the tracer opened */
 		tracer_forget_unit(d->tracer, u->id);
@@ -341,7 +346,12 @@ struct unit *unit_new(struct daemon *d, struct config *owner, const struct servi
 	u->crosscheck_timer = (struct loop_timer){ .fn = on_crosscheck_timer, .data = u };
 	u->spawn_job = (struct loop_job){ .fn = on_spawn_job, .data = u };
 	u->free_job = (struct loop_job){ .fn = on_free_job, .data = u };
-	svc_init(&u->svc, cfg);
+	if (svc_init(&u->svc, cfg) < 0) {
+		svc_free(&u->svc);
+		config_unref(u->owner);
+		free(u);
+		return NULL;
+	}
 	unit_procs_init(u);
 	d->units[d->n_units++] = u;
 	log_readiness(u);

@@ -170,11 +170,12 @@ struct svc {
 	bool has_exit;
 	struct svc_exit last_exit;
 	uint64_t last_exit_at;
-	struct listener listeners[CONFIG_MAX_LISTEN]; /* declared, in config order */
+	/* Arrays as long as the config makes them: a service costs what it declares. */
+	struct listener *listeners; /* declared, in config order: n_listeners */
 	size_t n_listeners;
-	struct listener observed[SVC_OBSERVED_MAX]; /* when none is declared */
+	struct listener *observed; /* when none is declared: up to SVC_OBSERVED_MAX, made on need */
 	size_t n_observed;
-	struct probe_health probes[CONFIG_MAX_PROBES]; /* like cfg->probes */
+	struct probe_health *probes; /* like cfg->probes: cfg->n_probes */
 	/* What the current instance said about itself (sd_notify, marker). */
 	bool notified_ready; /* READY=1 */
 	bool reloading;	     /* RELOADING=1, until READY=1 */
@@ -217,7 +218,10 @@ typedef void (*svc_trace_fn)(enum svc_state st, enum svc_event ev, const struct 
 void svc_set_trace(svc_trace_fn fn, void *ctx);
 
 /* ---- service_query.c ---- */
-void svc_init(struct svc *s, const struct service_config *cfg);
+/* A new service (s's memory is overwritten). 0, or -ENOMEM (then svc_free() it). */
+int svc_init(struct svc *s, const struct service_config *cfg);
+/* Free what svc_init and svc_set_config allocated (s may be reused by svc_init). */
+void svc_free(struct svc *s);
 /*
  * Follow a reloaded config whose behaviour is equal (config_service_equal):
  * only the pointers change.
@@ -227,7 +231,7 @@ void svc_rebind(struct svc *s, const struct service_config *cfg);
  * Switch to a different configuration (reload) before the next spawn:
  * listeners and probes follow the new one; state, counters and history stay.
  */
-void svc_set_config(struct svc *s, const struct service_config *cfg);
+int svc_set_config(struct svc *s, const struct service_config *cfg);
 /*
  * The spawn action was carried out at `now` (the daemon queues forks, see
  * loop_job): this is the main process; the ready timeout starts.
@@ -272,6 +276,8 @@ struct listener *svc_listener_for(struct svc *s, uint64_t sk, const struct sock_
 				  bool create);
 /* The socket with this inode among s's listeners (declared and observed), or NULL. */
 const struct listener_sock *svc_sock_by_ino(const struct svc *s, uint64_t ino);
+/* One more observed listener (zeroed), for a service that declares none; NULL: no room. */
+struct listener *svc_observed_add(struct svc *s);
 
 /* ---- service_describe.c ---- */
 /* "tcp:127.0.0.1:8080 listening, unix:/run/a.sock absent" */

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* A service's set-up, and questions about it: everything but the transitions. */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "model/service.h"
@@ -12,22 +14,41 @@ void svc_main_changed(struct svc *s, pid_t pid)
 		s->pid = pid;
 }
 
-void svc_init(struct svc *s, const struct service_config *cfg)
+int svc_init(struct svc *s, const struct service_config *cfg)
 {
 	memset(s, 0, sizeof(*s));
 	s->state = SVC_STOPPED;
 	str_copy(s->cause, "not started yet", sizeof(s->cause));
-	svc_set_config(s, cfg);
+	return svc_set_config(s, cfg);
 }
 
-void svc_set_config(struct svc *s, const struct service_config *cfg)
+void svc_free(struct svc *s)
 {
-	memset(s->listeners, 0, sizeof(s->listeners));
-	memset(s->probes, 0, sizeof(s->probes));
-	s->n_observed = 0;
+	free(s->listeners);
+	free(s->observed);
+	free(s->probes);
+	s->listeners = s->observed = NULL;
+	s->probes = NULL;
+	s->n_listeners = s->n_observed = 0;
+}
+
+int svc_set_config(struct svc *s, const struct service_config *cfg)
+{
+	struct listener *ls = cfg->n_listen ? calloc(cfg->n_listen, sizeof(*ls)) : NULL;
+	struct probe_health *ps = cfg->n_probes ? calloc(cfg->n_probes, sizeof(*ps)) : NULL;
+
+	if ((cfg->n_listen && !ls) || (cfg->n_probes && !ps)) {
+		free(ls);
+		free(ps);
+		return -ENOMEM;
+	}
+	svc_free(s);
+	s->listeners = ls;
+	s->probes = ps;
 	svc_rebind(s, cfg);
 	for (size_t i = 0; i < cfg->n_listen; i++)
 		listener_init(&s->listeners[i], &cfg->listen[i], cfg->listen[i].text);
+	return 0;
 }
 
 void svc_rebind(struct svc *s, const struct service_config *cfg)

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -35,15 +36,29 @@ struct listener *svc_listener_for(struct svc *s, uint64_t sk, const struct sock_
 		return l;
 	}
 	l = find_by_sock(s->observed, s->n_observed, sk);
-	if (l || !a || !create || s->n_observed == SVC_OBSERVED_MAX)
+	if (l || !a || !create)
 		return l;
 	sock_addr_format(label, sizeof(label), a);
 	for (size_t i = 0; i < s->n_observed; i++)
 		if (strcmp(s->observed[i].label, label) == 0)
 			return &s->observed[i];
-	l = &s->observed[s->n_observed++];
-	listener_init(l, NULL, label);
+	l = svc_observed_add(s);
+	if (l)
+		listener_init(l, NULL, label);
 	return l;
+}
+
+struct listener *svc_observed_add(struct svc *s)
+{
+	if (s->n_listeners || s->n_observed == SVC_OBSERVED_MAX)
+		return NULL;
+	if (!s->observed) { /* only a service that declares no listener has some */
+		s->observed = calloc(SVC_OBSERVED_MAX, sizeof(*s->observed));
+		if (!s->observed)
+			return NULL;
+	}
+	memset(&s->observed[s->n_observed], 0, sizeof(*s->observed));
+	return &s->observed[s->n_observed++];
 }
 
 const struct listener_sock *svc_sock_by_ino(const struct svc *s, uint64_t ino)

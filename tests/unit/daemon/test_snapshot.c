@@ -65,6 +65,8 @@ static void a_running_service_with_history_comes_back_whole(void **state)
 	assert_string_equal(back.probes[0].last_reason, "HTTP 503");
 	assert_ptr_equal(back.listeners[0].spec,
 			 &f->cfg.listen[0]); /* the config's, not the file's */
+	svc_free(&back);
+	svc_free(&f->svc); /* (before the probe it was made for goes) */
 	probe_spec_free(&f->cfg.probes[0]);
 }
 
@@ -81,6 +83,7 @@ static void a_starting_service_keeps_its_ready_deadline(void **state)
 	assert_int_equal(back.deadline_kind, DEADLINE_READY);
 	assert_true(back.deadline == f->now + 30 * SEC); /* from its spawn, not from now */
 	assert_int_equal(back.listeners[0].level, LEVEL_LISTENING);
+	svc_free(&back);
 }
 
 static void what_is_not_a_snapshot_is_refused_and_odd_values_ignored(void **state)

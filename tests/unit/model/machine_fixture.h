@@ -58,13 +58,17 @@ static inline int setup(void **state)
 
 static inline int teardown(void **state)
 {
-	free(*state);
+	struct fixture *f = *state;
+
+	svc_free(&f->svc);
+	free(f);
 	return 0;
 }
 
 static inline void init(struct fixture *f)
 {
-	svc_init(&f->svc, &f->cfg);
+	svc_free(&f->svc); /* a test may start over */
+	assert_int_equal(svc_init(&f->svc, &f->cfg), 0);
 }
 
 static inline void ev(struct fixture *f, enum svc_event e, const struct svc_input *in)

@@ -33,6 +33,7 @@ static void make_service(const char *listen)
 		assert_int_equal(listen_spec_parse(listen, &cfg.listen[0], &why), 0);
 		cfg.n_listen = 1;
 	}
+	svc_free(&svc);
 	svc_init(&svc, &cfg);
 }
 
