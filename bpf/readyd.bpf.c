@@ -51,8 +51,8 @@ struct {
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192);
-	__type(key, __u64); /* struct sock * */
+	__uint(max_entries, 8192); /* resized by userspace before load */
+	__type(key, __u64);	   /* struct sock * */
 	__type(value, struct rd_listener);
 } listeners SEC(".maps");
 

@@ -88,12 +88,16 @@ static struct service_config *add_service(struct parse_ctx *ctx, const char *nam
 		config_error(ctx, ctx->line, "more than %d services", CONFIG_MAX_SERVICES);
 		return NULL;
 	}
-	grown = realloc(cfg->services, (cfg->n_services + 1) * sizeof(*grown));
-	if (!grown) {
-		config_error(ctx, ctx->line, "out of memory");
-		return NULL;
+	/* Doubling: a config of 10,000 services is not 10,000 copies of a growing array. */
+	if (!(cfg->n_services & (cfg->n_services - 1))) {
+		grown = realloc(cfg->services,
+				(cfg->n_services ? 2 * cfg->n_services : 1) * sizeof(*grown));
+		if (!grown) {
+			config_error(ctx, ctx->line, "out of memory");
+			return NULL;
+		}
+		cfg->services = grown;
 	}
-	cfg->services = grown;
 	s = &cfg->services[cfg->n_services++];
 	memset(s, 0, sizeof(*s));
 	str_copy(s->name, name, sizeof(s->name));
@@ -155,6 +159,19 @@ static void begin_service(struct parse_ctx *ctx, const char *name, bool watch)
 	}
 }
 
+void *config_grow(struct parse_ctx *ctx, void **v, size_t n, size_t size)
+{
+	char *grown = realloc(*v, (n + 1) * size);
+
+	if (!grown) {
+		config_error(ctx, ctx->line, "out of memory");
+		return NULL;
+	}
+	*v = grown;
+	memset(grown + n * size, 0, size);
+	return grown + n * size;
+}
+
 struct process_config *config_add_process(struct parse_ctx *ctx, struct service_config *s,
 					  const char *name)
 {
@@ -165,8 +182,10 @@ struct process_config *config_add_process(struct parse_ctx *ctx, struct service_
 			     CONFIG_MAX_PROCS);
 		return NULL;
 	}
-	p = &s->procs[s->n_procs++];
-	memset(p, 0, sizeof(*p));
+	p = config_grow(ctx, (void **)&s->procs, s->n_procs, sizeof(*p));
+	if (!p)
+		return NULL;
+	s->n_procs++;
 	str_copy(p->name, name, sizeof(p->name));
 	str_copy(p->service, s->name, sizeof(p->service));
 	p->line = ctx->line;

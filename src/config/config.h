@@ -35,7 +35,7 @@
 #include "config/listen_spec.h"
 #include "config/probe_spec.h"
 
-#define CONFIG_MAX_SERVICES	256
+#define CONFIG_MAX_SERVICES	100000 /* the kernel ids' 29 bits hold many reloads of it */
 #define CONFIG_MAX_LISTEN	16
 #define CONFIG_MAX_ENV		64
 #define CONFIG_MAX_GROUPS	64
@@ -95,12 +95,13 @@ struct process_config {
 struct service_config {
 	char name[SERVICE_NAME_MAX + 1];
 	unsigned int line; /* of the [service "NAME"] header */
-	struct process_config procs[CONFIG_MAX_PROCS];
+	/* Arrays as long as the file makes them (at most the CONFIG_MAX_* each). */
+	struct process_config *procs;
 	size_t n_procs;
 	bool explicit_procs; /* declared with [process "NAME/PART"] sections */
 	/* Every process's declared listeners; listen_proc says whose each is. */
-	struct listen_spec listen[CONFIG_MAX_LISTEN];
-	unsigned int listen_proc[CONFIG_MAX_LISTEN];
+	struct listen_spec *listen;
+	unsigned int *listen_proc;
 	size_t n_listen;
 	unsigned int ready; /* READY_* bits */
 	char *ready_file;   /* READY_FILE: the marker's absolute path */
@@ -115,7 +116,7 @@ struct service_config {
 	struct backoff_params backoff;
 	unsigned int start_limit_burst; /* 0: no start limit */
 	uint64_t start_limit_interval_ns;
-	struct probe_spec probes[CONFIG_MAX_PROBES];
+	struct probe_spec *probes;
 	size_t n_probes;
 	uint64_t probe_interval_ns;
 	uint64_t probe_timeout_ns;

@@ -2,6 +2,7 @@
 /* A service read whole, checked whole: what no single key can say on its own. */
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -82,13 +83,19 @@ static void recognize(struct service_config *s)
 {
 	const char *kind, *why;
 	char text[PROBE_TEXT_MAX];
+	struct probe_spec *grown;
 
 	if (!readiness_unsaid(s) || !s->n_procs || !s->procs[0].argv ||
 	    s->n_probes == CONFIG_MAX_PROBES)
 		return;
 	kind = recognized_kind(s->procs[0].argv[0]);
-	if (!kind || !first_check(s, kind, text, sizeof(text)) ||
-	    probe_spec_parse(text, &s->probes[s->n_probes], &why) < 0)
+	if (!kind || !first_check(s, kind, text, sizeof(text)))
+		return;
+	grown = realloc(s->probes, (s->n_probes + 1) * sizeof(*grown));
+	if (!grown)
+		return; /* (no serving check: out of memory) */
+	s->probes = grown;
+	if (probe_spec_parse(text, &s->probes[s->n_probes], &why) < 0)
 		return;
 	s->probes[s->n_probes++].until_ready = true;
 	str_copy(s->recognized, kind, sizeof(s->recognized));

@@ -61,6 +61,11 @@ const char *config_key_suggest(enum config_section section, const char *name);
  * first use). NULL, with the error reported, when there is none.
  */
 struct process_config *config_current_process(struct parse_ctx *ctx, const char *key);
+/*
+ * Room for one more element after n in *v (realloc'd: pointers into it move),
+ * zeroed; NULL (an error said at ctx's line) when out of memory.
+ */
+void *config_grow(struct parse_ctx *ctx, void **v, size_t n, size_t size);
 /* A new process of s (the watched tree of a [watch], or a [service]'s single one). */
 struct process_config *config_add_process(struct parse_ctx *ctx, struct service_config *s,
 					  const char *name);

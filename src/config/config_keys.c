@@ -94,6 +94,9 @@ static int set_listen(struct parse_ctx *ctx, const char *value)
 			     CONFIG_MAX_LISTEN);
 		return -EINVAL;
 	}
+	if (!config_grow(ctx, (void **)&s->listen, s->n_listen, sizeof(*s->listen)) ||
+	    !config_grow(ctx, (void **)&s->listen_proc, s->n_listen, sizeof(*s->listen_proc)))
+		return -ENOMEM;
 	if (listen_spec_parse(value, &s->listen[s->n_listen], &why)) {
 		config_error(ctx, ctx->line, "listen = %s: %s", value, why);
 		return -EINVAL;
@@ -190,6 +193,8 @@ static int add_probe(struct parse_ctx *ctx, const char *key, const char *value, 
 			     key, CONFIG_MAX_PROBES);
 		return -EINVAL;
 	}
+	if (!config_grow(ctx, (void **)&s->probes, s->n_probes, sizeof(*s->probes)))
+		return -ENOMEM;
 	err = probe_spec_parse(value, &s->probes[s->n_probes], &why);
 	if (err) {
 		config_error(ctx, ctx->line, "%s = %s: %s", key, value,

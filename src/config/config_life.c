@@ -53,6 +53,10 @@ void config_free(struct config *cfg)
 		free(s->watch.path);
 		for (size_t j = 0; j < s->n_probes; j++)
 			probe_spec_free(&s->probes[j]);
+		free(s->procs);
+		free(s->listen);
+		free(s->listen_proc);
+		free(s->probes);
 	}
 	free(cfg->services);
 	free(cfg->path);

@@ -210,6 +210,23 @@ static void on_tracer(struct loop *loop, struct loop_source *src, uint32_t event
 		log_warn("msg=\"ring buffer read failed\" err=\"%s\"", strerror(-n));
 }
 
+/*
+ * The kernel's maps are sized once, at load: for the services of the config
+ * and room for reloads to quadruple them, never below the defaults.
+ */
+static void size_tracer(const struct config *cfg, struct tracer_opts *t)
+{
+	size_t n = cfg->n_services, ring = 256 * 1024;
+
+	t->max_watched = n * 4 * 8 > 16384 ? n * 4 * 8 : 16384; /* 8 processes each */
+	t->max_listeners = n * 4 * 2 > 8192 ? n * 4 * 2 : 8192;
+	/* 3 events a listener (bound, listening, accepting), 64 bytes each, for 4n of them. */
+	while (ring < n * 4 * 3 * 64 && ring < 64 * 1024 * 1024)
+		ring *= 2;
+	if (!t->ringbuf_bytes)
+		t->ringbuf_bytes = ring;
+}
+
 static int open_tracer(struct daemon *d, const struct daemon_opts *o)
 {
 	struct tracer_opts topts = {
@@ -218,8 +235,10 @@ static int open_tracer(struct daemon *d, const struct daemon_opts *o)
 		.on_event = events_on_event,
 		.ctx = d,
 	};
-	int err = tracer_open(&topts, &d->tracer);
+	int err;
 
+	size_tracer(d->cfg, &topts);
+	err = tracer_open(&topts, &d->tracer);
 	if (err)
 		return err;
 	d->tracer_src =

@@ -555,22 +555,29 @@ int unit_procs_spawn(struct unit *u, struct svc_exit *fail)
 	return 0;
 }
 
-void unit_procs_init(struct unit *u)
+int unit_procs_init(struct unit *u)
 {
+	size_t cap = u->cfg->n_procs ? u->cfg->n_procs : 1; /* v[0] is asked of every unit */
+
+	u->procs.remains_timer = (struct loop_timer){ .fn = on_remains_timer, .data = u };
+	u->procs.v = calloc(cap, sizeof(*u->procs.v));
+	if (!u->procs.v)
+		return -ENOMEM;
+	u->procs.cap = cap;
 	u->procs.n = u->cfg->n_procs;
-	for (size_t i = 0; i < CONFIG_MAX_PROCS; i++) {
+	for (size_t i = 0; i < cap; i++) {
 		struct unit_proc *p = &u->procs.v[i];
 		*p = (struct unit_proc){ .u = u, .idx = (unsigned int)i };
 		p->child.pidfd = p->child.status_fd = p->ready_fd = p->out.src.fd = -1;
 		p->cg.dirfd = p->cg.wd = -1;
 	}
-	u->procs.remains_timer = (struct loop_timer){ .fn = on_remains_timer, .data = u };
+	return 0;
 }
 
 void unit_procs_close(struct unit *u)
 {
 	loop_timer_cancel(u->d->loop, &u->procs.remains_timer);
-	for (size_t i = 0; i < CONFIG_MAX_PROCS; i++) {
+	for (size_t i = 0; i < u->procs.cap; i++) {
 		struct unit_proc *p = &u->procs.v[i];
 		close_pidfd(p);
 		close_status(p);
@@ -580,4 +587,7 @@ void unit_procs_close(struct unit *u)
 			cgroup_close(&p->cg, reaper_cgroup_events_fd(u->d), !p->cg_foreign);
 		p->cg_foreign = false;
 	}
+	free(u->procs.v);
+	u->procs.v = NULL;
+	u->procs.n = u->procs.cap = 0;
 }

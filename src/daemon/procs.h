@@ -61,8 +61,8 @@ struct proc_saved {
 };
 
 struct unit_procs {
-	struct unit_proc v[CONFIG_MAX_PROCS];
-	size_t n;
+	struct unit_proc *v; /* cap of them (at least one), n used: made by unit_procs_init */
+	size_t n, cap;
 	/* What is left of an instance that ended (or one process of which ended) is stopped. */
 	struct loop_timer remains_timer; /* SIGKILL for them at stop_timeout */
 	bool remains_signalled;
@@ -70,7 +70,8 @@ struct unit_procs {
 };
 
 /* ---- procs.c ---- */
-void unit_procs_init(struct unit *u);
+/* Slots for every process of u->cfg (0, or -ENOMEM); unit_procs_close frees them. */
+int unit_procs_init(struct unit *u);
 void unit_procs_close(struct unit *u);
 /* Fork every process of the unit. 0, or -errno with fail filled (what could not start). */
 int unit_procs_spawn(struct unit *u, struct svc_exit *fail);

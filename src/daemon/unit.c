@@ -158,7 +158,8 @@ static void unit_detach(struct unit *u)
 	log_info("service=%s msg=\"no longer watching it; it keeps running\" pid=%d", u->cfg->name,
 		 (int)u->svc.pid);
 	unit_procs_close(u);
-	unit_procs_init(u);
+	if (unit_procs_init(u) < 0)
+		log_err("service=%s msg=\"out of memory\"", u->cfg->name);
 	unit_handle(u, SVC_EV_EXIT, &in);
 }
 
@@ -222,7 +223,8 @@ void unit_adopt_next_config(struct unit *u)
 	u->next_owner = NULL;
 	u->next_cfg = NULL;
 	unit_procs_close(u); /* nothing runs: cgroups are made anew, for the new processes */
-	unit_procs_init(u);
+	if (unit_procs_init(u) < 0)
+		log_err("service=%s msg=\"out of memory\"", u->cfg->name);
 	log_info("service=%s msg=\"now running its reloaded configuration\"", u->cfg->name);
 }
 
@@ -327,7 +329,11 @@ static void unit_free(struct unit *u)
 struct unit *unit_new(struct daemon *d, struct config *owner, const struct service_config *cfg,
 		      const struct unit_origin *from)
 {
-	struct unit **grown = realloc(d->units, (d->n_units + 1) * sizeof(*grown));
+	/* Doubling: 10,000 services are not 10,000 copies of a growing array. */
+	bool grow = !(d->n_units & (d->n_units - 1));
+	struct unit **grown =
+		grow ? realloc(d->units, (d->n_units ? 2 * d->n_units : 1) * sizeof(*grown))
+		     : d->units;
 	struct unit *u = calloc(1, sizeof(*u));
 
 	if (grown)
@@ -352,7 +358,12 @@ struct unit *unit_new(struct daemon *d, struct config *owner, const struct servi
 		free(u);
 		return NULL;
 	}
-	unit_procs_init(u);
+	if (unit_procs_init(u) < 0) {
+		svc_free(&u->svc);
+		config_unref(u->owner);
+		free(u);
+		return NULL;
+	}
 	d->units[d->n_units++] = u;
 	log_readiness(u);
 	for (size_t i = 0; i < d->n_modules; i++) {

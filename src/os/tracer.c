@@ -164,6 +164,8 @@ static int load(struct tracer *t, enum tracer_mode mode, const struct tracer_opt
 				 o->ringbuf_bytes ? o->ringbuf_bytes : 256 * 1024);
 	bpf_map__set_max_entries(t->skel->maps.watched_tgids,
 				 o->max_watched ? o->max_watched : 16384);
+	bpf_map__set_max_entries(t->skel->maps.listeners,
+				 o->max_listeners ? o->max_listeners : 8192);
 	/*
 	 * fentry adds accepts seen in the socket layer (io_uring too); the
 	 * accept tracepoints stay, unix sockets never reach inet_csk_accept.

@@ -23,6 +23,7 @@ struct tracer_opts {
 	enum tracer_mode want; /* AUTO tries fentry, then tracepoint */
 	size_t ringbuf_bytes;  /* power of two, >= page size; 0: 256 KiB */
 	size_t max_watched;    /* processes followed at once; 0: 16384 */
+	size_t max_listeners;  /* listening sockets of services known at once; 0: 8192 */
 	tracer_event_fn on_event;
 	void *ctx;
 };

@@ -39,8 +39,8 @@ static void log_write_error(const struct daemon *d)
 
 void export_now(struct daemon *d)
 {
-	const struct svc *svcs[CONFIG_MAX_SERVICES * 2];
 	struct export *x = d->export;
+	const struct svc **svcs;
 	struct metrics_global g = {
 		.version = READYD_VERSION,
 		.mode = tracer_mode_name(tracer_mode(d->tracer)),
@@ -52,10 +52,16 @@ void export_now(struct daemon *d)
 
 	if (!x || !x->writer) /* readyd exec/wait without --textfile */
 		return;
-	for (size_t i = 0; i < d->n_units && n < ARRAY_SIZE(svcs); i++)
+	svcs = calloc(d->n_units ? d->n_units : 1, sizeof(*svcs));
+	if (!svcs) {
+		log_err("msg=\"textfile not written: out of memory\" path=%s", d->cfg->textfile);
+		return;
+	}
+	for (size_t i = 0; i < d->n_units; i++)
 		if (!d->units[i]->removed) /* one series per name: a re-added one may be starting */
 			svcs[n++] = &d->units[i]->svc;
 	metrics_render(&x->buf, &g, svcs, n);
+	free(svcs);
 	if (x->buf.oom) {
 		log_err("msg=\"textfile not written: out of memory\" path=%s", d->cfg->textfile);
 		return;

@@ -22,6 +22,10 @@
 
 struct fixture {
 	struct service_config cfg;
+	/* The config's arrays (config.c allocates them; a test's are here). */
+	struct listen_spec listen[4];
+	unsigned int listen_proc[4];
+	struct probe_spec probes[4];
 	struct svc svc;
 	struct svc_actions act;
 	uint64_t now;
@@ -38,6 +42,9 @@ static inline int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
+	f->cfg.listen = f->listen;
+	f->cfg.listen_proc = f->listen_proc;
+	f->cfg.probes = f->probes;
 	str_copy(f->cfg.name, "web", sizeof(f->cfg.name));
 	f->cfg.ready_timeout_ns = 30 * SEC;
 	f->cfg.stop_timeout_ns = 10 * SEC;

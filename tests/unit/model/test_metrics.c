@@ -17,6 +17,7 @@
 #define SEC NSEC_PER_SEC
 
 static struct service_config cfg;
+static struct listen_spec listen_store[1];
 static struct svc svc;
 
 static void make_service(const char *listen)
@@ -24,6 +25,7 @@ static void make_service(const char *listen)
 	const char *why;
 
 	memset(&cfg, 0, sizeof(cfg));
+	cfg.listen = listen_store;
 	str_copy(cfg.name, "web", sizeof(cfg.name));
 	cfg.ready_timeout_ns = 30 * SEC;
 	cfg.stop_timeout_ns = SEC;
