@@ -223,6 +223,7 @@ void loop_job_queue(struct loop *loop, struct loop_job *job)
 		return;
 	job->next = NULL;
 	job->queued = true;
+	job->queued_at = now_mono_ns();
 	*loop->jobs_tail = job;
 	loop->jobs_tail = &job->next;
 }

@@ -41,6 +41,7 @@ struct loop_timer {
 struct loop_job {
 	struct loop_job *next;
 	bool queued;
+	uint64_t queued_at; /* CLOCK_MONOTONIC, when loop_job_queue last queued it */
 	loop_job_fn fn;
 	void *data;
 };

@@ -443,13 +443,13 @@ void unit_set_main(struct unit *u, pid_t pid)
 
 /* ---- spawning ---- */
 
-static int on_forked(pid_t pid, void *ctx)
+static int on_forked(pid_t pid, bool in_cgroup, void *ctx)
 {
 	struct unit_proc *p = ctx;
 	struct daemon *d = p->u->d;
 	int err;
 
-	if (p->cg.dirfd >= 0 && (err = cgroup_attach(&p->cg, pid)) < 0) {
+	if (p->cg.dirfd >= 0 && !in_cgroup && (err = cgroup_attach(&p->cg, pid)) < 0) {
 		log_warn("service=%s msg=\"cannot move the process into its cgroup: following it "
 			 "without\" cgroup=%s err=\"%s\"",
 			 p->u->cfg->name, p->cg.path, strerror(-err));
@@ -505,6 +505,7 @@ static int spawn_proc(struct unit_proc *p)
 	/* Without a state directory no readyd could take them back: they go with this one. */
 	struct spawn_fds fds = { .output = -1,
 				 .ready = -1,
+				 .cgroup_fd = -1,
 				 .die_with_readyd = !handover_keeps_services(u->d) };
 	struct child child;
 	int err;
@@ -513,6 +514,7 @@ static int spawn_proc(struct unit_proc *p)
 	p->followed = false;
 	memset(&p->exit, 0, sizeof(p->exit));
 	make_cgroup(p);
+	fds.cgroup_fd = p->cg.dirfd; /* born there (clone3), not moved there */
 	unit_env(u, env_store, env, ARRAY_SIZE(env));
 	output_release(p); /* the last instance's pipe: every writer is gone */
 	fds.output = output_capture(p);

@@ -16,6 +16,9 @@
 struct sock_cache {
 	struct sock_table table;
 	uint64_t table_at;
+	/* The starts' own: kernel events do not date it (a newer socket changes no verdict). */
+	struct sock_table since;
+	uint64_t since_at;
 	uint64_t overflows, overflows_at;
 };
 
@@ -30,6 +33,7 @@ void sock_cache_close(struct daemon *d)
 	if (!d->socks)
 		return;
 	sock_table_free(&d->socks->table);
+	sock_table_free(&d->socks->since);
 	free(d->socks);
 	d->socks = NULL;
 }
@@ -51,6 +55,20 @@ const struct sock_table *daemon_sock_table(struct daemon *d, uint64_t now, bool 
 		return NULL;
 	c->table_at = now;
 	return &c->table;
+}
+
+const struct sock_table *daemon_sock_table_since(struct daemon *d, uint64_t since)
+{
+	struct sock_cache *c = d->socks;
+
+	if (c->since_at && c->since_at >= since)
+		return &c->since;
+	sock_table_free(&c->since);
+	c->since_at = 0;
+	if (sock_table_load(&c->since, true) < 0)
+		return NULL;
+	c->since_at = now_mono_ns();
+	return &c->since;
 }
 
 uint64_t daemon_listen_overflows(struct daemon *d, uint64_t now)

@@ -250,8 +250,9 @@ static void unit_spawn(struct unit *u)
 	int err;
 
 	unit_adopt_next_config(u);
-	if (d->tracer)
-		tracer_forget_unit(d->tracer, u->id); /* leftovers of the previous instance */
+	/* Leftovers of the previous instance; a first start has none (its id is new). */
+	if (d->tracer && u->svc.spawned_at)
+		tracer_forget_unit(d->tracer, u->id);
 	err = before_spawn(u, &in.exit);
 	forked_at = now_mono_ns(); /* before the fork: no event of the child can be older */
 	if (!err)

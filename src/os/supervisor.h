@@ -28,7 +28,8 @@ struct child_exit {
 	int signal; /* terminating signal, or 0 */
 };
 
-typedef int (*spawn_hook)(pid_t pid, void *ctx);
+/* Called in readyd before the child may exec; in_cgroup: it was born in fds->cgroup_fd's. */
+typedef int (*spawn_hook)(pid_t pid, bool in_cgroup, void *ctx);
 
 /* What a service's fds become, besides /dev/null on stdin. */
 struct spawn_fds {
@@ -42,6 +43,7 @@ struct spawn_fds {
 	 * output pipe while no readyd reads it fails with EPIPE, not death.
 	 */
 	bool die_with_readyd;
+	int cgroup_fd; /* the cgroup to be born in (-1: readyd's; the hook may move it) */
 };
 
 /*

@@ -299,43 +299,101 @@ int tracer_watch(struct tracer *t, pid_t tgid, uint32_t kid)
 }
 
 /* The value of both maps starts with the kernel id: (unit << RD_PROC_BITS) | process. */
-static uint32_t unit_of_value(const uint64_t *value)
+static uint32_t kid_of_value(const void *value)
 {
 	uint32_t kid;
 
 	memcpy(&kid, value, sizeof(kid));
-	return kid >> RD_PROC_BITS;
+	return kid;
 }
 
-/*
- * Delete every entry of `map` that belongs to the unit. Keys are collected
- * first: deleting during get_next_key restarts the walk.
- */
-static void forget_in(struct bpf_map *map, size_t key_size, uint32_t unit)
+#define WALK_BATCH 256
+
+typedef bool (*walk_fn)(const void *key, const void *value, void *ctx); /* false: stop */
+
+/* get_next_key and a lookup per entry: for kernels without batch lookups (before 5.6). */
+static void walk_one_by_one(int fd, walk_fn fn, void *ctx)
 {
 	uint64_t key[2] = { 0 }, value[4] = { 0 };
-	uint64_t *doomed = NULL;
-	size_t n = 0, cap = 0;
-	int fd = bpf_map__fd(map);
 	bool first = true;
 
 	while (bpf_map_get_next_key(fd, first ? NULL : key, key) == 0) {
 		first = false;
-		if (bpf_map_lookup_elem(fd, key, value) < 0 || unit_of_value(value) != unit)
-			continue;
-		if (n == cap) {
-			uint64_t *grown =
-				realloc(doomed, (cap = cap ? cap * 2 : 64) * sizeof(*doomed));
-			if (!grown)
-				break;
-			doomed = grown;
-		}
-		doomed[n] = 0;
-		memcpy(&doomed[n++], key, key_size);
+		if (bpf_map_lookup_elem(fd, key, value) == 0 && !fn(key, value, ctx))
+			return;
 	}
-	for (size_t i = 0; i < n; i++)
-		bpf_map_delete_elem(fd, &doomed[i]);
-	free(doomed);
+}
+
+/*
+ * Every entry of a hash map, WALK_BATCH per bpf() call: a walk of a map of
+ * 10,000 entries was 20,000 calls one by one.
+ */
+static void walk_map(struct bpf_map *map, size_t key_size, size_t value_size, walk_fn fn,
+		     void *ctx)
+{
+	static uint64_t keys[WALK_BATCH * 2], values[WALK_BATCH * 4];
+	uint64_t in[2], out[2];
+	bool first = true;
+	int fd = bpf_map__fd(map);
+
+	_Static_assert(sizeof(struct rd_listener) <= 4 * sizeof(uint64_t), "value buffer");
+	for (;;) {
+		__u32 count = WALK_BATCH;
+		int err = bpf_map_lookup_batch(fd, first ? NULL : in, out, keys, values, &count,
+					       NULL);
+		if (err < 0 && errno != ENOENT) {
+			if (first) /* not supported: the old way */
+				walk_one_by_one(fd, fn, ctx);
+			return;
+		}
+		for (__u32 i = 0; i < count; i++)
+			if (!fn((char *)keys + i * key_size, (char *)values + i * value_size, ctx))
+				return;
+		if (err < 0) /* ENOENT: that was the last batch */
+			return;
+		memcpy(in, out, sizeof(in));
+		first = false;
+	}
+}
+
+struct doomed {
+	uint32_t unit;
+	size_t key_size;
+	uint64_t *keys;
+	size_t n, cap;
+};
+
+static bool collect_doomed(const void *key, const void *value, void *ctx)
+{
+	struct doomed *d = ctx;
+
+	if (RD_KID_UNIT(kid_of_value(value)) != d->unit)
+		return true;
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 64;
+		uint64_t *grown = realloc(d->keys, cap * sizeof(*grown));
+		if (!grown)
+			return false;
+		d->keys = grown;
+		d->cap = cap;
+	}
+	d->keys[d->n] = 0;
+	memcpy(&d->keys[d->n++], key, d->key_size);
+	return true;
+}
+
+/*
+ * Delete every entry of `map` that belongs to the unit. Keys are collected
+ * first: deleting during a walk restarts it.
+ */
+static void forget_in(struct bpf_map *map, size_t key_size, size_t value_size, uint32_t unit)
+{
+	struct doomed d = { .unit = unit, .key_size = key_size };
+
+	walk_map(map, key_size, value_size, collect_doomed, &d);
+	for (size_t i = 0; i < d.n; i++)
+		bpf_map_delete_elem(bpf_map__fd(map), &d.keys[i]);
+	free(d.keys);
 }
 
 int tracer_kid_of(struct tracer *t, pid_t tgid, uint32_t *kid)
@@ -358,32 +416,41 @@ void tracer_forget_sock(struct tracer *t, uint64_t sk)
 
 void tracer_forget_unit(struct tracer *t, uint32_t unit)
 {
-	_Static_assert(sizeof(struct rd_listener) <= sizeof(uint64_t[4]), "value buffer");
 	if (!t->skel)
 		return;
-	forget_in(t->skel->maps.watched_tgids, sizeof(__u32), unit);
-	forget_in(t->skel->maps.listeners, sizeof(__u64), unit);
+	forget_in(t->skel->maps.watched_tgids, sizeof(__u32), sizeof(__u32), unit);
+	forget_in(t->skel->maps.listeners, sizeof(__u64), sizeof(struct rd_listener), unit);
+}
+
+struct tree_walk {
+	uint32_t kid;
+	bool whole_unit;
+	pid_t *pids;
+	size_t n, max;
+};
+
+static bool collect_tree(const void *key, const void *value, void *ctx)
+{
+	struct tree_walk *w = ctx;
+	uint32_t kid = kid_of_value(value), tgid;
+
+	if (w->whole_unit ? RD_KID_UNIT(kid) != RD_KID_UNIT(w->kid) : kid != w->kid)
+		return true;
+	memcpy(&tgid, key, sizeof(tgid));
+	w->pids[w->n++] = (pid_t)tgid;
+	return w->n < w->max;
 }
 
 int tracer_tree(struct tracer *t, uint32_t kid, bool whole_unit, pid_t *pids, size_t max)
 {
-	__u32 key = 0, value;
-	bool first = true;
-	size_t n = 0;
-	int fd;
+	struct tree_walk w = { .kid = kid, .whole_unit = whole_unit, .pids = pids, .max = max };
 
 	if (!t->skel)
 		return -ENOENT;
-	fd = bpf_map__fd(t->skel->maps.watched_tgids);
-
-	while (n < max && bpf_map_get_next_key(fd, first ? NULL : &key, &key) == 0) {
-		first = false;
-		if (bpf_map_lookup_elem(fd, &key, &value) < 0)
-			continue;
-		if (whole_unit ? value >> RD_PROC_BITS == kid >> RD_PROC_BITS : value == kid)
-			pids[n++] = (pid_t)key;
-	}
-	return (int)n;
+	if (max)
+		walk_map(t->skel->maps.watched_tgids, sizeof(__u32), sizeof(__u32), collect_tree,
+			 &w);
+	return (int)w.n;
 }
 
 /* Detach: hand the links to the closer thread (the kernel waits an RCU grace period each). */
