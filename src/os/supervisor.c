@@ -232,7 +232,8 @@ static pid_t fork_into(int cgroup_fd, int *pidfd, bool *in_cgroup)
 		if (errno != ENOSYS && errno != E2BIG && errno != EINVAL) {
 			if (!(args.flags & CLONE_INTO_CGROUP))
 				return -1;
-			/* That cgroup refuses it (EBUSY, EACCES...): the hook tries and says why. */
+			/* That cgroup refuses it (EBUSY, EACCES...): the hook tries and says why.
+			 */
 			args.flags &= ~(uint64_t)CLONE_INTO_CGROUP;
 			pid = syscall(SYS_clone3, &args, sizeof(args));
 			return (pid_t)pid;

@@ -328,8 +328,7 @@ static void walk_one_by_one(int fd, walk_fn fn, void *ctx)
  * Every entry of a hash map, WALK_BATCH per bpf() call: a walk of a map of
  * 10,000 entries was 20,000 calls one by one.
  */
-static void walk_map(struct bpf_map *map, size_t key_size, size_t value_size, walk_fn fn,
-		     void *ctx)
+static void walk_map(struct bpf_map *map, size_t key_size, size_t value_size, walk_fn fn, void *ctx)
 {
 	static uint64_t keys[WALK_BATCH * 2], values[WALK_BATCH * 4];
 	uint64_t in[2], out[2];
