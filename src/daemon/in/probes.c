@@ -29,9 +29,30 @@ struct unit_probe {
 	unsigned int retries; /* readiness runs that failed in a row */
 };
 
+static void on_probe_due(struct loop *loop, struct loop_timer *t);
+
+/* Each made when its probe first runs: a probe run holds a 4 KiB reply buffer. */
 struct unit_probes {
-	struct unit_probe v[CONFIG_MAX_PROBES];
+	struct unit_probe *v[CONFIG_MAX_PROBES];
 };
+
+/* Probe i's slot, made now if it has none (NULL: out of memory). */
+static struct unit_probe *slot(struct unit *u, unsigned int i)
+{
+	struct unit_probe *p = u->probes->v[i];
+
+	if (p)
+		return p;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->u = u;
+	p->idx = i;
+	p->run.src.fd = p->run.pidfd.fd = -1;
+	p->next = (struct loop_timer){ .fn = on_probe_due, .data = p };
+	u->probes->v[i] = p;
+	return p;
+}
 
 static void sync_probes(struct unit *u);
 
@@ -107,11 +128,16 @@ static void on_probe_due(struct loop *loop, struct loop_timer *t)
 /* Start or stop the unit's probes to match svc_probing(). */
 static void sync_probes(struct unit *u)
 {
-	for (size_t i = 0; i < u->cfg->n_probes; i++) {
-		struct unit_probe *p = &u->probes->v[i];
+	for (unsigned int i = 0; i < u->cfg->n_probes; i++) {
+		struct unit_probe *p = u->probes->v[i];
 		if (!svc_probe_wanted(&u->svc, i)) {
+			if (!p)
+				continue;
 			loop_timer_cancel(u->d->loop, &p->next);
 			probe_abort(&p->run);
+		} else if (!p && !(p = slot(u, i))) {
+			log_err("service=%s msg=\"out of memory: a probe does not run\"",
+				u->cfg->name);
 		} else if (!probe_busy(&p->run) && !loop_timer_armed(&p->next)) {
 			loop_timer_arm(u->d->loop, &p->next, now_mono_ns()); /* start right away */
 		}
@@ -121,8 +147,11 @@ static void sync_probes(struct unit *u)
 static void stop_probes(struct unit *u)
 {
 	for (size_t i = 0; i < CONFIG_MAX_PROBES; i++) {
-		loop_timer_cancel(u->d->loop, &u->probes->v[i].next);
-		probe_abort(&u->probes->v[i].run);
+		struct unit_probe *p = u->probes->v[i];
+		if (!p)
+			continue;
+		loop_timer_cancel(u->d->loop, &p->next);
+		probe_abort(&p->run);
 	}
 }
 
@@ -130,8 +159,9 @@ static void stop_probes(struct unit *u)
 static void retry_now(struct unit *u)
 {
 	for (size_t i = 0; i < u->cfg->n_probes; i++) {
-		struct unit_probe *p = &u->probes->v[i];
-		if (p->retries && loop_timer_armed(&p->next) && svc_probe_for_readiness(&u->svc, i))
+		struct unit_probe *p = u->probes->v[i];
+		if (p && p->retries && loop_timer_armed(&p->next) &&
+		    svc_probe_for_readiness(&u->svc, i))
 			loop_timer_arm(u->d->loop, &p->next, now_mono_ns());
 	}
 }
@@ -140,7 +170,8 @@ static void observe(struct unit *u, const struct unit_news *n)
 {
 	if (n->spawned)
 		for (size_t i = 0; i < CONFIG_MAX_PROBES; i++)
-			u->probes->v[i].retries = 0;
+			if (u->probes->v[i])
+				u->probes->v[i]->retries = 0;
 	if (n->output)
 		retry_now(u);
 	sync_probes(u); /* ready = probe: probes start with the process */
@@ -150,13 +181,14 @@ static void observe(struct unit *u, const struct unit_news *n)
 static void rebind(struct unit *u)
 {
 	for (size_t i = 0; i < u->cfg->n_probes; i++)
-		u->probes->v[i].run.spec = &u->cfg->probes[i];
+		if (u->probes->v[i])
+			u->probes->v[i]->run.spec = &u->cfg->probes[i];
 }
 
 static bool busy(const struct unit *u)
 {
 	for (size_t i = 0; i < CONFIG_MAX_PROBES; i++)
-		if (probe_busy(&u->probes->v[i].run))
+		if (u->probes->v[i] && probe_busy(&u->probes->v[i]->run))
 			return true;
 	return false;
 }
@@ -164,7 +196,7 @@ static bool busy(const struct unit *u)
 static bool reap(struct unit *u, pid_t pid)
 {
 	for (size_t i = 0; i < CONFIG_MAX_PROBES; i++)
-		if (probe_reap(&u->probes->v[i].run, pid))
+		if (u->probes->v[i] && probe_reap(&u->probes->v[i]->run, pid))
 			return true;
 	return false;
 }
@@ -172,16 +204,7 @@ static bool reap(struct unit *u, pid_t pid)
 static int add(struct unit *u)
 {
 	u->probes = calloc(1, sizeof(*u->probes));
-	if (!u->probes)
-		return -ENOMEM;
-	for (unsigned int i = 0; i < CONFIG_MAX_PROBES; i++) {
-		struct unit_probe *p = &u->probes->v[i];
-		p->u = u;
-		p->idx = i;
-		p->run.src.fd = p->run.pidfd.fd = -1;
-		p->next = (struct loop_timer){ .fn = on_probe_due, .data = p };
-	}
-	return 0;
+	return u->probes ? 0 : -ENOMEM;
 }
 
 static void remove_unit(struct unit *u)
@@ -189,6 +212,8 @@ static void remove_unit(struct unit *u)
 	if (!u->probes)
 		return;
 	stop_probes(u);
+	for (size_t i = 0; i < CONFIG_MAX_PROBES; i++)
+		free(u->probes->v[i]);
 	free(u->probes);
 	u->probes = NULL;
 }
