@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "os/bpf_holder.h"
 #include "os/closer.h"
 #include "base/log.h"
 #include "readyd.skel.h"
@@ -264,6 +265,8 @@ void tracer_close(struct tracer *t)
 {
 	if (!t)
 		return;
+	if (t->skel) /* readyd is about to exit: let another process wait for the kernel */
+		bpf_holder_start();
 	unload(t);
 	closer_stop(t->closer); /* joins the thread: queued links are destroyed first */
 	free(t->percpu);
