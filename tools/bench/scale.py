@@ -566,8 +566,14 @@ def row(label, readyd, base=""):
     print("  %-40s %-34s %s" % (label, readyd, base))
 
 
-def report(n, services, r, poll, pr, mode):
-    print("\n== scale: N=%d: %s, mode %s ==" % (n, describe(services), mode))
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def report(n, services, r, poll, pr, mode, load):
+    print("\n== scale: N=%d: %s, mode %s (load average before: %s, after: %s) ==" % (
+        n, describe(services), mode, load, loadavg()))
     row("", "readyd", "1 s TCP prober (baseline)")
     seen = "%d of %d services seen" % (pr["seen"], n)
     base_boot = fmt_ms(pr["boot_ms"]) + "  (first fork -> all probed up; %s)" % seen
@@ -672,6 +678,7 @@ def run(args):
     results = []
     for n in sizes:
         services = layout(n, args.multi_every, args.procs)
+        load = loadavg()
         try:
             r = measure_readyd(services, args.mode, args)
         except Refused as e:
@@ -680,7 +687,7 @@ def run(args):
         if "boot_ms" in r and args.mode != "poll" and not args.no_poll_idle:
             poll = measure_poll_idle(services, args)
         pr = measure_prober(services, args)
-        report(n, services, r, poll, pr, args.mode)
+        report(n, services, r, poll, pr, args.mode, load)
         results.append((n, r))
         left = listening_on([p for ps in services for p in ps])
         if left:
