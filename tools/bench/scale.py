@@ -29,6 +29,8 @@ RSS per service and boot time per service are printed as ratios to it. An N read
 refuses (today: more than 256 services) is reported with readyd's error line; its
 prober baseline is still measured.
 """
+import collections
+import errno
 import heapq
 import json
 import os
@@ -449,15 +451,16 @@ def prober_main(spec_path, out_path):
     with open(spec_path) as f:
         spec = json.load(f)
     ports, seconds, limit = spec["ports"], spec["steady_seconds"], spec["timeout"]
-    raise_nofile(len(ports) + 1024)
+    nofile = raise_nofile(max(len(ports) + 1024, resource.getrlimit(resource.RLIMIT_NOFILE)[0]))
     ep = select.epoll()
     ru0 = resource.getrusage(resource.RUSAGE_SELF)  # the interpreter's start-up is not probing
     t0 = time.monotonic()
     heap = [(t0 + random.random(), i) for i in range(len(ports))]
     heapq.heapify(heap)
     first = [None] * len(ports)
-    pending = {}  # fd -> (socket, index, started)
-    seen = probes = probes_at_all = 0
+    pending = {}  # fd -> (socket, index): connects in progress
+    started = collections.deque()  # (when, fd, socket) in start order: the 1 s timeouts
+    seen = probes = probes_at_all = skipped = 0
     all_seen_at = None
     ru_all = None
     while True:
@@ -467,9 +470,19 @@ def prober_main(spec_path, out_path):
             probes_at_all = probes
         if all_seen_at is not None and now - all_seen_at >= seconds or now - t0 > limit:
             break
+        while started and (now - started[0][0] > 1.0 or started[0][1] not in pending
+                           or pending[started[0][1]][0] is not started[0][2]):
+            _, fd, s = started.popleft()
+            if fd in pending and pending[fd][0] is s:  # timed out
+                ep.unregister(fd)
+                s.close()
+                del pending[fd]
         while heap and heap[0][0] <= now:
             due, i = heapq.heappop(heap)
             heapq.heappush(heap, (due + 1.0, i))
+            if len(pending) >= nofile - 64:
+                skipped += 1  # out of descriptors: this period's probe is lost
+                continue
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             s.setblocking(False)
             probes += 1
@@ -478,19 +491,15 @@ def prober_main(spec_path, out_path):
                 if first[i] is None:
                     first[i], seen = time.monotonic_ns(), seen + 1
                 s.close()
-            elif err == 115:  # EINPROGRESS
-                pending[s.fileno()] = (s, i, now)
+            elif err == errno.EINPROGRESS:
+                pending[s.fileno()] = (s, i)
+                started.append((now, s.fileno(), s))
                 ep.register(s.fileno(), select.EPOLLOUT)
             else:
                 s.close()
-        for fd, (s, i, started) in list(pending.items()):  # 1 s timeout
-            if now - started > 1.0:
-                ep.unregister(fd)
-                s.close()
-                del pending[fd]
         wait = max(0.0, min(heap[0][0] - time.monotonic(), 0.1)) if heap else 0.1
         for fd, _ in ep.poll(wait):
-            s, i, _ = pending.pop(fd)
+            s, i = pending.pop(fd)
             ep.unregister(fd)
             if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0 and first[i] is None:
                 first[i], seen = time.monotonic_ns(), seen + 1
@@ -499,7 +508,7 @@ def prober_main(spec_path, out_path):
     cpu = lambda r: (r.ru_utime + r.ru_stime) * 1e3  # noqa: E731
     sw = lambda r: r.ru_nvcsw + r.ru_nivcsw  # noqa: E731
     steady = time.monotonic() - all_seen_at if all_seen_at else 0
-    out = {"first": first, "probes": probes,
+    out = {"first": first, "probes": probes, "skipped": skipped,
            "cpu_until_all_ms": cpu(ru_all) - cpu(ru0) if ru_all else None,
            "steady_cpu": (cpu(ru) - cpu(ru_all)) / steady if steady else None,
            "steady_wakeups": (sw(ru) - sw(ru_all)) / steady if steady else None,
@@ -525,8 +534,11 @@ def measure_prober(services, args):
             for p in ps:
                 pids.append(os.posix_spawn(TINY, [TINY, str(p)], os.environ))
         prober.wait(timeout=timeout + args.idle_seconds + 30)
-        with open(out) as f:
-            res = json.load(f)
+        try:
+            with open(out) as f:
+                res = json.load(f)
+        except (OSError, ValueError):
+            return {"error": "the prober failed (exit %s); see its traceback above" % prober.returncode}
     finally:
         if prober.poll() is None:
             prober.kill()
@@ -574,6 +586,12 @@ def loadavg():
 def report(n, services, r, poll, pr, mode, load):
     print("\n== scale: N=%d: %s, mode %s (load average before: %s, after: %s) ==" % (
         n, describe(services), mode, load, loadavg()))
+    if "error" in pr:
+        print("  1 s TCP prober (baseline): %s" % pr["error"])
+        pr = {"boot_ms": None, "seen": 0, "cpu_until_all_ms": None, "fork_ready": [],
+              "steady_cpu": None, "steady_wakeups": None, "steady_probes": 0, "rss_kib": 0, "probes": 0}
+    elif pr["skipped"]:
+        print("  1 s TCP prober (baseline): %d probes skipped, out of file descriptors" % pr["skipped"])
     row("", "readyd", "1 s TCP prober (baseline)")
     seen = "%d of %d services seen" % (pr["seen"], n)
     base_boot = fmt_ms(pr["boot_ms"]) + "  (first fork -> all probed up; %s)" % seen
