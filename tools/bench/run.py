@@ -42,6 +42,7 @@ def main():
     ap.add_argument("--sizes", default="100,256",
                     help="scale: service counts, the first the linearity reference "
                          "(100,1000,10000 for the full run)")
+    ap.add_argument("--boots", type=int, default=3, help="scale: boots per N (medians; the last stays up)")
     ap.add_argument("--idle-seconds", type=float, default=10, help="scale: idle window per N")
     ap.add_argument("--multi-every", type=int, default=8,
                     help="scale: every Nth service has --procs processes (0: none)")
