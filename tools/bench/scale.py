@@ -449,6 +449,23 @@ def measure_readyd(services, mode, args):
         rd.stop()
 
 
+def fixed_cpu_ms(mode, reps=3):
+    """readyd's CPU to start with no service (config, BPF load, control socket), median."""
+    out = []
+    for _ in range(reps):
+        rd = Daemon([], mode, False)
+        try:
+            rd.start()
+            deadline = time.monotonic() + 10
+            while not os.path.exists(rd.textfile) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(0.2)
+            out.append(stat_cpu_ns(rd.pid) / 1e6)
+        finally:
+            rd.stop()
+    return median(out)
+
+
 def measure_poll_idle(services, args):
     rd = Daemon(services, "poll", False)
     try:
@@ -632,6 +649,7 @@ def report(n, services, r, poll, pr, mode, load):
     row("boot, until all running", fmt_ms(r["boot_ms"]) + each(0, fmt_ms), base_boot)
     row("CPU per start", "%.3f ms" % r["cpu_per_start_ms"] + each(1, lambda x: "%.1f" % x),
         base_cpu + " (prober CPU until all up / N)")
+    row("CPU per start, over the fixed cost", "%.3f ms" % r["marginal_ms"], "-")
     if r.get("bpf") is not None:
         row("bpf() calls during boot", "%d (%.2f N^2, %.1f N)" % (r["bpf"], r["bpf"] / n ** 2, r["bpf"] / n), "-")
     else:
@@ -670,12 +688,12 @@ def linearity(results):
         return
     n0, r0 = done[0]
     print("\n== scale: linearity, against N=%d in this run (1.00 = linear) ==" % n0)
-    print("  %-8s %16s %16s %18s %16s" % ("N", "CPU per start", "bpf() per start", "RSS per service",
-                                         "boot per start"))
+    print("  %-8s %16s %18s %16s %18s %16s" % ("N", "CPU per start", "over fixed cost",
+                                              "bpf() per start", "RSS per service", "boot per start"))
     for n, r in done:
         bpf = "%.2fx" % ((r["bpf"] / n) / (r0["bpf"] / n0)) if r.get("bpf") and r0.get("bpf") else "-"
-        print("  %-8d %15.2fx %16s %17.2fx %15.2fx" % (
-            n, r["cpu_per_start_ms"] / r0["cpu_per_start_ms"], bpf,
+        print("  %-8d %15.2fx %17.2fx %16s %17.2fx %15.2fx" % (
+            n, r["cpu_per_start_ms"] / r0["cpu_per_start_ms"], r["marginal_ms"] / r0["marginal_ms"], bpf,
             (r["rss_kib"] / n) / (r0["rss_kib"] / n0), (r["boot_ms"] / n) / (r0["boot_ms"] / n0)))
 
 
@@ -711,6 +729,9 @@ def run(args):
         args.count_bpf = bpf_countable()
         if not args.count_bpf:
             print("  bpf() calls: not measured: %s" % BPF_WHY)
+    fixed = fixed_cpu_ms(args.mode)
+    print("  readyd with no service: %.0f ms CPU to start (median of 3; 'over the fixed cost' "
+          "below subtracts it)" % fixed)
     strays = kill_strays()
     if strays:
         print("  (killed %d tiny_listen left from an earlier run)" % strays)
@@ -726,6 +747,8 @@ def run(args):
         if "boot_ms" in r and args.mode != "poll" and not args.no_poll_idle:
             poll = measure_poll_idle(services, args)
         pr = measure_prober(services, args)
+        if "cpu_per_start_ms" in r:
+            r["marginal_ms"] = (r["cpu_per_start_ms"] * n - fixed) / n
         report(n, services, r, poll, pr, args.mode, load)
         results.append((n, r))
         left = listening_on([p for ps in services for p in ps])
