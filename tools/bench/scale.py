@@ -650,7 +650,7 @@ def report(n, services, r, poll, pr, mode, load):
             pr["rss_kib"] / 1024))
         return
     if "timeout" in r:
-        print("  N=%d: readyd did not finish booting: %s" % (n, r["timeout"]))
+        print("  N=%d: readyd not measured: %s" % (n, r["timeout"]))
         row("boot, until all running", "-", base_boot)
         return
     k = len(r["boots"])
@@ -752,9 +752,14 @@ def run(args):
             r = measure_readyd(services, args.mode, args)
         except Refused as e:
             r = {"refused": str(e)}
+        except (RuntimeError, OSError, ValueError, subprocess.SubprocessError) as e:
+            r = {"timeout": "%s: %s" % (type(e).__name__, e)}  # reported, the next N runs
         poll = None
         if "boot_ms" in r and args.mode != "poll" and not args.no_poll_idle:
-            poll = measure_poll_idle(services, args)
+            try:
+                poll = measure_poll_idle(services, args)
+            except (Refused, RuntimeError, OSError, ValueError) as e:
+                poll = {"timeout": "%s: %s" % (type(e).__name__, e)}
         pr = measure_prober(services, args)
         if "cpu_per_start_ms" in r:
             r["marginal_ms"] = (r["cpu_per_start_ms"] * n - fixed) / n
