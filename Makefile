@@ -196,12 +196,16 @@ check: deps
 demo: $(OUT)/readyd $(OUT)/readyctl
 	$(Q)tools/demo.sh
 
-BENCH_BINS := $(OUT)/bench/syscall_loop $(OUT)/bench/conn_loop $(OUT)/bench/http_ok
+BENCH_BINS := $(OUT)/bench/syscall_loop $(OUT)/bench/conn_loop $(OUT)/bench/http_ok \
+	      $(OUT)/bench/tiny_listen
+
+# 10,000 of these run at once in the scale bench: static, tens of KiB resident each
+$(OUT)/bench/tiny_listen: BENCH_LDFLAGS := -static
 
 $(OUT)/bench/%: tools/bench/%.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(OUT)/bench
-	$(Q)$(CC) -O2 $(WARN) -o $@ $<
+	$(Q)$(CC) -O2 $(WARN) -o $@ $< $(BENCH_LDFLAGS)
 
 bench: $(OUT)/readyd $(OUT)/readyctl $(BENCH_BINS)
 	$(Q)$(PYTHON) tools/bench/run.py $(BENCH_ARGS)

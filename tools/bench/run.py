@@ -9,6 +9,7 @@
   run.py scans [--starts N] [--services N] [--seconds S]
   run.py serving [--starts N] [--redis-keys N]
   run.py handover [--services N] [--reps N]
+  run.py scale [--sizes 100,256] [--idle-seconds S]   (--sizes 100,1000,10000: the full run)
 """
 import argparse
 import os
@@ -20,13 +21,14 @@ import latency  # noqa: E402
 import overhead  # noqa: E402
 import handover  # noqa: E402
 import probes  # noqa: E402
+import scale  # noqa: E402
 import scans  # noqa: E402
 import serving  # noqa: E402
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", nargs="?", choices=["all", "latency", "overhead", "probes", "scans", "serving", "handover"], default="all")
+    ap.add_argument("what", nargs="?", choices=["all", "latency", "overhead", "probes", "scans", "serving", "handover", "scale"], default="all")
     ap.add_argument("--mode", default="tracepoint", help="readyd --mode (default tracepoint)")
     ap.add_argument("--starts", type=int, default=200, help="latency: service starts to sample")
     ap.add_argument("--burst", type=int, default=20, help="latency: services started at once")
@@ -37,6 +39,20 @@ def main():
     ap.add_argument("--seconds", type=float, default=20, help="probes: measuring window")
     ap.add_argument("--redis-keys", type=int, default=800000,
                     help="serving: keys in redis' snapshot (800000: ~110 MB, 2-3 s to load)")
+    ap.add_argument("--sizes", default="100,256",
+                    help="scale: service counts, the first the linearity reference "
+                         "(100,1000,10000 for the full run)")
+    ap.add_argument("--boots", type=int, default=3, help="scale: boots per N (medians; the last stays up)")
+    ap.add_argument("--idle-seconds", type=float, default=10, help="scale: idle window per N")
+    ap.add_argument("--multi-every", type=int, default=8,
+                    help="scale: every Nth service has --procs processes (0: none)")
+    ap.add_argument("--procs", type=int, default=4, help="scale: processes of a multi-process service")
+    ap.add_argument("--status-max", type=int, default=2000,
+                    help="scale: services asked `status` for accept event -> running")
+    ap.add_argument("--boot-timeout", type=float, default=0,
+                    help="scale: seconds to wait for all running (0: 60 + 0.03 s per service)")
+    ap.add_argument("--no-poll-idle", action="store_true", help="scale: skip the poll-mode idle run")
+    ap.add_argument("--no-bpf-count", action="store_true", help="scale: do not run readyd under perf stat")
     args = ap.parse_args()
     if os.geteuid() != 0:
         print("benchmarks need root (readyd loads BPF programs)")
@@ -54,6 +70,8 @@ def main():
         serving.run(args)
     if args.what in ("all", "handover"):
         handover.run(args)
+    if args.what in ("all", "scale"):
+        scale.run(args)
     return 0
 
 
