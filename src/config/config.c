@@ -18,7 +18,6 @@
 #include "base/clock.h"
 #include "base/util.h"
 
-#define CONFIG_FILE_MAX (1 << 20) /* bytes: read whole, parsed on the loop */
 /* Each is logged and sent to readyctl: a file of nothing but errors stays a short answer. */
 #define CONFIG_ERRORS_MAX	     100
 #define DEFAULT_READY_TIMEOUT	     (30 * NSEC_PER_SEC)
