@@ -13,7 +13,8 @@
 
 #include "config/config.h"
 
-#define CONFIG_FILE_MAX (16 << 20) /* bytes: read whole, parsed on the loop (10,000 services: ~2 MiB) */
+#define CONFIG_FILE_MAX                                                                            \
+	(16 << 20) /* bytes: read whole, parsed on the loop (10,000 services: ~2 MiB) */
 
 /* Read up to max bytes (the file may shrink meanwhile); NUL-terminates buf. */
 static int read_all(int fd, char *buf, size_t max, size_t *len)

@@ -8,12 +8,31 @@
 
 #include "daemon/unit.h"
 #include "base/clock.h"
+#include "base/log.h"
 
 #define SYSCALL_LINGER_NS (2 * NSEC_PER_SEC)
+#define ATTACH_RETRY_NS	  (10 * NSEC_PER_MSEC) /* while a detach is still in the kernel */
 
 struct syscall_window {
 	struct loop_timer linger; /* detach the syscall tracepoints when it fires */
+	struct loop_timer retry;  /* attach them, once the kernel is done detaching */
 };
+
+static void on_retry(struct loop *loop, struct loop_timer *t)
+{
+	(void)loop;
+	syscalls_sync(t->data);
+}
+
+/* Attach now, or (a detach in flight) soon: the loop never waits for the kernel. */
+static int attach(struct daemon *d)
+{
+	int err = tracer_set_syscalls(d->tracer, true);
+
+	if (err == -EBUSY && !loop_timer_armed(&d->syscalls->retry))
+		loop_timer_arm(d->loop, &d->syscalls->retry, now_mono_ns() + ATTACH_RETRY_NS);
+	return err;
+}
 
 static void on_linger(struct loop *loop, struct loop_timer *t)
 {
@@ -33,17 +52,28 @@ void syscalls_sync(struct daemon *d)
 		need = svc_needs_syscalls(&d->units[i]->svc);
 	if (need) {
 		loop_timer_cancel(d->loop, &d->syscalls->linger);
-		tracer_set_syscalls(d->tracer, true);
+		attach(d);
 	} else if (tracer_syscalls_on(d->tracer) && !loop_timer_armed(&d->syscalls->linger)) {
 		loop_timer_arm(d->loop, &d->syscalls->linger, now_mono_ns() + SYSCALL_LINGER_NS);
 	}
 }
 
-/* Before the child can bind. */
+/*
+ * Before the child can bind. A detach still in the kernel is not waited for
+ * (it was up to 0.9 s of the loop): the start goes on, scans stand in for
+ * the events it misses, and the tracepoints attach once the kernel is done.
+ */
 static int before_spawn(struct unit *u, struct svc_exit *fail)
 {
-	int err = u->d->tracer ? tracer_set_syscalls(u->d->tracer, true) : 0;
+	int err = u->d->tracer ? attach(u->d) : 0;
 
+	u->blind_start = err == -EBUSY;
+	if (err == -EBUSY) {
+		log_debug("service=%s msg=\"started while the syscall tracepoints detach: scanned "
+			  "until it runs\"",
+			  u->cfg->name);
+		return 0;
+	}
 	if (err)
 		snprintf(fail->spawn_error, sizeof(fail->spawn_error), "%s", strerror(-err));
 	return err;
@@ -67,6 +97,7 @@ int syscalls_open(struct daemon *d)
 	if (!d->syscalls)
 		return -ENOMEM;
 	d->syscalls->linger = (struct loop_timer){ .fn = on_linger, .data = d };
+	d->syscalls->retry = (struct loop_timer){ .fn = on_retry, .data = d };
 	return 0;
 }
 
@@ -75,6 +106,7 @@ void syscalls_close(struct daemon *d)
 	if (!d->syscalls)
 		return;
 	loop_timer_cancel(d->loop, &d->syscalls->linger);
+	loop_timer_cancel(d->loop, &d->syscalls->retry);
 	free(d->syscalls);
 	d->syscalls = NULL;
 }

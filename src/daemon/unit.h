@@ -36,6 +36,12 @@ struct unit {
 	struct config *next_owner; /* reload: the config to use from the next spawn */
 	const struct service_config *next_cfg;
 	bool removed; /* reload dropped it: freed once nothing of it runs */
+	/*
+	 * This instance started while the syscall tracepoints could not attach
+	 * (a detach still in the kernel): its bind and listen went unseen, so
+	 * scans make its levels (in/scan.c) until it runs (daemon/syscalls.c).
+	 */
+	bool blind_start;
 	struct svc svc;
 	struct loop_timer timer;	    /* mirrors svc.deadline */
 	struct loop_timer crosscheck_timer; /* mirrors svc.crosscheck_at */

@@ -167,6 +167,18 @@ size_t closer_backlog(struct closer *c)
 	return n;
 }
 
+bool closer_idle(struct closer *c)
+{
+	bool idle;
+
+	if (!c)
+		return true;
+	pthread_mutex_lock(&c->lock);
+	idle = !c->n && !c->busy;
+	pthread_mutex_unlock(&c->lock);
+	return idle;
+}
+
 void closer_wait_idle(struct closer *c)
 {
 	if (!c)

@@ -20,6 +20,7 @@
 #ifndef READYD_CLOSER_H
 #define READYD_CLOSER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct bpf_link;
@@ -37,6 +38,8 @@ size_t closer_backlog(struct closer *c);
  * a tracepoint it is still being detached from (EEXIST).
  */
 void closer_wait_idle(struct closer *c);
+/* Is the queue empty, nothing being released? (Asks, never waits; true without a closer.) */
+bool closer_idle(struct closer *c);
 /* Release whatever is still queued, then join the thread. */
 void closer_stop(struct closer *c);
 

@@ -474,7 +474,7 @@ static void detach_syscalls(struct tracer *t)
 
 int tracer_set_syscalls(struct tracer *t, bool on)
 {
-	uint64_t waited_from = now_mono_ns(), t0;
+	uint64_t t0;
 	int err;
 
 	if (on == t->syscalls_on || !t->skel)
@@ -484,8 +484,9 @@ int tracer_set_syscalls(struct tracer *t, bool on)
 		log_debug("msg=\"syscall tracepoints detached\"");
 		return 0;
 	}
-	/* Attaching is quick (~0.1 ms each) and must finish before a spawn. */
-	closer_wait_idle(t->closer);
+	/* Attaching is quick (~0.1 ms each); waiting for a detach in flight is not. */
+	if (!closer_idle(t->closer))
+		return -EBUSY;
 	t0 = now_mono_ns();
 	for (size_t i = 0; i < t->n_syscall; i++) {
 		t->syscall_links[i] = bpf_program__attach(t->syscall_progs[i]);
@@ -498,9 +499,8 @@ int tracer_set_syscalls(struct tracer *t, bool on)
 		}
 	}
 	t->syscalls_on = true;
-	log_debug("msg=\"syscall tracepoints attached\" took_us=%llu waited_us=%llu",
-		  (unsigned long long)((now_mono_ns() - t0) / 1000),
-		  (unsigned long long)((t0 - waited_from) / 1000));
+	log_debug("msg=\"syscall tracepoints attached\" took_us=%llu",
+		  (unsigned long long)((now_mono_ns() - t0) / 1000));
 	return 0;
 }
 

@@ -58,7 +58,11 @@ void tracer_forget_sock(struct tracer *t, uint64_t sk);
 /* Drop everything the kernel still holds for a unit (a new instance starts). */
 void tracer_forget_unit(struct tracer *t, uint32_t unit);
 
-/* Attach or detach the syscall tracepoints; idempotent. */
+/*
+ * Attach or detach the syscall tracepoints; idempotent. Never waits: while
+ * an earlier detach is still in the kernel (up to ~0.9 s; the kernel refuses
+ * a tracepoint it is still detaching from) attaching is -EBUSY: ask again.
+ */
 int tracer_set_syscalls(struct tracer *t, bool on);
 bool tracer_syscalls_on(const struct tracer *t);
 

@@ -171,7 +171,8 @@ static bool levels_scanned(const struct unit *u)
 	 * may start accepting after the syscall tracepoints were detached: the
 	 * scan is what sees it then.
 	 */
-	return u->cfg->adopted || tracer_mode(u->d->tracer) == TRACER_POLL || u->svc.ready_mismatch;
+	return u->cfg->adopted || tracer_mode(u->d->tracer) == TRACER_POLL ||
+	       u->svc.ready_mismatch || (u->blind_start && u->svc.state == SVC_STARTING);
 }
 
 /* How often u's sockets are scanned now; 0: not at all. */

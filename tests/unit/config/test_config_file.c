@@ -67,8 +67,9 @@ static void load_refuses_a_config_over_1_mib(void **state)
 	close(fd);
 	assert_int_equal(config_load(path, NULL, &cfg, &diag), -EFBIG);
 	assert_int_equal(diag.n, 1);
-	assert_non_null(strstr(diag.lines[0], ": 16777217 bytes, more than the 16777216 a config may "
-					      "have"));
+	assert_non_null(strstr(diag.lines[0],
+			       ": 16777217 bytes, more than the 16777216 a config may "
+			       "have"));
 	config_diag_free(&diag);
 	unlink(path);
 }
