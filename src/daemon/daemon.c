@@ -210,6 +210,13 @@ static void on_tracer(struct loop *loop, struct loop_source *src, uint32_t event
 		log_warn("msg=\"ring buffer read failed\" err=\"%s\"", strerror(-n));
 }
 
+/* However it was read (the crosscheck reads too): were some lost meanwhile? */
+static void on_kernel_event(const struct rd_event *e, void *ctx)
+{
+	scan_after_events(ctx);
+	events_on_event(e, ctx);
+}
+
 /*
  * The kernel's maps are sized once, at load: for the services of the config
  * and room for reloads to quadruple them, never below the defaults.
@@ -232,7 +239,7 @@ static int open_tracer(struct daemon *d, const struct daemon_opts *o)
 	struct tracer_opts topts = {
 		.want = o->mode,
 		.ringbuf_bytes = o->ringbuf_bytes,
-		.on_event = events_on_event,
+		.on_event = on_kernel_event,
 		.ctx = d,
 	};
 	int err;

@@ -21,7 +21,7 @@
 
 #define SCAN_FAST_NS  (100 * NSEC_PER_MSEC) /* while starting */
 #define SCAN_SLOW_NS  (1 * NSEC_PER_SEC)    /* afterwards: a close is seen within a second */
-#define DROP_CHECK_NS (1 * NSEC_PER_SEC)
+#define DROP_CHECK_NS (100 * NSEC_PER_MSEC) /* after events were read */
 #define SCAN_TREE_MAX 4096
 
 /* A socket known only from a scan: its inode stands in for the kernel address. */
@@ -270,7 +270,13 @@ static void on_drop_check(struct loop *loop, struct loop_timer *t)
 		scan_all(d, "events_lost");
 		daemon_observe(d, &(struct unit_news){ .dirty = true });
 	}
-	loop_timer_arm(loop, t, now_mono_ns() + DROP_CHECK_NS);
+	(void)loop;
+}
+
+void scan_after_events(struct daemon *d)
+{
+	if (d->scans && !loop_timer_armed(&d->scans->drop_timer))
+		loop_timer_arm(d->loop, &d->scans->drop_timer, now_mono_ns() + DROP_CHECK_NS);
 }
 
 int scan_open(struct daemon *d)
@@ -279,8 +285,6 @@ int scan_open(struct daemon *d)
 	if (!d->scans)
 		return -ENOMEM;
 	d->scans->drop_timer = (struct loop_timer){ .fn = on_drop_check, .data = d };
-	if (tracer_mode(d->tracer) != TRACER_POLL)
-		loop_timer_arm(d->loop, &d->scans->drop_timer, now_mono_ns() + DROP_CHECK_NS);
 	return 0;
 }
 

@@ -26,6 +26,11 @@ extern const struct unit_module scan_module;
 int scan_open(struct daemon *d);
 void scan_close(struct daemon *d);
 /*
+ * Kernel events were read: check for lost ones soon. Only then: a full ring
+ * buffer is one with events to read, so a quiet node has no check to wake for.
+ */
+void scan_after_events(struct daemon *d);
+/*
  * Scan u's sockets now: raise its listener levels and close gone sockets if
  * `levels`, check its accept queues always.
  */
