@@ -16,12 +16,27 @@
 struct syscall_window {
 	struct loop_timer linger; /* detach the syscall tracepoints when it fires */
 	struct loop_timer retry;  /* attach them, once the kernel is done detaching */
+	size_t needing;		  /* units whose needs_syscalls is set */
 };
+
+/* u's need, as of now, counted: a sync is O(1), not a walk of every unit. */
+static void count_need(struct daemon *d, struct unit *u, bool need)
+{
+	if (need == u->needs_syscalls)
+		return;
+	u->needs_syscalls = need;
+	if (need)
+		d->syscalls->needing++;
+	else
+		d->syscalls->needing--;
+}
+
+static void apply(struct daemon *d);
 
 static void on_retry(struct loop *loop, struct loop_timer *t)
 {
 	(void)loop;
-	syscalls_sync(t->data);
+	apply(t->data);
 }
 
 /* Attach now, or (a detach in flight) soon: the loop never waits for the kernel. */
@@ -42,20 +57,24 @@ static void on_linger(struct loop *loop, struct loop_timer *t)
 	tracer_set_syscalls(d->tracer, false);
 }
 
-void syscalls_sync(struct daemon *d)
+/* Attach while some unit needs them; detach SYSCALL_LINGER_NS after the last. */
+static void apply(struct daemon *d)
 {
-	bool need = false;
-
 	if (!d->tracer)
 		return;
-	for (size_t i = 0; i < d->n_units && !need; i++)
-		need = svc_needs_syscalls(&d->units[i]->svc);
-	if (need) {
+	if (d->syscalls->needing) {
 		loop_timer_cancel(d->loop, &d->syscalls->linger);
 		attach(d);
 	} else if (tracer_syscalls_on(d->tracer) && !loop_timer_armed(&d->syscalls->linger)) {
 		loop_timer_arm(d->loop, &d->syscalls->linger, now_mono_ns() + SYSCALL_LINGER_NS);
 	}
+}
+
+void syscalls_sync(struct daemon *d)
+{
+	for (size_t i = 0; i < d->n_units; i++)
+		count_need(d, d->units[i], svc_needs_syscalls(&d->units[i]->svc));
+	apply(d);
 }
 
 /*
@@ -82,13 +101,21 @@ static int before_spawn(struct unit *u, struct svc_exit *fail)
 static void observe(struct unit *u, const struct unit_news *n)
 {
 	(void)n;
-	syscalls_sync(u->d);
+	count_need(u->d, u, svc_needs_syscalls(&u->svc));
+	apply(u->d);
+}
+
+static void remove_unit(struct unit *u)
+{
+	count_need(u->d, u, false);
+	apply(u->d);
 }
 
 const struct unit_module syscalls_module = {
 	.name = "syscalls",
 	.observe = observe,
 	.before_spawn = before_spawn,
+	.remove = remove_unit,
 };
 
 int syscalls_open(struct daemon *d)

@@ -42,6 +42,7 @@ struct unit {
 	 * scans make its levels (in/scan.c) until it runs (daemon/syscalls.c).
 	 */
 	bool blind_start;
+	bool needs_syscalls; /* as daemon/syscalls.c last counted it */
 	struct svc svc;
 	struct loop_timer timer;	    /* mirrors svc.deadline */
 	struct loop_timer crosscheck_timer; /* mirrors svc.crosscheck_at */
