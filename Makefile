@@ -57,8 +57,8 @@ MODEL_SRCS  := machine machine_inputs machine_common service_sockets service_que
 OS_SRCS     := tracer detacher sockets sock_scan proc_parse cgroup supervisor probe probe_wire journal \
 	       textfile control_socket \
 	       notify_socket state_dir
-DAEMON_SRCS := daemon unit procs reaper output sock_table syscalls json reload commands oneshot \
-	       snapshot resume handover handover_save handover_exec \
+DAEMON_SRCS := daemon unit procs reaper output sock_table syscalls json reload commands \
+	       ctl_request oneshot snapshot resume handover handover_save handover_exec \
 	       readyd
 IN_SRCS     := events scan scan_queue unix_close notify markers fdready probes watch prespawn
 OUT_SRCS    := export waiters sockets oneshot_exit
