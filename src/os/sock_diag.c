@@ -92,7 +92,9 @@ int sock_diag_parse(const void *buf, size_t len, int family, int sock_type, sock
 			return 0;
 		if (h->nlmsg_type == NLMSG_ERROR) {
 			const struct nlmsgerr *ne = NLMSG_DATA(h);
-			return holds(h, sizeof(*ne)) && ne->error ? ne->error : -EIO;
+			/* -errno; anything else (cut short, 0, positive) must not pass for
+			 * a visitor's return: sockets_describe_holder's 1 is "found". */
+			return holds(h, sizeof(*ne)) && ne->error < 0 ? ne->error : -EIO;
 		}
 		if (family == AF_UNIX && holds(h, sizeof(struct unix_diag_msg)))
 			parse_unix(h, &e);

@@ -108,6 +108,13 @@ static void unix_names_and_errors(void **state)
 	assert_int_equal(s.n, 1);
 	assert_string_equal(s.e[0].addr.path, "@abstract");
 	assert_int_equal(s.e[0].inode, 99);
+
+	/* Found by tests/fuzz/sock_diag.c: a positive "error" passed for a visitor's return. */
+	off = 0;
+	ne.error = 1;
+	put(buf, &off, NLMSG_ERROR, &ne, sizeof(ne));
+	assert_int_equal(sock_diag_parse(buf, off, AF_UNIX, 0, collect, &s, &done), -EIO);
+	assert_true(done);
 }
 
 /* Found by tests/fuzz/sock_diag.c: an 18-byte message, all the datagram holds. */
