@@ -10,6 +10,8 @@
 #   make mutants    apply each bug of tests/mutations/ and run the tests that must catch it
 #                   (MUTANTS="name ..." for some); "N caught, M survived"
 #   make format     clang-format the tree; make docs: regenerate docs' generated blocks
+#   make fuzz       build the libFuzzer targets of tests/fuzz/ and run each FUZZ_SECONDS (300),
+#                   FUZZ_JOBS (2) at a time; make fuzz-smoke: FUZZ_SMOKE_SECONDS (5) each
 #   V=1             show the commands
 
 OUT      := build
@@ -39,14 +41,14 @@ endif
 
 .DELETE_ON_ERROR:
 .PHONY: all check demo bench deps unit integration clean format format-check lint layers docs \
-	docs-check guards mutants mutants-check
+	docs-check guards mutants mutants-check fuzz fuzz-build fuzz-smoke
 
 # Debian 12 packages: build chain, libraries, and the real servers the tests run. Installing
 # one never starts it (a policy-rc.d that says no, for the install): the tests start their own.
 DEB_PKGS := make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
 	    libcmocka-dev libinih-dev libcjson-dev pkg-config iproute2 \
 	    python3 socat nginx-light redis-server prometheus curl \
-	    clang-format clang-tidy cppcheck \
+	    clang-format clang-tidy cppcheck libclang-rt-14-dev \
 	    postgresql postgresql-client mariadb-server mariadb-client openssh-server \
 	    php8.2-fpm gunicorn libfcgi-bin
 
@@ -187,10 +189,63 @@ integration: $(OUT)/asan/readyd $(OUT)/asan/readyctl $(OUT)/readyd $(OUT)/readyc
 	$(Q)READYD=$(OUT)/asan/readyd READYCTL=$(OUT)/asan/readyctl \
 		$(PYTHON) tests/integration/run.py
 
+# ---- fuzzing: the libFuzzer targets of tests/fuzz/ (docs/testing.md) -----
+# clang builds them from the sources (libFuzzer is clang's; the layer libraries
+# above are gcc's). Each runs on a copy of its seeds in $(OUT)/fuzz/corpus/.
+FUZZ_CC            ?= clang
+FUZZ_SECONDS       ?= 300
+FUZZ_SMOKE_SECONDS ?= 5
+FUZZ_JOBS          ?= 2
+FUZZ_TARGETS := config notify control specs proc events wire sock_diag
+FUZZ_SAN     := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		-fno-omit-frame-pointer
+# clang knows no -Wformat-truncation: gcc's own warning.
+FUZZ_CFLAGS   = -O1 -g $(filter-out -Wno-format-truncation,$(WARN)) -std=gnu11 -D_GNU_SOURCE \
+		-MMD -MP -Iinclude -Isrc -Itests/fuzz -DREADYD_VERSION='"fuzz"'
+# What each target links besides base and config (an archive: only what it calls is pulled in).
+FUZZ_SRCS_notify    := model/notify_msg
+FUZZ_SRCS_control   := daemon/ctl_request
+FUZZ_SRCS_specs     := os/probe_wire
+FUZZ_SRCS_proc      := os/proc_parse os/cgroup
+FUZZ_SRCS_events    := os/tracer_event
+FUZZ_SRCS_wire      := os/probe_wire
+FUZZ_SRCS_sock_diag := os/sock_diag
+
+$(OUT)/fuzz/obj/%.o: src/%.c
+	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(subst fuzzer,fuzzer-no-link,$(FUZZ_SAN)) -c $< -o $@
+
+$(OUT)/fuzz/harness/%.o: tests/fuzz/%.c
+	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(subst fuzzer,fuzzer-no-link,$(FUZZ_SAN)) -c $< -o $@
+
+$(OUT)/fuzz/libreadyd.a: $(patsubst %,$(OUT)/fuzz/obj/%.o,$(LIB_SRCS_base) $(LIB_SRCS_config))
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+define fuzz_rule
+$(OUT)/fuzz/$(1): $(OUT)/fuzz/harness/$(1).o $$(FUZZ_SRCS_$(1):%=$(OUT)/fuzz/obj/%.o) \
+		$(OUT)/fuzz/libreadyd.a
+	$$(call msg,LINK-FUZZ,$$@)
+	$$(Q)$$(FUZZ_CC) $$(FUZZ_SAN) -o $$@ $$^ -linih -lcjson
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_rule,$(t))))
+
+fuzz-build: $(FUZZ_TARGETS:%=$(OUT)/fuzz/%)
+
+fuzz: fuzz-build
+	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_JOBS) $(OUT)/fuzz $(FUZZ_TARGETS)
+
+fuzz-smoke: fuzz-build
+	$(Q)tests/fuzz/run.sh $(FUZZ_SMOKE_SECONDS) $(FUZZ_JOBS) $(OUT)/fuzz $(FUZZ_TARGETS)
+
 check: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory guards
 	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory fuzz-smoke
 	$(Q)$(MAKE) --no-print-directory integration
 
 demo: $(OUT)/readyd $(OUT)/readyctl
@@ -209,7 +264,7 @@ bench: $(OUT)/readyd $(OUT)/readyctl $(BENCH_BINS)
 # ---- guards: the layout, the format, lint, generated docs -----------------
 # Debian 12's clang-format 14 formatted the tree; another version formats differently.
 CLANG_FORMAT ?= clang-format
-FORMAT_FILES = $(shell find src tests/unit tests/fakes tools -name '*.[ch]') bpf/*.c include/*.h
+FORMAT_FILES = $(shell find src tests/unit tests/fakes tests/fuzz tools -name '*.[ch]') bpf/*.c include/*.h
 TIDY_CHECKS := -*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,$\
 	       -bugprone-narrowing-conversions,-bugprone-implicit-widening-of-multiplication-result,$\
 	       -bugprone-sizeof-expression,-bugprone-assignment-in-if-condition
