@@ -284,11 +284,11 @@ lint: $(OUT)/readyd.skel.h
 	$(call msg,LINT,cppcheck)
 	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability,style \
 		--suppress=variableScope --inline-suppr -D_GNU_SOURCE -Iinclude -Isrc -Itests -I$(OUT) \
-		-Itests/unit src/ tests/unit tests/fakes tools/transitions.c
+		-Itests/unit -Itests/fuzz src/ tests/unit tests/fakes tests/fuzz tools/transitions.c
 	$(call msg,LINT,clang-tidy)
-	$(Q)find src tests/fakes tools -name '*.c' | xargs -P2 -n8 sh -c \
+	$(Q)find src tests/fakes tests/fuzz tools -name '*.c' | xargs -P2 -n8 sh -c \
 		'out=$$(clang-tidy -quiet --checks="$$0" --warnings-as-errors="*" "$$@" -- -std=gnu11 \
-		-D_GNU_SOURCE -Iinclude -Isrc -Itests -I$(OUT) -DREADYD_VERSION=\"lint\" 2>&1) || \
+		-D_GNU_SOURCE -Iinclude -Isrc -Itests -Itests/fuzz -I$(OUT) -DREADYD_VERSION=\"lint\" 2>&1) || \
 		{ echo "$$out" | grep -v "warnings generated"; exit 1; }' '$(TIDY_CHECKS)'
 
 layers:
