@@ -235,11 +235,15 @@ $(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_rule,$(t))))
 
 fuzz-build: $(FUZZ_TARGETS:%=$(OUT)/fuzz/%)
 
+# make fuzz grows $(OUT)/fuzz/corpus run after run; the smoke run starts from the seeds
+# each time, so that make check takes as long after a day of fuzzing as before.
 fuzz: fuzz-build
-	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_JOBS) $(OUT)/fuzz $(FUZZ_TARGETS)
+	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_JOBS) $(OUT)/fuzz $(OUT)/fuzz/corpus $(FUZZ_TARGETS)
 
 fuzz-smoke: fuzz-build
-	$(Q)tests/fuzz/run.sh $(FUZZ_SMOKE_SECONDS) $(FUZZ_JOBS) $(OUT)/fuzz $(FUZZ_TARGETS)
+	$(Q)rm -rf $(OUT)/fuzz/smoke-corpus
+	$(Q)tests/fuzz/run.sh $(FUZZ_SMOKE_SECONDS) $(FUZZ_JOBS) $(OUT)/fuzz $(OUT)/fuzz/smoke-corpus \
+		$(FUZZ_TARGETS)
 
 check: deps
 	$(Q)$(MAKE) --no-print-directory all

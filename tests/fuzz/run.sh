@@ -1,18 +1,17 @@
 #!/bin/sh
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #
-#   tests/fuzz/run.sh SECONDS JOBS OUT TARGET...
+#   tests/fuzz/run.sh SECONDS JOBS OUT CORPUS TARGET...
 #
 # Run each libFuzzer target OUT/TARGET for SECONDS, JOBS of them at a time,
-# on OUT/corpus/TARGET: a copy of tests/fuzz/corpus/TARGET that libFuzzer
+# on CORPUS/TARGET: a copy of tests/fuzz/corpus/TARGET that libFuzzer
 # grows, so that the tree's seeds never change under `make check`. A crash
 # leaves its input as OUT/crash-TARGET-* and fails the run; its log is
 # OUT/TARGET.log.
 set -eu
 
 if [ "${1:-}" = --one ]; then
-	secs=$2 out=$3 t=$4
-	corpus=$out/corpus/$t
+	secs=$2 out=$3 corpus=$4/$5 t=$5
 	log=$out/$t.log
 	mkdir -p "$corpus"
 	if [ -d "tests/fuzz/corpus/$t" ]; then
@@ -22,8 +21,13 @@ if [ "${1:-}" = --one ]; then
 		-artifact_prefix="$out/crash-$t-" "$corpus" >"$log" 2>&1; then
 		runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
 		cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1)
-		printf '  FUZZ     %-10s %ss, %s runs, %s, corpus %s\n' "$t" "$secs" "${runs:-?}" \
-			"${cov:-cov: ?}" "$(ls "$corpus" | wc -l)"
+		# The CPU the target had (user + system), not the wall time: on a loaded
+		# machine they differ. `times`: the shell's line, then its children's.
+		times >"$out/$t.times" # not in a $(subshell): its children are not the target
+		cpu=$(awk 'NR == 2 { gsub(/[ms]/, " "); print int($1 * 60 + $2 + $3 * 60 + $4) }' \
+			"$out/$t.times")
+		printf '  FUZZ     %-10s %ss, cpu %ss, %s runs, %s, corpus %s\n' "$t" "$secs" \
+			"${cpu:-?}" "${runs:-?}" "${cov:-cov: ?}" "$(ls "$corpus" | wc -l)"
 		exit 0
 	fi
 	printf '  FUZZ     %-10s FAILED (log: %s)\n' "$t" "$log"
@@ -31,6 +35,6 @@ if [ "${1:-}" = --one ]; then
 	exit 1
 fi
 
-secs=$1 jobs=$2 out=$3
-shift 3
-printf '%s\n' "$@" | xargs -P "$jobs" -I{} sh "$0" --one "$secs" "$out" {}
+secs=$1 jobs=$2 out=$3 corpora=$4
+shift 4
+printf '%s\n' "$@" | xargs -P "$jobs" -I{} sh "$0" --one "$secs" "$out" "$corpora" {}
