@@ -10,6 +10,8 @@
 #   make mutants    apply each bug of tests/mutations/ and run the tests that must catch it
 #                   (MUTANTS="name ..." for some); "N caught, M survived"
 #   make format     clang-format the tree; make docs: regenerate docs' generated blocks
+#   make fuzz       build the libFuzzer targets of tests/fuzz/ and run each FUZZ_SECONDS (300),
+#                   FUZZ_JOBS (2) at a time; make fuzz-smoke: FUZZ_SMOKE_SECONDS (5) each
 #   V=1             show the commands
 
 OUT      := build
@@ -39,14 +41,14 @@ endif
 
 .DELETE_ON_ERROR:
 .PHONY: all check demo bench deps unit integration clean format format-check lint layers docs \
-	docs-check guards mutants mutants-check
+	docs-check guards mutants mutants-check fuzz fuzz-build fuzz-smoke
 
 # Debian 12 packages: build chain, libraries, and the real servers the tests run. Installing
 # one never starts it (a policy-rc.d that says no, for the install): the tests start their own.
 DEB_PKGS := make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
 	    libcmocka-dev libinih-dev libcjson-dev pkg-config iproute2 \
 	    python3 socat nginx-light redis-server prometheus curl \
-	    clang-format clang-tidy cppcheck \
+	    clang-format clang-tidy cppcheck libclang-rt-14-dev \
 	    postgresql postgresql-client mariadb-server mariadb-client openssh-server \
 	    php8.2-fpm gunicorn libfcgi-bin
 
@@ -54,11 +56,11 @@ DEB_PKGS := make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
 BASE_SRCS   := log clock util sock_types strbuf duration argv loop safe_path
 CONFIG_SRCS := config config_file config_check config_life config_keys listen_spec probe_spec backoff
 MODEL_SRCS  := machine machine_inputs machine_common service_sockets service_query service_describe findings listener health accept_queue metrics notify_msg
-OS_SRCS     := tracer closer bpf_holder sockets sock_scan proc_parse cgroup supervisor probe probe_wire journal \
-	       textfile control_socket \
+OS_SRCS     := tracer tracer_event closer bpf_holder sockets sock_diag sock_scan proc_parse cgroup \
+	       supervisor probe probe_wire journal textfile control_socket \
 	       notify_socket state_dir
-DAEMON_SRCS := daemon unit procs membership reaper output sock_table syscalls json reload commands oneshot \
-	       snapshot resume handover handover_save handover_exec \
+DAEMON_SRCS := daemon unit procs membership reaper output sock_table syscalls json reload commands \
+	       ctl_request oneshot snapshot resume handover handover_save handover_exec \
 	       readyd
 IN_SRCS     := events scan scan_queue unix_close notify markers fdready probes watch prespawn
 OUT_SRCS    := export waiters sockets oneshot_exit
@@ -187,10 +189,67 @@ integration: $(OUT)/asan/readyd $(OUT)/asan/readyctl $(OUT)/readyd $(OUT)/readyc
 	$(Q)READYD=$(OUT)/asan/readyd READYCTL=$(OUT)/asan/readyctl \
 		$(PYTHON) tests/integration/run.py
 
+# ---- fuzzing: the libFuzzer targets of tests/fuzz/ (docs/testing.md) -----
+# clang builds them from the sources (libFuzzer is clang's; the layer libraries
+# above are gcc's). Each runs on a copy of its seeds in $(OUT)/fuzz/corpus/.
+FUZZ_CC            ?= clang
+FUZZ_SECONDS       ?= 300
+FUZZ_SMOKE_SECONDS ?= 5
+FUZZ_JOBS          ?= 2
+FUZZ_TARGETS := config notify control specs proc events wire sock_diag
+FUZZ_SAN     := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		-fno-omit-frame-pointer
+# clang knows no -Wformat-truncation: gcc's own warning.
+FUZZ_CFLAGS   = -O1 -g $(filter-out -Wno-format-truncation,$(WARN)) -std=gnu11 -D_GNU_SOURCE \
+		-MMD -MP -Iinclude -Isrc -Itests/fuzz -DREADYD_VERSION='"fuzz"'
+# What each target links besides base and config (an archive: only what it calls is pulled in).
+FUZZ_SRCS_notify    := model/notify_msg
+FUZZ_SRCS_control   := daemon/ctl_request
+FUZZ_SRCS_specs     := os/probe_wire
+FUZZ_SRCS_proc      := os/proc_parse os/cgroup
+FUZZ_SRCS_events    := os/tracer_event
+FUZZ_SRCS_wire      := os/probe_wire
+FUZZ_SRCS_sock_diag := os/sock_diag
+
+$(OUT)/fuzz/obj/%.o: src/%.c
+	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(subst fuzzer,fuzzer-no-link,$(FUZZ_SAN)) -c $< -o $@
+
+$(OUT)/fuzz/harness/%.o: tests/fuzz/%.c
+	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(subst fuzzer,fuzzer-no-link,$(FUZZ_SAN)) -c $< -o $@
+
+$(OUT)/fuzz/libreadyd.a: $(patsubst %,$(OUT)/fuzz/obj/%.o,$(LIB_SRCS_base) $(LIB_SRCS_config))
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+define fuzz_rule
+$(OUT)/fuzz/$(1): $(OUT)/fuzz/harness/$(1).o $$(FUZZ_SRCS_$(1):%=$(OUT)/fuzz/obj/%.o) \
+		$(OUT)/fuzz/libreadyd.a
+	$$(call msg,LINK-FUZZ,$$@)
+	$$(Q)$$(FUZZ_CC) $$(FUZZ_SAN) -o $$@ $$^ -linih -lcjson
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_rule,$(t))))
+
+fuzz-build: $(FUZZ_TARGETS:%=$(OUT)/fuzz/%)
+
+# make fuzz grows $(OUT)/fuzz/corpus run after run; the smoke run starts from the seeds
+# each time, so that make check takes as long after a day of fuzzing as before.
+fuzz: fuzz-build
+	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_JOBS) $(OUT)/fuzz $(OUT)/fuzz/corpus $(FUZZ_TARGETS)
+
+fuzz-smoke: fuzz-build
+	$(Q)rm -rf $(OUT)/fuzz/smoke-corpus
+	$(Q)tests/fuzz/run.sh $(FUZZ_SMOKE_SECONDS) $(FUZZ_JOBS) $(OUT)/fuzz $(OUT)/fuzz/smoke-corpus \
+		$(FUZZ_TARGETS)
+
 check: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory guards
 	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory fuzz-smoke
 	$(Q)$(MAKE) --no-print-directory integration
 
 demo: $(OUT)/readyd $(OUT)/readyctl
@@ -213,7 +272,7 @@ bench: $(OUT)/readyd $(OUT)/readyctl $(BENCH_BINS)
 # ---- guards: the layout, the format, lint, generated docs -----------------
 # Debian 12's clang-format 14 formatted the tree; another version formats differently.
 CLANG_FORMAT ?= clang-format
-FORMAT_FILES = $(shell find src tests/unit tests/fakes tools -name '*.[ch]') bpf/*.c include/*.h
+FORMAT_FILES = $(shell find src tests/unit tests/fakes tests/fuzz tools -name '*.[ch]') bpf/*.c include/*.h
 TIDY_CHECKS := -*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,$\
 	       -bugprone-narrowing-conversions,-bugprone-implicit-widening-of-multiplication-result,$\
 	       -bugprone-sizeof-expression,-bugprone-assignment-in-if-condition
@@ -233,11 +292,11 @@ lint: $(OUT)/readyd.skel.h
 	$(call msg,LINT,cppcheck)
 	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability,style \
 		--suppress=variableScope --inline-suppr -D_GNU_SOURCE -Iinclude -Isrc -Itests -I$(OUT) \
-		-Itests/unit src/ tests/unit tests/fakes tools/transitions.c
+		-Itests/unit -Itests/fuzz src/ tests/unit tests/fakes tests/fuzz tools/transitions.c
 	$(call msg,LINT,clang-tidy)
-	$(Q)find src tests/fakes tools -name '*.c' | xargs -P2 -n8 sh -c \
+	$(Q)find src tests/fakes tests/fuzz tools -name '*.c' | xargs -P2 -n8 sh -c \
 		'out=$$(clang-tidy -quiet --checks="$$0" --warnings-as-errors="*" "$$@" -- -std=gnu11 \
-		-D_GNU_SOURCE -Iinclude -Isrc -Itests -I$(OUT) -DREADYD_VERSION=\"lint\" 2>&1) || \
+		-D_GNU_SOURCE -Iinclude -Isrc -Itests -Itests/fuzz -I$(OUT) -DREADYD_VERSION=\"lint\" 2>&1) || \
 		{ echo "$$out" | grep -v "warnings generated"; exit 1; }' '$(TIDY_CHECKS)'
 
 layers:

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "daemon/commands.h"
+#include "daemon/ctl_request.h"
 
 #include "readyd_control.h"
 #include "daemon/handover.h"
@@ -28,7 +29,7 @@ struct request {
 	const struct control_peer *peer;
 	struct unit *u;
 	bool wait; /* start/stop/restart: block until settled */
-	const cJSON *req;
+	const struct ctl_request *req;
 };
 
 /* ---- commands ---- */
@@ -152,14 +153,12 @@ static void do_reload(struct request *r)
 /* reexec [--binary PATH]: exec a new readyd in place of this one, services left running. */
 static void do_reexec(struct request *r)
 {
-	const cJSON *bin = cJSON_GetObjectItemCaseSensitive(r->req, "binary");
 	char why[256];
 	cJSON *obj;
 
 	log_info("msg=\"reexec requested\" peer_pid=%d peer_uid=%u", (int)r->peer->cred.pid,
 		 (unsigned int)r->peer->cred.uid);
-	if (handover_reexec(r->d, cJSON_IsString(bin) ? bin->valuestring : NULL, why, sizeof(why)) <
-	    0) {
+	if (handover_reexec(r->d, r->req->binary, why, sizeof(why)) < 0) {
 		log_err("msg=\"reexec refused\" why=\"%s\"", why);
 		json_reply_error(r->c, why, false);
 		return;
@@ -172,7 +171,7 @@ static void do_reexec(struct request *r)
 /* exit [--keep-services]: stop everything and exit (as SIGTERM), or exit leaving it running. */
 static void do_exit(struct request *r)
 {
-	bool keep = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r->req, "keep_services"));
+	bool keep = r->req->keep_services;
 	char by[64];
 
 	log_info("msg=\"exit requested\" keep_services=%s peer_pid=%d peer_uid=%u",
@@ -193,18 +192,17 @@ static void do_exit(struct request *r)
 /* sockets [NAME] [--all]: one service's declared sockets, or every service's. */
 static void do_sockets(struct request *r)
 {
-	const cJSON *name = cJSON_GetObjectItemCaseSensitive(r->req, "service");
-	const cJSON *all = cJSON_GetObjectItemCaseSensitive(r->req, "all");
+	const char *name = r->req->service;
 	struct unit *only = NULL;
 	cJSON *obj, *body, *item;
 	char msg[160];
 
-	if (cJSON_IsString(name) && !(only = daemon_unit_named(r->d, name->valuestring, true))) {
-		snprintf(msg, sizeof(msg), "no service named \"%.64s\"", name->valuestring);
+	if (name && !(only = daemon_unit_named(r->d, name, true))) {
+		snprintf(msg, sizeof(msg), "no service named \"%.64s\"", name);
 		json_reply_error(r->c, msg, false);
 		return;
 	}
-	body = sockets_report(r->d, only, cJSON_IsTrue(all));
+	body = sockets_report(r->d, only, r->req->all);
 	if (cJSON_GetObjectItemCaseSensitive(body, "error")) {
 		json_reply_error(r->c, cJSON_GetObjectItemCaseSensitive(body, "error")->valuestring,
 				 false);
@@ -275,34 +273,33 @@ static void refuse_waiting(struct request *r)
 }
 
 /* A malformed request or an unknown command: said so, counted in the log. */
-static void reject(struct request *r, const cJSON *cmd)
+static void reject(struct request *r)
 {
+	const char *cmd = r->req->cmd;
 	char msg[256], known[128];
 
 	log_warn("msg=\"control request rejected\" reason=\"%s\" peer_pid=%d peer_uid=%u",
-		 cJSON_IsString(cmd) ? "unknown command" : "malformed", (int)r->peer->cred.pid,
+		 cmd ? "unknown command" : "malformed", (int)r->peer->cred.pid,
 		 (unsigned int)r->peer->cred.uid);
 	ctl_command_names(known, sizeof(known));
-	if (cJSON_IsString(cmd))
-		snprintf(msg, sizeof(msg), "unknown command \"%.40s\"; known: %s", cmd->valuestring,
-			 known);
+	if (cmd)
+		snprintf(msg, sizeof(msg), "unknown command \"%.40s\"; known: %s", cmd, known);
 	else
 		snprintf(msg, sizeof(msg), "malformed request: expected {\"cmd\": \"...\"}");
 	json_reply_error(r->c, msg, false);
 }
 
 /* The service a command names; false (answered) if there is none to act on. */
-static bool find_service(struct request *r, const struct ctl_command *command, const cJSON *name)
+static bool find_service(struct request *r, const struct ctl_command *command)
 {
+	const char *name = r->req->service;
 	char msg[160];
 
 	/* A removed one still stopping can be looked at, not driven. */
-	r->u = cJSON_IsString(name) ? daemon_unit_named(r->d, name->valuestring, !command->mutating)
-				    : NULL;
+	r->u = name ? daemon_unit_named(r->d, name, !command->mutating) : NULL;
 	if (!r->u) {
-		snprintf(msg, sizeof(msg), "no service named \"%.64s\"%s",
-			 cJSON_IsString(name) ? name->valuestring : "",
-			 cJSON_IsString(name) && daemon_unit_named(r->d, name->valuestring, true)
+		snprintf(msg, sizeof(msg), "no service named \"%.64s\"%s", name ? name : "",
+			 name && daemon_unit_named(r->d, name, true)
 				 ? " (a reload removed it; it is stopping)"
 				 : "");
 		json_reply_error(r->c, msg, false);
@@ -315,36 +312,36 @@ void commands_on_request(struct control_client *c, const char *line,
 			 const struct control_peer *peer, void *ctx)
 {
 	struct request r = { .d = ctx, .c = c, .peer = peer, .wait = true };
-	cJSON *req = cJSON_Parse(line);
-	const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(req, "cmd");
-	const cJSON *name = cJSON_GetObjectItemCaseSensitive(req, "service");
-	const cJSON *wait = cJSON_GetObjectItemCaseSensitive(req, "wait");
-	enum ctl_command_id id = ctl_command_find(cJSON_IsString(cmd) ? cmd->valuestring : NULL);
-	const struct ctl_command *command = ctl_command(id);
+	struct ctl_request req;
+	const struct ctl_command *command;
+	enum ctl_command_id id;
 	char msg[160];
 
-	r.req = req;
+	ctl_request_parse(line, &req);
+	r.req = &req;
+	id = req.id;
+	command = ctl_command(id);
 	if (!command) {
-		reject(&r, cmd);
+		reject(&r);
 	} else if (command->mutating && !may_mutate(r.d, peer)) {
 		refuse(&r, command->name);
 	} else if (command->mutating && r.d->shutting_down) {
 		json_reply_error(c, "readyd is shutting down: nothing can be started or changed",
 				 false);
-	} else if (command->service != CTL_SERVICE || find_service(&r, command, name)) {
+	} else if (command->service != CTL_SERVICE || find_service(&r, command)) {
 		if (r.u && r.u->cfg->adopted && (id == CTL_stop || id == CTL_restart)) {
 			snprintf(msg, sizeof(msg),
 				 "%s is a [watch]: readyd does not %s what it did not start",
 				 r.u->cfg->name, command->name);
 			json_reply_error(c, msg, false);
 		} else {
-			if (cJSON_IsBool(wait))
-				r.wait = cJSON_IsTrue(wait);
+			if (req.has_wait)
+				r.wait = req.wait;
 			if (command->waits && (r.wait || id == CTL_wait) && !control_may_wait(c))
 				refuse_waiting(&r); /* before acting: nothing is done half */
 			else
 				handlers[id](&r);
 		}
 	}
-	cJSON_Delete(req);
+	ctl_request_free(&req);
 }

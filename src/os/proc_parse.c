@@ -91,6 +91,24 @@ uint64_t proc_socket_inode(const char *link)
 	return ino;
 }
 
+/*
+ * The col-th value of a values line ("TcpExt: 1 2 3", past the group's
+ * colon), or NULL if the line has fewer: a file read as it changes may end
+ * anywhere, and the next line's numbers are not this one's.
+ */
+static const char *nth_value(const char *v, size_t col)
+{
+	for (size_t i = 0;; i++) {
+		while (*v == ' ')
+			v++;
+		if (*v == '\n' || *v == '\0')
+			return NULL;
+		if (i == col)
+			return v;
+		v += strcspn(v, " \n");
+	}
+}
+
 int proc_parse_netstat(const char *text, const char *group, const char *name, uint64_t *value)
 {
 	size_t glen = strlen(group), nlen = strlen(name);
@@ -110,14 +128,13 @@ int proc_parse_netstat(const char *text, const char *group, const char *name, ui
 			if (p >= next)
 				break;
 			if (strncmp(p, name, nlen) == 0 && (p[nlen] == ' ' || p + nlen == next)) {
-				const char *v = next + 1 + glen + 1;
-				if (strncmp(next + 1, group, glen) != 0)
+				const char *values = next + 1, *v;
+				/* Not "TcpExt" alone: the text may end right after the name. */
+				if (strncmp(values, group, glen) != 0 || values[glen] != ':')
 					return -ENOENT;
-				for (size_t i = 0; i < col; i++) { /* skip col values */
-					while (*v == ' ')
-						v++;
-					v += strcspn(v, " \n");
-				}
+				v = nth_value(values + glen + 1, col);
+				if (!v)
+					return -ENOENT;
 				*value = strtoull(v, NULL, 10);
 				return 0;
 			}

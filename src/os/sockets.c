@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "os/proc_parse.h"
+#include "os/sock_diag.h"
 #include "base/clock.h"
 #include "base/util.h"
 
@@ -33,49 +34,6 @@ static int diag_send(int fd, const void *req, size_t len)
 	};
 
 	return sendmsg(fd, &msg, 0) < 0 ? -errno : 0;
-}
-
-static void parse_inet(const struct nlmsghdr *h, int sock_type, struct sock_entry *e)
-{
-	const struct inet_diag_msg *m = NLMSG_DATA(h);
-
-	memset(e, 0, sizeof(*e));
-	e->addr.family = m->idiag_family;
-	e->addr.sock_type = sock_type;
-	e->addr.port = ntohs(m->id.idiag_sport);
-	memcpy(e->addr.addr, m->id.idiag_src, m->idiag_family == AF_INET ? 4 : 16);
-	e->state = m->idiag_state;
-	e->inode = m->idiag_inode;
-	e->rqueue = m->idiag_rqueue;
-	e->wqueue = m->idiag_wqueue;
-}
-
-static void parse_unix(const struct nlmsghdr *h, struct sock_entry *e)
-{
-	const struct unix_diag_msg *m = NLMSG_DATA(h);
-	int len = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*m)));
-	const struct rtattr *a = (const struct rtattr *)(m + 1);
-
-	memset(e, 0, sizeof(*e));
-	e->addr.family = AF_UNIX;
-	e->addr.sock_type = m->udiag_type;
-	e->state = m->udiag_state;
-	e->inode = m->udiag_ino;
-	for (; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
-		if (a->rta_type == UNIX_DIAG_NAME) {
-			size_t n = (size_t)RTA_PAYLOAD(a) < sizeof(e->addr.path) - 1
-					   ? (size_t)RTA_PAYLOAD(a)
-					   : sizeof(e->addr.path) - 1;
-			memcpy(e->addr.path, RTA_DATA(a), n);
-			e->addr.path[n] = '\0';
-			if (n && e->addr.path[0] == '\0')
-				e->addr.path[0] = '@'; /* abstract */
-		} else if (a->rta_type == UNIX_DIAG_RQLEN) {
-			const struct unix_diag_rqlen *q = RTA_DATA(a);
-			e->rqueue = q->udiag_rqueue;
-			e->wqueue = q->udiag_wqueue;
-		}
-	}
 }
 
 static int diag_request(int fd, int family, int sock_type, uint32_t states)
@@ -111,44 +69,22 @@ int sockets_dump(int family, int sock_type, uint32_t states_mask, sock_visit_fn 
 	 * buffer malloc'd and freed per dump was a brk round trip, several per scan. */
 	static char buf[DIAG_BUF] __attribute__((aligned(NLMSG_ALIGNTO)));
 	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-	int err, rc = 0;
+	bool done = false;
+	int err;
 
-	if (fd < 0) {
-		err = -errno;
-		goto out;
-	}
+	if (fd < 0)
+		return -errno;
 	err = diag_request(fd, family, sock_type, states_mask);
-	while (!err) {
+	while (!err && !done) {
 		ssize_t n = recv(fd, buf, DIAG_BUF, 0);
-		struct nlmsghdr *h = (struct nlmsghdr *)buf;
 
-		if (n < 0) {
+		if (n < 0)
 			err = errno == EINTR ? 0 : -errno;
-			continue;
-		}
-		for (; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
-			struct sock_entry e;
-			if (h->nlmsg_type == NLMSG_DONE)
-				goto out;
-			if (h->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *ne = NLMSG_DATA(h);
-				err = ne->error ? ne->error : -EIO;
-				goto out;
-			}
-			if (family == AF_UNIX)
-				parse_unix(h, &e);
-			else
-				parse_inet(h, sock_type, &e);
-			if (family == AF_UNIX && sock_type && e.addr.sock_type != sock_type)
-				continue;
-			rc = fn(&e, ctx);
-			if (rc)
-				goto out;
-		}
+		else
+			err = sock_diag_parse(buf, (size_t)n, family, sock_type, fn, ctx, &done);
 	}
-out:
 	fd_close(fd);
-	return err ? err : rc;
+	return err;
 }
 
 int sockets_inode_owner(uint32_t inode, pid_t *pid, char *comm, size_t comm_size)

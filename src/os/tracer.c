@@ -14,6 +14,7 @@
 
 #include "os/bpf_holder.h"
 #include "os/closer.h"
+#include "os/tracer_event.h"
 #include "base/log.h"
 #include "readyd.skel.h"
 #include "base/clock.h"
@@ -100,11 +101,12 @@ static bool is_syscall_prog(const struct bpf_program *p)
 static int handle_event(void *ctx, void *data, size_t size)
 {
 	struct tracer *t = ctx;
+	struct rd_event e;
 
-	if (size != sizeof(struct rd_event))
+	if (tracer_event_decode(data, size, &e) < 0)
 		return 0; /* not our ABI: ignore rather than misread */
 	t->events++;
-	t->on_event(data, t->ctx);
+	t->on_event(&e, t->ctx);
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 #include "daemon/sock_table.h"
 #include "daemon/unit.h"
 #include "os/sockets.h"
+#include "os/tracer_event.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -19,26 +20,6 @@ _Static_assert((int)VIA_ACCEPT == RD_VIA_ACCEPT && (int)VIA_EPOLL == RD_VIA_EPOL
 		       (int)VIA_POLL == RD_VIA_POLL && (int)VIA_SELECT == RD_VIA_SELECT &&
 		       (int)VIA_FENTRY == RD_VIA_FENTRY,
 	       "the model's accept_via names the kernel's rd_accept_via");
-
-static void event_addr(const struct rd_event *e, struct sock_addr *a)
-{
-	memset(a, 0, sizeof(*a));
-	a->family = e->family;
-	a->sock_type = e->sock_type;
-	a->port = e->port;
-	memcpy(a->addr, e->addr, sizeof(a->addr));
-	memcpy(a->path, e->path, sizeof(a->path) - 1);
-}
-
-static void event_comm(const struct rd_event *e, char *comm, size_t size)
-{
-	char raw[RD_COMM_LEN + 1];
-
-	memcpy(raw, e->comm, RD_COMM_LEN);
-	raw[RD_COMM_LEN] = '\0';
-	str_sanitize(raw);
-	str_copy(comm, raw, size);
-}
 
 /* A failed bind on a declared address: who holds it is looked up once per instance. */
 static void on_bind_failed(struct unit *u, const struct rd_event *e, const struct svc_sock *k)
@@ -84,13 +65,13 @@ static void on_socket(struct unit *u, const struct rd_event *e, enum level level
 	};
 	struct svc_actions act;
 
-	event_addr(e, &a);
+	tracer_event_addr(e, &a);
 	k.addr = level == LEVEL_CLOSED ? NULL : &a;
 	if (level == LEVEL_BOUND && e->err) {
 		on_bind_failed(u, e, &k);
 		return;
 	}
-	event_comm(e, comm, sizeof(comm));
+	tracer_event_comm(e, comm, sizeof(comm));
 	k.pid = (pid_t)e->tgid;
 	k.comm = comm;
 	if (level == LEVEL_ACCEPTING)

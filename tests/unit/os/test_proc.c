@@ -41,6 +41,46 @@ static void stat_with_odd_comm(void **state)
 	assert_int_equal(proc_parse_stat("garbage", &st), -EINVAL);
 }
 
+/* A real /proc/net/netstat, cut short: a file read as it changes ends anywhere. */
+static void netstat_counters(void **state)
+{
+	static const char sample[] =
+		"TcpExt: SyncookiesSent ListenOverflows ListenDrops TCPHPHits\n"
+		"TcpExt: 0 17 23 5126\n"
+		"IpExt: InNoRoutes InOctets\n"
+		"IpExt: 0 26967943\n";
+	/* Found by tests/fuzz/proc.c: the values line is only the group's name, at the end of
+	 * the text, and the value was looked for past the NUL (a heap over-read). */
+	static const char cut_at_group[] = "Udp: InDatagrams InErrors\nUdp";
+	uint64_t v = 0;
+	char *heap;
+
+	(void)state;
+	assert_int_equal(proc_parse_netstat(sample, "TcpExt", "ListenOverflows", &v), 0);
+	assert_int_equal(v, 17);
+	assert_int_equal(proc_parse_netstat(sample, "TcpExt", "TCPHPHits", &v), 0);
+	assert_int_equal(v, 5126);
+	assert_int_equal(proc_parse_netstat(sample, "IpExt", "InOctets", &v), 0);
+	assert_int_equal(v, 26967943);
+	assert_int_equal(proc_parse_netstat(sample, "TcpExt", "Nope", &v), -ENOENT);
+	assert_int_equal(proc_parse_netstat(sample, "Tcp", "ListenDrops", &v), -ENOENT);
+	/* Heap copies of exactly their size: ASan sees a byte read past them. */
+	heap = strdup(cut_at_group);
+	assert_non_null(heap);
+	assert_int_equal(proc_parse_netstat(heap, "Udp", "InErrors", &v), -ENOENT);
+	free(heap);
+	/* The values line ends before the column: not the next line's number. */
+	heap = strdup("TcpExt: A B ListenOverflows\nTcpExt: 1 2\nIpExt: 99\n");
+	assert_non_null(heap);
+	assert_int_equal(proc_parse_netstat(heap, "TcpExt", "ListenOverflows", &v), -ENOENT);
+	free(heap);
+	/* Names with no values line at all. */
+	heap = strdup("TcpExt: ListenOverflows\n");
+	assert_non_null(heap);
+	assert_int_equal(proc_parse_netstat(heap, "TcpExt", "ListenOverflows", &v), -ENOENT);
+	free(heap);
+}
+
 struct seen {
 	uint64_t ino[4];
 	uint32_t events[4];
@@ -223,6 +263,7 @@ int main(void)
 		cmocka_unit_test(stat_with_odd_comm),	cmocka_unit_test(epoll_fdinfo_lines),
 		cmocka_unit_test(syscall_lines),	cmocka_unit_test(cgroup_texts),
 		cmocka_unit_test(scan_of_this_process), cmocka_unit_test(tree_of_a_forked_child),
+		cmocka_unit_test(netstat_counters),
 	};
 	return cmocka_run_group_tests_name("proc", tests, NULL, NULL);
 }
