@@ -11,7 +11,95 @@
 void sock_table_free(struct sock_table *t)
 {
 	free(t->v);
+	free(t->by_key);
+	free(t->keys);
+	free(t->by_inode);
 	memset(t, 0, sizeof(*t));
+}
+
+uint64_t sock_path_key(const char *path)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+	for (; *path; path++)
+		h = (h ^ (uint8_t)*path) * 1099511628211ULL;
+	return h | (1ULL << 63); /* never a port */
+}
+
+uint64_t sock_addr_key(const struct sock_addr *a)
+{
+	return a->family == AF_UNIX ? sock_path_key(a->path) : a->port;
+}
+
+static const struct sock_table *sorting; /* qsort has no context argument */
+
+static int by_key(const void *a, const void *b)
+{
+	uint64_t ka = sock_addr_key(&sorting->v[*(const uint32_t *)a].addr);
+	uint64_t kb = sock_addr_key(&sorting->v[*(const uint32_t *)b].addr);
+
+	return ka < kb ? -1 : ka > kb;
+}
+
+static int by_inode(const void *a, const void *b)
+{
+	uint32_t ia = sorting->v[*(const uint32_t *)a].inode;
+	uint32_t ib = sorting->v[*(const uint32_t *)b].inode;
+
+	return ia < ib ? -1 : ia > ib;
+}
+
+int sock_table_index(struct sock_table *t)
+{
+	size_t size = t->n ? t->n : 1;
+
+	free(t->by_key);
+	free(t->keys);
+	free(t->by_inode);
+	t->by_key = malloc(size * sizeof(*t->by_key));
+	t->keys = malloc(size * sizeof(*t->keys));
+	t->by_inode = malloc(size * sizeof(*t->by_inode));
+	if (!t->by_key || !t->keys || !t->by_inode) {
+		free(t->by_key);
+		free(t->keys);
+		free(t->by_inode);
+		t->by_key = t->by_inode = NULL;
+		t->keys = NULL;
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < t->n; i++)
+		t->by_key[i] = t->by_inode[i] = (uint32_t)i;
+	sorting = t;
+	qsort(t->by_key, t->n, sizeof(*t->by_key), by_key);
+	qsort(t->by_inode, t->n, sizeof(*t->by_inode), by_inode);
+	sorting = NULL;
+	for (size_t i = 0; i < t->n; i++)
+		t->keys[i] = sock_addr_key(&t->v[t->by_key[i]].addr);
+	return 0;
+}
+
+const uint32_t *sock_table_lookup(const struct sock_table *t, uint64_t key, size_t *first,
+				  size_t *n)
+{
+	size_t lo = 0, hi = t->n;
+
+	if (!t->by_key) {
+		*first = 0;
+		*n = t->n;
+		return NULL;
+	}
+	while (lo < hi) { /* the first key >= key */
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->keys[mid] < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*first = lo;
+	for (hi = lo; hi < t->n && t->keys[hi] == key; hi++)
+		;
+	*n = hi - lo;
+	return t->by_key;
 }
 
 int scan_add(struct scan *s, const struct scan_sock *k)
@@ -62,4 +150,27 @@ void sock_addr_format(char *buf, unsigned long size, const struct sock_addr *a)
 	default:
 		snprintf(buf, size, "family%d:%u", a->family, a->port);
 	}
+}
+
+const struct sock_entry *sock_table_inode(const struct sock_table *t, uint64_t ino)
+{
+	size_t lo = 0, hi = t->n;
+
+	if (!t->by_inode) {
+		for (size_t i = 0; i < t->n; i++)
+			if (t->v[i].inode == ino)
+				return &t->v[i];
+		return NULL;
+	}
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct sock_entry *e = &t->v[t->by_inode[mid]];
+		if (e->inode == ino)
+			return e;
+		if (e->inode < ino)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
 }

@@ -62,9 +62,30 @@ struct sock_table {
 	struct sock_entry *v;
 	size_t n, cap;
 	bool bound; /* also TCP sockets bound but not listening (TCP_BOUND_INACTIVE) */
+	/* v's indices by sock_addr_key (sock_table_index): a service asks about its ports only. */
+	uint32_t *by_key;
+	uint64_t *keys;	    /* the key of each by_key entry, ascending */
+	uint32_t *by_inode; /* v's indices by inode, ascending */
 };
 
 void sock_table_free(struct sock_table *t);
+/*
+ * The key two addresses that may match share: the port (TCP and UDP, any
+ * address, v4 or v6), or a hash of the path (unix).
+ */
+uint64_t sock_addr_key(const struct sock_addr *a);
+uint64_t sock_path_key(const char *path);
+/* Index the table by key: 0, or -ENOMEM (lookups then walk it whole). */
+int sock_table_index(struct sock_table *t);
+/*
+ * The entries that may have this key: *n of them from *first, in by_key
+ * order (all of v when the table has no index). Returns by_key or NULL (then
+ * the i-th is v[*first + i]).
+ */
+const uint32_t *sock_table_lookup(const struct sock_table *t, uint64_t key, size_t *first,
+				  size_t *n);
+/* The entry with that inode, or NULL (also without an index: then it is looked for). */
+const struct sock_entry *sock_table_inode(const struct sock_table *t, uint64_t ino);
 /* Append k to s: 0 or -ENOMEM. */
 int scan_add(struct scan *s, const struct scan_sock *k);
 void scan_free(struct scan *s);

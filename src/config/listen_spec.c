@@ -166,6 +166,11 @@ bool listen_spec_matches(const struct listen_spec *spec, const struct sock_addr 
 	return false;
 }
 
+uint64_t listen_spec_key(const struct listen_spec *spec)
+{
+	return spec->proto == LISTEN_UNIX ? sock_path_key(spec->path) : spec->port;
+}
+
 bool listen_spec_connectionless(const struct listen_spec *spec, int sock_type)
 {
 	return spec->proto == LISTEN_UDP || (spec->proto == LISTEN_UNIX && sock_type == SOCK_DGRAM);

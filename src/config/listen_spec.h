@@ -35,6 +35,8 @@ int listen_spec_parse(const char *s, struct listen_spec *spec, const char **erro
  * bind (0.0.0.0, or :: which also serves IPv4 unless IPV6_V6ONLY).
  */
 bool listen_spec_matches(const struct listen_spec *spec, const struct sock_addr *a);
+/* The sock_addr_key every address it matches has (base/sock_types.h): index lookups. */
+uint64_t listen_spec_key(const struct listen_spec *spec);
 
 /* Are connectionless sockets (ready once bound) what this spec declares? */
 bool listen_spec_connectionless(const struct listen_spec *spec, int sock_type);

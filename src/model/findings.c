@@ -30,6 +30,9 @@ static bool near_miss(const struct listen_spec *spec, const struct sock_entry *e
 void sock_match(const struct listener *l, const struct sock_table *t, const struct scan *sc,
 		socket_file_fn is_socket_file, struct sock_match *m)
 {
+	const uint32_t *idx;
+	size_t first, n;
+
 	memset(m, 0, sizeof(*m));
 	m->l = l;
 	for (size_t i = 0; sc && i < sc->n; i++) {
@@ -44,10 +47,14 @@ void sock_match(const struct listener *l, const struct sock_table *t, const stru
 			m->elsewhere[m->n_elsewhere++] = k;
 		}
 	}
-	for (size_t i = 0; i < t->n; i++)
-		if (sock_serves(l->spec, &t->v[i]) && !(sc && scan_find(sc, t->v[i].inode)) &&
+	/* Only the table's sockets on its port (or path): a node of 10,000 listeners, each. */
+	idx = sock_table_lookup(t, listen_spec_key(l->spec), &first, &n);
+	for (size_t k = 0; k < n; k++) {
+		const struct sock_entry *e = &t->v[idx ? idx[first + k] : first + k];
+		if (sock_serves(l->spec, e) && !(sc && scan_find(sc, e->inode)) &&
 		    m->n_foreign < MATCH_MAX)
-			m->foreign[m->n_foreign++] = &t->v[i];
+			m->foreign[m->n_foreign++] = e;
+	}
 	m->stale_file = l->spec->proto == LISTEN_UNIX && !m->n_own && !m->n_foreign &&
 			is_socket_file(l->spec->path);
 }

@@ -86,14 +86,6 @@ static int cmp_ino(const void *a, const void *b)
 	return x->ino < y->ino ? -1 : x->ino > y->ino;
 }
 
-/* m->v sorted by inode (see sock_scan): a node's table may hold many thousand sockets. */
-static const struct fd_ref *by_ino(const struct fd_map *m, uint64_t ino)
-{
-	struct fd_ref key = { .ino = ino };
-
-	return m->n ? bsearch(&key, m->v, m->n, sizeof(key), cmp_ino) : NULL;
-}
-
 static uint64_t ino_of_fd(const struct fd_map *m, pid_t pid, int fd)
 {
 	for (size_t i = 0; i < m->n; i++)
@@ -149,18 +141,25 @@ int sock_table_load(struct sock_table *t, bool with_bound)
 			return err < 0 ? err : -ENOMEM;
 		}
 	}
+	sock_table_index(t); /* (without it, lookups walk the table) */
 	return 0;
 }
 
-/* The table's sockets that the processes hold. */
+/*
+ * The table's sockets that the processes hold: each of their socket fds looked
+ * up in the table (m is sorted by inode), not the node's table walked per scan.
+ */
 static int collect(struct scan *s, const struct sock_table *t, const struct fd_map *m)
 {
-	for (size_t i = 0; i < t->n; i++) {
-		const struct fd_ref *r = by_ino(m, t->v[i].inode);
-		if (!r || scan_find(s, t->v[i].inode))
+	for (size_t i = 0; i < m->n; i++) {
+		const struct fd_ref *r = &m->v[i];
+		const struct sock_entry *e;
+		if (i && m->v[i - 1].ino == r->ino)
+			continue; /* the same socket in another fd or process: the first one's */
+		e = sock_table_inode(t, r->ino);
+		if (!e || scan_find(s, e->inode))
 			continue;
-		if (scan_add(s, &(struct scan_sock){ .e = t->v[i], .pid = r->pid, .fd = r->fd }) <
-		    0)
+		if (scan_add(s, &(struct scan_sock){ .e = *e, .pid = r->pid, .fd = r->fd }) < 0)
 			return -ENOMEM;
 	}
 	return 0;

@@ -21,13 +21,16 @@ bool scan_queue_known(const struct unit *u, const struct sock_table *t, struct s
 	memset(out, 0, sizeof(*out));
 	for (size_t i = 0; i < u->svc.n_listeners; i++) {
 		const struct listener *l = &u->svc.listeners[i];
-		size_t own = 0;
-		for (size_t j = 0; j < t->n; j++) {
-			if (!sock_serves(l->spec, &t->v[j]))
+		size_t own = 0, first, n;
+		const uint32_t *idx = sock_table_lookup(t, listen_spec_key(l->spec), &first, &n);
+
+		for (size_t k = 0; k < n; k++) {
+			const struct sock_entry *e = &t->v[idx ? idx[first + k] : first + k];
+			if (!sock_serves(l->spec, e))
 				continue;
 			/* Someone the events did not name is there: only /proc can say who. */
-			if (!svc_sock_by_ino(&u->svc, t->v[j].inode) ||
-			    scan_add(out, &(struct scan_sock){ .e = t->v[j] }) < 0)
+			if (!svc_sock_by_ino(&u->svc, e->inode) ||
+			    scan_add(out, &(struct scan_sock){ .e = *e }) < 0)
 				goto unknown;
 			own++;
 		}
