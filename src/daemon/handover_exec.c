@@ -19,6 +19,8 @@
 #include "daemon/handover.h"
 #include "daemon/handover_internal.h"
 #include "daemon/unit.h"
+#include "os/bpf_holder.h"
+#include "os/tracer.h"
 #include "base/log.h"
 #include "base/util.h"
 
@@ -42,15 +44,19 @@ void handover_on_exec(struct loop *loop, struct loop_job *job)
 {
 	struct daemon *d = job->data;
 	struct handover *h = d->handover;
-	int err;
+	int err, holder;
 
 	(void)loop;
 	log_info("msg=\"exec'ing a new readyd: services keep running\" binary=%s", h->exec_path);
 	keep_fds(d, true);
 	h->exec_fds = true;
 	handover_save_all(d);
+	/* The kernel's release of the tracepoints (~1 s) is the holder's wait, not the exec's. */
+	holder = d->tracer && tracer_mode(d->tracer) != TRACER_POLL ? bpf_holder_for_exec() : -1;
 	execve(h->exec_path, d->opts->argv, environ);
 	err = -errno;
+	if (holder >= 0)
+		close(holder);
 	h->exec_fds = false;
 	keep_fds(d, false);
 	handover_save_all(d);

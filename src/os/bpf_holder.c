@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/pidfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -42,11 +43,14 @@ static int fd_of(const char *name)
 	return fd;
 }
 
-/* In the holder, a child of a threaded process: system calls only, no malloc. */
-static void __attribute__((noreturn)) hold(int parent)
+/*
+ * In the holder, a child of a threaded process: system calls only, no malloc.
+ * `until` is readable once it may go: readyd's pidfd, or a pipe an exec closes.
+ */
+static void __attribute__((noreturn)) hold(int until)
 {
 	char buf[4096];
-	struct pollfd p = { .fd = parent, .events = POLLIN };
+	struct pollfd p = { .fd = until, .events = POLLIN };
 	int dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	long n;
 
@@ -54,13 +58,13 @@ static void __attribute__((noreturn)) hold(int parent)
 		for (long off = 0; off < n;) {
 			const struct dirent64 *e = (const void *)(buf + off);
 			int fd = fd_of(e->d_name);
-			if (fd >= 0 && fd != dir && fd != parent && !is_bpf(dir, e->d_name))
+			if (fd >= 0 && fd != dir && fd != until && !is_bpf(dir, e->d_name))
 				close(fd);
 			off += e->d_reclen;
 		}
 	if (dir >= 0)
 		close(dir);
-	poll(&p, 1, HOLD_MAX_MS); /* until readyd has exited (its files closed) */
+	poll(&p, 1, HOLD_MAX_MS); /* until readyd has let go of them */
 	_exit(0);
 }
 
@@ -77,4 +81,32 @@ void bpf_holder_start(void)
 	close(parent);
 	if (pid < 0)
 		log_debug("msg=\"no BPF holder: this exit waits for the kernel\"");
+}
+
+int bpf_holder_for_exec(void)
+{
+	struct rlimit r;
+	int p[2], high;
+	pid_t pid;
+
+	if (getrlimit(RLIMIT_NOFILE, &r) < 0 || r.rlim_cur < 128 || pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	/* Above every fd readyd has: closed after all of them by the exec. */
+	high = fcntl(p[1], F_DUPFD_CLOEXEC, (int)(r.rlim_cur > 65536 ? 65536 : r.rlim_cur) - 64);
+	close(p[1]);
+	if (high < 0) {
+		close(p[0]);
+		return -1;
+	}
+	pid = fork();
+	if (pid == 0) {
+		close(high);
+		hold(p[0]);
+	}
+	close(p[0]);
+	if (pid < 0) {
+		close(high);
+		return -1;
+	}
+	return high;
 }

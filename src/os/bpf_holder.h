@@ -13,5 +13,12 @@
 
 /* Fork the holder (best effort: without it, readyd's exit waits). */
 void bpf_holder_start(void);
+/*
+ * The same before an exec of readyd: the holder waits for the returned fd
+ * (close-on-exec, numbered above every other: the exec closes it last, once
+ * readyd's references to its BPF objects are dropped) to close. -1: no
+ * holder (the exec waits). Close it yourself if the exec fails.
+ */
+int bpf_holder_for_exec(void);
 
 #endif
