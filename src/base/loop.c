@@ -228,6 +228,18 @@ void loop_job_queue(struct loop *loop, struct loop_job *job)
 	loop->jobs_tail = &job->next;
 }
 
+void loop_job_queue_first(struct loop *loop, struct loop_job *job)
+{
+	if (job->queued)
+		return;
+	job->queued = true;
+	job->queued_at = now_mono_ns();
+	job->next = loop->jobs;
+	loop->jobs = job;
+	if (!job->next)
+		loop->jobs_tail = &job->next;
+}
+
 void loop_job_cancel(struct loop *loop, struct loop_job *job)
 {
 	struct loop_job **p;

@@ -65,6 +65,8 @@ static inline bool loop_timer_armed(const struct loop_timer *t)
 /* Queue a job (no-op if already queued) / drop a queued one. */
 void loop_job_queue(struct loop *loop, struct loop_job *job);
 void loop_job_cancel(struct loop *loop, struct loop_job *job);
+/* Queue job ahead of every other (a release that must not wait behind a storm's forks). */
+void loop_job_queue_first(struct loop *loop, struct loop_job *job);
 
 /* Run until loop_quit(); returns the code given to it, or -errno. */
 int loop_run(struct loop *loop);

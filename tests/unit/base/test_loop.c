@@ -211,6 +211,39 @@ static void jobs_yield_to_fd_events_after_2ms(void **state)
 	close(p[1]);
 }
 
+static void record_job(struct loop *loop, struct loop_job *job)
+{
+	(void)loop;
+	order[n_order++] = (int)(intptr_t)job->data;
+}
+
+/* A release queued first runs before the forks already waiting. */
+static void a_job_queued_first_runs_first(void **state)
+{
+	struct loop_job jobs[3];
+	struct loop *loop;
+
+	(void)state;
+	n_order = 0;
+	assert_int_equal(loop_new(&loop), 0);
+	for (int i = 0; i < 3; i++)
+		jobs[i] = (struct loop_job){ .fn = record_job, .data = (void *)(intptr_t)i };
+	loop_job_queue(loop, &jobs[0]);
+	loop_job_queue(loop, &jobs[1]);
+	loop_job_queue_first(loop, &jobs[2]);
+	loop_run_once(loop, 0);
+	assert_int_equal(n_order, 3);
+	assert_int_equal(order[0], 2);
+	assert_int_equal(order[1], 0);
+	assert_int_equal(order[2], 1);
+	loop_job_queue_first(loop, &jobs[0]); /* an empty queue: its tail is right too */
+	loop_job_queue(loop, &jobs[1]);
+	loop_run_once(loop, 0);
+	assert_int_equal(order[3], 0);
+	assert_int_equal(order[4], 1);
+	loop_free(loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -218,6 +251,7 @@ int main(void)
 		cmocka_unit_test(rearming_moves_a_timer),
 		cmocka_unit_test(deleting_a_source_mid_batch_is_safe),
 		cmocka_unit_test(jobs_yield_to_fd_events_after_2ms),
+		cmocka_unit_test(a_job_queued_first_runs_first),
 		cmocka_unit_test(the_batch_goes_on_after_a_deletion),
 	};
 	return cmocka_run_group_tests_name("loop", tests, NULL, NULL);
