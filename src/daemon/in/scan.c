@@ -109,6 +109,14 @@ static bool wants_bound(const struct unit *u, bool levels)
 	return false;
 }
 
+static bool all_accepting(const struct unit *u)
+{
+	for (size_t i = 0; i < u->svc.n_listeners; i++)
+		if (u->svc.listeners[i].level != LEVEL_ACCEPTING)
+			return false;
+	return u->svc.n_listeners > 0;
+}
+
 int unit_scan(struct unit *u, bool levels)
 {
 	static pid_t pids[SCAN_TREE_MAX];
@@ -123,7 +131,13 @@ int unit_scan(struct unit *u, bool levels)
 	table = daemon_sock_table(u->d, now, wants_bound(u, levels));
 	if (!table)
 		return -EIO;
-	if (!levels && scan_queue_known(u, table, &sc)) { /* the common 1 Hz check */
+	/*
+	 * The common 1 Hz check: the dump alone, when every socket on u's declared
+	 * addresses is one it knows. So too for levels once each declared listener
+	 * is accepting (poll mode's running services): a level cannot rise further,
+	 * and a closed one is a known socket missing, which sends it to the full scan.
+	 */
+	if ((!levels || all_accepting(u)) && scan_queue_known(u, table, &sc)) {
 		scan_queue_check(u, table, &sc, now);
 		scan_free(&sc);
 		return 0;
