@@ -5,7 +5,7 @@
 A mode that should load here and does not fails the run (poll always; tracepoint
 as root with BTF); an optional one (fentry, or READYD_OPTIONAL_MODES, see
 harness.py) that does not load is skipped with the reason printed. The run
-fails if any test fails. Usage: run.py [-k PATTERN] [--modes fentry,tracepoint]
+fails if any test fails. Usage: run.py [-k PATTERN] [--modes fentry,tracepoint] [--no-once]
 """
 import argparse
 import os
@@ -44,6 +44,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("-k", dest="pattern", action="append", help="only tests matching")
     ap.add_argument("--modes", default=",".join(MODES))
+    ap.add_argument("--no-once", action="store_true",
+                    help="only the per-mode suites, not the ones that run once")
     args = ap.parse_args()
     loader = unittest.TestLoader()
     if args.pattern:
@@ -52,7 +54,7 @@ def main():
     for mode in args.modes.split(","):
         for base in PER_MODE:
             suite.addTests(loader.loadTestsFromTestCase(mode_class(base, mode)))
-    for cls in ONCE:
+    for cls in [] if args.no_once else ONCE:
         suite.addTests(loader.loadTestsFromTestCase(cls))
     result = unittest.TextTestRunner(verbosity=2).run(suite)
     for test, reason in result.skipped:
