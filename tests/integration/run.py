@@ -19,6 +19,7 @@ import test_core  # noqa: E402
 import test_durable  # noqa: E402
 import test_health  # noqa: E402
 import test_hostile  # noqa: E402
+import test_kernels  # noqa: E402
 import test_reports  # noqa: E402
 import test_served  # noqa: E402
 import test_sockets  # noqa: E402
@@ -32,8 +33,10 @@ ONCE = [test_core.ControlTests, test_artifacts.ArtifactTests, test_health.ProbeT
         test_health.EnvironmentTests, test_reports.ReportTests, test_trees.TreeTests,
         test_trees.WatchTests, test_trees.ExecTests, test_sockets.SocketTests,
         test_sockets.PollModeAsUserTests, test_served.ServedTests,
-        test_hostile.HostilePathTests, test_hostile.HostileNotifyTests]
-PER_MODE = [test_core.CoreTests, test_sockets.RestartTests, test_durable.DurableTests]
+        test_hostile.HostilePathTests, test_hostile.HostileNotifyTests,
+        test_kernels.AutoModeTests]
+PER_MODE = [test_core.CoreTests, test_sockets.RestartTests, test_durable.DurableTests,
+            test_kernels.KernelReachTests]
 
 
 def mode_class(base, mode):
