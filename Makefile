@@ -52,7 +52,7 @@ DEB_PKGS := make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
 	    clang-format clang-tidy cppcheck \
 	    postgresql postgresql-client mariadb-server mariadb-client openssh-server \
 	    php8.2-fpm gunicorn libfcgi-bin \
-	    qemu-system-x86 busybox-static liburing-dev
+	    qemu-system-x86 busybox-static liburing-dev kmod
 
 # Sources by layer (docs/architecture.md): each folder may use only the ones above it.
 BASE_SRCS   := log clock util sock_types strbuf duration argv loop safe_path

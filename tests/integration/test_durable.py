@@ -127,7 +127,9 @@ class DurableTests(ReadydCase):
 
     def test_one_still_starting_is_taken_back_starting(self):
         port = free_port()
-        self.start_readyd(self.service("slow", "%s -u %s/slow_accept.py %d 2" % (
+        # 5 s before it accepts: killing readyd and starting the next one must fit in it, and
+        # under qemu's TCG (make check-kernels) that takes the sanitized readyd over 2 s.
+        self.start_readyd(self.service("slow", "%s -u %s/slow_accept.py %d 5" % (
             PYTHON, SERVERS, port), "tcp:127.0.0.1:%d" % port, ready_timeout="20s"))
         s = self.wait_for(lambda: (lambda s: s["pid"] and s)(self.status("slow")), 10, "spawn")
         self.assertEqual(s["state"], "starting")

@@ -33,6 +33,10 @@ hostname readyd-vm
 # run.sh's settings: which readyd (READYD, READYCTL), READYD_OPTIONAL_MODES= (none).
 [ -f "$OUT/env" ] && . "$OUT/env"
 export READYD READYCTL READYD_OPTIONAL_MODES
+# The kernel package's modules where modprobe looks: the kernel asks for what it needs
+# (sock_diag's inet_diag, tcp_diag, udp_diag, unix_diag...) as on an installed node.
+mkdir -p "/lib/modules/$(uname -r)"
+mount --bind "$RD_MODULES" "/lib/modules/$(uname -r)"
 
 say "userland up: $(uname -r), $(nproc) cpus, $(awk '/MemTotal/ {print $2 " kB"}' /proc/meminfo)"
 : >"$OUT/summary"
@@ -46,7 +50,7 @@ while read -r name limit args; do
 	rc=$?
 	secs=$(($(date +%s) - start))
 	# run.py's last line: "integration: R run, F failed, E errors, S skipped"
-	line=$(grep '^integration: ' "$OUT/$name.log" | tail -n 1)
+	line=$(grep -o 'integration: [0-9]* run, .* skipped' "$OUT/$name.log" | tail -n 1)
 	if [ -n "$line" ]; then
 		set -- $line
 		run=$2 failed=$4 errors=$6 skipped=$8

@@ -39,7 +39,7 @@ say() { echo "  KERNELS  $*"; }
 die() { echo "check-kernels: $*" >&2; exit 1; }
 
 # A missing tool is an install step (make deps), never a skip.
-for t in qemu-system-x86_64 busybox apt-get dpkg-deb; do
+for t in qemu-system-x86_64 busybox apt-get dpkg-deb depmod; do
 	command -v "$t" >/dev/null || die "$t is missing: run 'make deps' (as root)"
 done
 [ "$(id -u)" = 0 ] || die "needs root: the guest runs the root suite (BPF) and 9p shares the host root"
@@ -59,11 +59,13 @@ jobs() {
 	if [ -n "${KERNELS_JOBS:-}" ]; then
 		printf '%s\n' "$KERNELS_JOBS"
 	elif [ -n "$QUICK" ]; then
-		echo "fentry 420 --modes fentry --no-once -k CoreTests -k KernelReachTests"
+		echo "fentry 420 --modes fentry -k CoreTests -k KernelReachTests -k AutoModeTests"
 	else
 		echo "fentry 1500 --modes fentry --no-once"
 		echo "tracepoint 1500 --modes tracepoint --no-once"
 		echo "poll 1200 --modes poll --no-once"
+		# The sd_notify suites (run-once classes, tracepoint mode): 6.1 has no SO_PASSPIDFD.
+		echo "notify 900 --modes tracepoint -k ReportTests -k HostileNotifyTests"
 	fi
 }
 
@@ -137,6 +139,9 @@ for PKG in "${PKGS[@]}"; do
 	if [ ! -e "$KDIR/boot/vmlinuz-$KVER" ]; then
 		say "extract $(basename "$deb")"
 		rm -rf "$KDIR" && dpkg-deb -x "$deb" "$KDIR" || die "dpkg-deb -x $deb"
+		# modules.dep and modules.alias, as the package's postinst makes them: the guest's
+		# kernel loads what it asks for (inet_diag, unix_diag...) with the host's modprobe.
+		depmod -b "$KDIR" "$KVER" || die "depmod $KVER"
 	fi
 	# The initramfs is rebuilt every time: it is small, and init may have changed.
 	INITRD_DIR=$KDIR/initrd
@@ -154,6 +159,7 @@ for PKG in "${PKGS[@]}"; do
 		READYD=$REPO/build/asan/readyd
 		READYCTL=$REPO/build/asan/readyctl
 		READYD_OPTIONAL_MODES=
+		RD_MODULES=$KDIR/lib/modules/$KVER
 	EOF
 	accel=$(pick_accel)
 	jobs >"$OUTDIR/jobs"
