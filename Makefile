@@ -253,7 +253,7 @@ lint: $(OUT)/readyd.skel.h
 	$(call msg,LINT,cppcheck)
 	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability,style \
 		--suppress=variableScope --inline-suppr -D_GNU_SOURCE -Iinclude -Isrc -Itests -I$(OUT) \
-		-Itests/unit src/ tests/unit tests/fakes tools/transitions.c
+		-Itests/unit src/ tests/unit tests/fakes tools/transitions.c examples/servers
 	$(call msg,LINT,clang-tidy)
 	$(Q)find src tests/fakes tools examples -name '*.c' | xargs -P2 -n8 sh -c \
 		'out=$$(clang-tidy -quiet --checks="$$0" --warnings-as-errors="*" "$$@" -- -std=gnu11 \
