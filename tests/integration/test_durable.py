@@ -146,7 +146,8 @@ class DurableTests(ReadydCase):
         # s6's protocol: the line comes on fd 3 after readyd was replaced.
         script = os.path.join(self.tmp, "s6.py")
         with open(script, "w") as f:
-            f.write("import os, time\ntime.sleep(3)\nos.write(3, b'\\n')\ntime.sleep(600)\n")
+            # 6 s: the kill and the next readyd's start must fit in it, under TCG too.
+            f.write("import os, time\ntime.sleep(6)\nos.write(3, b'\\n')\ntime.sleep(600)\n")
         self.start_readyd(self.service("s6", "%s %s" % (PYTHON, script), ready="fd:3",
                                        ready_timeout="20s"))
         pid = self.wait_for(lambda: self.status("s6")["pid"], 10, "spawn")
