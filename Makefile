@@ -204,7 +204,8 @@ integration: $(OUT)/asan/readyd $(OUT)/asan/readyctl $(OUT)/readyd $(OUT)/readyc
 # --quick subset (fentry's core suite and the kernel-reach tests).
 KERNEL_TEST_BINS := $(OUT)/asan/readyd $(OUT)/asan/readyctl $(OUT)/readyd $(OUT)/readyctl $(SERVER_BINS)
 
-check-kernels: $(KERNEL_TEST_BINS)
+check-kernels: deps
+	$(Q)$(MAKE) --no-print-directory $(KERNEL_TEST_BINS)
 	$(Q)tools/kernels/run.sh $(KERNELS_ARGS)
 
 check-kernels-quick: $(KERNEL_TEST_BINS)
