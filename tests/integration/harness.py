@@ -48,6 +48,12 @@ def free_port(family=socket.AF_INET, kind=socket.SOCK_STREAM):
             return port
 
 
+def kernel_version():
+    """(major, minor) of the running kernel: what the kernel can show depends on it."""
+    major, minor = os.uname().release.split(".")[:2]
+    return int(major), int("".join(c for c in minor if c.isdigit()) or 0)
+
+
 def why_no_bpf():
     """None if this machine can run the BPF integration tests, else the reason."""
     if os.geteuid() != 0:

@@ -13,7 +13,7 @@ import socket
 import time
 import unittest
 
-from harness import (ReadydCase, free_port, mode_required, python_server,
+from harness import (ReadydCase, free_port, kernel_version, mode_required, python_server,
                      why_mode_unavailable, why_no_bpf)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -21,12 +21,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 SERVER_BIN = os.environ.get("READYD_SERVER_BIN", os.path.join(ROOT, "build/servers"))
 URING_ACCEPT = os.path.join(SERVER_BIN, "uring_accept")
 SO_PASSPIDFD = 76  # Linux 6.5
-
-
-def kernel_version():
-    """(major, minor) of the running kernel."""
-    major, minor = platform.release().split(".")[:2]
-    return int(major), int(minor)
 
 
 def connect_and_read(port, timeout=10):
