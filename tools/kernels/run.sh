@@ -91,21 +91,23 @@ module_order() {
 	done
 }
 
-# Boot once; $1 = kvm|tcg, $2 = timeout. Console to $CONSOLE; returns qemu's status.
+# Boot once; $1 = kvm|tcg, $2 = timeout, $3 = console file. Returns qemu's status
+# (124: the timeout ended it).
 boot() {
-	local accel=$1 limit=$2 cpu=max
+	local accel=$1 limit=$2 console=$3 cpu=max
 	[ "$accel" = kvm ] && cpu=host
 	timeout -k 5 "$limit" qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -m 2G -smp 2 \
-		-nographic -no-reboot -monitor none -nic none -serial "file:$CONSOLE" \
+		-nographic -no-reboot -monitor none -nic none -serial "file:$console" \
 		-kernel "$KDIR/boot/vmlinuz-$KVER" -initrd "$KDIR/initrd.img" \
 		-append "console=ttyS0 panic=-1 quiet loglevel=4 rd_out=$OUTDIR rd_guest=$REPO/tools/kernels/guest.sh" \
 		-virtfs "local,path=/,mount_tag=root,security_model=none,readonly=on,multidevs=remap" \
 		-virtfs "local,path=$OUTDIR,mount_tag=out,security_model=none,multidevs=remap" \
-		</dev/null >/dev/null 2>"$OUTDIR/qemu.err"
+		</dev/null >/dev/null 2>"$console.err"
 }
 
-# Does a KVM guest get as far as /init within 40 s? (Nested KVM can hang after the
-# kernel decompresses.) The answer is kept in build/kernels/accel; rm it to ask again.
+# Does a KVM guest get through a boot with no runs within 30 s? (Nested KVM can hang
+# after the kernel decompresses.) The answer is kept in build/kernels/accel, the probe's
+# console in build/kernels/accel-probe.log; rm the first to ask again.
 pick_accel() {
 	case "${KERNELS_ACCEL:-auto}" in
 	kvm | tcg) echo "$KERNELS_ACCEL"; return ;;
@@ -117,8 +119,8 @@ pick_accel() {
 	local accel=tcg
 	if [ -w /dev/kvm ]; then
 		: >"$OUTDIR/jobs"  # no runs: the guest powers off once up
-		boot kvm 40
-		grep -q "readyd-guest: all runs done" "$CONSOLE" && accel=kvm
+		boot kvm 30 "$BUILD/accel-probe.log"
+		grep -q "readyd-guest: all runs done" "$BUILD/accel-probe.log" && accel=kvm
 	fi
 	echo "$accel" >"$BUILD/accel"
 	echo "$accel"
@@ -166,7 +168,7 @@ for PKG in "${PKGS[@]}"; do
 	limit=${KERNELS_TIMEOUT:-$(awk '{ s += $2 } END { print s + 120 }' "$OUTDIR/jobs")}
 	say "boot $KVER ($accel, timeout ${limit}s): $(wc -l <"$OUTDIR/jobs") runs, logs in ${OUTDIR#$REPO/}"
 	start=$(date +%s)
-	boot "$accel" "$limit"
+	boot "$accel" "$limit" "$CONSOLE"
 	rc=$?
 	wall=$(($(date +%s) - start))
 	grep -a "^readyd-guest: " "$CONSOLE" | sed 's/^/    /'
