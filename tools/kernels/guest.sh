@@ -32,7 +32,7 @@ hostname readyd-vm
 
 # run.sh's settings: which readyd (READYD, READYCTL), READYD_OPTIONAL_MODES= (none).
 [ -f "$OUT/env" ] && . "$OUT/env"
-export READYD READYCTL READYD_OPTIONAL_MODES
+export READYD READYCTL READYD_OPTIONAL_MODES READYD_TEST_TIME_SCALE
 # The kernel package's modules where modprobe looks: the kernel asks for what it needs
 # (sock_diag's inet_diag, tcp_diag, udp_diag, unix_diag...) as on an installed node.
 mkdir -p "/lib/modules/$(uname -r)"
