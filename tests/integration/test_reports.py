@@ -51,7 +51,9 @@ class ReportTests(ReadydCase):
                             "the python sender past its barrier")
         verdict, took = out.split()
         self.assertEqual(verdict, "released", "the barrier fd was never closed")
-        self.assertLess(float(took), 1.0)
+        # A budget of 1 s (more under TCG, but always short of the barrier's 5 s timeout).
+        budget = min(1.0 * TIME_SCALE, 4.5)
+        self.assertLess(float(took), budget)
         self.wait_for(lambda: self.reports("py")["status"] == "past the barrier", 5, "its next message")
         if len(sections) > 1:
             self.wait_state("sh", "running")
@@ -59,7 +61,7 @@ class ReportTests(ReadydCase):
             out = self.wait_for(lambda: read_if_there(sd_out), 8, "systemd-notify to return")
             rc, ns = out.split()
             self.assertEqual(rc, "0", "systemd-notify failed (its barrier timed out?)")
-            self.assertLess(int(ns) / 1e9, 1.0, "systemd-notify waited on its barrier")
+            self.assertLess(int(ns) / 1e9, budget, "systemd-notify waited on its barrier")
         else:
             print("(no /usr/bin/systemd-notify: only the python barrier sender was checked)")
         self.assertNotIn("sd_notify message dropped", self.log())
