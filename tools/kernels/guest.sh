@@ -24,8 +24,7 @@ mount -t tmpfs -o mode=0755 tmpfs /run
 mkdir -p /run/lock /run/user && chmod 1777 /run/lock
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
 mount -t bpf bpf /sys/fs/bpf
-mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
-# tracefs is left to readyd (it mounts it when missing, as on a fresh node).
+# Neither debugfs nor tracefs: readyd mounts tracefs itself, as on a fresh node.
 ip link set lo up
 hostname readyd-vm
 [ -e /sys/kernel/btf/vmlinux ] || say "warning: no /sys/kernel/btf/vmlinux"
