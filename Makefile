@@ -1,7 +1,10 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #
 #   make            build build/readyd and build/readyctl
-#   make check      install missing Debian packages, build, run every test
+#   make check      install missing Debian packages, build, run every test (and the fentry
+#                   subset on Debian's 6.1 kernel in qemu)
+#   make check-kernels  the integration tests on Debian's 6.1 kernel in qemu, every mode
+#                   (tools/kernels/run.sh; KERNELS_ARGS="--kernel linux-image-..." for another)
 #   make demo       build and run readyd on examples/demo.conf
 #   make bench      run the benchmarks in tools/bench/ (prints figures;
 #                   BENCH_ARGS="latency --starts 50" to narrow)
@@ -40,8 +43,8 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all check demo bench deps unit integration clean format format-check lint layers docs \
-	docs-check guards mutants mutants-check fuzz fuzz-build fuzz-smoke
+.PHONY: all check check-kernels check-kernels-quick demo bench deps unit integration clean format \
+	format-check lint layers docs docs-check guards mutants mutants-check fuzz fuzz-build fuzz-smoke
 
 # Debian 12 packages: build chain, libraries, and the real servers the tests run. Installing
 # one never starts it (a policy-rc.d that says no, for the install): the tests start their own.
@@ -50,7 +53,8 @@ DEB_PKGS := make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
 	    python3 socat nginx-light redis-server prometheus curl \
 	    clang-format clang-tidy cppcheck libclang-rt-14-dev \
 	    postgresql postgresql-client mariadb-server mariadb-client openssh-server \
-	    php8.2-fpm gunicorn libfcgi-bin
+	    php8.2-fpm gunicorn libfcgi-bin \
+	    qemu-system-x86 busybox-static liburing-dev kmod
 
 # Sources by layer (docs/architecture.md): each folder may use only the ones above it.
 BASE_SRCS   := log clock util sock_types strbuf duration argv loop safe_path
@@ -185,7 +189,15 @@ unit: $(UNIT_TESTS:%=$(OUT)/tests/%)
 		UBSAN_OPTIONS=print_stacktrace=1 $$t || fail=1; \
 	done; exit $$fail
 
-integration: $(OUT)/asan/readyd $(OUT)/asan/readyctl $(OUT)/readyd $(OUT)/readyctl
+# Test servers written in C (examples/servers/*.c): uring_accept accepts through io_uring only.
+SERVER_BINS := $(OUT)/servers/uring_accept
+
+$(OUT)/servers/uring_accept: examples/servers/uring_accept.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -o $@ $< -luring
+
+integration: $(OUT)/asan/readyd $(OUT)/asan/readyctl $(OUT)/readyd $(OUT)/readyctl $(SERVER_BINS)
 	$(Q)READYD=$(OUT)/asan/readyd READYCTL=$(OUT)/asan/readyctl \
 		$(PYTHON) tests/integration/run.py
 
@@ -245,12 +257,25 @@ fuzz-smoke: fuzz-build
 	$(Q)tests/fuzz/run.sh $(FUZZ_SMOKE_SECONDS) $(FUZZ_JOBS) $(OUT)/fuzz $(OUT)/fuzz/smoke-corpus \
 		$(FUZZ_TARGETS)
 
+# The integration tests on Debian's own kernel (6.1 LTS) in qemu (tools/kernels/run.sh,
+# docs/operations.md "Kernel matrix"): every mode's per-mode suites. make check runs the
+# --quick subset (fentry's core suite and the kernel-reach tests).
+KERNEL_TEST_BINS := $(OUT)/asan/readyd $(OUT)/asan/readyctl $(OUT)/readyd $(OUT)/readyctl $(SERVER_BINS)
+
+check-kernels: deps
+	$(Q)$(MAKE) --no-print-directory $(KERNEL_TEST_BINS)
+	$(Q)tools/kernels/run.sh $(KERNELS_ARGS)
+
+check-kernels-quick: $(KERNEL_TEST_BINS)
+	$(Q)tools/kernels/run.sh --quick $(KERNELS_ARGS)
+
 check: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory guards
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory fuzz-smoke
 	$(Q)$(MAKE) --no-print-directory integration
+	$(Q)$(MAKE) --no-print-directory check-kernels-quick
 
 demo: $(OUT)/readyd $(OUT)/readyctl
 	$(Q)tools/demo.sh
@@ -272,7 +297,7 @@ bench: $(OUT)/readyd $(OUT)/readyctl $(BENCH_BINS)
 # ---- guards: the layout, the format, lint, generated docs -----------------
 # Debian 12's clang-format 14 formatted the tree; another version formats differently.
 CLANG_FORMAT ?= clang-format
-FORMAT_FILES = $(shell find src tests/unit tests/fakes tests/fuzz tools -name '*.[ch]') bpf/*.c include/*.h
+FORMAT_FILES = $(shell find src tests/unit tests/fakes tests/fuzz tools examples -name '*.[ch]') bpf/*.c include/*.h
 TIDY_CHECKS := -*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,$\
 	       -bugprone-narrowing-conversions,-bugprone-implicit-widening-of-multiplication-result,$\
 	       -bugprone-sizeof-expression,-bugprone-assignment-in-if-condition
@@ -292,9 +317,10 @@ lint: $(OUT)/readyd.skel.h
 	$(call msg,LINT,cppcheck)
 	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability,style \
 		--suppress=variableScope --inline-suppr -D_GNU_SOURCE -Iinclude -Isrc -Itests -I$(OUT) \
-		-Itests/unit -Itests/fuzz src/ tests/unit tests/fakes tests/fuzz tools/transitions.c
+		-Itests/unit -Itests/fuzz src/ tests/unit tests/fakes tests/fuzz tools/transitions.c \
+		examples/servers
 	$(call msg,LINT,clang-tidy)
-	$(Q)find src tests/fakes tests/fuzz tools -name '*.c' | xargs -P2 -n8 sh -c \
+	$(Q)find src tests/fakes tests/fuzz tools examples -name '*.c' | xargs -P2 -n8 sh -c \
 		'out=$$(clang-tidy -quiet --checks="$$0" --warnings-as-errors="*" "$$@" -- -std=gnu11 \
 		-D_GNU_SOURCE -Iinclude -Isrc -Itests -Itests/fuzz -I$(OUT) -DREADYD_VERSION=\"lint\" 2>&1) || \
 		{ echo "$$out" | grep -v "warnings generated"; exit 1; }' '$(TIDY_CHECKS)'

@@ -25,7 +25,7 @@ struct sock_addr {
 };
 
 #define SOCK_STATE_LISTEN 10 /* TCP_LISTEN; unix listeners use it too */
-/* TCP_BOUND_INACTIVE: bound, neither listening nor connected (dumped since Linux 6.10). */
+/* TCP_BOUND_INACTIVE: bound, neither listening nor connected (dumped since Linux 6.8). */
 #define SOCK_STATE_BOUND 13
 
 struct sock_entry {

@@ -5,7 +5,7 @@
 A mode that should load here and does not fails the run (poll always; tracepoint
 as root with BTF); an optional one (fentry, or READYD_OPTIONAL_MODES, see
 harness.py) that does not load is skipped with the reason printed. The run
-fails if any test fails. Usage: run.py [-k PATTERN] [--modes fentry,tracepoint]
+fails if any test fails. Usage: run.py [-k PATTERN] [--modes fentry,tracepoint] [--no-once]
 """
 import argparse
 import os
@@ -19,6 +19,7 @@ import test_core  # noqa: E402
 import test_durable  # noqa: E402
 import test_health  # noqa: E402
 import test_hostile  # noqa: E402
+import test_kernels  # noqa: E402
 import test_reports  # noqa: E402
 import test_served  # noqa: E402
 import test_sockets  # noqa: E402
@@ -32,8 +33,10 @@ ONCE = [test_core.ControlTests, test_artifacts.ArtifactTests, test_health.ProbeT
         test_health.EnvironmentTests, test_reports.ReportTests, test_trees.TreeTests,
         test_trees.WatchTests, test_trees.ExecTests, test_sockets.SocketTests,
         test_sockets.PollModeAsUserTests, test_served.ServedTests,
-        test_hostile.HostilePathTests, test_hostile.HostileNotifyTests]
-PER_MODE = [test_core.CoreTests, test_sockets.RestartTests, test_durable.DurableTests]
+        test_hostile.HostilePathTests, test_hostile.HostileNotifyTests,
+        test_kernels.AutoModeTests]
+PER_MODE = [test_core.CoreTests, test_sockets.RestartTests, test_durable.DurableTests,
+            test_kernels.KernelReachTests]
 
 
 def mode_class(base, mode):
@@ -44,6 +47,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("-k", dest="pattern", action="append", help="only tests matching")
     ap.add_argument("--modes", default=",".join(MODES))
+    ap.add_argument("--no-once", action="store_true",
+                    help="only the per-mode suites, not the ones that run once")
     args = ap.parse_args()
     loader = unittest.TestLoader()
     if args.pattern:
@@ -52,7 +57,7 @@ def main():
     for mode in args.modes.split(","):
         for base in PER_MODE:
             suite.addTests(loader.loadTestsFromTestCase(mode_class(base, mode)))
-    for cls in ONCE:
+    for cls in [] if args.no_once else ONCE:
         suite.addTests(loader.loadTestsFromTestCase(cls))
     result = unittest.TextTestRunner(verbosity=2).run(suite)
     for test, reason in result.skipped:

@@ -9,8 +9,8 @@ import stat
 import subprocess
 import time
 
-from harness import (PYTHON, READYD, DirWatch, ReadydCase, free_port, parse_delay_ms, python_server,
-                     tagged_pids, write_nginx_conf)
+from harness import (PYTHON, READYD, DirWatch, ReadydCase, free_port, kernel_version, parse_delay_ms,
+                     python_server, tagged_pids, write_nginx_conf)
 
 
 class CoreTests(ReadydCase):
@@ -18,7 +18,9 @@ class CoreTests(ReadydCase):
 
     def test_listening_is_not_ready_accepting_is(self):
         port = free_port()
-        self.start_readyd(self.service("slow", python_server("slow_accept.py", port, 2),
+        # 4 s between listen() and accept(): room for a slow machine (qemu's TCG, make
+        # check-kernels) to see it listening, and still starting, before it accepts.
+        self.start_readyd(self.service("slow", python_server("slow_accept.py", port, 4),
                                        "tcp:127.0.0.1:%d" % port))
         self.wait_for(lambda: self.listener("slow", "tcp:127.0.0.1:%d" % port)["level"] == "listening",
                       10, "the listener to be listening")
@@ -27,8 +29,8 @@ class CoreTests(ReadydCase):
         s = self.wait_state("slow", "running", timeout=10)
         l = self.listener("slow", "tcp:127.0.0.1:%d" % port)
         self.assertEqual(l["via"], "accept")
-        self.assertGreaterEqual(s["ready_ms"], 1900)
-        self.assertGreaterEqual(l["after_spawn_ms"]["accepting"] - l["after_spawn_ms"]["listening"], 1900)
+        self.assertGreaterEqual(s["ready_ms"], 3900)
+        self.assertGreaterEqual(l["after_spawn_ms"]["accepting"] - l["after_spawn_ms"]["listening"], 3900)
         self.assertEqual(self.metric("readyd_service_state", service="slow", state="running"), 1)
 
     def test_asyncio_server_ready_via_epoll(self):
@@ -123,9 +125,14 @@ class CoreTests(ReadydCase):
     def test_never_accepting_fails_at_ready_timeout(self):
         port = free_port()
         self.start_readyd(self.service("stuck", python_server("never_listen.py", port),
-                                       "tcp:127.0.0.1:%d" % port, ready_timeout="1s", restart="no"))
-        s = self.wait_state("stuck", "failed", timeout=10)
-        self.assertIn("not ready after 1.00s (tcp:127.0.0.1:%d bound)" % port, s["cause"])
+                                       "tcp:127.0.0.1:%d" % port, ready_timeout="3s", restart="no"))
+        # 3 s: under qemu's TCG (make check-kernels) python takes over a second to bind.
+        s = self.wait_state("stuck", "failed", timeout=12)
+        # BPF modes see the bind() itself. Poll mode sees a socket bound but not listening in
+        # sock_diag's TCP_BOUND_INACTIVE dump, from Linux 6.8: before it (Debian 12's 6.1) the
+        # socket shows nowhere until it listens, and the cause says absent.
+        level = "absent" if self.MODE == "poll" and kernel_version() < (6, 8) else "bound"
+        self.assertIn("not ready after 3.00s (tcp:127.0.0.1:%d %s)" % (port, level), s["cause"])
         # The stuck process is stopped, and with restart=no not started again.
         self.wait_for(lambda: self.status("stuck")["pid"] == 0, 15, "the stuck process to be killed")
         self.assertEqual(self.status("stuck")["restarts"], 0)

@@ -127,7 +127,9 @@ class DurableTests(ReadydCase):
 
     def test_one_still_starting_is_taken_back_starting(self):
         port = free_port()
-        self.start_readyd(self.service("slow", "%s -u %s/slow_accept.py %d 2" % (
+        # 5 s before it accepts: killing readyd and starting the next one must fit in it, and
+        # under qemu's TCG (make check-kernels) that takes the sanitized readyd over 2 s.
+        self.start_readyd(self.service("slow", "%s -u %s/slow_accept.py %d 5" % (
             PYTHON, SERVERS, port), "tcp:127.0.0.1:%d" % port, ready_timeout="20s"))
         s = self.wait_for(lambda: (lambda s: s["pid"] and s)(self.status("slow")), 10, "spawn")
         self.assertEqual(s["state"], "starting")
@@ -144,7 +146,8 @@ class DurableTests(ReadydCase):
         # s6's protocol: the line comes on fd 3 after readyd was replaced.
         script = os.path.join(self.tmp, "s6.py")
         with open(script, "w") as f:
-            f.write("import os, time\ntime.sleep(3)\nos.write(3, b'\\n')\ntime.sleep(600)\n")
+            # 6 s: the kill and the next readyd's start must fit in it, under TCG too.
+            f.write("import os, time\ntime.sleep(6)\nos.write(3, b'\\n')\ntime.sleep(600)\n")
         self.start_readyd(self.service("s6", "%s %s" % (PYTHON, script), ready="fd:3",
                                        ready_timeout="20s"))
         pid = self.wait_for(lambda: self.status("s6")["pid"], 10, "spawn")

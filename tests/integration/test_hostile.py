@@ -11,7 +11,7 @@ import subprocess
 import textwrap
 import time
 
-from harness import PYTHON, READYCTL, ReadydCase, free_port, freeze
+from harness import PYTHON, READYCTL, TIME_SCALE, ReadydCase, free_port, freeze, kernel_version
 
 NOBODY = pwd.getpwnam("nobody")
 AS_NOBODY = dict(user=NOBODY.pw_uid, group=NOBODY.pw_gid, extra_groups=[])
@@ -514,8 +514,8 @@ class HostileNotifyTests(ReadydCase):
         print("(readyctl list under the SO_LINGER attack: worst %.1f ms, idle median %.1f ms)"
               % (worst, baseline))
         # Each close would wait the 5 s linger on the loop; a busy 2-CPU machine under ASan
-        # answers within tens of ms (the bench figure is the non-ASan one).
-        self.assertLess(worst, 1000, "the loop waited on a received fd's close")
+        # answers within tens to hundreds of ms (the bench figure is the non-ASan one).
+        self.assertLess(worst, 1000 * min(TIME_SCALE, 4), "the loop waited on a received fd's close")
         self.assertEqual(self.status("web")["state"], "running")
 
     def spawn_with_pid(self, pid, hold):
@@ -549,15 +549,24 @@ class HostileNotifyTests(ReadydCase):
         self.assertEqual(self.status("svc")["state"], "starting")
         p.stdin.close()
         p.wait()
-        # Gone: it sends and exits before readyd reads (readyd frozen meanwhile).
-        freeze(self.proc.pid)
-        try:
-            p = self.spawn_with_pid(child, hold=False)
-            p.wait()
-        finally:
-            os.kill(self.proc.pid, signal.SIGCONT)
-        self.wait_for(lambda: self.foreign() >= 2, 5, "the exited spoofer's message to be dropped")
-        self.assertEqual(self.status("svc")["state"], "starting")
+        spoofs = 1
+        if kernel_version() >= (6, 5):
+            # Gone: it sends and exits before readyd reads (readyd frozen meanwhile).
+            freeze(self.proc.pid)
+            try:
+                p = self.spawn_with_pid(child, hold=False)
+                p.wait()
+            finally:
+                os.kill(self.proc.pid, signal.SIGCONT)
+            self.wait_for(lambda: self.foreign() >= 2, 5, "the exited spoofer's message to be dropped")
+            self.assertEqual(self.status("svc")["state"], "starting")
+            spoofs = 2
+        else:
+            # No SO_PASSPIDFD: an exited sender is known by its pid alone, and one of the
+            # pid the service's child had counts (docs/configuration.md): the gap the pidfd
+            # closes from 6.5 is not asserted closed here.
+            print("(kernel %s has no SO_PASSPIDFD: the exited spoofer's case is the documented "
+                  "gap, not tested)" % os.uname().release, end=" ")
         # The service's own child, exited before readyd reads it: that one counts.
         freeze(self.proc.pid)
         try:
@@ -566,7 +575,7 @@ class HostileNotifyTests(ReadydCase):
         finally:
             os.kill(self.proc.pid, signal.SIGCONT)
         self.wait_state("svc", "running", timeout=10)
-        self.assertEqual(self.foreign(), 2)
+        self.assertEqual(self.foreign(), spoofs)
 
     def test_a_flood_of_accepted_messages_is_logged_in_a_few_lines(self):
         # Before: one log line per STATUS= (51k lines in 4 s). Each is still applied.

@@ -4,7 +4,7 @@ import os
 import socket
 import time
 
-from harness import ReadydCase, free_port, python_server
+from harness import TIME_SCALE, ReadydCase, free_port, python_server
 
 
 def read_if_there(path):
@@ -51,7 +51,9 @@ class ReportTests(ReadydCase):
                             "the python sender past its barrier")
         verdict, took = out.split()
         self.assertEqual(verdict, "released", "the barrier fd was never closed")
-        self.assertLess(float(took), 1.0)
+        # A budget of 1 s (more under TCG, but always short of the barrier's 5 s timeout).
+        budget = min(1.0 * TIME_SCALE, 4.5)
+        self.assertLess(float(took), budget)
         self.wait_for(lambda: self.reports("py")["status"] == "past the barrier", 5, "its next message")
         if len(sections) > 1:
             self.wait_state("sh", "running")
@@ -59,7 +61,7 @@ class ReportTests(ReadydCase):
             out = self.wait_for(lambda: read_if_there(sd_out), 8, "systemd-notify to return")
             rc, ns = out.split()
             self.assertEqual(rc, "0", "systemd-notify failed (its barrier timed out?)")
-            self.assertLess(int(ns) / 1e9, 1.0, "systemd-notify waited on its barrier")
+            self.assertLess(int(ns) / 1e9, budget, "systemd-notify waited on its barrier")
         else:
             print("(no /usr/bin/systemd-notify: only the python barrier sender was checked)")
         self.assertNotIn("sd_notify message dropped", self.log())
@@ -143,16 +145,16 @@ class ReportTests(ReadydCase):
         t0 = time.monotonic()
         rc, _, err = self.ctl("list")
         self.assertEqual(rc, 0, err)
-        self.assertLess(time.monotonic() - t0, 1.0)
+        self.assertLess(time.monotonic() - t0, 1.0 * TIME_SCALE)
         # ...and another service starts and is seen at once.
         t0 = time.monotonic()
         with open(os.path.join(self.tmp, "readyd.conf"), "a") as f:
             f.write(self.service("web", python_server("asyncio_server.py", port), "tcp:127.0.0.1:%d" % port))
         rc, out, err = self.ctl("reload")
         self.assertEqual(rc, 0, err)
-        s = self.wait_state("web", "running", timeout=10)
-        self.assertLess(s["ready_ms"], 2000, "the flood delayed another service's readiness")
-        self.assertLess(time.monotonic() - t0, 5)
+        s = self.wait_state("web", "running", timeout=10 * TIME_SCALE)
+        self.assertLess(s["ready_ms"], 2000 * TIME_SCALE, "the flood delayed another service's readiness")
+        self.assertLess(time.monotonic() - t0, 5 * TIME_SCALE)
         r = self.reports("flood")["rejected"]
         self.assertGreater(r["malformed"], 1000)
         self.assertGreater(r["oversized"], 0)

@@ -2,6 +2,7 @@
 #include "daemon/in/notify.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +90,22 @@ static void log_message(struct unit *u, const struct notify_msg *m, pid_t sender
 }
 
 /*
+ * Before Linux 6.5 no pidfd comes with a datagram: the sender is known by its pid
+ * only. Alive, it is judged by where it runs now: a process of the tree that left
+ * it lately may have been followed by another user's process with its pid, which
+ * must not pass for it. Exited (systemd-notify may be before it is read), it counts
+ * if a process of that pid left the tree lately: the gap the pidfd closes.
+ */
+static bool by_pid(struct unit *u, pid_t pid)
+{
+	if (pid <= 0)
+		return false;
+	if (kill(pid, 0) == 0 || errno == EPERM)
+		return unit_tree_holds(u, pid);
+	return unit_tree_contains(u, pid);
+}
+
+/*
  * Is the sender one of the service's processes? Asked of its pidfd where
  * the kernel gave one: a pid that exited may be another process's already.
  */
@@ -98,8 +115,8 @@ static bool from_the_tree(struct unit *u, const struct notify_datagram *dg, cons
 	pid_t pid = dg->cred.pid;
 
 	*detail = "the sender is not in the service's process tree";
-	if (s->pidfd < 0) /* before Linux 6.5: the pid alone (docs/operations.md) */
-		return unit_tree_contains(u, pid);
+	if (s->pidfd < 0) /* before Linux 6.5: the pid alone (docs/configuration.md) */
+		return by_pid(u, pid);
 	if (s->cgroupid && unit_cgroup_has_id(u, s->cgroupid))
 		return true;
 	if (s->gone) {
