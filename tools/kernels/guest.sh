@@ -19,8 +19,7 @@ say() { echo "readyd-guest: $*"; }
 # writable /tmp and /run (the overlay's tmpfs upper makes the rest writable too).
 mount -t devpts -o gid=5,mode=620 devpts /dev/pts 2>/dev/null || { mkdir -p /dev/pts && mount -t devpts devpts /dev/pts; }
 mkdir -p /dev/shm && mount -t tmpfs -o mode=1777 tmpfs /dev/shm
-mount -t tmpfs -o mode=1777 tmpfs /tmp
-mount -t tmpfs -o mode=0755 tmpfs /run
+# (/tmp and /run: tools/kernels/init mounted them, under the tree under test if it is there.)
 mkdir -p /run/lock /run/user && chmod 1777 /run/lock
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
 mount -t bpf bpf /sys/fs/bpf

@@ -100,7 +100,7 @@ boot() {
 	timeout -k 5 "$limit" qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -m 2G -smp 2 \
 		-nographic -no-reboot -monitor none -nic none -serial "file:$console" \
 		-kernel "$KDIR/boot/vmlinuz-$KVER" -initrd "$KDIR/initrd.img" \
-		-append "console=ttyS0 panic=-1 softlockup_panic=1 quiet loglevel=5 rd_out=$OUTDIR rd_guest=$REPO/tools/kernels/guest.sh" \
+		-append "console=ttyS0 panic=-1 softlockup_panic=1 quiet loglevel=5 rd_out=$OUTDIR rd_repo=$REPO rd_guest=$REPO/tools/kernels/guest.sh" \
 		-virtfs "local,path=/,mount_tag=root,security_model=none,readonly=on,multidevs=remap" \
 		-virtfs "local,path=$OUTDIR,mount_tag=out,security_model=none,multidevs=remap" \
 		</dev/null >/dev/null 2>"$console.err"
