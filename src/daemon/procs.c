@@ -78,6 +78,9 @@ static bool proc_tree_alive(const struct unit_proc *p)
 	/* What a [watch] leaves behind is not readyd's: it never waits for it. */
 	if (p->main_alive || p->u->cfg->adopted)
 		return p->main_alive;
+	/* Never started (a boot's first spawn): nothing to look for, and no map to walk. */
+	if (!p->child.pid && p->cg.dirfd < 0)
+		return false;
 	if (p->cg.dirfd >= 0) {
 		int populated = cgroup_populated(&p->cg);
 		if (populated >= 0)

@@ -4,6 +4,7 @@
  * processes and timers is carried out here (the processes themselves are
  * procs.c's), then every module hears of it, in the order daemon.c gave.
  */
+#include "daemon/procs.h"
 #include "daemon/unit.h"
 
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/random.h>
 
 #include "base/clock.h"
@@ -257,6 +259,26 @@ static int before_spawn(struct unit *u, struct svc_exit *fail)
 	return 0;
 }
 
+/*
+ * Can the kernel's maps still hold entries of u's previous instance? A first
+ * start has none (its id is new). The kernel drops a process's entry when it
+ * exits and a TCP listener's when it closes; only a unix listener's stays
+ * (no hook sees it close). A forget walks both maps: a storm of 1,000
+ * restarts had made that 1,000 walks of every entry.
+ */
+static bool may_have_leftovers(const struct unit *u)
+{
+	if (!u->svc.spawned_at)
+		return false;
+	for (size_t i = 0; i < u->svc.n_listeners; i++)
+		if (u->svc.listeners[i].spec->proto == LISTEN_UNIX)
+			return true;
+	for (size_t i = 0; i < u->svc.n_observed; i++)
+		if (u->svc.observed[i].has_bound && u->svc.observed[i].bound.family == AF_UNIX)
+			return true;
+	return !unit_has_cgroups(u); /* without one, a tree's end is the events' word alone */
+}
+
 static void unit_spawn(struct unit *u)
 {
 	struct daemon *d = u->d;
@@ -265,8 +287,7 @@ static void unit_spawn(struct unit *u)
 	int err;
 
 	unit_adopt_next_config(u);
-	/* Leftovers of the previous instance; a first start has none (its id is new). */
-	if (d->tracer && u->svc.spawned_at)
+	if (d->tracer && may_have_leftovers(u))
 		tracer_forget_unit(d->tracer, u->id);
 	err = before_spawn(u, &in.exit);
 	forked_at = now_mono_ns(); /* before the fork: no event of the child can be older */
