@@ -154,6 +154,24 @@ def tagged_pids(tag):
     return found
 
 
+def cgroup_pids(readyd_pid):
+    """Processes still in the cgroups readyd made (readyd.PID/...): a daemon that rewrites its
+    environment for its process title (redis) carries no tag to find it by."""
+    if not readyd_pid:
+        return []
+    found = []
+    for root in ("/sys/fs/cgroup/unified", "/sys/fs/cgroup"):
+        base = os.path.join(root, "readyd.%d" % readyd_pid)
+        for dirpath, _, files in os.walk(base):
+            if "cgroup.procs" in files:
+                try:
+                    with open(os.path.join(dirpath, "cgroup.procs")) as f:
+                        found += [int(p) for p in f.read().split()]
+                except OSError:
+                    pass
+    return sorted(set(found))
+
+
 def freeze(pid, timeout=5):
     """SIGSTOP pid and return once it is really stopped. Until then the task may still be
     inside accept(), which takes a connection that arrived before it looks at the signal."""
@@ -265,13 +283,13 @@ class ReadydCase(unittest.TestCase):
             rc = self.proc.returncode
         for fn in self.extra_cleanup:
             fn()
-        left = tagged_pids(self.tag)
+        left = tagged_pids(self.tag) + cgroup_pids(self.proc.pid if self.proc else None)
         # readyd's BPF holder (os/bpf_holder.c) outlives readyd by its kernel release: a
         # process that ends on its own within 3 s is not left behind.
         deadline = time.monotonic() + 3
         while left and time.monotonic() < deadline:
             time.sleep(0.05)
-            left = tagged_pids(self.tag)
+            left = tagged_pids(self.tag) + cgroup_pids(self.proc.pid if self.proc else None)
         named = []  # (what each was, for the failure message)
         for pid in left:
             try:
