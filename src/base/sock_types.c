@@ -8,12 +8,20 @@
 #include <string.h>
 #include <sys/socket.h>
 
-void sock_table_free(struct sock_table *t)
+/* Back to no index: lookups walk the table. */
+static void unindex(struct sock_table *t)
 {
-	free(t->v);
 	free(t->by_key);
 	free(t->keys);
 	free(t->by_inode);
+	t->by_key = t->by_inode = NULL;
+	t->keys = NULL;
+}
+
+void sock_table_free(struct sock_table *t)
+{
+	free(t->v);
+	unindex(t);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -31,20 +39,19 @@ uint64_t sock_addr_key(const struct sock_addr *a)
 	return a->family == AF_UNIX ? sock_path_key(a->path) : a->port;
 }
 
-static const struct sock_table *sorting; /* qsort has no context argument */
-
-static int by_key(const void *a, const void *b)
+/* Index i's key, for sorting: keys[] is filled (by v's order) before the sort. */
+static int by_key(const void *a, const void *b, void *keys)
 {
-	uint64_t ka = sock_addr_key(&sorting->v[*(const uint32_t *)a].addr);
-	uint64_t kb = sock_addr_key(&sorting->v[*(const uint32_t *)b].addr);
+	uint64_t ka = ((const uint64_t *)keys)[*(const uint32_t *)a];
+	uint64_t kb = ((const uint64_t *)keys)[*(const uint32_t *)b];
 
 	return ka < kb ? -1 : ka > kb;
 }
 
-static int by_inode(const void *a, const void *b)
+static int by_inode(const void *a, const void *b, void *table)
 {
-	uint32_t ia = sorting->v[*(const uint32_t *)a].inode;
-	uint32_t ib = sorting->v[*(const uint32_t *)b].inode;
+	const struct sock_entry *v = ((const struct sock_table *)table)->v;
+	uint32_t ia = v[*(const uint32_t *)a].inode, ib = v[*(const uint32_t *)b].inode;
 
 	return ia < ib ? -1 : ia > ib;
 }
@@ -52,29 +59,27 @@ static int by_inode(const void *a, const void *b)
 int sock_table_index(struct sock_table *t)
 {
 	size_t size = t->n ? t->n : 1;
+	uint64_t *raw = malloc(size * sizeof(*raw)); /* keys in v's order */
 
-	free(t->by_key);
-	free(t->keys);
-	free(t->by_inode);
+	unindex(t);
 	t->by_key = malloc(size * sizeof(*t->by_key));
 	t->keys = malloc(size * sizeof(*t->keys));
 	t->by_inode = malloc(size * sizeof(*t->by_inode));
-	if (!t->by_key || !t->keys || !t->by_inode) {
-		free(t->by_key);
-		free(t->keys);
-		free(t->by_inode);
-		t->by_key = t->by_inode = NULL;
-		t->keys = NULL;
+	if (!raw || !t->by_key || !t->keys || !t->by_inode) {
+		free(raw);
+		unindex(t);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < t->n; i++)
+	/* Each key computed once (a unix path is hashed), then put in by_key's order. */
+	for (size_t i = 0; i < t->n; i++) {
 		t->by_key[i] = t->by_inode[i] = (uint32_t)i;
-	sorting = t;
-	qsort(t->by_key, t->n, sizeof(*t->by_key), by_key);
-	qsort(t->by_inode, t->n, sizeof(*t->by_inode), by_inode);
-	sorting = NULL;
+		raw[i] = sock_addr_key(&t->v[i].addr);
+	}
+	qsort_r(t->by_key, t->n, sizeof(*t->by_key), by_key, raw);
+	qsort_r(t->by_inode, t->n, sizeof(*t->by_inode), by_inode, t);
 	for (size_t i = 0; i < t->n; i++)
-		t->keys[i] = sock_addr_key(&t->v[t->by_key[i]].addr);
+		t->keys[i] = raw[t->by_key[i]];
+	free(raw);
 	return 0;
 }
 
