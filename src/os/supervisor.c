@@ -201,7 +201,12 @@ child_run(const struct process_config *cfg, struct child_setup *c)
 }
 
 /* clone3() needs 5.3, CLONE_INTO_CGROUP 5.7: fork() and the hook moves it, before. */
-static bool no_clone3;
+static bool no_clone3, no_into_cgroup;
+
+static long clone3_with(struct clone_args *args)
+{
+	return syscall(SYS_clone3, args, sizeof(*args));
+}
 
 /*
  * fork(), born in the cgroup (cgroup_fd >= 0) and with its pidfd: moving a
@@ -215,31 +220,35 @@ static pid_t fork_into(int cgroup_fd, int *pidfd, bool *in_cgroup)
 	struct clone_args args = { .flags = CLONE_PIDFD,
 				   .pidfd = (uint64_t)(uintptr_t)pidfd,
 				   .exit_signal = SIGCHLD };
-	long pid;
+	long pid = -1;
+	int err;
 
 	*pidfd = -1;
 	*in_cgroup = false;
-	if (!no_clone3) {
-		if (cgroup_fd >= 0) {
-			args.flags |= CLONE_INTO_CGROUP;
-			args.cgroup = (uint64_t)cgroup_fd;
-		}
-		pid = syscall(SYS_clone3, &args, sizeof(args));
+	if (no_clone3)
+		return fork();
+	if (cgroup_fd >= 0 && !no_into_cgroup) {
+		args.flags |= CLONE_INTO_CGROUP;
+		args.cgroup = (uint64_t)cgroup_fd;
+		pid = clone3_with(&args);
 		if (pid >= 0) {
-			*in_cgroup = pid > 0 && cgroup_fd >= 0;
+			*in_cgroup = pid > 0;
 			return (pid_t)pid;
 		}
-		if (errno != ENOSYS && errno != E2BIG && errno != EINVAL) {
-			if (!(args.flags & CLONE_INTO_CGROUP))
-				return -1;
-			/* That cgroup refuses it (EBUSY, EACCES...): the hook tries and says why.
-			 */
-			args.flags &= ~(uint64_t)CLONE_INTO_CGROUP;
-			pid = syscall(SYS_clone3, &args, sizeof(args));
-			return (pid_t)pid;
-		}
-		no_clone3 = true; /* an older kernel: fork() from now on */
+		/* 5.3-5.6 know no CLONE_INTO_CGROUP (EINVAL, E2BIG); else that cgroup refuses
+		 * it (EBUSY, EACCES...): born in readyd's, the hook moves it and says why. */
+		err = errno;
+		args.flags &= ~(uint64_t)CLONE_INTO_CGROUP;
+		args.cgroup = 0;
+		pid = clone3_with(&args);
+		if (pid >= 0 && (err == EINVAL || err == E2BIG))
+			no_into_cgroup = true;
+	} else {
+		pid = clone3_with(&args);
 	}
+	if (pid >= 0 || (errno != ENOSYS && errno != EINVAL && errno != E2BIG))
+		return (pid_t)pid;
+	no_clone3 = true; /* before 5.3: fork() from now on */
 	*pidfd = -1;
 	return fork();
 }
