@@ -168,7 +168,8 @@ static void the_sender_is_known_by_its_pidfd(void **state)
 		notify_done(&dg);
 		close(tx);
 		close(rx);
-		skip(); /* a kernel before 6.5: no SO_PASSPIDFD */
+		print_message("skipped: no SO_PASSPIDFD on this kernel (before 6.5)\n");
+		skip();
 	}
 	assert_false(dg.sender.gone);
 	assert_true(notify_sender_alive(&dg.sender));
