@@ -179,16 +179,6 @@ bool closer_idle(struct closer *c)
 	return idle;
 }
 
-void closer_wait_idle(struct closer *c)
-{
-	if (!c)
-		return;
-	pthread_mutex_lock(&c->lock);
-	while (c->n || c->busy)
-		pthread_cond_wait(&c->cond, &c->lock);
-	pthread_mutex_unlock(&c->lock);
-}
-
 void closer_stop(struct closer *c)
 {
 	if (!c)

@@ -34,11 +34,10 @@ void closer_push_fds(struct closer *c, const int *fds, size_t n);
 /* fds queued or being closed right now. */
 size_t closer_backlog(struct closer *c);
 /*
- * Block until the queue is empty. The kernel refuses to attach a program to
- * a tracepoint it is still being detached from (EEXIST).
+ * Is the queue empty, nothing being released? Asks, never waits (true
+ * without a closer): the kernel refuses to attach a program to a tracepoint
+ * it is still detaching (EEXIST), so the tracer asks before attaching.
  */
-void closer_wait_idle(struct closer *c);
-/* Is the queue empty, nothing being released? (Asks, never waits; true without a closer.) */
 bool closer_idle(struct closer *c);
 /* Release whatever is still queued, then join the thread. */
 void closer_stop(struct closer *c);
