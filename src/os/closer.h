@@ -12,9 +12,10 @@
  *    FUSE or NFS waits for its flush. Sockets get SO_LINGER off before the
  *    close, so the usual cost is nothing; the thread takes whatever remains.
  *
- * Each closer is one thread with its own queue: the tracer's (links, and
- * attaching waits for it to be idle) and the notify sockets' (fds, never
- * waited on, so a close that never ends delays nothing but later closes).
+ * Each closer is one thread with its own queue: the tracer's (links; it
+ * attaches again only once that one is idle) and the notify sockets' (fds:
+ * a close that never ends delays nothing but later closes). Neither is
+ * ever waited on.
  * docs/architecture.md, "Threads".
  */
 #ifndef READYD_CLOSER_H
