@@ -27,6 +27,7 @@
 #define AF_INET		 2
 #define AF_INET6	 10
 #define TCP_LISTEN	 10
+#define TCP_SYN_RECV	 3
 #define S_IFMT		 00170000
 #define S_IFSOCK	 0140000
 #define EPOLL_CTL_ADD	 1
@@ -55,6 +56,18 @@ struct {
 	__type(key, __u64);	   /* struct sock * */
 	__type(value, struct rd_listener);
 } listeners SEC(".maps");
+
+/*
+ * TCP ports whose accept queues userspace samples only when a connection
+ * arrives (the event-armed stall check): one event per arming, so a busy
+ * listener costs one event per sample, an idle one none.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192); /* resized by userspace before load */
+	__type(key, __u32);	   /* local port, host byte order */
+	__type(value, struct rd_queue_port);
+} queue_ports SEC(".maps");
 
 /* bind()/listen() arguments kept from syscall entry to exit, per thread. */
 struct pending_bind {
@@ -316,6 +329,39 @@ int BPF_PROG(on_tcp_destroy, struct sock *sk)
 	fill_sock(e, sk);
 	/* Closed because its process is exiting: the exit, not the close, is the news. */
 	e->aux = BPF_CORE_READ(bpf_get_current_task_btf(), flags) & PF_EXITING ? 1 : 0;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/*
+ * ---- always on: a connection queued on a watched port ----
+ * inet_csk_clone_lock() makes the child of a listener with its state copied
+ * (LISTEN) and sets SYN_RECV: once per passive connection, as it is queued.
+ * The other six state changes of a connection cost two compares. The ring
+ * space is reserved before the arming is claimed, so a full ring buffer
+ * leaves the port armed for the next connection.
+ */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(on_sock_state, struct sock *sk, int oldstate, int newstate)
+{
+	struct rd_queue_port *q;
+	struct rd_event *e;
+	__u32 port;
+
+	if (oldstate != TCP_LISTEN || newstate != TCP_SYN_RECV)
+		return 0;
+	port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	q = bpf_map_lookup_elem(&queue_ports, &port);
+	if (!q || !q->armed)
+		return 0;
+	e = event_reserve(RD_EV_QUEUED, q->kid);
+	if (!e)
+		return 0;
+	if (!__sync_fetch_and_and(&q->armed, 0)) {
+		bpf_ringbuf_discard(e, 0); /* another CPU sent it */
+		return 0;
+	}
+	fill_sock(e, sk);
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }

@@ -22,6 +22,7 @@ enum rd_event_type {
 	RD_EV_CLOSE,	 /* a known TCP listener was destroyed (unix: userspace checks) */
 	RD_EV_FORK,	 /* a watched process forked a new process; aux = child tgid */
 	RD_EV_EXIT,	 /* the last thread of a watched process exited */
+	RD_EV_QUEUED,	 /* a connection was queued on an armed port (queue_ports); disarmed */
 };
 
 /*
@@ -49,6 +50,15 @@ struct rd_listener {
 	__u32 kid;
 	__u32 pad;
 	__u64 flags; /* 64-bit: atomic fetch-or on it needs no -mcpu=v3 */
+};
+
+/* queue_ports' values: whom a port's connections concern, and whether to say so. */
+#define RD_KID_SHARED 0xffffffffu /* several services declare the port */
+
+struct rd_queue_port {
+	__u32 kid;   /* RD_KID(unit, 0), or RD_KID_SHARED */
+	__u32 refs;  /* declared listeners on the port (userspace's count) */
+	__u64 armed; /* 1: send the next RD_EV_QUEUED; 64-bit for the atomic fetch-and */
 };
 
 struct rd_event {

@@ -124,6 +124,9 @@ static int attach_base(struct tracer *t, bool fentry)
 	s->links.on_tcp_destroy = bpf_program__attach(s->progs.on_tcp_destroy);
 	if (!s->links.on_tcp_destroy)
 		return -errno;
+	s->links.on_sock_state = bpf_program__attach(s->progs.on_sock_state);
+	if (!s->links.on_sock_state)
+		return -errno;
 	if (fentry) {
 		s->links.on_csk_accept = bpf_program__attach(s->progs.on_csk_accept);
 		if (!s->links.on_csk_accept)
@@ -168,6 +171,8 @@ static int load(struct tracer *t, enum tracer_mode mode, const struct tracer_opt
 	bpf_map__set_max_entries(t->skel->maps.watched_tgids,
 				 o->max_watched ? o->max_watched : 16384);
 	bpf_map__set_max_entries(t->skel->maps.listeners,
+				 o->max_listeners ? o->max_listeners : 8192);
+	bpf_map__set_max_entries(t->skel->maps.queue_ports,
 				 o->max_listeners ? o->max_listeners : 8192);
 	/*
 	 * fentry adds accepts seen in the socket layer (io_uring too); the
@@ -424,6 +429,60 @@ void tracer_forget_unit(struct tracer *t, uint32_t unit)
 		return;
 	forget_in(t->skel->maps.watched_tgids, sizeof(__u32), sizeof(__u32), unit);
 	forget_in(t->skel->maps.listeners, sizeof(__u64), sizeof(struct rd_listener), unit);
+}
+
+/* ---- event-armed accept-queue checks ---- */
+
+bool tracer_queue_events(const struct tracer *t)
+{
+	return t && t->skel;
+}
+
+int tracer_queue_watch(struct tracer *t, uint16_t port, uint32_t kid)
+{
+	struct rd_queue_port q = { .kid = kid, .refs = 1, .armed = 1 };
+	uint32_t key = port;
+
+	if (!t->skel)
+		return -EOPNOTSUPP;
+	if (!bpf_map__lookup_elem(t->skel->maps.queue_ports, &key, sizeof(key), &q, sizeof(q), 0)) {
+		q.refs++;
+		q.kid = q.kid == kid ? kid : RD_KID_SHARED;
+		q.armed = 1;
+	}
+	return bpf_map__update_elem(t->skel->maps.queue_ports, &key, sizeof(key), &q, sizeof(q), 0);
+}
+
+void tracer_queue_unwatch(struct tracer *t, uint16_t port)
+{
+	struct rd_queue_port q;
+	uint32_t key = port;
+
+	if (!t->skel ||
+	    bpf_map__lookup_elem(t->skel->maps.queue_ports, &key, sizeof(key), &q, sizeof(q), 0))
+		return;
+	if (q.refs <= 1) {
+		bpf_map__delete_elem(t->skel->maps.queue_ports, &key, sizeof(key), 0);
+		return;
+	}
+	q.refs--; /* a shared port stays shared until its last listener goes */
+	bpf_map__update_elem(t->skel->maps.queue_ports, &key, sizeof(key), &q, sizeof(q), BPF_EXIST);
+}
+
+int tracer_queue_rearm(struct tracer *t, uint16_t port)
+{
+	struct rd_queue_port q;
+	uint32_t key = port;
+	int err;
+
+	if (!t->skel)
+		return -EOPNOTSUPP;
+	err = bpf_map__lookup_elem(t->skel->maps.queue_ports, &key, sizeof(key), &q, sizeof(q), 0);
+	if (err || q.armed)
+		return err;
+	q.armed = 1;
+	return bpf_map__update_elem(t->skel->maps.queue_ports, &key, sizeof(key), &q, sizeof(q),
+				    BPF_EXIST);
 }
 
 struct tree_walk {

@@ -59,6 +59,18 @@ void tracer_forget_sock(struct tracer *t, uint64_t sk);
 void tracer_forget_unit(struct tracer *t, uint32_t unit);
 
 /*
+ * Event-armed accept-queue checks: the kernel sends one RD_EV_QUEUED when a
+ * connection is queued on a watched TCP port, then stays quiet until the port
+ * is rearmed (after userspace has sampled the queue). kid names the unit the
+ * port's events concern; a port two units declare sends RD_KID_SHARED.
+ */
+bool tracer_queue_events(const struct tracer *t);
+int tracer_queue_watch(struct tracer *t, uint16_t port, uint32_t kid);
+void tracer_queue_unwatch(struct tracer *t, uint16_t port);
+/* Arm the port again if an event disarmed it; 0 or -errno. */
+int tracer_queue_rearm(struct tracer *t, uint16_t port);
+
+/*
  * Attach or detach the syscall tracepoints; idempotent. Never waits: while
  * an earlier detach is still in the kernel (up to ~0.9 s; the kernel refuses
  * a tracepoint it is still detaching from) attaching is -EBUSY: ask again.

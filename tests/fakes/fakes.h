@@ -26,6 +26,7 @@ uint32_t fake_tracer_kid(pid_t pid);
 bool fake_tracer_syscalls(void);	 /* attached now? */
 unsigned int fake_tracer_attaches(void); /* how often they were attached */
 void fake_tracer_set_dropped(uint64_t n);
+unsigned int fake_tracer_queue_ports(void); /* ports armed for RD_EV_QUEUED now */
 
 /* ---- control.c ---- */
 struct control_client;

@@ -21,6 +21,7 @@ struct tracer {
 	size_t n_watched;
 	bool syscalls;
 	unsigned int attaches;
+	unsigned int queue_ports, queue_rearms; /* watched now; rearmed so far */
 	uint64_t events, dropped;
 };
 
@@ -145,6 +146,38 @@ uint64_t tracer_events(const struct tracer *t)
 uint64_t tracer_dropped(struct tracer *t)
 {
 	return t->dropped;
+}
+
+bool tracer_queue_events(const struct tracer *t)
+{
+	return t != NULL;
+}
+
+int tracer_queue_watch(struct tracer *t, uint16_t port, uint32_t kid)
+{
+	(void)port;
+	(void)kid;
+	t->queue_ports++;
+	return 0;
+}
+
+void tracer_queue_unwatch(struct tracer *t, uint16_t port)
+{
+	(void)port;
+	if (t->queue_ports)
+		t->queue_ports--;
+}
+
+int tracer_queue_rearm(struct tracer *t, uint16_t port)
+{
+	(void)port;
+	t->queue_rearms++;
+	return 0;
+}
+
+unsigned int fake_tracer_queue_ports(void)
+{
+	return the->queue_ports;
 }
 
 void fake_tracer_emit(struct rd_event e)

@@ -48,6 +48,41 @@ class SocketTests(ReadydCase):
         self.wait_state("b", "running", timeout=10)
         self.assertIn("started while the syscall tracepoints detach", self.log())
 
+    def wakeups(self):
+        """Context switches of every readyd thread so far: each is a wakeup (or a preemption)."""
+        n = 0
+        for tid in os.listdir("/proc/%d/task" % self.proc.pid):
+            try:
+                with open("/proc/%d/task/%s/status" % (self.proc.pid, tid)) as f:
+                    n += sum(int(l.split()[1]) for l in f if "ctxt_switches" in l)
+            except FileNotFoundError:
+                pass
+        return n
+
+    def test_an_idle_service_costs_no_wakeup_and_a_connection_a_few(self):
+        # The accept-queue check is armed by the kernel (a connection queued on the
+        # declared port), not by a clock: before, a running service cost a 1 Hz check.
+        port = free_port()
+        self.start_readyd(self.service("web", "%s -m http.server --bind 127.0.0.1 %d" % (PYTHON, port),
+                                       "tcp:127.0.0.1:%d" % port, accept_stall="1s"))
+        self.wait_state("web", "running")
+        # (The detach ends on the closer thread, ~0.9 s later: its wakeups are not idling.)
+        self.wait_for(lambda: "released off the loop" in self.log(), 10, "the detach")
+        time.sleep(0.2)
+        before = self.wakeups()
+        time.sleep(3)
+        idle = self.wakeups() - before
+        before = self.wakeups()
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            pass
+        time.sleep(3)
+        one = self.wakeups() - before
+        print("(readyd wakeups: %d in 3 s idle, %d for one connection)" % (idle, one))
+        self.assertLessEqual(idle, 1, "an idle readyd woke up")
+        self.assertGreaterEqual(one, 1, "the connection was not seen")
+        self.assertLessEqual(one, 8, "one connection kept readyd busy")
+        self.assertEqual(self.status("web")["state"], "running")
+
     def sockets(self, *args):
         return self.ctl_json("sockets", *args)
 

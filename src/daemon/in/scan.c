@@ -15,6 +15,7 @@
 #include "daemon/sock_table.h"
 #include "daemon/unit.h"
 #include "os/sock_scan.h"
+#include "os/tracer.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -29,6 +30,17 @@
 
 struct unit_scan {
 	struct loop_timer timer;
+	/*
+	 * Event-armed queue checks (BPF modes, TCP listeners only): the kernel
+	 * says when a connection is queued on one of these ports, and the queues
+	 * are sampled from then until there is nothing to see; an idle service
+	 * costs no wakeup. Unix stream listeners have no such event: every second.
+	 */
+	uint16_t *ports;
+	size_t n_ports;
+	bool ports_on;	 /* watched in the kernel (queue_ports) */
+	bool queue_busy; /* a sample is due: a connection came, or the last sample saw something */
+	bool fired;	 /* an RD_EV_QUEUED disarmed the ports: arm them before the next sample */
 };
 
 struct scans {
@@ -138,7 +150,7 @@ int unit_scan(struct unit *u, bool levels)
 	 * and a closed one is a known socket missing, which sends it to the full scan.
 	 */
 	if ((!levels || all_accepting(u)) && scan_queue_known(u, table, &sc)) {
-		scan_queue_check(u, table, &sc, now);
+		u->scan->queue_busy = scan_queue_check(u, table, &sc, now);
 		scan_free(&sc);
 		return 0;
 	}
@@ -155,7 +167,7 @@ int unit_scan(struct unit *u, bool levels)
 		close_missing(u, u->svc.observed, u->svc.n_observed, &sc, now);
 	}
 	if (u->svc.pid)
-		scan_queue_check(u, table, &sc, now);
+		u->scan->queue_busy = scan_queue_check(u, table, &sc, now);
 	scan_free(&sc);
 	return 0;
 }
@@ -189,6 +201,74 @@ static bool levels_scanned(const struct unit *u)
 	       u->svc.ready_mismatch || (u->blind_start && u->svc.state == SVC_STARTING);
 }
 
+/* Can the kernel tell when u's queues have something to look at (TCP stream listeners only)? */
+static bool queue_armable(const struct unit *u)
+{
+	if (levels_scanned(u) || !svc_queues_watched(&u->svc) || !tracer_queue_events(u->d->tracer))
+		return false;
+	for (size_t i = 0; i < u->svc.n_listeners; i++) {
+		const struct listener *l = &u->svc.listeners[i];
+		if (!l->connectionless && l->spec->proto != LISTEN_TCP)
+			return false;
+	}
+	return true;
+}
+
+static bool is_queue_port(const struct listener *l)
+{
+	return !l->connectionless && l->spec->proto == LISTEN_TCP && l->spec->port;
+}
+
+static void ports_off(struct unit *u)
+{
+	struct unit_scan *us = u->scan;
+
+	for (size_t i = 0; us->ports_on && i < us->n_ports; i++)
+		tracer_queue_unwatch(u->d->tracer, us->ports[i]);
+	free(us->ports);
+	us->ports = NULL;
+	us->n_ports = 0;
+	us->ports_on = false;
+}
+
+/* Watch u's TCP ports in the kernel while it runs under BPF; else sample every second. */
+static void ports_sync(struct unit *u)
+{
+	struct unit_scan *us = u->scan;
+	bool want = queue_armable(u);
+
+	if (want == us->ports_on)
+		return;
+	if (!want) {
+		ports_off(u);
+		return;
+	}
+	us->ports = calloc(u->svc.n_listeners ? u->svc.n_listeners : 1, sizeof(*us->ports));
+	if (!us->ports)
+		return; /* sampled every second instead */
+	for (size_t i = 0; i < u->svc.n_listeners; i++) {
+		const struct listener *l = &u->svc.listeners[i];
+		int err;
+
+		if (!is_queue_port(l))
+			continue;
+		err = tracer_queue_watch(u->d->tracer, l->spec->port, RD_KID(u->id, 0));
+		if (err) {
+			log_warn("service=%s msg=\"accept queue sampled every second: the kernel "
+				 "cannot watch its port\" port=%u err=\"%s\"",
+				 u->cfg->name, l->spec->port, strerror(-err));
+			us->ports_on = true; /* so that ports_off unwatches the ones taken */
+			ports_off(u);
+			return;
+		}
+		us->ports[us->n_ports++] = l->spec->port;
+	}
+	us->ports_on = true;
+	/* Connections may have queued before it ran: the first sample looks. */
+	us->queue_busy = true;
+	us->fired = false;
+}
+
 /* How often u's sockets are scanned now; 0: not at all. */
 static uint64_t scan_interval(const struct unit *u)
 {
@@ -197,14 +277,20 @@ static uint64_t scan_interval(const struct unit *u)
 	if (levels_scanned(u))
 		return u->svc.state == SVC_STARTING ? SCAN_FAST_NS : SCAN_SLOW_NS;
 	/* With BPF, levels come from events; scans watch the accept queues of a running service. */
-	return svc_queues_watched(&u->svc) ? SCAN_SLOW_NS : 0;
+	if (!svc_queues_watched(&u->svc))
+		return 0;
+	if (u->scan->ports_on) /* armed by the kernel: only while there is something to see */
+		return u->scan->queue_busy ? SCAN_SLOW_NS : 0;
+	return SCAN_SLOW_NS;
 }
 
 static void scan_sync(struct unit *u)
 {
-	uint64_t every = scan_interval(u), at;
+	uint64_t every, at;
 	struct loop_timer *t = &u->scan->timer;
 
+	ports_sync(u);
+	every = scan_interval(u);
 	if (!every) {
 		loop_timer_cancel(u->d->loop, t);
 		return;
@@ -221,6 +307,13 @@ static void on_scan_timer(struct loop *loop, struct loop_timer *t)
 	int err;
 
 	(void)loop;
+	/*
+	 * Armed again before the sample, not after: a connection queued between
+	 * an empty sample and the arming would otherwise go unseen until the next.
+	 */
+	for (size_t i = 0; u->scan->fired && i < u->scan->n_ports; i++)
+		tracer_queue_rearm(u->d->tracer, u->scan->ports[i]);
+	u->scan->fired = false;
 	err = unit_scan(u, levels_scanned(u));
 	if (err && err != -ESRCH)
 		log_debug("service=%s msg=\"socket scan failed\" err=\"%s\"", u->cfg->name,
@@ -244,6 +337,7 @@ static void remove_unit(struct unit *u)
 	if (!u->scan)
 		return;
 	loop_timer_cancel(u->d->loop, &u->scan->timer);
+	ports_off(u);
 	free(u->scan);
 	u->scan = NULL;
 }
@@ -267,6 +361,38 @@ const struct unit_module scan_module = {
 	.remove = remove_unit,
 	.observe = observe,
 };
+
+static bool has_port(const struct unit_scan *us, uint16_t port)
+{
+	for (size_t i = 0; i < us->n_ports; i++)
+		if (us->ports[i] == port)
+			return true;
+	return false;
+}
+
+static void queue_due(struct unit *u)
+{
+	u->scan->fired = true;
+	u->scan->queue_busy = true; /* the sample is due */
+	scan_sync(u);
+}
+
+void scan_queue_arrived(struct daemon *d, uint32_t kid, uint16_t port)
+{
+	struct unit *u;
+
+	if (kid != RD_KID_SHARED) {
+		u = daemon_unit(d, RD_KID_UNIT(kid));
+		if (u && u->scan && u->scan->ports_on)
+			queue_due(u);
+		return;
+	}
+	for (size_t i = 0; i < d->n_units; i++) {
+		u = d->units[i];
+		if (u->scan && u->scan->ports_on && has_port(u->scan, port))
+			queue_due(u);
+	}
+}
 
 /* ---- lost events ---- */
 

@@ -37,6 +37,11 @@ void scan_after_events(struct daemon *d);
 int unit_scan(struct unit *u, bool levels);
 /* Rebuild every running service's listener levels from sock_diag and /proc. */
 void scan_all(struct daemon *d, const char *why);
+/*
+ * The kernel saw a connection queued on a watched TCP port (RD_EV_QUEUED):
+ * sample the queues of the service(s) it concerns at the next check moment.
+ */
+void scan_queue_arrived(struct daemon *d, uint32_t kid, uint16_t port);
 
 /* ---- scan_queue.c ---- */
 /*
@@ -45,8 +50,12 @@ void scan_all(struct daemon *d, const char *why);
  * no /proc reads. false: something else is there (or nothing): scan for real.
  */
 bool scan_queue_known(const struct unit *u, const struct sock_table *t, struct scan *out);
-/* After a scan: accept queues and findings of u's declared listeners, as QUEUE events. */
-void scan_queue_check(struct unit *u, const struct sock_table *t, const struct scan *sc,
+/*
+ * After a scan: accept queues and findings of u's declared listeners, as QUEUE
+ * events. true: something to keep watching (a queue holds connections, a
+ * finding, a declared listener not up): check again in a second.
+ */
+bool scan_queue_check(struct unit *u, const struct sock_table *t, const struct scan *sc,
 		      uint64_t now);
 
 #endif

@@ -57,10 +57,11 @@ static void log_queue_change(struct unit *u, const struct listener *l, uint64_t 
 		 log_escape(esc, sizeof(esc), text));
 }
 
-void scan_queue_check(struct unit *u, const struct sock_table *t, const struct scan *sc,
+bool scan_queue_check(struct unit *u, const struct sock_table *t, const struct scan *sc,
 		      uint64_t now)
 {
 	struct sock_match m;
+	bool busy = false;
 
 	for (size_t i = 0; i < u->svc.n_listeners && svc_queues_watched(&u->svc); i++) {
 		const struct listener *l = &u->svc.listeners[i];
@@ -75,6 +76,8 @@ void scan_queue_check(struct unit *u, const struct sock_table *t, const struct s
 			q.node_overflows = daemon_listen_overflows(u->d, now);
 		}
 		q.findings = sock_match_findings(&m);
+		/* Something to watch: connections waiting, a finding, a listener not up. */
+		busy |= (q.sampled && q.depth) || q.findings || !listener_ready(l);
 		a = unit_handle(u, SVC_EV_QUEUE, &(struct svc_input){ .queue = &q });
 		if (q.sampled)
 			log_debug(
@@ -83,4 +86,5 @@ void scan_queue_check(struct unit *u, const struct sock_table *t, const struct s
 		if (a.queue_changed)
 			log_queue_change(u, l, now);
 	}
+	return busy;
 }
