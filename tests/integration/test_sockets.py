@@ -99,6 +99,9 @@ class SocketTests(ReadydCase):
                                        accept_stall="1s"))
         pid = self.wait_state("web", "running")["pid"]
         self.extra_cleanup.append(lambda: subprocess.run(["kill", "-CONT", str(pid)], capture_output=True))
+        # The first check found the queue empty: from now on only a queued connection
+        # (the kernel's event, in a BPF mode) has readyd look at it again.
+        self.wait_for(lambda: "accept_queue=0 " in self.log(), 5, "the first, empty, sample")
         freeze(pid)
         clients = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(3)]
         t0 = time.monotonic()

@@ -13,11 +13,11 @@ Mutation = namedtuple("Mutation", "name file find replace tests why")
 
 MUTATIONS = [
     Mutation("queue-check-clocked", "src/daemon/in/scan.c",
-             "return u->scan->queue_busy ? SCAN_SLOW_NS : 0;", "return SCAN_SLOW_NS;",
+             "return u->scan->queue_busy ? SCAN_SLOW_NS : 0;", "return SCAN_SLOW_NS; /* clocked */",
              ["it:test_an_idle_service_costs_no_wakeup"],
              "the accept-queue check runs every second again: an idle node wakes readyd"),
     Mutation("queue-event-ignored", "src/daemon/in/scan.c",
-             "u->scan->queue_busy = true;\n\tscan_sync(u);", "scan_sync(u);",
+             "u->scan->queue_busy = true; /* the sample is due */", "/* no sample due */",
              ["it:test_stalled_acceptor_makes_unhealthy"],
              "a connection queued on a silent port is never looked at: a stalled acceptor runs on"),
     Mutation("tracepoint-mode-fails", "src/os/tracer.c",
