@@ -322,6 +322,32 @@ static int build_config(struct oneshot_args *a, struct config **out)
 	return 0;
 }
 
+/*
+ * readyd wait on a tree that is ready already (the common case in scripts):
+ * one scan without BPF answers in milliseconds, where loading the programs
+ * takes ~100. Anything but "not ready yet" is the answer; ONESHOT_NOT_YET
+ * goes on in the mode asked for.
+ */
+static int first_look(struct oneshot_args *a)
+{
+	struct daemon_opts o = a->dopts;
+	struct daemon d;
+	int rc;
+
+	const char *knob = getenv("READYD_FIRST_LOOK"); /* 0: straight to BPF (benchmarks) */
+
+	if (a->o.kind != ONESHOT_WAIT || o.mode == TRACER_POLL || (knob && !strcmp(knob, "0")))
+		return ONESHOT_NOT_YET;
+	o.mode = TRACER_POLL;
+	o.oneshot.first_look = true;
+	rc = daemon_init(&d, &o);
+	if (!rc)
+		rc = daemon_run(&d);
+	daemon_free(&d);
+	log_debug("msg=\"first look without BPF\" ready=%s", rc == 0 ? "yes" : "no");
+	return rc < 0 && rc != ONESHOT_NOT_YET ? ONESHOT_NOT_YET : rc;
+}
+
 int oneshot_main(int argc, char **argv)
 {
 	struct oneshot_args a = { .dopts = { .mode = TRACER_AUTO } };
@@ -342,10 +368,13 @@ int oneshot_main(int argc, char **argv)
 		return rc == -ENOENT ? ONESHOT_EXIT_CANNOT_RUN : ONESHOT_EXIT_USAGE;
 	a.dopts.oneshot = a.o;
 	log_init("readyd", a.verbose ? LOG_DEBUG : LOG_WARNING);
-	rc = daemon_init(&d, &a.dopts);
-	if (!rc)
-		rc = daemon_run(&d);
-	daemon_free(&d);
+	rc = first_look(&a);
+	if (rc == ONESHOT_NOT_YET) {
+		rc = daemon_init(&d, &a.dopts);
+		if (!rc)
+			rc = daemon_run(&d);
+		daemon_free(&d);
+	}
 	config_unref(cfg);
 	if (rc < 0) {
 		fprintf(stderr, "readyd %s: cannot run: %s\n", a.verb, strerror(-rc));

@@ -14,6 +14,7 @@
 #ifndef READYD_ONESHOT_H
 #define READYD_ONESHOT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -25,10 +26,17 @@ enum oneshot_kind { ONESHOT_NONE, ONESHOT_EXEC, ONESHOT_WAIT };
 #define ONESHOT_EXIT_TIMEOUT	124
 #define ONESHOT_EXIT_CANNOT_RUN 127
 
+/*
+ * Not an exit code: wait's first look (poll mode, no BPF loaded: ~5 ms where
+ * loading takes ~100) did not find the tree ready; the run goes on with BPF.
+ */
+#define ONESHOT_NOT_YET (-1000)
+
 struct oneshot_opts {
 	enum oneshot_kind kind;
 	uint64_t timeout_ns; /* 0: wait forever */
 	pid_t pid;	     /* ONESHOT_WAIT */
+	bool first_look;     /* wait: end with ONESHOT_NOT_YET unless ready at the first scan */
 };
 
 /* `readyd exec ...` and `readyd wait ...`: argv[0] is the verb. Returns the exit code. */

@@ -213,6 +213,32 @@ class WatchTests(ReadydCase):
                            timeout=30)
         self.assertEqual(p.returncode, 1, p.stderr)
 
+    def test_readyd_wait_answers_a_ready_tree_without_loading_bpf(self):
+        # A first look without BPF (sock_diag and /proc) answers a tree that is ready
+        # already; loading the programs took ~100 ms before that answer.
+        port = free_port()
+        server = self.start_elsewhere(PYTHON, "-m", "http.server", "--bind", "127.0.0.1", str(port))
+        self.wait_listening(port)
+        time.sleep(0.3)  # in poll() on it by now
+        took = {}
+        for knob in ("1", "0"):
+            t0 = time.monotonic()
+            p = subprocess.run([READYD, "wait", "--pid", str(server.pid), "--timeout", "10", "-v"],
+                               capture_output=True, text=True, timeout=30,
+                               env=dict(os.environ, READYD_FIRST_LOOK=knob))
+            took[knob] = time.monotonic() - t0
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn("pid %d is ready: accepting on tcp:127.0.0.1:%d" % (server.pid, port), p.stdout)
+            first = 'msg="first look without BPF" ready=yes'
+            if knob == "1":
+                self.assertIn(first, p.stderr)
+                self.assertNotIn("syscall tracepoints attached", p.stderr, "BPF was loaded")
+            else:
+                self.assertNotIn(first, p.stderr)
+        print("(readyd wait on a ready tree: %.0f ms, %.0f ms loading BPF first)"
+              % (took["1"] * 1000, took["0"] * 1000))
+        self.assertLess(took["1"], took["0"], "the first look was not the shorter way")
+
 
 class ExecTests(ReadydCase):
     """readyd exec: the one-line replacement for `server & sleep 5`."""

@@ -10,6 +10,7 @@
   run.py serving [--starts N] [--redis-keys N]
   run.py handover [--services N] [--reps N]
   run.py scale [--sizes 100,256] [--idle-seconds S]   (--sizes 100,1000,10000: the full run)
+  run.py oneshot [--reps N]   readyd wait on a ready tree
 """
 import argparse
 import os
@@ -18,6 +19,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import latency  # noqa: E402
+import oneshot  # noqa: E402
 import overhead  # noqa: E402
 import handover  # noqa: E402
 import probes  # noqa: E402
@@ -28,7 +30,7 @@ import serving  # noqa: E402
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", nargs="?", choices=["all", "latency", "overhead", "probes", "scans", "serving", "handover", "scale"], default="all")
+    ap.add_argument("what", nargs="?", choices=["all", "latency", "overhead", "probes", "scans", "serving", "handover", "scale", "oneshot"], default="all")
     ap.add_argument("--mode", default="tracepoint", help="readyd --mode (default tracepoint)")
     ap.add_argument("--starts", type=int, default=200, help="latency: service starts to sample")
     ap.add_argument("--burst", type=int, default=20, help="latency: services started at once")
@@ -72,6 +74,8 @@ def main():
         handover.run(args)
     if args.what in ("all", "scale"):
         scale.run(args)
+    if args.what in ("all", "oneshot"):
+        oneshot.run(args)
     return 0
 
 

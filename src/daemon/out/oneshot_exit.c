@@ -94,7 +94,6 @@ static void observe(struct unit *u, const struct unit_news *n)
 	struct daemon *d = u->d;
 	enum svc_state st = u->svc.state;
 
-	(void)n;
 	if (!d->oneshot || d->exiting)
 		return;
 	if (st == SVC_RUNNING && !d->oneshot->said_ready) {
@@ -103,6 +102,12 @@ static void observe(struct unit *u, const struct unit_news *n)
 			d->exiting = true;
 			loop_quit(d->loop, 0);
 		}
+		return;
+	}
+	/* The first look's scan ran with the spawn (in/scan.c observes before this module). */
+	if (d->opts->oneshot.first_look && n->spawned && st == SVC_STARTING) {
+		d->exiting = true;
+		loop_quit(d->loop, ONESHOT_NOT_YET);
 		return;
 	}
 	if ((st != SVC_FAILED && st != SVC_STOPPED) || u->svc.pid || !unit_all_down(u))
