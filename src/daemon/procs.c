@@ -458,8 +458,10 @@ static int on_forked(pid_t pid, bool in_cgroup, void *ctx)
 			 p->u->cfg->name, p->cg.path, strerror(-err));
 		cgroup_close(&p->cg, reaper_cgroup_events_fd(d), true);
 	}
-	if (d->tracer && tracer_mode(d->tracer) != TRACER_POLL)
+	if (d->tracer && tracer_mode(d->tracer) != TRACER_POLL) {
+		p->u->in_kernel = true;
 		return tracer_watch(d->tracer, pid, kid_of(p));
+	}
 	return 0;
 }
 

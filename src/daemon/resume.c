@@ -75,6 +75,7 @@ static void follow_tree(struct unit_proc *p)
 	n = p->cg.dirfd >= 0 ? cgroup_pids(&p->cg, pids, ARRAY_SIZE(pids))
 	    : p->main_alive  ? proc_tree(p->child.pid, pids, ARRAY_SIZE(pids))
 			     : 0;
+	p->u->in_kernel = true;
 	for (int i = 0; i < n; i++)
 		tracer_watch(d->tracer, pids[i], RD_KID(p->u->id, p->idx));
 }

@@ -43,6 +43,7 @@ struct unit {
 	 */
 	bool blind_start;
 	bool needs_syscalls; /* as daemon/syscalls.c last counted it */
+	bool in_kernel;	     /* its id was handed to the tracer: the maps may hold its entries */
 	struct svc svc;
 	struct loop_timer timer;	    /* mirrors svc.deadline */
 	struct loop_timer crosscheck_timer; /* mirrors svc.crosscheck_at */

@@ -101,6 +101,7 @@ static void follow_tree(struct unit_proc *p, pid_t main)
 		return;
 	n = p->cg.dirfd >= 0 ? cgroup_pids(&p->cg, pids, ARRAY_SIZE(pids))
 			     : proc_tree(main, pids, ARRAY_SIZE(pids));
+	p->u->in_kernel = true;
 	for (int i = 0; i < n; i++)
 		tracer_watch(d->tracer, pids[i], RD_KID(p->u->id, p->idx));
 }
