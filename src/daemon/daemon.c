@@ -214,7 +214,10 @@ static void on_tracer(struct loop *loop, struct loop_source *src, uint32_t event
 static void on_kernel_event(const struct rd_event *e, void *ctx)
 {
 	scan_after_events(ctx);
-	events_on_event(e, ctx);
+	if (e->type == RD_EV_QUEUED) /* news of a queue, not of a listener: the scan's */
+		scan_queue_arrived(ctx, e->kid, e->port);
+	else
+		events_on_event(e, ctx);
 }
 
 /*

@@ -49,7 +49,7 @@
 
 static void settle(struct unit *u, struct unit_proc *ended);
 
-static uint32_t kid_of(const struct unit_proc *p)
+uint32_t unit_proc_kid(const struct unit_proc *p)
 {
 	return RD_KID(p->u->id, p->idx);
 }
@@ -65,7 +65,7 @@ static int proc_tree_pids(const struct unit_proc *p, pid_t *pids, size_t max)
 	if (p->cg.dirfd >= 0)
 		n = cgroup_pids(&p->cg, pids, max);
 	if (n < 0 && d->tracer && tracer_mode(d->tracer) != TRACER_POLL)
-		n = tracer_tree(d->tracer, kid_of(p), false, pids, max);
+		n = tracer_tree(d->tracer, unit_proc_kid(p), false, pids, max);
 	if (n < 0 && p->main_alive) /* no cgroup, no BPF: what /proc shows below the main */
 		n = proc_tree(p->child.pid, pids, max);
 	return n < 0 ? 0 : n;
@@ -105,7 +105,7 @@ size_t unit_tree_pids(struct unit *u, pid_t *pids, size_t max)
 		const struct unit_proc *p = &u->procs.v[i];
 		int k = p->cg.dirfd >= 0 ? cgroup_pids(&p->cg, pids + n, max - n) : -ENOENT;
 		if (k < 0 && u->d->tracer && tracer_mode(u->d->tracer) != TRACER_POLL)
-			k = tracer_tree(u->d->tracer, kid_of(p), false, pids + n, max - n);
+			k = tracer_tree(u->d->tracer, unit_proc_kid(p), false, pids + n, max - n);
 		if (k <= 0 &&
 		    p->main_alive) /* no cgroup, no BPF: what /proc shows below the main */
 			k = proc_tree(p->child.pid, pids + n, max - n);
@@ -203,6 +203,13 @@ static void on_status_fd(struct loop *loop, struct loop_source *src, uint32_t ev
 {
 	(void)loop, (void)events;
 	read_exec_status(src->data);
+}
+
+void unit_proc_watch_exec(struct unit_proc *p, int status_fd)
+{
+	p->child.status_fd = status_fd;
+	p->status_src = (struct loop_source){ .fd = status_fd, .fn = on_status_fd, .data = p };
+	loop_add(p->u->d->loop, &p->status_src, EPOLLIN);
 }
 
 static void on_pidfd(struct loop *loop, struct loop_source *src, uint32_t events);
@@ -442,124 +449,6 @@ void unit_set_main(struct unit *u, pid_t pid)
 	/* The old main is not watched anymore: if it is readyd's child, the SIGCHLD path reaps it.
 	 */
 	set_main(p, pid, pidfd, "MAINPID= names the main process");
-}
-
-/* ---- spawning ---- */
-
-static int on_forked(pid_t pid, bool in_cgroup, void *ctx)
-{
-	struct unit_proc *p = ctx;
-	struct daemon *d = p->u->d;
-	int err;
-
-	if (p->cg.dirfd >= 0 && !in_cgroup && (err = cgroup_attach(&p->cg, pid)) < 0) {
-		log_warn("service=%s msg=\"cannot move the process into its cgroup: following it "
-			 "without\" cgroup=%s err=\"%s\"",
-			 p->u->cfg->name, p->cg.path, strerror(-err));
-		cgroup_close(&p->cg, reaper_cgroup_events_fd(d), true);
-	}
-	if (d->tracer && tracer_mode(d->tracer) != TRACER_POLL) {
-		p->u->in_kernel = true;
-		return tracer_watch(d->tracer, pid, kid_of(p));
-	}
-	return 0;
-}
-
-static void make_cgroup(struct unit_proc *p)
-{
-	struct daemon *d = p->u->d;
-	int err;
-
-	if (reaper_cgroups(d)->dirfd < 0 || p->cg.dirfd >= 0)
-		return;
-	err = cgroup_create(reaper_cgroups(d), p->u->cfg->name, p->u->cfg->procs[p->idx].name,
-			    reaper_cgroup_events_fd(d), &p->cg);
-	if (err)
-		log_warn("service=%s msg=\"no cgroup for it: its tree is followed by BPF only\" "
-			 "err=\"%s\"",
-			 p->u->cfg->name, strerror(-err));
-}
-
-/* NOTIFY_SOCKET and the watchdog's variables for a new process of u. */
-static void unit_env(struct unit *u, char env[][96], char **out, size_t max)
-{
-	size_t n = 0;
-
-	if (u->notify_name[0] && n + 1 < max) {
-		snprintf(env[n], sizeof(env[n]), "NOTIFY_SOCKET=@%s", u->notify_name);
-		out[n] = env[n];
-		n++;
-	}
-	if (u->cfg->watchdog_ns && n + 3 < max) {
-		snprintf(env[n], sizeof(env[n]), "WATCHDOG_USEC=%llu",
-			 (unsigned long long)(u->cfg->watchdog_ns / 1000));
-		out[n] = env[n];
-		n++;
-		/* The child writes its own pid here: see supervisor.c. */
-		snprintf(env[n], sizeof(env[n]), "WATCHDOG_PID=%s", SUPERVISOR_SELF_PID);
-		out[n] = env[n];
-		n++;
-	}
-	out[n] = NULL;
-}
-
-static int spawn_proc(struct unit_proc *p)
-{
-	struct unit *u = p->u;
-	char env_store[4][96], *env[5];
-	/* Without a state directory no readyd could take them back: they go with this one. */
-	struct spawn_fds fds = { .output = -1,
-				 .ready = -1,
-				 .cgroup_fd = -1,
-				 .die_with_readyd = !handover_keeps_services(u->d) };
-	struct child child;
-	int err;
-
-	p->spawn_error[0] = '\0';
-	p->followed = false;
-	memset(&p->exit, 0, sizeof(p->exit));
-	make_cgroup(p);
-	fds.cgroup_fd = p->cg.dirfd; /* born there (clone3), not moved there */
-	unit_env(u, env_store, env, ARRAY_SIZE(env));
-	output_release(p); /* the last instance's pipe: every writer is gone */
-	fds.output = output_capture(p);
-	if (p->ready_fd >= 0) { /* ready = fd:N: in/fdready.c made the pipe */
-		fds.ready = p->ready_fd;
-		fds.ready_as = u->cfg->ready_fd;
-	}
-	err = supervisor_spawn(&u->cfg->procs[p->idx], env, &fds, on_forked, p, &child);
-	fd_close(fds.output); /* the child has them now */
-	p->ready_fd = fd_close(p->ready_fd);
-	if (err)
-		return err;
-	p->pgid = child.pid;
-	p->child.status_fd = child.status_fd;
-	p->status_src =
-		(struct loop_source){ .fd = child.status_fd, .fn = on_status_fd, .data = p };
-	loop_add(u->d->loop, &p->status_src, EPOLLIN);
-	unit_proc_watch_main(p, child.pid, child.pidfd);
-	log_info("service=%s process=%s msg=spawned pid=%d%s%s", u->cfg->name,
-		 u->cfg->procs[p->idx].name, (int)child.pid, p->cg.dirfd >= 0 ? " cgroup=" : "",
-		 p->cg.dirfd >= 0 ? p->cg.path + p->cg.mount_len : "");
-	return 0;
-}
-
-int unit_procs_spawn(struct unit *u, struct svc_exit *fail)
-{
-	output_new_instance(u);
-	for (size_t i = 0; i < u->procs.n; i++) {
-		int err = spawn_proc(&u->procs.v[i]);
-		if (!err)
-			continue;
-		memset(fail, 0, sizeof(*fail));
-		snprintf(fail->spawn_error, sizeof(fail->spawn_error), "%s", strerror(-err));
-		if (u->procs.n > 1)
-			str_copy(fail->process, u->cfg->procs[i].name, sizeof(fail->process));
-		log_err("service=%s process=%s msg=\"cannot spawn\" err=\"%s\"", u->cfg->name,
-			u->cfg->procs[i].name, strerror(-err));
-		return err; /* the ones already forked are what is left: settle() stops them */
-	}
-	return 0;
 }
 
 int unit_procs_init(struct unit *u)

@@ -70,11 +70,11 @@ struct unit_procs {
 };
 
 /* ---- procs.c ---- */
+/* The kernel id of p's tree (rd_event.kid, the maps' values). */
+uint32_t unit_proc_kid(const struct unit_proc *p);
 /* Slots for every process of u->cfg (0, or -ENOMEM); unit_procs_close frees them. */
 int unit_procs_init(struct unit *u);
 void unit_procs_close(struct unit *u);
-/* Fork every process of the unit. 0, or -errno with fail filled (what could not start). */
-int unit_procs_spawn(struct unit *u, struct svc_exit *fail);
 /* Signal every process of every tree of the unit. */
 void unit_signal(struct unit *u, int sig);
 /* Nothing of the unit runs: every main process reaped and every tree empty. */
@@ -98,6 +98,8 @@ void unit_tree_exit(struct unit *u, unsigned int idx);
 void unit_set_main(struct unit *u, pid_t pid);
 /* The process of p's tree to take as its main one (0: none). */
 pid_t unit_proc_pick_main(const struct unit_proc *p);
+/* The exec status pipe of p's new process: a failure before exec is read from it. */
+void unit_proc_watch_exec(struct unit_proc *p, int status_fd);
 /* pid (with its pidfd) is p's main process from now on. */
 int unit_proc_watch_main(struct unit_proc *p, pid_t pid, int pidfd);
 /* p's main process ended (its pidfd, or SIGCHLD): reap it and judge what that means. */
@@ -107,6 +109,10 @@ void unit_proc_tree_emptied(struct unit_proc *p);
 
 /* After resume.c took a unit back: a main process that ended meanwhile is judged now. */
 void unit_procs_settle_resumed(struct unit *u);
+
+/* ---- spawn.c ---- */
+/* Fork every process of the unit. 0, or -errno with fail filled (what could not start). */
+int unit_procs_spawn(struct unit *u, struct svc_exit *fail);
 
 /* ---- resume.c ---- */
 /* What a next readyd needs of p. */

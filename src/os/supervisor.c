@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
+#include <linux/bpf.h>
 #include <linux/sched.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -18,6 +19,14 @@
 #include <unistd.h>
 
 #include "base/util.h"
+#include "os/vm_clone.h"
+
+/*
+ * What runs in a child between clone and exec is not instrumented: a child
+ * of CLONE_VM runs on a stack ASan does not know (its no-return handling
+ * warns, on the service's output), and nothing there allocates.
+ */
+#define CHILD_CODE __attribute__((no_sanitize("address")))
 
 /* Its own, readyd's, and (readyd exec) up to 1024 inherited variables. */
 #define ENV_MAX (CONFIG_MAX_ENV + 16 + 1024)
@@ -87,6 +96,8 @@ struct child_setup {
 	bool fail_text;		 /* failures before exec as a line of text (probes) */
 	int pass_fd, pass_as;	 /* this fd becomes fd pass_as across exec (-1: none) */
 	bool die_with_readyd;	 /* SIGTERM when readyd dies (see spawn_fds) */
+	int watch_map;		 /* enter the tracer's map under watch_kid (-1: no) */
+	uint32_t watch_kid;
 	pid_t parent;
 };
 
@@ -95,7 +106,7 @@ struct child_setup {
  * for supervisor_exec_status(). Probes: a text line, which becomes the
  * probe's failure reason. (strerrordesc_np: no locale, no allocation.)
  */
-static void __attribute__((noreturn))
+static void CHILD_CODE __attribute__((noreturn))
 child_fail(const struct child_setup *c, const char *stage, const char *arg)
 {
 	struct spawn_failure f = { .err = errno };
@@ -114,7 +125,7 @@ child_fail(const struct child_setup *c, const char *stage, const char *arg)
 }
 
 /* "KEY=@self" in the environment becomes the child's pid (WATCHDOG_PID). */
-static void fill_self_pid(char **env, char *buf, size_t size)
+static void CHILD_CODE fill_self_pid(char **env, char *buf, size_t size)
 {
 	for (; *env; env++) {
 		char *eq = strchr(*env, '=');
@@ -128,7 +139,7 @@ static void fill_self_pid(char **env, char *buf, size_t size)
 
 /* In the child: from fork to exec, async-signal-safe calls only. */
 /* The fd the service was promised (ready = fd:N): the status pipe moves out of its way. */
-static void pass_fd(struct child_setup *c)
+static void CHILD_CODE pass_fd(struct child_setup *c)
 {
 	if (c->pass_fd < 0)
 		return;
@@ -159,13 +170,35 @@ int supervisor_raise_nofile(void)
 	return 0;
 }
 
-static void __attribute__((noreturn))
+/*
+ * The child enters itself in the tracer's map of watched processes (a
+ * map fd is all bpf() asks for), so that what it does after exec is seen
+ * without readyd's go-ahead. The raw call: no errno of libbpf's.
+ */
+static void CHILD_CODE enter_watch(const struct child_setup *c)
+{
+	uint32_t tgid = (uint32_t)syscall(SYS_getpid), kid = c->watch_kid;
+	union bpf_attr attr;
+
+	if (c->watch_map < 0)
+		return;
+	memset(&attr, 0, sizeof(attr));
+	attr.map_fd = (uint32_t)c->watch_map;
+	attr.key = (uint64_t)(uintptr_t)&tgid;
+	attr.value = (uint64_t)(uintptr_t)&kid;
+	attr.flags = BPF_ANY;
+	if (syscall(SYS_bpf, BPF_MAP_UPDATE_ELEM, &attr, sizeof(attr)) < 0)
+		child_fail(c, "following it in the kernel (bpf)", NULL);
+}
+
+static void CHILD_CODE __attribute__((noreturn))
 child_run(const struct process_config *cfg, struct child_setup *c)
 {
 	char self_pid[64];
 	sigset_t none;
 	char go;
 
+	enter_watch(c); /* before anything it could fork */
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL); /* readyd blocks signals for its signalfd */
 	if (nofile_raised)
@@ -253,6 +286,78 @@ static pid_t fork_into(int cgroup_fd, int *pidfd, bool *in_cgroup)
 	return fork();
 }
 
+/* ---- sharing readyd's memory until exec ---- */
+
+struct vm_child {
+	const struct process_config *cfg;
+	struct child_setup *setup;
+};
+
+/* One at a time: the parent waits for each child's exec (CLONE_VFORK). */
+static char vm_stack[64 * 1024] __attribute__((aligned(64)));
+static bool no_vm_clone;
+
+static int CHILD_CODE vm_child_main(void *arg)
+{
+	struct vm_child *v = arg;
+
+	child_run(v->cfg, v->setup);
+}
+
+/*
+ * The child of CLONE_VM | CLONE_VFORK, born in its cgroup, enters the tracer's
+ * map itself: nothing of readyd's is copied and the hook runs after the exec.
+ * -1 with errno when this cannot be (the caller forks instead).
+ */
+static pid_t spawn_vm(const struct process_config *cfg, struct child_setup *setup, int cgroup_fd,
+		      int *pidfd)
+{
+	struct vm_child v = { .cfg = cfg, .setup = setup };
+	struct clone_args args = { .flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD,
+				   .pidfd = (uint64_t)(uintptr_t)pidfd,
+				   .exit_signal = SIGCHLD,
+				   .stack = (uint64_t)(uintptr_t)vm_stack,
+				   .stack_size = sizeof(vm_stack) };
+	pid_t pid;
+
+	if (no_vm_clone || no_clone3 || (cgroup_fd >= 0 && no_into_cgroup) ||
+	    !vm_clone_available()) {
+		errno = ENOSYS;
+		return -1;
+	}
+	if (cgroup_fd >= 0) {
+		args.flags |= CLONE_INTO_CGROUP;
+		args.cgroup = (uint64_t)cgroup_fd;
+	}
+	setup->go_fd = -1; /* nothing to wait for */
+	pid = vm_clone3(&args, vm_child_main, &v);
+	/* A kernel without clone3 or CLONE_INTO_CGROUP: fork() learns which, for good. */
+	if (pid < 0 && (errno == ENOSYS || errno == EINVAL || errno == E2BIG))
+		no_vm_clone = true;
+	return pid;
+}
+
+/* The vfork-like path: the child has exec'd (or failed) when this runs. */
+static int finish_vm(pid_t pid, const struct spawn_fds *fds, spawn_hook hook, void *ctx,
+		     struct child *out, int status_fd)
+{
+	int err;
+
+	setpgid(pid, pid); /* the child did: EACCES after its exec is fine */
+	out->pid = pid;
+	out->status_fd = status_fd;
+	err = hook(pid, fds->cgroup_fd >= 0, ctx);
+	if (err) { /* it runs already: it must not run unwatched */
+		syscall(SYS_pidfd_send_signal, out->pidfd, SIGKILL, NULL, 0);
+		waitpid(pid, NULL, 0);
+		out->pidfd = fd_close(out->pidfd);
+		out->status_fd = fd_close(out->status_fd);
+		return err;
+	}
+	fcntl(out->status_fd, F_SETFL, O_NONBLOCK);
+	return 0;
+}
+
 int supervisor_spawn(const struct process_config *cfg, char *const *extra_env,
 		     const struct spawn_fds *fds, spawn_hook hook, void *ctx, struct child *out)
 {
@@ -279,7 +384,19 @@ int supervisor_spawn(const struct process_config *cfg, char *const *extra_env,
 				      .pass_fd = fds ? fds->ready : -1,
 				      .pass_as = fds ? fds->ready_as : -1,
 				      .die_with_readyd = fds && fds->die_with_readyd,
+				      .watch_map = fds ? fds->watch_map : -1,
+				      .watch_kid = fds ? fds->watch_kid : 0,
 				      .parent = getpid() };
+	if (fds) {
+		pid = spawn_vm(cfg, &setup, fds->cgroup_fd, &out->pidfd);
+		if (pid > 0) {
+			err = finish_vm(pid, fds, hook, ctx, out, status[0]);
+			status[0] = -1; /* out's now, or closed */
+			goto fail;
+		}
+		setup.go_fd = go[0];
+		out->pidfd = -1;
+	}
 	pid = fork_into(fds ? fds->cgroup_fd : -1, &out->pidfd, &in_cgroup);
 	if (pid < 0) {
 		err = -errno;
@@ -336,6 +453,7 @@ int supervisor_spawn_probe(const struct process_config *cfg, char *const *argv, 
 	setup = (struct child_setup){ .argv = argv,
 				      .env = env,
 				      .go_fd = -1,
+				      .watch_map = -1, /* a probe is not the service */
 				      .status_fd = outp[1],
 				      .stdin_fd = devnull,
 				      .stdout_fd = outp[1],

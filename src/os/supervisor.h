@@ -9,6 +9,7 @@
 #define READYD_SUPERVISOR_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "config/config.h"
@@ -44,14 +45,16 @@ struct spawn_fds {
 	 */
 	bool die_with_readyd;
 	int cgroup_fd; /* the cgroup to be born in (-1: readyd's; the hook may move it) */
+	/*
+	 * The tracer's map of watched processes (tracer_watch_map_fd, -1: none):
+	 * the child enters itself under watch_kid before it execs, so that no
+	 * go-ahead from the hook is needed and the child can share readyd's
+	 * memory until exec (CLONE_VM | CLONE_VFORK: no page tables copied).
+	 */
+	int watch_map;
+	uint32_t watch_kid;
 };
 
-/*
- * Fork a child for `cfg` in a new process group, call hook(pid) in the
- * parent, then let the child exec. extra_env: NULL-terminated KEY=VALUE
- * strings added after the defaults (may be NULL); fds: NULL, or its output
- * and notification fd. 0 or -errno.
- */
 /*
  * Raise readyd's own soft fd limit to the hard one (received fds wait for
  * the closer thread in slots of it); every child gets the one readyd was
@@ -59,6 +62,15 @@ struct spawn_fds {
  */
 int supervisor_raise_nofile(void);
 
+/*
+ * Start a child for `cfg` in a new process group and call hook(pid) in the
+ * parent. Where the child can enter the tracer's map itself and be born in
+ * its cgroup (fds->watch_map, clone3 with CLONE_INTO_CGROUP, x86_64), it
+ * shares readyd's memory until it execs and the hook runs after the exec;
+ * else it is forked and waits for the hook before it execs. extra_env:
+ * NULL-terminated KEY=VALUE strings added after the defaults (may be NULL);
+ * fds: NULL, or its output and notification fd. 0 or -errno.
+ */
 int supervisor_spawn(const struct process_config *cfg, char *const *extra_env,
 		     const struct spawn_fds *fds, spawn_hook hook, void *ctx, struct child *out);
 /*

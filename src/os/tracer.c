@@ -431,6 +431,11 @@ void tracer_forget_unit(struct tracer *t, uint32_t unit)
 	forget_in(t->skel->maps.listeners, sizeof(__u64), sizeof(struct rd_listener), unit);
 }
 
+int tracer_watch_map_fd(const struct tracer *t)
+{
+	return t && t->skel ? bpf_map__fd(t->skel->maps.watched_tgids) : -1;
+}
+
 /* ---- event-armed accept-queue checks ---- */
 
 bool tracer_queue_events(const struct tracer *t)
@@ -466,7 +471,8 @@ void tracer_queue_unwatch(struct tracer *t, uint16_t port)
 		return;
 	}
 	q.refs--; /* a shared port stays shared until its last listener goes */
-	bpf_map__update_elem(t->skel->maps.queue_ports, &key, sizeof(key), &q, sizeof(q), BPF_EXIST);
+	bpf_map__update_elem(t->skel->maps.queue_ports, &key, sizeof(key), &q, sizeof(q),
+			     BPF_EXIST);
 }
 
 int tracer_queue_rearm(struct tracer *t, uint16_t port)

@@ -49,6 +49,11 @@ int tracer_consume(struct tracer *t);
  */
 /* Follow tgid (and, in the kernel, every process it forks) under kernel id kid. */
 int tracer_watch(struct tracer *t, pid_t tgid, uint32_t kid);
+/*
+ * The map tracer_watch() writes, for a child to enter itself before it execs
+ * (os/supervisor.c): -1 in poll mode. Key: tgid (u32); value: kid (u32).
+ */
+int tracer_watch_map_fd(const struct tracer *t);
 /* The kernel id a live process is watched under. 0, or -ENOENT if it is not watched. */
 int tracer_kid_of(struct tracer *t, pid_t tgid, uint32_t *kid);
 /* The live processes watched under kid (or, whole_unit, any id of its unit); the count. */

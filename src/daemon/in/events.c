@@ -7,7 +7,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "daemon/in/scan.h"
 #include "daemon/procs.h"
 #include "daemon/sock_table.h"
 #include "daemon/unit.h"
@@ -91,13 +90,8 @@ static void on_socket(struct unit *u, const struct rd_event *e, enum level level
 void events_on_event(const struct rd_event *e, void *ctx)
 {
 	struct daemon *d = ctx;
-	struct unit *u;
+	struct unit *u = daemon_unit(d, RD_KID_UNIT(e->kid));
 
-	if (e->type == RD_EV_QUEUED) { /* news of a queue, not of a listener: no dump is stale */
-		scan_queue_arrived(d, e->kid, e->port);
-		return;
-	}
-	u = daemon_unit(d, RD_KID_UNIT(e->kid));
 	daemon_sock_table_forget(d); /* a dump from before this event must not judge it */
 	if (!u) {
 		log_debug("msg=\"event for unknown service id\" id=%u type=%u", e->kid, e->type);
