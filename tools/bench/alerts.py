@@ -127,10 +127,40 @@ def wait_until(cond, timeout, what):
     raise RuntimeError("timed out after %ds waiting for %s" % (timeout, what))
 
 
-def run_phase(servers, phase, since, seconds, done):
+class PauseWatch:
+    """Stalls of this machine (a VM stopped, a starved CPU): a one-second poll that took over
+    3 s, or the wall clock jumping against CLOCK_MONOTONIC. Prometheus and node_exporter
+    stall with it, so figures spanning one are off; and readyd's textfile, rewritten at
+    least every 15 s: the longest interval between two mtimes seen."""
+
+    def __init__(self, textfile):
+        self.textfile = textfile
+        self.last = time.monotonic()
+        self.skew = time.time() - self.last
+        self.stalls = []  # seconds lost, each
+        self.mtime, self.mtime_gap = None, 0.0
+
+    def check(self):
+        now = time.monotonic()
+        skew = time.time() - now
+        lost = max(now - self.last - 3, abs(skew - self.skew))
+        if lost > 0.5:
+            self.stalls.append(lost)
+        self.last, self.skew = now, skew
+        try:
+            m = os.stat(self.textfile).st_mtime
+        except OSError:
+            return
+        if self.mtime is not None and m != self.mtime:
+            self.mtime_gap = max(self.mtime_gap, m - self.mtime)
+        self.mtime = m
+
+
+def run_phase(servers, phase, since, seconds, done, pauses):
     """Poll both servers every second for `seconds`, or until done(servers) says enough."""
     deadline = since + seconds
     while time.monotonic() < deadline:
+        pauses.check()
         for s in servers:
             s.poll(phase, since)
         if done(servers):
@@ -210,22 +240,34 @@ def run(args):
                                   stdout=readyd_log, stderr=subprocess.STDOUT)
         fault = args.fault_minutes * 60
         print("alerts: phase services (%d s), readyd pid %d, tmp %s" % (fault, readyd.pid, tmp))
-        run_phase(servers, "services", t0, fault, lambda s: False)
+        pauses = PauseWatch(textfile)
+        run_phase(servers, "services", t0, fault, lambda s: False, pauses)
 
+        pauses.textfile = "/nonexistent"  # readyd stops: its file goes stale on purpose
         t1 = time.monotonic()
         readyd.send_signal(signal.SIGTERM)
         readyd.wait(timeout=60)
         print("alerts: phase stale (readyd stopped)")
         run_phase(servers, "stale", t1, args.stale_seconds,
-                  lambda ss: all(firing(s, "stale", "ReadydTextfileStale") for s in ss))
+                  lambda ss: all(firing(s, "stale", "ReadydTextfileStale") for s in ss), pauses)
 
         t2 = time.monotonic()
         os.unlink(textfile)
         print("alerts: phase missing (textfile removed)")
         run_phase(servers, "missing", t2, args.missing_seconds,
-                  lambda ss: firing(ss[0], "missing", "ReadydTextfileMissing"))
+                  lambda ss: firing(ss[0], "missing", "ReadydTextfileMissing"), pauses)
         report(servers, [("services", fault), ("stale", args.stale_seconds),
                          ("missing", args.missing_seconds)])
+        print("  machine stalls during the run: %s; longest interval between textfile rewrites "
+              "while readyd ran: %.1f s" % (", ".join("%.1f s" % x for x in pauses.stalls) or "none",
+                                            pauses.mtime_gap))
+        for s in servers:
+            flicker = {}
+            for e in s.episodes:
+                flicker[e["key"]] = flicker.get(e["key"], 0) + 1
+            print("  %s: alerts that began more than once: %s" % (
+                s.name, ", ".join("%s/%s x%d" % (k[0], k[1] or "-", n)
+                                  for k, n in sorted(flicker.items()) if n > 1) or "none"))
     finally:
         if readyd and readyd.poll() is None:
             readyd.send_signal(signal.SIGTERM)
