@@ -11,7 +11,7 @@
   run.py handover [--services N] [--reps N]
   run.py scale [--sizes 100,256] [--idle-seconds S]   (--sizes 100,1000,10000: the full run)
   run.py oneshot [--reps N]   readyd wait on a ready tree
-  run.py alerts [--fault-minutes M]   alert firing times in a real Prometheus (~15 min)
+  run.py alerts [--fault-minutes M]   alert firing times in a real Prometheus (~11 min)
 """
 import argparse
 import os
@@ -57,7 +57,7 @@ def main():
                     help="scale: seconds to wait for all running (0: 60 + 0.03 s per service)")
     ap.add_argument("--no-poll-idle", action="store_true", help="scale: skip the poll-mode idle run")
     ap.add_argument("--no-bpf-count", action="store_true", help="scale: do not run readyd under perf stat")
-    ap.add_argument("--fault-minutes", type=float, default=8,
+    ap.add_argument("--fault-minutes", type=float, default=6.5,
                     help="alerts: minutes the failing services run before readyd is stopped")
     ap.add_argument("--stale-seconds", type=float, default=240,
                     help="alerts: at most this long after readyd stops, for the stale alerts")
