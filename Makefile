@@ -9,7 +9,8 @@
 #   make bench      run the benchmarks in tools/bench/ (prints figures;
 #                   BENCH_ARGS="latency --starts 50" to narrow)
 #   make deps       install missing Debian packages only (apt-get, as root)
-#   make guards     format-check, lint, layers, docs-check, mutants-check (make check runs them)
+#   make guards     format-check, lint, layers, docs-check, alerts-check, mutants-check (make
+#                   check runs them); make alerts-check: promtool on the alert rules and tests/alerts/
 #   make mutants    apply each bug of tests/mutations/ and run the tests that must catch it
 #                   (MUTANTS="name ..." for some); "N caught, M survived"
 #   make format     clang-format the tree; make docs: regenerate docs' generated blocks
@@ -44,13 +45,13 @@ endif
 
 .DELETE_ON_ERROR:
 .PHONY: all check check-kernels check-kernels-quick demo bench deps unit integration clean format \
-	format-check lint layers docs docs-check guards mutants mutants-check fuzz fuzz-build fuzz-smoke
+	format-check lint layers docs docs-check alerts-check guards mutants mutants-check fuzz fuzz-build fuzz-smoke
 
 # Debian 12 packages: build chain, libraries, and the real servers the tests run. Installing
 # one never starts it (a policy-rc.d that says no, for the install): the tests start their own.
 DEB_PKGS := make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
 	    libcmocka-dev libinih-dev libcjson-dev pkg-config iproute2 \
-	    python3 socat nginx-light redis-server prometheus curl \
+	    python3 python3-yaml socat nginx-light redis-server prometheus prometheus-node-exporter curl \
 	    clang-format clang-tidy cppcheck libclang-rt-14-dev \
 	    postgresql postgresql-client mariadb-server mariadb-client openssh-server \
 	    php8.2-fpm gunicorn libfcgi-bin \
@@ -335,13 +336,31 @@ $(OUT)/tools/transitions: tools/transitions.c $(foreach l,model config base,$(OU
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $^
 
-# docs/architecture.md's transition table is the machine's own (tools/transitions.c).
+# docs/architecture.md's transition table is the machine's own (tools/transitions.c);
+# docs/metrics.md's alert table is the rules file's (tools/alerts_doc.py).
+ALERT_RULES := docs/alerts/readyd.rules.yml
+ALERT_TESTS := $(wildcard tests/alerts/*.test.yml)
+
 docs: $(OUT)/tools/transitions
 	$(Q)$(OUT)/tools/transitions | $(PYTHON) tools/docs_block.py docs/architecture.md transitions --write
+	$(Q)$(PYTHON) tools/alerts_doc.py table $(ALERT_RULES) | \
+		$(PYTHON) tools/docs_block.py docs/metrics.md alerts --write
 
 docs-check: $(OUT)/tools/transitions
 	$(call msg,DOCS,docs/architecture.md)
 	$(Q)$(OUT)/tools/transitions | $(PYTHON) tools/docs_block.py docs/architecture.md transitions --check
+	$(call msg,DOCS,docs/metrics.md)
+	$(Q)$(PYTHON) tools/alerts_doc.py table $(ALERT_RULES) | \
+		$(PYTHON) tools/docs_block.py docs/metrics.md alerts --check
+
+# The alert rules load, every alert fires and stays quiet where its tests say (promtool's
+# rule unit tests, exact labels and annotations), and every alert has both kinds of test.
+alerts-check:
+	$(call msg,ALERTS,$(ALERT_RULES))
+	$(Q)promtool check rules $(ALERT_RULES) >/dev/null || promtool check rules $(ALERT_RULES)
+	$(Q)out=$$(cd tests/alerts && promtool test rules $(notdir $(ALERT_TESTS)) 2>&1) || \
+		{ echo "$$out"; echo "alerts-check: promtool test rules failed (tests/alerts/)"; exit 1; }
+	$(Q)$(PYTHON) tools/alerts_doc.py coverage $(ALERT_RULES) $(ALERT_TESTS)
 
 # tests/mutations/: each one-line bug of the list must be caught by the tests it names.
 mutants: all
@@ -351,7 +370,7 @@ mutants-check:
 	$(call msg,MUTANTS,every mutation still applies)
 	$(Q)$(PYTHON) tests/mutations/run.py --check
 
-guards: format-check lint layers docs-check mutants-check
+guards: format-check lint layers docs-check alerts-check mutants-check
 
 clean:
 	rm -rf $(OUT)
