@@ -68,7 +68,7 @@ DAEMON_SRCS := daemon unit procs membership reaper output sock_table syscalls js
 	       readyd
 IN_SRCS     := events scan scan_queue unix_close notify markers fdready probes watch prespawn
 OUT_SRCS    := export waiters sockets oneshot_exit
-CLI_SRCS    := readyctl ctl_client ctl_format
+CLI_SRCS    := readyctl ctl_client ctl_format ctl_exit ctl_help
 
 READYD_SRCS := $(BASE_SRCS:%=base/%) $(CONFIG_SRCS:%=config/%) $(MODEL_SRCS:%=model/%) \
 	       $(OS_SRCS:%=os/%) $(DAEMON_SRCS:%=daemon/%) $(IN_SRCS:%=daemon/in/%) \
@@ -150,11 +150,13 @@ LIB_SRCS_model  := $(MODEL_SRCS:%=model/%)
 LIB_SRCS_os     := $(OS_SRCS:%=os/%)
 LIB_SRCS_daemon := $(filter-out daemon/readyd,$(DAEMON_SRCS:%=daemon/%)) $(IN_SRCS:%=daemon/in/%) \
 		   $(OUT_SRCS:%=daemon/out/%)
+LIB_SRCS_cli    := $(filter-out cli/readyctl,$(CLI_SRCS:%=cli/%))
 UNIT_LIBS_base   := base
 UNIT_LIBS_config := config base
 UNIT_LIBS_model  := model config base
 UNIT_LIBS_os     := os config base
 UNIT_LIBS_daemon := daemon os model config base
+UNIT_LIBS_cli    := cli base
 # Daemon tests replace the tracer, the control socket and the clock (tests/fakes/): the linker takes
 # objects before archive members, so the real ones are never pulled in.
 UNIT_FAKES_daemon := $(patsubst tests/fakes/%.c,$(OUT)/asan/fakes/%.o,$(wildcard tests/fakes/*.c))
@@ -164,7 +166,7 @@ $(OUT)/asan/lib$(1).a: $$(LIB_SRCS_$(1):%=$(OUT)/asan/%.o)
 	$$(call msg,AR,$$@)
 	$$(Q)rm -f $$@ && ar rcs $$@ $$^
 endef
-$(foreach l,base config model os daemon,$(eval $(call lib_rule,$(l))))
+$(foreach l,base config model os daemon cli,$(eval $(call lib_rule,$(l))))
 
 $(OUT)/asan/fakes/%.o: tests/fakes/%.c | $(OUT)/readyd.skel.h
 	$(call msg,CC-SAN,$@)
