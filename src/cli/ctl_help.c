@@ -118,18 +118,19 @@ void ctl_unreachable_hint(char *buf, size_t size, const char *path, const char *
 {
 	if (strcmp(source, "--control") == 0)
 		snprintf(buf, size,
-			 "is readyd running, with control = %s (or --control %s)? Unset "
-			 "--control for $" CTL_CONTROL_ENV
-			 " or the default " READYD_CONTROL_DEFAULT,
-			 path, path);
+			 "is readyd running, with control = %s in its config? Without --control, "
+			 "readyctl asks $" CTL_CONTROL_ENV ", else " READYD_CONTROL_DEFAULT,
+			 path);
 	else if (strcmp(source, CTL_CONTROL_ENV) == 0)
 		snprintf(buf, size,
-			 "is readyd running, with control = %s? (the path is $" CTL_CONTROL_ENV
-			 "); --control PATH names another",
+			 "is readyd running, with control = %s in its config? The path is "
+			 "$" CTL_CONTROL_ENV
+			 "'s; --control PATH overrides it (default " READYD_CONTROL_DEFAULT ")",
 			 path);
 	else
 		snprintf(buf, size,
-			 "is readyd running? %s is the default; a readyd whose config says "
-			 "control = PATH answers at --control PATH or $" CTL_CONTROL_ENV "=PATH",
+			 "is readyd running? %s is the default path; a readyd whose config says "
+			 "control = PATH answers at --control PATH, or set " CTL_CONTROL_ENV
+			 "=PATH",
 			 path);
 }
