@@ -36,7 +36,7 @@ ONCE = [test_core.ControlTests, test_artifacts.ArtifactTests, test_health.ProbeT
         test_hostile.HostilePathTests, test_hostile.HostileNotifyTests,
         test_kernels.AutoModeTests]
 PER_MODE = [test_core.CoreTests, test_sockets.RestartTests, test_durable.DurableTests,
-            test_kernels.KernelReachTests]
+            test_kernels.KernelReachTests, test_sockets.WrongPortTests]
 
 
 def mode_class(base, mode):

@@ -296,7 +296,7 @@ class OperatorTests(ReadydCase):
         self.start_readyd(self.service("bad", "/bin/sh -c 'sleep 0.2; exit 4'", restart="no"))
         self.wait_state("bad", "failed")
         rc, out, _ = self.ctl("start", "bad", "--timeout", "10s")
-        self.assertEqual(rc, 1, out)
+        self.assertEqual(rc, 3, out)
         self.assertIn("bad: starting -> failed (exited with status 4 before it was ready)", out)
 
     def test_non_root_peer_is_refused_mutating_commands(self):
