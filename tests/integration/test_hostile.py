@@ -379,7 +379,8 @@ class HostilePathTests(ReadydCase):
         subprocess.run(["mkfifo", pidfile], check=True, **AS_NOBODY)
         self.start_readyd('[watch "app"]\npid_file = %s\n' % pidfile)
         rc, out, err = self.ctl("status", "app", timeout=10)
-        self.assertEqual(rc, 0, out + err)
+        self.assertEqual(rc, 3, out + err)  # answered: failed, its pid file is no pid file
+        self.assertIn("app: failed", out)
         self.assertIn("pid file %s is not a regular file" % pidfile, self.log())
 
     def test_a_stale_marker_is_not_removed_through_a_link_its_user_planted(self):
