@@ -56,8 +56,25 @@ static int teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
-/* The findings for a config (printf'd with dir), joined by newlines. */
-static char *findings_of(const char *fmt)
+/* tmpl with each @D replaced by the temp dir. */
+static void expand(const char *tmpl, char *out, size_t size)
+{
+	size_t n = 0, dl = strlen(dir);
+
+	for (const char *p = tmpl; *p && n + dl + 1 < size; p++) {
+		if (p[0] == '@' && p[1] == 'D') {
+			memcpy(out + n, dir, dl);
+			n += dl;
+			p++;
+		} else {
+			out[n++] = *p;
+		}
+	}
+	out[n] = '\0';
+}
+
+/* The findings for a config (@D: the temp dir), joined by newlines. */
+static char *findings_of(const char *tmpl)
 {
 	char text[4096];
 	struct config_diag diag = { 0 };
@@ -65,7 +82,7 @@ static char *findings_of(const char *fmt)
 	size_t len = 0, n;
 	char *all;
 
-	snprintf(text, sizeof(text), fmt, dir, dir, dir, dir, dir, dir);
+	expand(tmpl, text, sizeof(text));
 	assert_int_equal(config_parse_text("t.conf", text, NULL, &cfg, &diag), 0);
 	n = config_env_check(&cfg, &diag);
 	assert_int_equal(n, diag.n);
@@ -82,9 +99,9 @@ static char *findings_of(const char *fmt)
 	return all;
 }
 
-static void expect_finding(const char *fmt, const char *want)
+static void expect_finding(const char *tmpl, const char *want)
 {
-	char *all = findings_of(fmt);
+	char *all = findings_of(tmpl);
 
 	if (!strstr(all, want))
 		fail_msg("expected \"%s\" in:\n%s", want, all);
@@ -96,8 +113,8 @@ static void a_good_config_has_no_finding(void **state)
 	char *all;
 
 	(void)state;
-	all = findings_of("[readyd]\ntextfile = %s/r.prom\n[service \"a\"]\ncommand = %s/prog -x\n"
-			  "working_directory = %s/work\n");
+	all = findings_of("[readyd]\ntextfile = @D/r.prom\n[service \"a\"]\ncommand = @D/prog -x\n"
+			  "working_directory = @D/work\n");
 	assert_string_equal(all, "");
 	free(all);
 }
@@ -105,20 +122,20 @@ static void a_good_config_has_no_finding(void **state)
 static void missing_command_names_line_and_fix(void **state)
 {
 	(void)state;
-	expect_finding("[readyd]\ntextfile = %s/r.prom\n[service \"a\"]\n\ncommand = %s/nope\n",
+	expect_finding("[readyd]\ntextfile = @D/r.prom\n[service \"a\"]\n\ncommand = @D/nope\n",
 		       "t.conf:5: command: ");
-	expect_finding("[readyd]\ntextfile = %s/r.prom\n[service \"a\"]\ncommand = %s/nope\n",
+	expect_finding("[readyd]\ntextfile = @D/r.prom\n[service \"a\"]\ncommand = @D/nope\n",
 		       "/nope: No such file or directory; install it, or correct the path");
 }
 
 static void not_executable_or_not_a_file(void **state)
 {
 	(void)state;
-	expect_finding("[readyd]\ntextfile = %s/r.prom\n[service \"a\"]\ncommand = %s/plain\n",
+	expect_finding("[readyd]\ntextfile = @D/r.prom\n[service \"a\"]\ncommand = @D/plain\n",
 		       "t.conf:4: command: ");
-	expect_finding("[readyd]\ntextfile = %s/r.prom\n[service \"a\"]\ncommand = %s/plain\n",
+	expect_finding("[readyd]\ntextfile = @D/r.prom\n[service \"a\"]\ncommand = @D/plain\n",
 		       "/plain is not executable by readyd's user (mode 0644); chmod +x it");
-	expect_finding("[readyd]\ntextfile = %s/r.prom\n[service \"a\"]\ncommand = %s/work\n",
+	expect_finding("[readyd]\ntextfile = @D/r.prom\n[service \"a\"]\ncommand = @D/work\n",
 		       "/work is not a program (not a regular file)");
 }
 
@@ -139,7 +156,7 @@ static void executable_by_whom_it_runs_as(void **state)
 	assert_false(config_can_exec(&st, 0, 0, NULL, 0)); /* root too needs an x bit */
 	st.st_mode = S_IFDIR | 0755;
 	assert_false(config_can_exec(&st, 0, 0, NULL, 0));
-	expect_finding("[readyd]\ntextfile = %s/r.prom\n[service \"a\"]\ncommand = %s/owner_only\n"
+	expect_finding("[readyd]\ntextfile = @D/r.prom\n[service \"a\"]\ncommand = @D/owner_only\n"
 		       "user = nobody\n",
 		       "/owner_only is not executable by nobody (mode 0700)");
 }
@@ -149,33 +166,33 @@ static void env_searches_the_services_path(void **state)
 	char *all;
 
 	(void)state;
-	expect_finding("[readyd]\ntextfile = %s/r.prom\n[service \"a\"]\n"
+	expect_finding("[readyd]\ntextfile = @D/r.prom\n[service \"a\"]\n"
 		       "command = /usr/bin/env no-such-tool-here --flag\n",
 		       "t.conf:4: command: /usr/bin/env finds no no-such-tool-here in "
 		       "PATH=/usr/local/sbin:");
 	/* The service's own PATH is the one searched. */
-	all = findings_of("[readyd]\ntextfile = %s/r.prom\n[service \"a\"]\n"
-			  "command = /usr/bin/env tool\nenvironment = PATH=%s/bin\n");
+	all = findings_of("[readyd]\ntextfile = @D/r.prom\n[service \"a\"]\n"
+			  "command = /usr/bin/env tool\nenvironment = PATH=@D/bin\n");
 	assert_string_equal(all, "");
 	free(all);
-	expect_finding("[readyd]\ntextfile = %s/r.prom\n[service \"a\"]\n"
-		       "command = /usr/bin/env prog\nenvironment = PATH=%s/bin\n",
+	expect_finding("[readyd]\ntextfile = @D/r.prom\n[service \"a\"]\n"
+		       "command = /usr/bin/env prog\nenvironment = PATH=@D/bin\n",
 		       "finds no prog in PATH=/tmp/readyd-envcheck-");
 }
 
 static void missing_directories(void **state)
 {
 	(void)state;
-	expect_finding("[readyd]\ntextfile = %s/r.prom\n[service \"a\"]\ncommand = %s/prog\n"
-		       "working_directory = %s/gone\n",
+	expect_finding("[readyd]\ntextfile = @D/r.prom\n[service \"a\"]\ncommand = @D/prog\n"
+		       "working_directory = @D/gone\n",
 		       "t.conf:5: working_directory: ");
-	expect_finding("[readyd]\ntextfile = %s/r.prom\n[service \"a\"]\ncommand = %s/prog\n"
-		       "working_directory = %s/gone\n",
+	expect_finding("[readyd]\ntextfile = @D/r.prom\n[service \"a\"]\ncommand = @D/prog\n"
+		       "working_directory = @D/gone\n",
 		       "/gone: No such file or directory; create it (mkdir -p ");
-	expect_finding("[readyd]\ntextfile = %s/no/r.prom\n", "t.conf:2: textfile: ");
-	expect_finding("[readyd]\ntextfile = %s/no/r.prom\n",
+	expect_finding("[readyd]\ntextfile = @D/no/r.prom\n", "t.conf:2: textfile: ");
+	expect_finding("[readyd]\ntextfile = @D/no/r.prom\n",
 		       "/no: No such file or directory; create it");
-	expect_finding("[readyd]\ntextfile = %s/prog/r.prom\n", "/prog is not a directory");
+	expect_finding("[readyd]\ntextfile = @D/prog/r.prom\n", "/prog is not a directory");
 }
 
 /* A [watch] runs nothing of readyd's: no command to check. */
@@ -184,7 +201,7 @@ static void watches_are_not_checked(void **state)
 	char *all;
 
 	(void)state;
-	all = findings_of("[readyd]\ntextfile = %s/r.prom\n[watch \"w\"]\npid = 42\n");
+	all = findings_of("[readyd]\ntextfile = @D/r.prom\n[watch \"w\"]\npid = 42\n");
 	assert_string_equal(all, "");
 	free(all);
 }
