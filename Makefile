@@ -59,7 +59,7 @@ DEB_PKGS := make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
 
 # Sources by layer (docs/architecture.md): each folder may use only the ones above it.
 BASE_SRCS   := log clock util sock_types strbuf duration argv loop safe_path
-CONFIG_SRCS := config config_file config_check config_life config_keys listen_spec probe_spec backoff
+CONFIG_SRCS := config config_file config_check config_env_check config_life config_keys config_systemd listen_spec probe_spec backoff
 MODEL_SRCS  := machine machine_inputs machine_common service_sockets service_query service_describe findings listener health accept_queue metrics notify_msg
 OS_SRCS     := tracer tracer_event closer bpf_holder sockets sock_diag sock_scan proc_parse cgroup \
 	       vm_clone \
@@ -70,7 +70,7 @@ DAEMON_SRCS := daemon unit procs spawn membership reaper output sock_table sysca
 	       readyd
 IN_SRCS     := events scan scan_queue unix_close notify markers fdready probes watch prespawn
 OUT_SRCS    := export waiters sockets oneshot_exit
-CLI_SRCS    := readyctl ctl_client ctl_format
+CLI_SRCS    := readyctl ctl_client ctl_format ctl_exit ctl_help
 
 READYD_SRCS := $(BASE_SRCS:%=base/%) $(CONFIG_SRCS:%=config/%) $(MODEL_SRCS:%=model/%) \
 	       $(OS_SRCS:%=os/%) $(DAEMON_SRCS:%=daemon/%) $(IN_SRCS:%=daemon/in/%) \
@@ -152,11 +152,13 @@ LIB_SRCS_model  := $(MODEL_SRCS:%=model/%)
 LIB_SRCS_os     := $(OS_SRCS:%=os/%)
 LIB_SRCS_daemon := $(filter-out daemon/readyd,$(DAEMON_SRCS:%=daemon/%)) $(IN_SRCS:%=daemon/in/%) \
 		   $(OUT_SRCS:%=daemon/out/%)
+LIB_SRCS_cli    := $(filter-out cli/readyctl,$(CLI_SRCS:%=cli/%))
 UNIT_LIBS_base   := base
 UNIT_LIBS_config := config base
 UNIT_LIBS_model  := model config base
 UNIT_LIBS_os     := os config base
 UNIT_LIBS_daemon := daemon os model config base
+UNIT_LIBS_cli    := cli base
 # Daemon tests replace the tracer, the control socket and the clock (tests/fakes/): the linker takes
 # objects before archive members, so the real ones are never pulled in.
 UNIT_FAKES_daemon := $(patsubst tests/fakes/%.c,$(OUT)/asan/fakes/%.o,$(wildcard tests/fakes/*.c))
@@ -166,7 +168,7 @@ $(OUT)/asan/lib$(1).a: $$(LIB_SRCS_$(1):%=$(OUT)/asan/%.o)
 	$$(call msg,AR,$$@)
 	$$(Q)rm -f $$@ && ar rcs $$@ $$^
 endef
-$(foreach l,base config model os daemon,$(eval $(call lib_rule,$(l))))
+$(foreach l,base config model os daemon cli,$(eval $(call lib_rule,$(l))))
 
 $(OUT)/asan/fakes/%.o: tests/fakes/%.c | $(OUT)/readyd.skel.h
 	$(call msg,CC-SAN,$@)

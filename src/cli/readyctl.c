@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * readyctl: ask or tell a running readyd. Exit codes (docs/control-protocol.md):
- *   0 done / running (stopped, for stop), 1 it failed or time ran out,
- *   2 usage, 3 readyd unreachable or an error reply, 4 no such service,
- *   5 not permitted.
+ * readyctl: ask or tell a running readyd. Exit codes (cli/ctl_exit.h,
+ * docs/control-protocol.md): 0 ok / running, 1 error, 2 usage, 3 not
+ * running, 4 no such service, 5 not permitted, 124 timed out.
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -17,54 +16,27 @@
 #include "readyd_control.h"
 
 #include "cli/ctl_client.h"
+#include "cli/ctl_exit.h"
 #include "cli/ctl_format.h"
+#include "cli/ctl_help.h"
 #include "base/duration.h"
 #include "base/clock.h"
 #include "base/safe_path.h"
 #include "base/util.h"
 
-enum {
-	EXIT_NOT_RUNNING = 1,
-	EXIT_USAGE = 2,
-	EXIT_UNREACHABLE = 3,
-	EXIT_NO_SERVICE = 4,
-	EXIT_REFUSED = 5,
-};
-
-static const char usage[] =
-	"usage: readyctl [--control PATH] [--json] COMMAND\n"
-	"\n"
-	"  list                        every service: state, pid, time to ready\n"
-	"  status NAME                 one service: listeners, probes, timings, last exit\n"
-	"  wait NAME                   until running (0), or failed/stopped (1)\n"
-	"  start NAME                  start it; wait until running (0) or failed (1)\n"
-	"  stop NAME                   stop it; wait until stopped (0)\n"
-	"  restart NAME                stop and start it; wait until running (0) or failed (1)\n"
-	"  reset NAME                  forget its start limit and backoff\n"
-	"  reload                      re-read readyd's config (as SIGHUP does)\n"
-	"  sockets [NAME] [--all]      declared sockets: owners, accept queue, findings\n"
-	"                              (stale files, foreign owners, stalls); --all adds\n"
-	"                              every listening socket of the node\n"
-	"  reexec [--binary PATH]      exec readyd anew (an upgraded binary: PATH, or the\n"
-	"                              one it runs); services keep running; waits until\n"
-	"                              the new one answers (0) or --timeout (1)\n"
-	"  exit [--keep-services]      stop every service and exit (as SIGTERM); with\n"
-	"                              --keep-services, exit leaving them running for\n"
-	"                              the next readyd to take back\n"
-	"\n"
-	"  --control PATH   control socket (default " READYD_CONTROL_DEFAULT ")\n"
-	"  --json           print the daemon's JSON instead of text\n"
-	"  --timeout DUR    wait, start, stop, restart: give up after DUR (500ms, 30s, 2m)\n"
-	"  --no-wait        start, stop, restart: return once asked\n";
+#define MAX_NAMES 256
 
 struct ctl_opts {
 	const char *control;
+	const char *control_from; /* "--control", CTL_CONTROL_ENV or "default": for the hint */
 	bool json;
 	bool no_wait;
+	bool help;
 	bool all;	    /* sockets --all */
 	const char *binary; /* reexec --binary */
 	bool keep_services; /* exit --keep-services */
 	int timeout_ms;	    /* -1: forever */
+	uint64_t deadline;  /* CLOCK_MONOTONIC ns when --timeout passes for the whole command; 0 */
 };
 
 static const char *jstr(const cJSON *o, const char *key, const char *fallback)
@@ -104,21 +76,19 @@ static void print_list(const char *label, const cJSON *arr)
 	putchar('\n');
 }
 
-static int print_reply(const struct ctl_opts *o, const struct ctl_command *c, const cJSON *reply,
-		       const char *name)
+static void print_reply(const struct ctl_opts *o, const struct ctl_command *c, const cJSON *reply,
+			const char *name)
 {
 	const cJSON *s = cJSON_GetObjectItemCaseSensitive(reply, "service");
-	bool ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "ok"));
 
 	if (o->json) {
-		/* printed by run() */
+		/* printed by run_one() */
 	} else if (strcmp(c->name, "list") == 0) {
 		ctl_print_list(stdout, reply);
 	} else if (strcmp(c->name, "status") == 0) {
 		ctl_print_status(stdout, reply);
 	} else if (strcmp(c->name, "sockets") == 0) {
 		ctl_print_sockets(stdout, reply);
-		return 0;
 	} else if (strcmp(c->name, "exit") == 0) {
 		puts(o->keep_services ? "readyd exits; every service keeps running"
 				      : "readyd stops every service, then exits");
@@ -130,24 +100,17 @@ static int print_reply(const struct ctl_opts *o, const struct ctl_command *c, co
 	} else {
 		printf("%s: %s (%s)\n", name, jstr(s, "state", "?"), jstr(s, "cause", ""));
 	}
-	return ok ? 0 : EXIT_NOT_RUNNING;
 }
 
-static int print_error(const cJSON *reply)
+static void print_error(const cJSON *reply)
 {
-	const char *msg = jstr(reply, "error", "error");
 	const cJSON *errs = cJSON_GetObjectItemCaseSensitive(reply, "config_errors"), *e;
 
-	fprintf(stderr, "readyctl: %s\n", msg);
+	fprintf(stderr, "readyctl: %s\n", jstr(reply, "error", "error"));
 	cJSON_ArrayForEach(e, errs)
 	{
 		fprintf(stderr, "  %s\n", cJSON_IsString(e) ? e->valuestring : "?");
 	}
-	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "refused")))
-		return EXIT_REFUSED;
-	if (str_starts_with(msg, "no service"))
-		return EXIT_NO_SERVICE;
-	return errs ? EXIT_NOT_RUNNING : EXIT_UNREACHABLE;
 }
 
 static double jnum(const cJSON *o, const char *key, double fallback)
@@ -157,14 +120,28 @@ static double jnum(const cJSON *o, const char *key, double fallback)
 	return cJSON_IsNumber(v) ? v->valuedouble : fallback;
 }
 
+/* What is left of --timeout, in ms for ctl_request: -1 forever, 0 once it passed. */
+static int remaining_ms(const struct ctl_opts *o)
+{
+	uint64_t now = now_mono_ns();
+
+	if (!o->deadline)
+		return -1;
+	return now >= o->deadline ? 0 : (int)((o->deadline - now) / NSEC_PER_MSEC) + 1;
+}
+
+static void sleep_ms(long ms)
+{
+	nanosleep(&(struct timespec){ .tv_sec = ms / 1000, .tv_nsec = ms % 1000 * 1000000L }, NULL);
+}
+
 /*
  * Until a readyd other than the one that started at `before` answers (its
  * reply), or that one says its exec failed (its reply too), or time is up.
  */
 static cJSON *wait_new_image(const struct ctl_opts *o, double before, double failures)
 {
-	uint64_t until = now_mono_ns() +
-			 (uint64_t)(o->timeout_ms < 0 ? 30000 : o->timeout_ms) * NSEC_PER_MSEC;
+	uint64_t until = o->deadline ? o->deadline : now_mono_ns() + 30 * NSEC_PER_SEC;
 
 	do {
 		cJSON *req = cJSON_CreateObject(), *reply = NULL;
@@ -181,7 +158,7 @@ static cJSON *wait_new_image(const struct ctl_opts *o, double before, double fai
 		}
 		cJSON_Delete(reply);
 		cJSON_Delete(req);
-		nanosleep(&(struct timespec){ .tv_nsec = 20 * 1000 * 1000 }, NULL);
+		sleep_ms(20);
 	} while (now_mono_ns() < until);
 	return NULL;
 }
@@ -198,14 +175,14 @@ static int reexec(const struct ctl_opts *o, const cJSON *reply)
 		fprintf(stderr, "readyctl: %s; readyd carries on as it was\n",
 			jstr(fresh, "reexec_error", "the exec failed"));
 		cJSON_Delete(fresh);
-		return EXIT_NOT_RUNNING;
+		return CTL_EXIT_ERROR;
 	}
 	if (!fresh) {
 		fprintf(stderr,
 			"readyctl: no new readyd answers at %s: its log says why; the services "
 			"keep running, and a readyd started again takes them back\n",
 			o->control);
-		return EXIT_NOT_RUNNING;
+		return CTL_EXIT_TIMEOUT;
 	}
 	svcs = cJSON_GetObjectItemCaseSensitive(fresh, "services");
 	cJSON_ArrayForEach(v, svcs)
@@ -222,12 +199,59 @@ static int reexec(const struct ctl_opts *o, const cJSON *reply)
 	return 0;
 }
 
-static int run(const struct ctl_opts *o, const struct ctl_command *c, const char *name)
+/* No readyd there (yet): no socket file, or nobody listening on it. */
+static bool nobody_there(int err, const char *why)
 {
-	cJSON *req = cJSON_CreateObject(), *reply = NULL;
-	bool waiting = c->waits && !o->no_wait;
-	char why[SAFE_PATH_WHY_MAX];
-	int err, rc;
+	return !why[0] && (err == -ENOENT || err == -ECONNREFUSED);
+}
+
+/*
+ * One request. `wait` started before readyd (a boot script, a container's
+ * entrypoint) waits for the socket to answer, within --timeout: readyd binds
+ * it once its config is read, a few hundred ms after it starts.
+ */
+static int request(const struct ctl_opts *o, const struct ctl_command *c, const cJSON *req,
+		   bool waiting, cJSON **reply, char *why, size_t size)
+{
+	bool patient = strcmp(c->name, "wait") == 0, said = false;
+	uint64_t since = now_mono_ns();
+	int err;
+
+	for (;;) {
+		err = ctl_request(o->control, req, waiting ? remaining_ms(o) : 30000, print_event,
+				  (void *)o, reply, why, size);
+		if (!patient || !nobody_there(err, why))
+			return err;
+		if (o->deadline && now_mono_ns() >= o->deadline)
+			return -EHOSTDOWN; /* none answered in time */
+		if (!said && now_mono_ns() - since > NSEC_PER_SEC && !o->json) {
+			fprintf(stderr, "readyctl: no readyd answers at %s yet; waiting%s\n",
+				o->control, o->deadline ? "" : " (--timeout DUR bounds it)");
+			said = true;
+		}
+		sleep_ms(20); /* ~10 tries in a readyd start-up; one stat and connect each */
+	}
+}
+
+static int say_unreachable(const struct ctl_opts *o, int err)
+{
+	char hint[512];
+
+	ctl_unreachable_hint(hint, sizeof(hint), o->control, o->control_from);
+	if (err == -EHOSTDOWN) {
+		fprintf(stderr, "readyctl: no readyd answered at %s within --timeout; %s\n",
+			o->control, hint);
+		return CTL_EXIT_TIMEOUT;
+	}
+	fprintf(stderr, "readyctl: cannot talk to readyd at %s: %s; %s\n", o->control,
+		strerror(-err), hint);
+	return CTL_EXIT_ERROR;
+}
+
+static cJSON *build_request(const struct ctl_opts *o, const struct ctl_command *c, const char *name,
+			    bool waiting)
+{
+	cJSON *req = cJSON_CreateObject();
 
 	cJSON_AddStringToObject(req, "cmd", c->name);
 	if (name)
@@ -240,34 +264,77 @@ static int run(const struct ctl_opts *o, const struct ctl_command *c, const char
 		cJSON_AddTrueToObject(req, "keep_services");
 	if (c->waits && strcmp(c->name, "wait") != 0)
 		cJSON_AddBoolToObject(req, "wait", waiting);
-	err = ctl_request(o->control, req, waiting ? o->timeout_ms : 30000, print_event, (void *)o,
-			  &reply, why, sizeof(why));
+	return req;
+}
+
+/* One command for one name (or none). *stop: the next names would fare no better. */
+static int run_one(const struct ctl_opts *o, const struct ctl_command *c, const char *name,
+		   bool *stop)
+{
+	bool waiting = c->waits && !o->no_wait;
+	cJSON *req = build_request(o, c, name, waiting), *reply = NULL;
+	char why[SAFE_PATH_WHY_MAX];
+	int err, rc;
+
+	err = request(o, c, req, waiting, &reply, why, sizeof(why));
 	cJSON_Delete(req);
 	if (err == -ETIMEDOUT && waiting) {
-		fprintf(stderr, "readyctl: %s: timed out waiting\n", name);
-		return EXIT_NOT_RUNNING;
+		fprintf(stderr, "readyctl: %s: timed out waiting\n", name ? name : c->name);
+		*stop = true; /* no time is left for the others */
+		return CTL_EXIT_TIMEOUT;
 	}
+	if (err)
+		*stop = true;
 	if (err && why[0]) { /* nothing was sent: it may not be readyd answering there */
 		fprintf(stderr, "readyctl: not talking to %s: %s\n", o->control, why);
-		return EXIT_UNREACHABLE;
+		return CTL_EXIT_ERROR;
 	}
-	if (err) {
+	if (err == -EACCES) {
 		fprintf(stderr, "readyctl: cannot talk to readyd at %s: %s\n", o->control,
-			err == -EPROTO ? "unexpected reply" : strerror(-err));
-		return err == -EACCES ? EXIT_REFUSED : EXIT_UNREACHABLE;
+			strerror(EACCES));
+		return CTL_EXIT_REFUSED;
 	}
+	if (err == -EPROTO) {
+		fprintf(stderr, "readyctl: cannot talk to readyd at %s: unexpected reply\n",
+			o->control);
+		return CTL_EXIT_ERROR;
+	}
+	if (err)
+		return say_unreachable(o, err);
 	if (o->json) { /* the reply as it came, errors included */
 		char *text = cJSON_Print(reply);
 		puts(text ? text : "null");
 		free(text);
 	}
+	rc = ctl_exit_of_reply(c->name, reply);
 	if (cJSON_GetObjectItemCaseSensitive(reply, "error"))
-		rc = print_error(reply);
+		print_error(reply);
 	else if (strcmp(c->name, "reexec") == 0)
 		rc = reexec(o, reply);
 	else
-		rc = print_reply(o, c, reply, name);
+		print_reply(o, c, reply, name);
 	cJSON_Delete(reply);
+	fflush(stdout);
+	return rc;
+}
+
+/* Each name in turn (docs/control-protocol.md says why not at once); the worst exit. */
+static int run(const struct ctl_opts *o, const struct ctl_command *c, const char **names,
+	       int n_names)
+{
+	bool stop = false;
+	int rc = CTL_EXIT_OK, i;
+
+	if (!n_names)
+		return run_one(o, c, NULL, &stop);
+	for (i = 0; i < n_names && !stop; i++) {
+		if (strcmp(c->name, "status") == 0 && i && !o->json)
+			putchar('\n');
+		rc = ctl_exit_worst(rc, run_one(o, c, names[i], &stop));
+	}
+	if (i < n_names)
+		fprintf(stderr, "readyctl: %d of %d names not asked (from %s on)\n", n_names - i,
+			n_names, names[i]);
 	return rc;
 }
 
@@ -285,11 +352,25 @@ static const char *option_value(int argc, char **argv, int *i, const char *opt)
 	return NULL;
 }
 
+static int parse_timeout(const char *v, struct ctl_opts *o)
+{
+	uint64_t ns;
+
+	if (duration_parse(v, &ns)) {
+		fprintf(stderr,
+			"readyctl: --timeout %s: expected seconds or a duration like 500ms, 30s\n",
+			v);
+		return -1;
+	}
+	/* (a year at most: duration_parse's limit; INT_MAX ms is 24 days) */
+	o->timeout_ms = ns / NSEC_PER_MSEC > INT_MAX ? INT_MAX : (int)(ns / NSEC_PER_MSEC);
+	return 0;
+}
+
 /* Options may come before or after the command: "readyctl wait web --timeout 5". */
 static int parse_args(int argc, char **argv, struct ctl_opts *o, const char **pos, int *n_pos)
 {
 	const char *v;
-	uint64_t ns;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0) {
@@ -301,24 +382,19 @@ static int parse_args(int argc, char **argv, struct ctl_opts *o, const char **po
 		} else if (strcmp(argv[i], "--no-wait") == 0) {
 			o->no_wait = true;
 		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-			fputs(usage, stdout);
+			o->help = true;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			ctl_version(stdout);
 			exit(0);
 		} else if ((v = option_value(argc, argv, &i, "--binary"))) {
 			o->binary = v;
 		} else if ((v = option_value(argc, argv, &i, "--control"))) {
 			o->control = v;
+			o->control_from = "--control";
 		} else if ((v = option_value(argc, argv, &i, "--timeout"))) {
-			if (duration_parse(v, &ns)) {
-				fprintf(stderr,
-					"readyctl: --timeout %s: expected seconds or a duration "
-					"like 500ms, 30s\n",
-					v);
+			if (parse_timeout(v, o) < 0)
 				return -1;
-			}
-			/* (a year at most: duration_parse's limit; INT_MAX ms is 24 days) */
-			o->timeout_ms =
-				ns / NSEC_PER_MSEC > INT_MAX ? INT_MAX : (int)(ns / NSEC_PER_MSEC);
-		} else if (argv[i][0] == '-' || *n_pos == 2) {
+		} else if (argv[i][0] == '-' || *n_pos == MAX_NAMES + 1) {
 			fprintf(stderr, "readyctl: unexpected argument \"%s\"\n", argv[i]);
 			return -1;
 		} else {
@@ -328,21 +404,70 @@ static int parse_args(int argc, char **argv, struct ctl_opts *o, const char **po
 	return 0;
 }
 
+/* readyctl help [CMD], readyctl CMD --help. */
+static int help(const char *cmd)
+{
+	if (!cmd) {
+		ctl_usage(stdout);
+		return CTL_EXIT_OK;
+	}
+	if (ctl_help_command(stdout, cmd))
+		return CTL_EXIT_OK;
+	fprintf(stderr, "readyctl: no command \"%s\"; readyctl help lists them\n", cmd);
+	return CTL_EXIT_USAGE;
+}
+
+/* Are these names what the command takes? */
+static bool arity_ok(const struct ctl_command *c, int n_names)
+{
+	switch (c->service) {
+	case CTL_SERVICE:
+		return n_names >= 1;
+	case CTL_OPTIONAL_SERVICE:
+		return n_names <= 1;
+	case CTL_NO_SERVICE:
+		break;
+	}
+	return n_names == 0;
+}
+
 int main(int argc, char **argv)
 {
-	struct ctl_opts o = { .control = READYD_CONTROL_DEFAULT, .timeout_ms = -1 };
-	const char *pos[2] = { NULL, NULL };
+	const char *env = getenv(CTL_CONTROL_ENV);
+	struct ctl_opts o = { .control = env && *env ? env : READYD_CONTROL_DEFAULT,
+			      .control_from = env && *env ? CTL_CONTROL_ENV : "default",
+			      .timeout_ms = -1 };
+	const char *pos[MAX_NAMES + 1] = { NULL };
 	const struct ctl_command *c;
 	int n = 0;
 
-	if (parse_args(argc, argv, &o, pos, &n) < 0 || n == 0) {
-		fputs(usage, stderr);
-		return EXIT_USAGE;
+	if (parse_args(argc, argv, &o, pos, &n) < 0) {
+		ctl_usage(stderr);
+		return CTL_EXIT_USAGE;
+	}
+	if (n && strcmp(pos[0], "help") == 0)
+		return help(n > 1 ? pos[1] : NULL);
+	if (o.help) /* readyctl wait --help: the command's */
+		return help(n ? pos[0] : NULL);
+	if (n == 0) {
+		ctl_usage(stderr);
+		return CTL_EXIT_USAGE;
 	}
 	c = ctl_command(ctl_command_find(pos[0]));
-	if (c && (n == 1 + (c->service == CTL_SERVICE) ||
-		  (c->service == CTL_OPTIONAL_SERVICE && n == 2)))
-		return run(&o, c, pos[1]);
-	fprintf(stderr, "readyctl: unknown command or wrong arguments: %s\n%s", pos[0], usage);
-	return EXIT_USAGE;
+	if (!c) {
+		fprintf(stderr, "readyctl: unknown command \"%s\"; readyctl help lists them\n",
+			pos[0]);
+		return CTL_EXIT_USAGE;
+	}
+	if (!arity_ok(c, n - 1)) {
+		fprintf(stderr, "readyctl: %s takes %s; readyctl help %s says more\n", c->name,
+			c->service == CTL_SERVICE	     ? "one or more service names"
+			: c->service == CTL_OPTIONAL_SERVICE ? "at most one service name"
+							     : "no service name",
+			c->name);
+		return CTL_EXIT_USAGE;
+	}
+	if (o.timeout_ms >= 0)
+		o.deadline = now_mono_ns() + (uint64_t)o.timeout_ms * NSEC_PER_MSEC;
+	return run(&o, c, pos + 1, n - 1);
 }

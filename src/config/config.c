@@ -404,6 +404,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
 	const struct config_key *key;
 	unsigned int *seen;
 	const char *hint;
+	char tail[320];
 
 	(void)section; /* tracked by read_line, which also sees empty sections */
 	if (ctx->section == SECTION_INVALID)
@@ -434,12 +435,15 @@ static int on_key(void *user, const char *section, const char *name, const char 
 	}
 	if (!key) {
 		hint = config_key_suggest(ctx->section, name);
-		config_error(ctx, ctx->line, "unknown key \"%s\" in [%s]%s%s%s", name,
+		if (!config_systemd_hint(name, tail, sizeof(tail)))
+			snprintf(tail, sizeof(tail), "%s%s%s", hint ? "; did you mean \"" : "",
+				 hint ? hint : "", hint ? "\"?" : "");
+		config_error(ctx, ctx->line, "unknown key \"%s\" in [%s]%s", name,
 			     ctx->section == SECTION_READYD    ? "readyd"
 			     : ctx->section == SECTION_PROCESS ? "process"
 			     : ctx->section == SECTION_WATCH   ? "watch"
 							       : "service",
-			     hint ? "; did you mean \"" : "", hint ? hint : "", hint ? "\"?" : "");
+			     tail);
 		return 1;
 	}
 	if (ctx->continuation && key->slot >= 0 && strcmp(name, "command") != 0) {

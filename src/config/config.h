@@ -49,6 +49,8 @@
 #define CONFIG_DEFAULT_PATH	"/etc/readyd/readyd.conf"
 #define CONFIG_DEFAULT_TEXTFILE "/var/lib/prometheus/node-exporter/readyd.prom"
 #define CONFIG_DEFAULT_CONTROL	READYD_CONTROL_DEFAULT
+/* The PATH a service gets unless its environment sets one (os/supervisor.c). */
+#define CONFIG_SERVICE_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 enum restart_policy { RESTART_NO, RESTART_ON_FAILURE, RESTART_ALWAYS };
 /* [watch]: how the processes readyd did not start are found. */
@@ -199,5 +201,21 @@ void ready_mask_format(char *buf, size_t size, unsigned int mask);
 /* A [watch] of a daemon readyd would give a serving check (by its comm, "postgres"), whose
  * config says nothing of its readiness: the line to add, "serve = postgres://127.0.0.1:5432". */
 bool config_watch_hint(const struct service_config *s, const char *comm, char *buf, size_t size);
+
+/*
+ * The config against the host (config_env_check.c), what can be known
+ * without running anything: a command that is not there or that its user
+ * cannot execute (with /usr/bin/env NAME, NAME searched in the service's
+ * PATH), a working_directory or the textfile's directory that is not
+ * there. One "file:line: ...; the fix" in diag each; returns how many.
+ * Reads the filesystem; the parser never does.
+ */
+size_t config_env_check(const struct config *cfg, struct config_diag *diag);
+/* Would execve(2) by uid/gid/groups run this file (its mode bits, as the kernel checks them)? */
+struct stat;
+bool config_can_exec(const struct stat *st, uid_t uid, gid_t gid, const gid_t *groups,
+		     size_t n_groups);
+/* execvp's search of name in a PATH value: 0 and the executable's path in out, or -ENOENT. */
+int config_path_search(const char *path, const char *name, char *out, size_t size);
 
 #endif

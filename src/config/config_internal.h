@@ -56,6 +56,12 @@ const struct config_key *config_key_find(enum config_section section, const char
 /* The known key of `section` closest to `name`, or NULL if none is close. */
 const char *config_key_suggest(enum config_section section, const char *name);
 /*
+ * A systemd unit's key (ExecStart, WorkingDirectory...): readyd's name for it
+ * ("; did you mean \"command\"? (...)") or why there is none, for the
+ * unknown-key error. false: not a systemd key.
+ */
+bool config_systemd_hint(const char *name, char *buf, size_t size);
+/*
  * The process a process key (command, listen, user...) applies to: the
  * [process] being read, or a [service]'s own single process (created on
  * first use). NULL, with the error reported, when there is none.

@@ -282,6 +282,23 @@ int daemon_apply_overrides(const struct daemon_opts *o, struct config *cfg)
 		       : 0;
 }
 
+/*
+ * What the host says of the config (a command not installed yet, a missing
+ * directory): warnings, not errors. The binary may come with a package,
+ * the directory with a mount; the spawn then fails with the cause named.
+ */
+static void warn_of_host(const struct config *cfg)
+{
+	struct config_diag found = { 0 };
+	char text[1024];
+
+	config_env_check(cfg, &found);
+	for (size_t i = 0; i < found.n; i++)
+		log_warn("msg=\"config: not so on this host\" at=\"%s\"",
+			 log_escape(text, sizeof(text), found.lines[i]));
+	config_diag_free(&found);
+}
+
 int daemon_load_config(const struct daemon_opts *o, struct config **out, struct config_diag *diag)
 {
 	int err = config_open(o->config_path, &o->defaults, out, diag);
@@ -290,6 +307,8 @@ int daemon_load_config(const struct daemon_opts *o, struct config **out, struct 
 		config_unref(*out);
 		err = -ENOMEM;
 	}
+	if (!err)
+		warn_of_host(*out);
 	return err;
 }
 

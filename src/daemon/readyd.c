@@ -2,6 +2,7 @@
 /* readyd: supervise services and report when the kernel shows them accepting. */
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,8 @@
 
 static const char usage[] =
 	"usage: readyd [--config FILE] [--control PATH] [--textfile PATH]\n"
-	"              [--mode auto|fentry|tracepoint|poll] [-v] [--check-config]\n"
+	"              [--mode auto|fentry|tracepoint|poll] [-v]\n"
+	"       readyd --check-config [FILE]\n"
 	"       readyd exec [--timeout S] [--listen SPEC]... -- CMD [ARGS...]\n"
 	"       readyd wait --pid N [--timeout S] [--listen SPEC]...\n"
 	"                        (readyd exec --help: one-shot use in scripts)\n"
@@ -24,7 +26,9 @@ static const char usage[] =
 	"  --textfile PATH  Prometheus textfile, overrides the config file\n"
 	"  --mode MODE      how to observe sockets: auto tries fentry, then tracepoint,\n"
 	"                   then poll (no BPF: sock_diag and /proc, also for non-root)\n"
-	"  --check-config   validate the configuration and exit (0: valid)\n"
+	"  --check-config   check the configuration (FILE, or --config's) and exit: its\n"
+	"                   errors, and on this host: commands not there or not\n"
+	"                   executable, missing directories (0: none)\n"
 	"  -v, --verbose    debug logs, including libbpf's\n"
 	"  --version        print the version\n";
 
@@ -44,23 +48,34 @@ static const struct option options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/*
+ * --check-config: the parser's errors, then what the host says (a command
+ * not there, a directory missing): 0 only when there is neither.
+ */
 static int check_config(const char *path, const struct config_defaults *defaults)
 {
 	struct config_diag diag;
 	struct config cfg;
 	int err = config_load(path, defaults, &cfg, &diag);
+	size_t found = 0;
 
+	if (!err)
+		found = config_env_check(&cfg, &diag);
 	for (size_t i = 0; i < diag.n; i++)
 		fprintf(stderr, "%s\n", diag.lines[i]);
 	if (err && !diag.n)
 		fprintf(stderr, "%s: %s\n", path, strerror(-err));
+	else if (!err && found)
+		fprintf(stderr,
+			"%s: %zu problem%s on this host (readyd would start, warning of each)\n",
+			path, found, found == 1 ? "" : "s");
 	else if (!err)
 		printf("%s: valid, %zu service%s\n", path, cfg.n_services,
 		       cfg.n_services == 1 ? "" : "s");
 	config_diag_free(&diag);
 	if (!err)
 		config_free(&cfg);
-	return err ? 1 : 0;
+	return err || found ? 1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -69,6 +84,7 @@ int main(int argc, char **argv)
 				 .mode = TRACER_AUTO,
 				 .argv = argv };
 	int verbose = 0, check = 0, opt, rc;
+	bool config_set = false;
 	char err_text[256];
 	struct daemon d;
 
@@ -78,6 +94,7 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case OPT_CONFIG:
 			o.config_path = optarg;
+			config_set = true;
 			break;
 		case OPT_CONTROL:
 			o.control_path = optarg;
@@ -112,6 +129,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (check && !config_set && optind + 1 == argc) /* readyd --check-config FILE */
+		o.config_path = argv[optind++];
 	if (optind < argc) {
 		fprintf(stderr, "readyd: unexpected argument \"%s\"\n%s", argv[optind], usage);
 		return 2;

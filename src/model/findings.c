@@ -73,3 +73,22 @@ uint32_t sock_match_findings(const struct sock_match *m)
 		f |= 1U << FINDING_OTHER_ADDRESS;
 	return f;
 }
+
+size_t sock_undeclared(const struct listener *ls, size_t n, const struct scan *sc,
+		       const struct scan_sock **out, size_t max)
+{
+	size_t found = 0;
+
+	for (size_t i = 0; sc && i < sc->n && found < max; i++) {
+		const struct scan_sock *k = &sc->socks[i];
+		bool declared = false;
+		if (k->e.state != SOCK_STATE_LISTEN)
+			continue; /* bound only: a client's, as likely as a server's */
+		for (size_t j = 0; j < n && !declared; j++)
+			declared = listen_spec_matches(ls[j].spec, &k->e.addr) ||
+				   near_miss(ls[j].spec, &k->e);
+		if (!declared)
+			out[found++] = k;
+	}
+	return found;
+}

@@ -45,6 +45,14 @@ void sock_match(const struct listener *l, const struct sock_table *t, const stru
 bool sock_serves(const struct listen_spec *spec, const struct sock_entry *e);
 /* 1 << enum sock_finding for what the match alone shows (absent: none of it is the service's). */
 uint32_t sock_match_findings(const struct sock_match *m);
+/*
+ * The sockets of sc listening where no declared listener of ls[0..n) is,
+ * not even at another address of its port (that is sock_match's
+ * elsewhere): a service declared on one port that listens on another.
+ * Up to max in out; returns how many.
+ */
+size_t sock_undeclared(const struct listener *ls, size_t n, const struct scan *sc,
+		       const struct scan_sock **out, size_t max);
 /* A stream listener (TCP, unix stream) whose accept queue can be watched. */
 bool listener_is_stream(const struct listener *l);
 

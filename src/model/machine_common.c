@@ -48,6 +48,7 @@ void spawn(struct svc *s, bool is_restart, const char *why, uint64_t now, struct
 	for (size_t i = 0; i < s->n_listeners; i++)
 		listener_reset(&s->listeners[i]);
 	s->n_observed = 0;
+	s->undeclared[0] = '\0';
 	for (size_t i = 0; i < s->cfg->n_probes; i++)
 		probe_health_restart(&s->probes[i]);
 	s->notified_ready = s->reloading = s->stopping_notified = s->marker_present = false;

@@ -175,6 +175,9 @@ struct svc {
 	size_t n_listeners;
 	struct listener *observed; /* when none is declared: up to SVC_OBSERVED_MAX, made on need */
 	size_t n_observed;
+	/* With listeners declared: where this instance listens that none was declared ("" none
+	 * seen), so that a wrong port is named in its cause ("the service listens on ..."). */
+	char undeclared[SOCK_ADDR_TEXT_MAX];
 	struct probe_health *probes; /* like cfg->probes: cfg->n_probes */
 	/* What the current instance said about itself (sd_notify, marker). */
 	bool notified_ready; /* READY=1 */

@@ -99,9 +99,16 @@ void svc_describe_listeners(const struct svc *s, char *buf, size_t size)
 	buf[0] = '\0';
 	if (!n)
 		str_append(buf, size, "no listener seen");
-	for (size_t i = 0; i < n; i++)
-		str_append(buf, size, "%s%s %s", i ? ", " : "", ls[i].label,
-			   level_name(ls[i].level));
+	for (size_t i = 0; i < n; i++) {
+		/* Declared one address, listening at another: say both, the fix is in one of them.
+		 */
+		if (ls[i].spec && ls[i].level == LEVEL_ABSENT && s->undeclared[0])
+			str_append(buf, size, "%sdeclared %s absent; the service listens on %s",
+				   i ? ", " : "", ls[i].label, s->undeclared);
+		else
+			str_append(buf, size, "%s%s %s", i ? ", " : "", ls[i].label,
+				   level_name(ls[i].level));
+	}
 }
 
 void svc_describe_reports(const struct svc *s, char *buf, size_t size)

@@ -104,6 +104,8 @@ struct listener *record_socket(struct svc *s, const struct svc_sock *k, struct s
 	if (k->bind_errno)
 		return record_bind_failure(s, k, out);
 	l = svc_listener_for(s, k->sk, a, k->may_observe);
+	if (!l && s->n_listeners && a && k->may_observe && !k->declared_only)
+		sock_addr_format(s->undeclared, sizeof(s->undeclared), a); /* a wrong port? */
 	/* Bound-only sockets make no observed listener: clients have them too. */
 	if (!l || (k->declared_only && !l->spec))
 		return NULL;

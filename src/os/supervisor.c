@@ -30,7 +30,7 @@
 
 /* Its own, readyd's, and (readyd exec) up to 1024 inherited variables. */
 #define ENV_MAX (CONFIG_MAX_ENV + 16 + 1024)
-static char DEFAULT_PATH[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+static char DEFAULT_PATH[] = "PATH=" CONFIG_SERVICE_PATH;
 
 struct spawn_failure {
 	int err;

@@ -15,6 +15,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import test_artifacts  # noqa: E402
+import test_cli  # noqa: E402
 import test_core  # noqa: E402
 import test_durable  # noqa: E402
 import test_health  # noqa: E402
@@ -35,9 +36,9 @@ ONCE = [test_core.ControlTests, test_artifacts.ArtifactTests, test_health.ProbeT
         test_trees.WatchTests, test_trees.ExecTests, test_sockets.SocketTests,
         test_sockets.PollModeAsUserTests, test_served.ServedTests,
         test_hostile.HostilePathTests, test_hostile.HostileNotifyTests,
-        test_kernels.AutoModeTests, test_scrape.ScrapeTests]
+        test_kernels.AutoModeTests, test_scrape.ScrapeTests, test_cli.CliTests]
 PER_MODE = [test_core.CoreTests, test_sockets.RestartTests, test_durable.DurableTests,
-            test_kernels.KernelReachTests]
+            test_kernels.KernelReachTests, test_sockets.WrongPortTests]
 
 
 def mode_class(base, mode):

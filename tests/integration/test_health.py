@@ -292,11 +292,11 @@ class OperatorTests(ReadydCase):
         s = self.wait_state("slow", "running", timeout=10)
         self.assertGreaterEqual(s["ready_ms"], 2900)
 
-    def test_start_of_a_failing_service_exits_1(self):
+    def test_start_of_a_failing_service_exits_3(self):
         self.start_readyd(self.service("bad", "/bin/sh -c 'sleep 0.2; exit 4'", restart="no"))
         self.wait_state("bad", "failed")
         rc, out, _ = self.ctl("start", "bad", "--timeout", "10s")
-        self.assertEqual(rc, 1, out)
+        self.assertEqual(rc, 3, out)
         self.assertIn("bad: starting -> failed (exited with status 4 before it was ready)", out)
 
     def test_non_root_peer_is_refused_mutating_commands(self):

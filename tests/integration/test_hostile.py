@@ -165,7 +165,7 @@ class HostilePathTests(ReadydCase):
         fake = self.fake_readyd(sock)
         p = subprocess.run([READYCTL, "--control", sock, "stop", "web"], capture_output=True,
                            text=True, timeout=30)
-        self.assertEqual(p.returncode, 3, p.stdout + p.stderr)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
         self.assertIn("readyctl: not talking to %s: %s is owned by uid %d, not root"
                       % (sock, theirs, NOBODY.pw_uid), p.stderr)
         self.assertEqual(self.requests_seen(fake), [], "the request reached nobody's socket")
@@ -179,7 +179,7 @@ class HostilePathTests(ReadydCase):
         fake = self.fake_readyd(sock)
         p = subprocess.run([READYCTL, "--control", sock, "stop", "web"], capture_output=True,
                            text=True, timeout=30)
-        self.assertEqual(p.returncode, 3, p.stdout + p.stderr)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
         self.assertIn("readyctl: not talking to %s: %s is owned by uid %d, not root: it is not "
                       "readyd's" % (sock, sock, NOBODY.pw_uid), p.stderr)
         self.assertEqual(self.requests_seen(fake), [], "the request reached nobody's socket")
@@ -316,7 +316,7 @@ class HostilePathTests(ReadydCase):
         self.assertEqual(self.raw_request(b""),
                          b'{"ok":false,"error":"too many clients (64); try again"}\n')
         rc, out, err = self.ctl("list")
-        self.assertEqual(rc, 3, out + err)
+        self.assertEqual(rc, 1, out + err)
         self.assertIn("readyctl: too many clients (64); try again", err)
         p.stdin.close()
         p.wait(timeout=10)
@@ -335,7 +335,7 @@ class HostilePathTests(ReadydCase):
         self.assertEqual(rc, 0, out + err)
         self.assertIn("slow", out)
         rc, out, err = self.ctl("wait", "slow", "--timeout", "1")  # 48 wait already
-        self.assertEqual(rc, 3, out + err)
+        self.assertEqual(rc, 1, out + err)
         self.assertIn("too many clients waiting (48); try again, or without waiting", err)
         rc, out, err = self.ctl("stop", "slow", "--no-wait")  # does not wait: served
         self.assertEqual(rc, 0, out + err)
@@ -379,7 +379,8 @@ class HostilePathTests(ReadydCase):
         subprocess.run(["mkfifo", pidfile], check=True, **AS_NOBODY)
         self.start_readyd('[watch "app"]\npid_file = %s\n' % pidfile)
         rc, out, err = self.ctl("status", "app", timeout=10)
-        self.assertEqual(rc, 0, out + err)
+        self.assertEqual(rc, 3, out + err)  # answered: failed, its pid file is no pid file
+        self.assertIn("app: failed", out)
         self.assertIn("pid file %s is not a regular file" % pidfile, self.log())
 
     def test_a_stale_marker_is_not_removed_through_a_link_its_user_planted(self):

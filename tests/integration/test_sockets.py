@@ -358,3 +358,26 @@ class PollModeAsUserTests(ReadydCase):
         self.assertEqual(self.metric("readyd_tracer_mode", mode="poll"), 1)
         with open("/proc/%d/status" % s["pid"]) as f:
             self.assertIn("\nUid:\t%d" % nobody.pw_uid, f.read())
+
+
+class WrongPortTests(ReadydCase):
+    """Run in every attach mode: events (or poll mode's scans) show where the service listens."""
+
+    def test_a_service_listening_on_another_port_is_named_in_its_cause_and_sockets(self):
+        declared, actual = free_port(), free_port()
+        listen = "tcp:127.0.0.1:%d" % declared
+        self.start_readyd(self.service(
+            "web", "%s -m http.server %d --bind 127.0.0.1" % (PYTHON, actual), listen,
+            ready_timeout="3s", restart="no"))
+        said = "declared %s absent; the service listens on tcp:127.0.0.1:%d" % (listen, actual)
+
+        def finding():
+            f = [x["text"] for l in self.ctl_json("sockets", "web")["listeners"]
+                 for x in l["findings"] if x["kind"] == "different_address"]
+            return f or None
+        self.assertEqual(self.wait_for(finding, 3, "the wrong-port finding while starting"), [said])
+        rc, out, _ = self.ctl("sockets", "web")
+        self.assertEqual(rc, 0)
+        self.assertIn("! different_address: " + said, out)
+        s = self.wait_state("web", "failed", timeout=10)
+        self.assertIn("not ready after 3.00s (%s)" % said, s["cause"])

@@ -29,7 +29,14 @@ static void add_finding(cJSON *arr, enum sock_finding kind, const char *text)
 	cJSON_AddItemToArray(arr, f);
 }
 
-static void add_findings(cJSON *o, const struct unit *u, const struct sock_match *m)
+/* The service's listening sockets that no declared listener names. */
+struct undeclared {
+	const struct scan_sock *v[MATCH_MAX];
+	size_t n;
+};
+
+static void add_findings(cJSON *o, const struct unit *u, const struct sock_match *m,
+			 const struct undeclared *other)
 {
 	cJSON *arr = cJSON_AddArrayToObject(o, "findings");
 	char text[512], owner[256], addr[SOCK_ADDR_TEXT_MAX];
@@ -57,6 +64,13 @@ static void add_findings(cJSON *o, const struct unit *u, const struct sock_match
 		snprintf(text, sizeof(text), "bound to %s, not to %s as declared", addr, l->label);
 		add_finding(arr, FINDING_OTHER_ADDRESS, text);
 	}
+	/* Nothing at its port at all, while the service listens elsewhere: a wrong port? */
+	for (size_t i = 0; !m->n_own && !m->n_elsewhere && i < other->n; i++) {
+		sock_addr_format(addr, sizeof(addr), &other->v[i]->e.addr);
+		snprintf(text, sizeof(text), "declared %s absent; the service listens on %s",
+			 l->label, addr);
+		add_finding(arr, FINDING_OTHER_ADDRESS, text);
+	}
 	if (l->queue.verdict != QUEUE_OK) {
 		accept_queue_describe(&l->queue, now_mono_ns(), text, sizeof(text));
 		add_finding(arr,
@@ -65,7 +79,8 @@ static void add_findings(cJSON *o, const struct unit *u, const struct sock_match
 	}
 }
 
-static cJSON *listener_json(const struct unit *u, const struct sock_match *m)
+static cJSON *listener_json(const struct unit *u, const struct sock_match *m,
+			    const struct undeclared *other)
 {
 	cJSON *o = cJSON_CreateObject(), *owners = cJSON_CreateArray();
 	char addr[SOCK_ADDR_TEXT_MAX];
@@ -88,7 +103,7 @@ static cJSON *listener_json(const struct unit *u, const struct sock_match *m)
 		cJSON_AddNumberToObject(o, "backlog", m->backlog);
 	}
 	cJSON_AddNumberToObject(o, "overflows", (double)m->l->queue.overflows);
-	add_findings(o, u, m);
+	add_findings(o, u, m, other);
 	return o;
 }
 
@@ -98,12 +113,16 @@ static void unit_sockets_json(struct unit *u, const struct sock_table *t, cJSON 
 	struct scan sc = { 0 };
 	size_t n = u->svc.pid ? unit_tree_pids(u, pids, ARRAY_SIZE(pids)) : 0;
 	struct sock_match m;
+	struct undeclared other = { .n = 0 };
 
-	if (n)
+	if (n) {
 		sock_scan(pids, n, t, true, &sc);
+		other.n = sock_undeclared(u->svc.listeners, u->svc.n_listeners, &sc, other.v,
+					  ARRAY_SIZE(other.v));
+	}
 	for (size_t i = 0; i < u->svc.n_listeners; i++) {
 		sock_match(&u->svc.listeners[i], t, n ? &sc : NULL, sockets_is_socket_file, &m);
-		cJSON_AddItemToArray(arr, listener_json(u, &m));
+		cJSON_AddItemToArray(arr, listener_json(u, &m, &other));
 	}
 	scan_free(&sc);
 }

@@ -114,6 +114,28 @@ static void backoff_resets_after_running_a_while(void **state)
 	assert_int_equal(f->svc.deadline - f->now, 1 * SEC);
 }
 
+/* Declared one port, listening on another: the cause names both. */
+static void ready_timeout_names_the_port_it_listens_on(void **state)
+{
+	struct fixture *f = *state;
+	struct sock_addr a = { .family = AF_INET, .sock_type = SOCK_STREAM, .port = 8081 };
+
+	inet_pton(AF_INET, "127.0.0.1", a.addr);
+	init(f);
+	start(f);
+	sock_event(f, 0xb, &a, LEVEL_BOUND); /* a bind alone says nothing: clients bind too */
+	assert_string_equal(f->svc.undeclared, "");
+	sock_event(f, 0xb, &a, LEVEL_LISTENING);
+	deadline(f);
+	assert_int_equal(f->svc.state, SVC_FAILED);
+	assert_non_null(strstr(f->svc.cause, "not ready after 30.00s (declared tcp:127.0.0.1:8080 "
+					     "absent; the service listens on tcp:127.0.0.1:8081)"));
+	/* The next instance starts with a clean slate. */
+	exit_with(f, -1, SIGTERM);
+	deadline(f); /* restart */
+	assert_string_equal(f->svc.undeclared, "");
+}
+
 static void ready_timeout_kills_then_restarts(void **state)
 {
 	struct fixture *f = *state;
@@ -354,6 +376,7 @@ int main(void)
 		T(crash_before_ready_fails_and_restarts_with_backoff),
 		T(backoff_resets_after_running_a_while),
 		T(ready_timeout_kills_then_restarts),
+		T(ready_timeout_names_the_port_it_listens_on),
 		T(closed_listener_makes_unhealthy_and_recovers),
 		T(a_close_by_the_exiting_main_process_is_the_exit),
 		T(one_of_two_reuseport_sockets_closing_is_fine),
