@@ -19,7 +19,16 @@
 
 OUT      := build
 ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
-VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+# The release is VERSION's; built in a git work tree of this source, the commit is added
+# (0.9.0+g1a2b3c4, .dirty with uncommitted changes). A tarball, or the package build's copy
+# (no .git of its own), gives the release alone. debian/rules passes the package's version.
+VERSION  := $(shell cat VERSION)
+ifeq ($(shell git rev-parse --show-toplevel 2>/dev/null),$(CURDIR))
+READYD_VERSION ?= $(VERSION)+g$(shell git rev-parse --short HEAD)$(shell \
+		    git status --porcelain --untracked-files=no | grep -q . && echo .dirty)
+else
+READYD_VERSION ?= $(VERSION)
+endif
 CLANG    ?= clang
 BPFTOOL  ?= bpftool
 CC       ?= gcc
@@ -28,8 +37,8 @@ PYTHON   ?= /usr/bin/python3
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral \
 	    -Wno-format-truncation
 CFLAGS   ?= -O2 -g
-ALL_CFLAGS = $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP \
-	     -Iinclude -Isrc -I$(OUT) -DREADYD_VERSION='"$(VERSION)"'
+ALL_CFLAGS = $(CPPFLAGS) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP \
+	     -Iinclude -Isrc -I$(OUT) -DREADYD_VERSION='"$(READYD_VERSION)"'
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	     -fno-omit-frame-pointer
 LIBS     := -lbpf -lelf -lz -linih -lcjson -pthread
@@ -43,7 +52,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all check check-kernels check-kernels-quick demo bench deps unit integration clean format \
+.PHONY: FORCE all check check-kernels check-kernels-quick demo bench deps unit integration clean format \
 	format-check lint layers docs docs-check guards mutants mutants-check fuzz fuzz-build fuzz-smoke
 
 # Debian 12 packages: build chain, libraries, and the real servers the tests run. Installing
@@ -125,11 +134,19 @@ $(OUT)/asan/%.o: src/%.c | $(OUT)/readyd.skel.h
 
 $(OUT)/readyd: $(READYD_SRCS:%=$(OUT)/obj/%.o)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(OUT)/readyctl: $(READYCTL_SRCS:%=$(OUT)/obj/%.o)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ -lcjson
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcjson
+
+# The objects that print the version are rebuilt when it changes ($(OUT)/version is rewritten
+# only then).
+VERSION_USERS := $(patsubst src/%.c,%,$(shell grep -rl READYD_VERSION src --include='*.c'))
+$(VERSION_USERS:%=$(OUT)/obj/%.o) $(VERSION_USERS:%=$(OUT)/asan/%.o): $(OUT)/version
+
+$(OUT)/version: FORCE | $(OUT)
+	$(Q)echo '$(READYD_VERSION)' | cmp -s - $@ || echo '$(READYD_VERSION)' > $@
 
 # Sanitized builds of both binaries: the integration tests run these.
 $(OUT)/asan/readyd: $(READYD_SRCS:%=$(OUT)/asan/%.o)
