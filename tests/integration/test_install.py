@@ -182,7 +182,8 @@ class InstallTests(ReadydCase):
         self.assertIsNone(self.proc.poll(), self.log())
         ctl = self.path("usr/bin/readyctl")
         self.wait_for(lambda: subprocess.run([ctl, "--control", self.control, "wait", "web",
-                                              "--timeout", "1s"]).returncode == 0, 20,
+                                              "--timeout", "1s"], capture_output=True).returncode == 0,
+                      20,
                       "web to be running")
         out = subprocess.run([ctl, "--control", self.control, "list"], capture_output=True,
                              text=True, check=True).stdout
