@@ -35,7 +35,10 @@ def unit_settings(path):
 
 
 class InstallTests(ReadydCase):
-    """One `make install DESTDIR=... PREFIX=/usr` for the class; each test reads that tree."""
+    """One `make install DESTDIR=... PREFIX=/usr` for the class; each test reads that tree.
+    The completion tests' readyd runs in poll mode: they are about readyctl, not the kernel."""
+
+    MODE = "poll"
 
     @classmethod
     def setUpClass(cls):
@@ -118,6 +121,22 @@ class InstallTests(ReadydCase):
         finally:
             shutil.rmtree(dest, ignore_errors=True)
 
+    def test_another_prefix_moves_the_units_paths(self):
+        dest = tempfile.mkdtemp(prefix="readyd-prefix-")
+        try:
+            p = subprocess.run(["make", "-s", "-C", ROOT, "install", "DESTDIR=" + dest,
+                                "PREFIX=/usr/local"], capture_output=True, text=True, timeout=600)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            unit = unit_settings(os.path.join(dest, "usr/local/lib/systemd/system/readyd.service"))
+            self.assertEqual(unit["ExecStart"],
+                             ["/usr/local/sbin/readyd --config /etc/readyd/readyd.conf"])
+            self.assertEqual(unit["ExecReload"], ["/usr/local/bin/readyctl reload"])
+            for rel in ("usr/local/sbin/readyd", "usr/local/bin/readyctl",
+                        "usr/local/share/man/man8/readyd.8", "etc/readyd/readyd.conf"):
+                self.assertTrue(os.path.isfile(os.path.join(dest, rel)), rel)
+        finally:
+            shutil.rmtree(dest, ignore_errors=True)
+
     # ---- the unit ----
 
     def test_unit_passes_systemd_analyze_verify(self):
@@ -158,6 +177,8 @@ class InstallTests(ReadydCase):
         """The unit's ExecStart= as systemd would run it (its config path swapped for a test's),
         with the capability bounding set the unit leaves: readyd loads BPF, supervises, and
         ExecReload= reloads."""
+        if os.geteuid() != 0:
+            self.skipTest("not root: the unit runs readyd as root (BPF, a capability bound)")
         unit = unit_settings(self.path("usr/lib/systemd/system/readyd.service"))
         argv = shlex.split(unit["ExecStart"][0])
         self.assertEqual(argv[0], "/usr/sbin/readyd")
