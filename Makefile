@@ -6,6 +6,14 @@
 #   make check-kernels  the integration tests on Debian's 6.1 kernel in qemu, every mode
 #                   (tools/kernels/run.sh; KERNELS_ARGS="--kernel linux-image-..." for another)
 #   make demo       build and run readyd on examples/demo.conf
+#   make install    binaries, man pages, the systemd unit, bash completion, an example config
+#                   (never over an existing one), alert rules, docs: PREFIX (/usr/local), DESTDIR,
+#                   bindir sbindir mandir sysconfdir (/etc) unitdir bashcompdir datadir docdir
+#   make uninstall  remove what make install installed, but the config
+#   make man        build/man/: readyd(8), readyctl(8), readyd.conf(5) from docs/man/*.scd
+#   make package    build/readyd_VERSION_ARCH.deb (dpkg-buildpackage on a copy of the tree)
+#   make check-package  build, install, upgrade (reexec, no service restarted) and purge the
+#                   package on this machine (root: a CI machine's dpkg)
 #   make bench      run the benchmarks in tools/bench/ (prints figures;
 #                   BENCH_ARGS="latency --starts 50" to narrow)
 #   make deps       install missing Debian packages only (apt-get, as root)
@@ -20,7 +28,16 @@
 
 OUT      := build
 ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
-VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+# The release is VERSION's; built in a git work tree of this source, the commit is added
+# (0.9.0+g1a2b3c4, .dirty with uncommitted changes). A tarball, or the package build's copy
+# (no .git of its own), gives the release alone. debian/rules passes the package's version.
+VERSION  := $(shell cat VERSION)
+ifeq ($(shell git rev-parse --show-toplevel 2>/dev/null),$(CURDIR))
+READYD_VERSION ?= $(VERSION)+g$(shell git rev-parse --short HEAD)$(shell \
+		    git status --porcelain --untracked-files=no | grep -q . && echo .dirty)
+else
+READYD_VERSION ?= $(VERSION)
+endif
 CLANG    ?= clang
 BPFTOOL  ?= bpftool
 CC       ?= gcc
@@ -29,8 +46,8 @@ PYTHON   ?= /usr/bin/python3
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral \
 	    -Wno-format-truncation
 CFLAGS   ?= -O2 -g
-ALL_CFLAGS = $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP \
-	     -Iinclude -Isrc -I$(OUT) -DREADYD_VERSION='"$(VERSION)"'
+ALL_CFLAGS = $(CPPFLAGS) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP \
+	     -Iinclude -Isrc -I$(OUT) -DREADYD_VERSION='"$(READYD_VERSION)"'
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	     -fno-omit-frame-pointer
 LIBS     := -lbpf -lelf -lz -linih -lcjson -pthread
@@ -44,7 +61,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all check check-kernels check-kernels-quick demo bench deps unit integration clean format \
+.PHONY: FORCE all check install uninstall man man-check dist-check package check-package check-kernels check-kernels-quick demo bench deps unit integration clean format \
 	format-check lint layers docs docs-check alerts-check guards mutants mutants-check fuzz fuzz-build fuzz-smoke
 
 # Debian 12 packages: build chain, libraries, and the real servers the tests run. Installing
@@ -55,7 +72,8 @@ DEB_PKGS := make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
 	    clang-format clang-tidy cppcheck libclang-rt-14-dev \
 	    postgresql postgresql-client mariadb-server mariadb-client openssh-server \
 	    php8.2-fpm gunicorn libfcgi-bin \
-	    qemu-system-x86 busybox-static liburing-dev kmod
+	    qemu-system-x86 busybox-static liburing-dev kmod \
+	    scdoc man-db groff-base dpkg-dev debhelper fakeroot
 
 # Sources by layer (docs/architecture.md): each folder may use only the ones above it.
 BASE_SRCS   := log clock util sock_types strbuf duration argv loop safe_path
@@ -127,11 +145,19 @@ $(OUT)/asan/%.o: src/%.c | $(OUT)/readyd.skel.h
 
 $(OUT)/readyd: $(READYD_SRCS:%=$(OUT)/obj/%.o)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(OUT)/readyctl: $(READYCTL_SRCS:%=$(OUT)/obj/%.o)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ -lcjson
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcjson
+
+# The objects that print the version are rebuilt when it changes ($(OUT)/version is rewritten
+# only then).
+VERSION_USERS := $(patsubst src/%.c,%,$(shell grep -rl READYD_VERSION src --include='*.c'))
+$(VERSION_USERS:%=$(OUT)/obj/%.o) $(VERSION_USERS:%=$(OUT)/asan/%.o): $(OUT)/version
+
+$(OUT)/version: FORCE | $(OUT)
+	$(Q)echo '$(READYD_VERSION)' | cmp -s - $@ || echo '$(READYD_VERSION)' > $@
 
 # Sanitized builds of both binaries: the integration tests run these.
 $(OUT)/asan/readyd: $(READYD_SRCS:%=$(OUT)/asan/%.o)
@@ -279,7 +305,90 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory fuzz-smoke
 	$(Q)$(MAKE) --no-print-directory integration
+	$(Q)$(MAKE) --no-print-directory check-package
 	$(Q)$(MAKE) --no-print-directory check-kernels-quick
+
+# ---- man pages, install, the Debian package ------------------------------
+MAN_PAGES := readyd.8 readyctl.8 readyd.conf.5
+
+man: $(MAN_PAGES:%=$(OUT)/man/%)
+
+# scdoc fails on a syntax error; SOURCE_DATE_EPOCH (the package build's) dates the page.
+$(OUT)/man/%: docs/man/%.scd
+	$(call msg,SCDOC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)scdoc < $< > $@
+
+PREFIX      ?= /usr/local
+bindir      ?= $(PREFIX)/bin
+sbindir     ?= $(PREFIX)/sbin
+datadir     ?= $(PREFIX)/share
+mandir      ?= $(datadir)/man
+docdir      ?= $(datadir)/doc/readyd
+bashcompdir ?= $(datadir)/bash-completion/completions
+unitdir     ?= $(PREFIX)/lib/systemd/system
+# readyd reads /etc/readyd/readyd.conf unless told otherwise, whatever the PREFIX.
+sysconfdir  ?= /etc
+DOCS        := README.md docs/configuration.md docs/operations.md docs/control-protocol.md \
+	       docs/metrics.md docs/sockets.md
+
+# readyd in sbin (a daemon, root's); readyctl in bin: a control_group member runs it too.
+install: all man
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(bindir) $(DESTDIR)$(mandir)/man8 \
+		$(DESTDIR)$(mandir)/man5 $(DESTDIR)$(unitdir) $(DESTDIR)$(bashcompdir) \
+		$(DESTDIR)$(datadir)/readyd $(DESTDIR)$(docdir) $(DESTDIR)$(sysconfdir)/readyd
+	$(Q)install -m 0755 $(OUT)/readyd $(DESTDIR)$(sbindir)/readyd
+	$(Q)install -m 0755 $(OUT)/readyctl $(DESTDIR)$(bindir)/readyctl
+	$(Q)install -m 0644 $(OUT)/man/readyd.8 $(OUT)/man/readyctl.8 $(DESTDIR)$(mandir)/man8/
+	$(Q)install -m 0644 $(OUT)/man/readyd.conf.5 $(DESTDIR)$(mandir)/man5/
+	$(Q)sed -e 's|/usr/sbin/readyd|$(sbindir)/readyd|g' -e 's|/usr/bin/readyctl|$(bindir)/readyctl|g' \
+		-e 's|/etc/readyd/|$(sysconfdir)/readyd/|g' packaging/readyd.service \
+		> $(DESTDIR)$(unitdir)/readyd.service
+	$(Q)chmod 0644 $(DESTDIR)$(unitdir)/readyd.service
+	$(Q)install -m 0644 packaging/readyctl.bash-completion $(DESTDIR)$(bashcompdir)/readyctl
+	$(Q)install -m 0644 docs/alerts/readyd.rules.yml $(DESTDIR)$(datadir)/readyd/readyd.rules.yml
+	$(Q)install -m 0644 $(DOCS) packaging/readyd.conf $(DESTDIR)$(docdir)/
+	$(Q)if [ -e $(DESTDIR)$(sysconfdir)/readyd/readyd.conf ]; then \
+		echo "  KEPT     $(DESTDIR)$(sysconfdir)/readyd/readyd.conf (the example is $(docdir)/readyd.conf)"; \
+	else install -m 0644 packaging/readyd.conf $(DESTDIR)$(sysconfdir)/readyd/readyd.conf; fi
+
+uninstall:
+	$(call msg,UNINSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)rm -f $(DESTDIR)$(sbindir)/readyd $(DESTDIR)$(bindir)/readyctl \
+		$(DESTDIR)$(mandir)/man8/readyd.8 $(DESTDIR)$(mandir)/man8/readyctl.8 \
+		$(DESTDIR)$(mandir)/man5/readyd.conf.5 $(DESTDIR)$(unitdir)/readyd.service \
+		$(DESTDIR)$(bashcompdir)/readyctl $(DESTDIR)$(datadir)/readyd/readyd.rules.yml \
+		$(addprefix $(DESTDIR)$(docdir)/,$(notdir $(DOCS)) readyd.conf)
+	$(Q)rmdir $(DESTDIR)$(datadir)/readyd $(DESTDIR)$(docdir) 2>/dev/null || true
+	@echo "  KEPT     $(DESTDIR)$(sysconfdir)/readyd/readyd.conf (yours: remove it by hand)"
+
+# dpkg-buildpackage on a copy of the tree as it is (uncommitted changes included; no .git,
+# so the version is the package's), in $(OUT)/package/; the .deb is moved to $(OUT)/.
+# PACKAGE_VERSION=0.9.0+test1 builds the same tree as another version (check-package).
+PACKAGE_VERSION ?= $(VERSION)
+PKG_TREE := $(OUT)/package/readyd-$(PACKAGE_VERSION)
+
+package:
+	$(call msg,PACKAGE,$(OUT)/readyd_$(PACKAGE_VERSION)_$(shell dpkg --print-architecture).deb)
+	$(Q)rm -rf $(PKG_TREE) && mkdir -p $(PKG_TREE)
+	$(Q)tar -c --exclude=./build --exclude=./.git --exclude=__pycache__ . | tar -x -C $(PKG_TREE)
+	$(Q)if [ "$(PACKAGE_VERSION)" != "$(VERSION)" ]; then \
+		{ printf 'readyd (%s) bookworm; urgency=medium\n\n  * Built as %s by make package.\n\n' \
+			"$(PACKAGE_VERSION)" "$(PACKAGE_VERSION)"; \
+		  printf ' -- readyd developers <readyd@localhost>  %s\n\n' "$$(date -R)"; \
+		  cat debian/changelog; } > $(PKG_TREE)/debian/changelog; fi
+	$(Q)cd $(PKG_TREE) && dpkg-buildpackage -b -us -uc $(if $(V),,>../build.log 2>&1) || \
+		{ echo "make package: dpkg-buildpackage failed: $(OUT)/package/build.log"; \
+		  tail -n 30 ../build.log; exit 1; }
+	$(Q)mv $(OUT)/package/readyd_$(PACKAGE_VERSION)_*.deb $(OUT)/
+
+# Install, run, upgrade, purge the package on this machine (packaging/check_package.py).
+check-package:
+	$(Q)$(MAKE) --no-print-directory package
+	$(Q)$(MAKE) --no-print-directory package PACKAGE_VERSION=$(VERSION)+test1
+	$(Q)$(PYTHON) packaging/check_package.py $(OUT)/readyd_$(VERSION)_*.deb \
+		$(OUT)/readyd_$(VERSION)+test1_*.deb
 
 demo: $(OUT)/readyd $(OUT)/readyctl
 	$(Q)tools/demo.sh
@@ -372,7 +481,17 @@ mutants-check:
 	$(call msg,MUTANTS,every mutation still applies)
 	$(Q)$(PYTHON) tests/mutations/run.py --check
 
-guards: format-check lint layers docs-check alerts-check mutants-check
+# The man pages render without a groff warning, and they, the completion and debian/ name
+# what the sources have (tools/check_dist.py).
+dist-check: man
+	$(call msg,DIST,man pages and debian/ against the sources)
+	$(Q)for page in $(MAN_PAGES:%=$(OUT)/man/%); do \
+		warn=$$(MANWIDTH=80 man -l --warnings $$page 2>&1 >/dev/null); \
+		[ -z "$$warn" ] || { echo "$$page: $$warn"; exit 1; }; \
+	done
+	$(Q)$(PYTHON) tools/check_dist.py
+
+guards: format-check lint layers docs-check alerts-check mutants-check dist-check
 
 clean:
 	rm -rf $(OUT)
