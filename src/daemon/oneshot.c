@@ -8,6 +8,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -38,18 +39,30 @@ static const char usage[] =
 	"                   tcp:ADDR:PORT, udp:ADDR:PORT, unix:/path; default: the\n"
 	"                   first listener of the tree that is accepting\n"
 	"  --ready R        exec: accept (default), notify, file:/path, combinable\n"
+	"  --ready-fd N     print the ready line on fd N (then closed), not stdout:\n"
+	"                   CMD's own output never mixes with it (... 3>&1 >&2 | read)\n"
 	"  --pid N          wait: the process to watch\n"
 	"  --mode MODE      auto|fentry|tracepoint|poll (as for the daemon)\n"
 	"  --control PATH   also serve readyctl on PATH (default: no control socket)\n"
 	"  --textfile PATH  also write the Prometheus textfile (default: none)\n"
 	"  -v, --verbose    log every transition (default: warnings only)\n";
 
-enum { OPT_TIMEOUT = 256, OPT_LISTEN, OPT_READY, OPT_PID, OPT_MODE, OPT_CONTROL, OPT_TEXTFILE };
+enum {
+	OPT_TIMEOUT = 256,
+	OPT_LISTEN,
+	OPT_READY,
+	OPT_READY_FD,
+	OPT_PID,
+	OPT_MODE,
+	OPT_CONTROL,
+	OPT_TEXTFILE
+};
 
 static const struct option options[] = {
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "listen", required_argument, NULL, OPT_LISTEN },
 	{ "ready", required_argument, NULL, OPT_READY },
+	{ "ready-fd", required_argument, NULL, OPT_READY_FD },
 	{ "pid", required_argument, NULL, OPT_PID },
 	{ "mode", required_argument, NULL, OPT_MODE },
 	{ "control", required_argument, NULL, OPT_CONTROL },
@@ -114,6 +127,16 @@ static int parse_option(struct oneshot_args *a, int opt)
 					   "--ready: expected accept, notify or file:/path, got",
 					   optarg);
 		a->ready = optarg;
+		return 0;
+	case OPT_READY_FD:
+		errno = 0;
+		pid = strtol(optarg, &end, 10);
+		if (errno || *end || pid < 1 || pid > INT_MAX || fcntl((int)pid, F_GETFD) < 0)
+			return usage_error(a->verb, "--ready-fd: not an open file descriptor:",
+					   optarg);
+		a->o.ready_fd = (int)pid;
+		/* CMD must not hold it: a reader waiting for EOF would wait for CMD. */
+		fcntl(a->o.ready_fd, F_SETFD, FD_CLOEXEC);
 		return 0;
 	case OPT_PID:
 		errno = 0;

@@ -37,6 +37,7 @@ struct oneshot_opts {
 	uint64_t timeout_ns; /* 0: wait forever */
 	pid_t pid;	     /* ONESHOT_WAIT */
 	bool first_look;     /* wait: end with ONESHOT_NOT_YET unless ready at the first scan */
+	int ready_fd;	     /* the ready line goes here, then it is closed (0: stdout) */
 };
 
 /* `readyd exec ...` and `readyd wait ...`: argv[0] is the verb. Returns the exit code. */

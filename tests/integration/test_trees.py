@@ -263,6 +263,29 @@ class ExecTests(ReadydCase):
         # The server died of the forwarded SIGTERM: readyd exits as a shell would, 128+15.
         self.assertEqual(lines[2], "status=143", p.stderr)
 
+    def test_exec_ready_line_on_its_own_fd(self):
+        # CMD prints first; on stdout its line came before readyd's, and `read` took it.
+        port = free_port()
+        script = (
+            "set -o pipefail\n"
+            "%(readyd)s exec --ready-fd 3 --timeout 20 --listen tcp:127.0.0.1:%(port)d -- "
+            "  /bin/sh -c 'echo Serving HTTP, says the server; exec %(py)s -u %(servers)s/slow_accept.py "
+            "%(port)d 0.3' 3>&1 >&2 |\n"
+            "{ read -r line; echo \"$line\"; read -r more && echo \"more: $more\"; "
+            "  pid=${line#*(pid }; kill -TERM ${pid%%%%)*}; }\n"
+            "echo \"status=$?\"\n") % {"readyd": READYD, "port": port, "servers": SERVERS, "py": PYTHON}
+        p = subprocess.run(["/bin/bash", "-c", script], capture_output=True, text=True, timeout=60,
+                           env=self.tagged_env())
+        lines = p.stdout.splitlines()
+        self.assertEqual(len(lines), 2, p.stdout + p.stderr)
+        self.assertRegex(lines[0], r"^readyd: sh is ready \(pid \d+\): accepting on tcp:127.0.0.1:%d " % port)
+        self.assertEqual(lines[1], "status=143", p.stderr)  # and no "more:": the fd closed after the line
+        self.assertIn("Serving HTTP, says the server", p.stderr)
+        p = subprocess.run([READYD, "exec", "--ready-fd", "9", "--", "/bin/true"], capture_output=True,
+                           text=True, timeout=30)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--ready-fd: not an open file descriptor", p.stderr)
+
     def test_exec_forwards_signals_and_returns_the_status(self):
         port = free_port()
         p = subprocess.Popen([READYD, "exec", "--", "/bin/sh", "-c",

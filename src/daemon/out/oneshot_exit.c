@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "daemon/procs.h"
 #include "daemon/unit.h"
@@ -65,14 +66,19 @@ void oneshot_exit_close(struct daemon *d)
 static void say_ready(struct unit *u)
 {
 	struct daemon *d = u->d;
+	int fd = d->opts->oneshot.ready_fd > 0 ? d->opts->oneshot.ready_fd : STDOUT_FILENO;
 
 	d->oneshot->said_ready = true;
+	fflush(stdout);
+	/* One write: a pipeline reading it must see it now, whole, not at exit. */
 	if (d->opts->oneshot.kind == ONESHOT_WAIT)
-		printf("readyd: pid %d is ready: %s\n", (int)d->opts->oneshot.pid, u->svc.cause);
+		dprintf(fd, "readyd: pid %d is ready: %s\n", (int)d->opts->oneshot.pid,
+			u->svc.cause);
 	else
-		printf("readyd: %s is ready (pid %d): %s\n", u->cfg->name, (int)u->svc.pid,
-		       u->svc.cause);
-	fflush(stdout); /* a pipeline reading it must see it now, not at exit */
+		dprintf(fd, "readyd: %s is ready (pid %d): %s\n", u->cfg->name, (int)u->svc.pid,
+			u->svc.cause);
+	if (fd != STDOUT_FILENO)
+		close(fd); /* its reader sees EOF after the line */
 }
 
 /* How the command ended, as a shell would report it. */
