@@ -62,7 +62,7 @@ CONFIG_SRCS := config config_file config_check config_life config_keys listen_sp
 MODEL_SRCS  := machine machine_inputs machine_common service_sockets service_query service_describe findings listener health accept_queue metrics notify_msg manager_msg
 OS_SRCS     := tracer tracer_event closer bpf_holder sockets sock_diag sock_scan proc_parse cgroup \
 	       supervisor probe probe_wire journal textfile control_socket \
-	       notify_socket state_dir
+	       notify_socket state_dir sd_notify
 DAEMON_SRCS := daemon unit procs membership reaper output sock_table syscalls json reload commands \
 	       ctl_request oneshot snapshot resume handover handover_save handover_exec \
 	       readyd
