@@ -67,7 +67,7 @@ DAEMON_SRCS := daemon unit procs membership reaper output sock_table syscalls js
 	       ctl_request oneshot snapshot resume handover handover_save handover_exec \
 	       readyd
 IN_SRCS     := events scan scan_queue unix_close notify markers fdready probes watch prespawn
-OUT_SRCS    := export waiters sockets oneshot_exit
+OUT_SRCS    := export waiters sockets oneshot_exit manager
 CLI_SRCS    := readyctl ctl_client ctl_format
 
 READYD_SRCS := $(BASE_SRCS:%=base/%) $(CONFIG_SRCS:%=config/%) $(MODEL_SRCS:%=model/%) \
