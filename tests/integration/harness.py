@@ -347,15 +347,17 @@ class ReadydCase(unittest.TestCase):
         """The test's environment plus its tag: processes started outside readyd carry it too."""
         return dict(os.environ, READYD_TEST_TAG=self.tag)
 
-    def start_readyd(self, *sections, args=(), expect_up=True, readyd_extra=""):
+    def start_readyd(self, *sections, args=(), expect_up=True, readyd_extra="", env=None, wrap=()):
+        """env: readyd's environment (default the test's); wrap: a command readyd runs under
+        (["/bin/sh", "-c", 'X=$$ exec "$0" "$@"'] gives it a variable naming its own pid)."""
         conf = os.path.join(self.tmp, "readyd.conf")
         with open(conf, "w") as f:
             f.write("[readyd]\ntextfile = %s\ncontrol = %s\n%s\n" % (self.textfile, self.control,
                                                                   readyd_extra))
             f.write("\n".join(sections))
         self.log_file = open(self.log_path, "w")
-        self.proc = subprocess.Popen([READYD, "--config", conf, "--mode", self.MODE, "-v", *args],
-                                     stdout=self.log_file, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen([*wrap, READYD, "--config", conf, "--mode", self.MODE, "-v",
+                                      *args], stdout=self.log_file, stderr=subprocess.STDOUT, env=env)
         if expect_up:
             self.expect_clean_exit = True
             self.wait_for(lambda: os.path.exists(self.control) or self.proc.poll() is not None,

@@ -20,6 +20,7 @@ import test_durable  # noqa: E402
 import test_health  # noqa: E402
 import test_hostile  # noqa: E402
 import test_kernels  # noqa: E402
+import test_manager  # noqa: E402
 import test_reports  # noqa: E402
 import test_served  # noqa: E402
 import test_sockets  # noqa: E402
@@ -34,7 +35,7 @@ ONCE = [test_core.ControlTests, test_artifacts.ArtifactTests, test_health.ProbeT
         test_trees.WatchTests, test_trees.ExecTests, test_sockets.SocketTests,
         test_sockets.PollModeAsUserTests, test_served.ServedTests,
         test_hostile.HostilePathTests, test_hostile.HostileNotifyTests,
-        test_kernels.AutoModeTests]
+        test_kernels.AutoModeTests, test_manager.ManagerNotifyTests]
 PER_MODE = [test_core.CoreTests, test_sockets.RestartTests, test_durable.DurableTests,
             test_kernels.KernelReachTests]
 
