@@ -56,9 +56,8 @@ int manager_msg_ready(char *buf, size_t size, const char *status)
 
 int manager_msg_reloading(char *buf, size_t size, uint64_t mono_ns)
 {
-	return put(size,
-		   snprintf(buf, size, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading",
-			    (unsigned long long)(mono_ns / 1000)));
+	return put(size, snprintf(buf, size, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading",
+				  (unsigned long long)(mono_ns / 1000)));
 }
 
 int manager_msg_stopping(char *buf, size_t size, const char *status)
@@ -106,7 +105,8 @@ int manager_watchdog_period(const char *usec, const char *pid, pid_t self, uint6
 		*why = "WATCHDOG_USEC is not a positive number of microseconds";
 		return -EINVAL;
 	}
-	/* Half the timeout, as sd_watchdog_enabled()'s callers are told: one late ping is not fatal. */
+	/* Half the timeout, as sd_watchdog_enabled()'s callers are told: one late ping is not
+	 * fatal. */
 	*period_ns = us * 1000 / 2;
 	return 1;
 }

@@ -21,10 +21,10 @@ struct manager {
 	struct sd_notifier n;
 	struct loop_job ready_job;
 	struct loop_timer status_timer, watchdog;
-	uint64_t status_at;		/* the last STATUS= sent */
-	uint64_t watchdog_ns;		/* the ping's period; 0: no watchdog */
+	uint64_t status_at;		 /* the last STATUS= sent */
+	uint64_t watchdog_ns;		 /* the ping's period; 0: no watchdog */
 	char status[MANAGER_STATUS_MAX]; /* the last STATUS= sent */
-	int logged_err;			/* the last send error logged: each kind once */
+	int logged_err;			 /* the last send error logged: each kind once */
 	bool stopping;
 };
 
@@ -94,7 +94,7 @@ static void status_soon(struct daemon *d)
 		return;
 	now = now_mono_ns();
 	at = m->status_at + MANAGER_STATUS_GAP_NS > now ? m->status_at + MANAGER_STATUS_GAP_NS
-							  : now;
+							: now;
 	loop_timer_arm(d->loop, &m->status_timer, at);
 }
 
@@ -120,12 +120,12 @@ static void on_ready(struct loop *loop, struct loop_job *job)
 static void open_watchdog(struct daemon *d, struct manager *m)
 {
 	const char *why = "";
-	int rc = manager_watchdog_period(getenv("WATCHDOG_USEC"), getenv("WATCHDOG_PID"),
-					 getpid(), &m->watchdog_ns, &why);
+	int rc = manager_watchdog_period(getenv("WATCHDOG_USEC"), getenv("WATCHDOG_PID"), getpid(),
+					 &m->watchdog_ns, &why);
 
 	if (rc < 0) {
-		log_warn("msg=\"no watchdog pings: %s\" WATCHDOG_USEC=\"%s\" WATCHDOG_PID=\"%s\"", why,
-			 getenv("WATCHDOG_USEC"),
+		log_warn("msg=\"no watchdog pings: %s\" WATCHDOG_USEC=\"%s\" WATCHDOG_PID=\"%s\"",
+			 why, getenv("WATCHDOG_USEC"),
 			 getenv("WATCHDOG_PID") ? getenv("WATCHDOG_PID") : "");
 		return;
 	}

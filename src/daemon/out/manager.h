@@ -17,7 +17,8 @@ struct unit_module;
 
 extern const struct unit_module manager_module;
 
-/* Read $NOTIFY_SOCKET, $WATCHDOG_USEC, $WATCHDOG_PID. 0 (a bad value is logged, not fatal) or -ENOMEM. */
+/* Read $NOTIFY_SOCKET, $WATCHDOG_USEC, $WATCHDOG_PID. 0 (a bad value is logged, not fatal) or
+ * -ENOMEM. */
 int manager_open(struct daemon *d);
 void manager_close(struct daemon *d);
 /* The boot's services are started: READY=1 from the loop, after their forks. */

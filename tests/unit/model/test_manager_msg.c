@@ -31,9 +31,10 @@ static void status_names_each_state_once(void **state)
 	st[0] = SVC_UNHEALTHY;
 	st[1] = SVC_STOPPING;
 	st[2] = SVC_STOPPED;
-	assert_string_equal(summary(st, 12, buf, sizeof(buf)),
-			    "12 services: 7 running, 1 starting, 1 unhealthy, 1 stopping, 1 stopped, "
-			    "1 failed");
+	assert_string_equal(
+		summary(st, 12, buf, sizeof(buf)),
+		"12 services: 7 running, 1 starting, 1 unhealthy, 1 stopping, 1 stopped, "
+		"1 failed");
 	assert_string_equal(summary(st + 11, 1, buf, sizeof(buf)), "1 service: 1 starting");
 	assert_string_equal(summary(st, 0, buf, sizeof(buf)), "no services");
 }
