@@ -66,7 +66,7 @@ static void log_level_change(struct unit *u, const struct svc_sock *k, const str
 	log_escape(label, sizeof(label), l->label);
 	str_copy(comm, k->comm && k->comm[0] ? k->comm : "-", sizeof(comm));
 	str_sanitize(comm);
-	log_info("service=%s listener=\"%s\" level=%s%s%s pid=%d comm=%s after=%s%s%s",
+	log_info("service=%s listener=\"%s\" sock_level=%s%s%s pid=%d comm=%s after=%s%s%s",
 		 u->cfg->name, label, level_name(l->level),
 		 l->level == LEVEL_ACCEPTING ? " via=" : "",
 		 l->level == LEVEL_ACCEPTING ? accept_via_name(l->via) : "", (int)k->pid, comm,

@@ -127,6 +127,21 @@ def why_mode_unavailable(mode):
 
 
 # service=NAME transition=FROM->TO pid=N cause="..." (log_escape: \" and \\ inside)
+LOGFMT_PAIR_RE = re.compile(r'([A-Za-z_][A-Za-z0-9_.]*)=("(?:[^"\\]|\\.)*"|\S*)')
+
+
+def repeated_log_keys(log):
+    """readyd's own lines ("readyd: level=..."), each as logfmt: [(line, key)] for every key
+    a line has twice (one line, one meaning per key: `level=info ... level=bound` is a bug)."""
+    out = []
+    for line in log.splitlines():
+        if not line.startswith("readyd: level="):
+            continue
+        keys = [m.group(1) for m in LOGFMT_PAIR_RE.finditer(line[len("readyd: "):])]
+        out += [(line, k) for k in sorted({k for k in keys if keys.count(k) > 1})]
+    return out
+
+
 TRANSITION_RE = re.compile(r'service=(\S+) transition=(\w+)->(\w+) pid=\d+ cause="((?:[^"\\]|\\.)*)"')
 
 
@@ -307,6 +322,7 @@ class ReadydCase(unittest.TestCase):
         log = self.log()
         shutil.rmtree(self.tmp, ignore_errors=True)
         self.assertEqual(named, [], "processes left behind by readyd")
+        self.assertEqual(repeated_log_keys(log), [], "log lines with a key twice")
         # Every run of the sanitized readyd must end clean: ASan/LSan/UBSan make it non-zero.
         if self.proc and self.expect_clean_exit:
             self.assertEqual(rc, 0, "readyd exit status after SIGTERM\n" + log[-4000:])
