@@ -49,10 +49,12 @@ struct unit *daemon_unit_named(struct daemon *d, const char *name, bool removed)
 static void log_transition(struct unit *u, const struct svc_actions *a)
 {
 	int level = a->to == SVC_FAILED || a->to == SVC_UNHEALTHY ? LOG_WARNING : LOG_INFO;
-	char cause[2 * SVC_CAUSE_MAX];
+	char cause[2 * SVC_CAUSE_MAX], pid[24] = "";
 
-	log_msg(level, "service=%s transition=%s->%s pid=%d cause=\"%s\"", u->cfg->name,
-		svc_state_name(a->from), svc_state_name(a->to), (int)u->svc.pid,
+	if (u->svc.pid) /* no pid=0: a service with no process says so by leaving it out */
+		snprintf(pid, sizeof(pid), " pid=%d", (int)u->svc.pid);
+	log_msg(level, "service=%s transition=%s->%s%s cause=\"%s\"", u->cfg->name,
+		svc_state_name(a->from), svc_state_name(a->to), pid,
 		log_escape(cause, sizeof(cause), u->svc.cause));
 }
 

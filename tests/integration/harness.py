@@ -126,7 +126,7 @@ def why_mode_unavailable(mode):
     return reason
 
 
-# service=NAME transition=FROM->TO pid=N cause="..." (log_escape: \" and \\ inside)
+# service=NAME transition=FROM->TO [pid=N] cause="..." (log_escape: \" and \\ inside)
 LOGFMT_PAIR_RE = re.compile(r'([A-Za-z_][A-Za-z0-9_.]*)=("(?:[^"\\]|\\.)*"|\S*)')
 
 
@@ -142,7 +142,7 @@ def repeated_log_keys(log):
     return out
 
 
-TRANSITION_RE = re.compile(r'service=(\S+) transition=(\w+)->(\w+) pid=\d+ cause="((?:[^"\\]|\\.)*)"')
+TRANSITION_RE = re.compile(r'service=(\S+) transition=(\w+)->(\w+)(?: pid=\d+)? cause="((?:[^"\\]|\\.)*)"')
 
 
 def parse_delay_ms(text):

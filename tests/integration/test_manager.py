@@ -112,6 +112,10 @@ class ManagerNotifyTests(ReadydCase):
         self.ctl("stop", "web")
         self.mgr.wait(lambda m: m.get("STATUS") == "2 services: 1 stopped, 1 failed", 15,
                       "STATUS= with one stopped")
+        # A transition of a service with no process names none (it said pid=0).
+        moves = [l for l in self.log().splitlines() if "transition=" in l]
+        self.assertTrue(any("transition=stopped->starting cause=" in l for l in moves), moves)
+        self.assertEqual([l for l in moves if "pid=0" in l], [])
 
     def test_status_is_coalesced_in_a_crash_loop(self):
         crash = [self.service("crash%d" % i, "/bin/false", restart="always",
