@@ -28,6 +28,7 @@
 #include "daemon/in/unix_close.h"
 #include "daemon/in/watch.h"
 #include "daemon/out/export.h"
+#include "daemon/out/manager.h"
 #include "daemon/out/oneshot_exit.h"
 #include "daemon/out/waiters.h"
 #include "daemon/reload.h"
@@ -86,6 +87,7 @@ static const struct unit_module *const modules[] = {
 	&waiters_module,      /* out: control clients waiting on it */
 	&export_module,	      /* out: the textfile */
 	&oneshot_exit_module, /* out: readyd exec / wait */
+	&manager_module,      /* out: STATUS= to readyd's own service manager */
 	&handover_module,     /* out: what a next readyd needs to take them back */
 	&shutdown_module,     /* last: exit once nothing runs */
 };
@@ -104,6 +106,7 @@ int daemon_leave_running(struct daemon *d)
 	if (!handover_keeps_services(d) || d->shutting_down)
 		return -EOPNOTSUPP;
 	log_info("msg=\"exiting, every service left running: a next readyd takes them back\"");
+	manager_stopping(d);
 	handover_save_all_now(d);
 	d->exiting = true;
 	loop_quit(d->loop, 0);
@@ -122,6 +125,7 @@ void daemon_shutdown(struct daemon *d, const char *by)
 	}
 	log_info("msg=\"stopping every service\" by=\"%s\"", by);
 	d->shutting_down = true;
+	manager_stopping(d);
 	for (size_t i = 0; i < d->n_units; i++)
 		unit_handle(d->units[i], SVC_EV_STOP, &in);
 	check_shutdown(d);
@@ -401,6 +405,8 @@ int daemon_init(struct daemon *d, const struct daemon_opts *o)
 		err = scan_open(d);
 	if (!err)
 		err = oneshot_exit_open(d);
+	if (!err)
+		err = manager_open(d);
 	if (err)
 		return err;
 	log_info("msg=started version=%s mode=%s services=%zu control=%s textfile=%s",
@@ -415,6 +421,7 @@ void daemon_start(struct daemon *d)
 	export_now(d);
 	handover_start(d); /* taken back, or started at boot */
 	syscalls_sync(d);  /* attached by tracer_open; no service may need them */
+	manager_booted(d); /* READY=1 after the forks just queued */
 }
 
 int daemon_run(struct daemon *d)
@@ -432,6 +439,7 @@ void daemon_free(struct daemon *d)
 {
 	daemon_free_units(d);
 	handover_close(d);
+	manager_close(d);
 	oneshot_exit_close(d);
 	scan_close(d);
 	control_close(d->control);

@@ -73,6 +73,7 @@ struct daemon {
 	struct export *export;		 /* daemon/out/export.c */
 	struct oneshot_exit *oneshot;	 /* daemon/out/oneshot_exit.c */
 	struct outputs *outputs;	 /* daemon/output.c */
+	struct manager *manager;	 /* daemon/out/manager.c: NULL without $NOTIFY_SOCKET */
 	struct handover *handover;	 /* daemon/handover.c */
 	uint64_t started_at; /* this image's start: `readyctl reexec` sees the new one */
 };

@@ -13,6 +13,7 @@
 #include "daemon/reload.h"
 #include "daemon/in/scan.h"
 #include "daemon/out/export.h"
+#include "daemon/out/manager.h"
 #include "daemon/unit.h"
 #include "base/log.h"
 #include "base/safe_path.h"
@@ -175,7 +176,7 @@ static int rejected(const struct daemon *d, int err, const struct config_diag *d
 	return err;
 }
 
-int daemon_reload(struct daemon *d, struct reload_summary *sum, struct config_diag *diag)
+static int reload_file(struct daemon *d, struct reload_summary *sum, struct config_diag *diag)
 {
 	struct config *next = NULL;
 	int err;
@@ -189,6 +190,17 @@ int daemon_reload(struct daemon *d, struct reload_summary *sum, struct config_di
 	if (err)
 		return rejected(d, err, diag); /* nothing was loaded */
 	return daemon_reload_to(d, next, sum, diag);
+}
+
+/* SIGHUP and `readyctl reload` alike: systemd's notify-reload protocol around it. */
+int daemon_reload(struct daemon *d, struct reload_summary *sum, struct config_diag *diag)
+{
+	int err;
+
+	manager_reloading(d);
+	err = reload_file(d, sum, diag);
+	manager_reloaded(d, err);
+	return err;
 }
 
 int daemon_reload_to(struct daemon *d, struct config *next, struct reload_summary *sum,

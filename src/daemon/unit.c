@@ -49,10 +49,12 @@ struct unit *daemon_unit_named(struct daemon *d, const char *name, bool removed)
 static void log_transition(struct unit *u, const struct svc_actions *a)
 {
 	int level = a->to == SVC_FAILED || a->to == SVC_UNHEALTHY ? LOG_WARNING : LOG_INFO;
-	char cause[2 * SVC_CAUSE_MAX];
+	char cause[2 * SVC_CAUSE_MAX], pid[24] = "";
 
-	log_msg(level, "service=%s transition=%s->%s pid=%d cause=\"%s\"", u->cfg->name,
-		svc_state_name(a->from), svc_state_name(a->to), (int)u->svc.pid,
+	if (u->svc.pid) /* no pid=0: a service with no process says so by leaving it out */
+		snprintf(pid, sizeof(pid), " pid=%d", (int)u->svc.pid);
+	log_msg(level, "service=%s transition=%s->%s%s cause=\"%s\"", u->cfg->name,
+		svc_state_name(a->from), svc_state_name(a->to), pid,
 		log_escape(cause, sizeof(cause), u->svc.cause));
 }
 
@@ -66,7 +68,7 @@ static void log_level_change(struct unit *u, const struct svc_sock *k, const str
 	log_escape(label, sizeof(label), l->label);
 	str_copy(comm, k->comm && k->comm[0] ? k->comm : "-", sizeof(comm));
 	str_sanitize(comm);
-	log_info("service=%s listener=\"%s\" level=%s%s%s pid=%d comm=%s after=%s%s%s",
+	log_info("service=%s listener=\"%s\" sock_level=%s%s%s pid=%d comm=%s after=%s%s%s",
 		 u->cfg->name, label, level_name(l->level),
 		 l->level == LEVEL_ACCEPTING ? " via=" : "",
 		 l->level == LEVEL_ACCEPTING ? accept_via_name(l->via) : "", (int)k->pid, comm,

@@ -51,6 +51,21 @@ static void put_env(char **env, size_t *n, char *kv)
 }
 
 /*
+ * What readyd's own service manager told readyd: a service that inherits
+ * readyd's environment must not ping readyd's watchdog or say READY=1 for
+ * readyd (it gets its own NOTIFY_SOCKET and WATCHDOG_USEC, or none).
+ */
+static bool managers_own(const char *kv)
+{
+	static const char *const keys[] = { "NOTIFY_SOCKET=", "WATCHDOG_USEC=", "WATCHDOG_PID=" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		if (strncmp(kv, keys[i], strlen(keys[i])) == 0)
+			return true;
+	return false;
+}
+
+/*
  * The environment a service starts with: clean, like systemd's, unless it
  * inherits readyd's (readyd exec). Its own `environment` wins, then what
  * readyd sets (NOTIFY_SOCKET, READYD_SERVICE, ...), then the defaults.
@@ -79,7 +94,8 @@ static size_t build_env(const struct process_config *cfg, char *const *extra, ch
 	for (; extra && *extra; extra++)
 		put_env(env, &n, *extra);
 	for (char **e = environ; cfg->inherit_env && *e; e++)
-		put_env(env, &n, *e);
+		if (!managers_own(*e))
+			put_env(env, &n, *e);
 	put_env(env, &n, DEFAULT_PATH);
 	env[n] = NULL;
 	return n;

@@ -126,8 +126,23 @@ def why_mode_unavailable(mode):
     return reason
 
 
-# service=NAME transition=FROM->TO pid=N cause="..." (log_escape: \" and \\ inside)
-TRANSITION_RE = re.compile(r'service=(\S+) transition=(\w+)->(\w+) pid=\d+ cause="((?:[^"\\]|\\.)*)"')
+# service=NAME transition=FROM->TO [pid=N] cause="..." (log_escape: \" and \\ inside)
+LOGFMT_PAIR_RE = re.compile(r'([A-Za-z_][A-Za-z0-9_.]*)=("(?:[^"\\]|\\.)*"|\S*)')
+
+
+def repeated_log_keys(log):
+    """readyd's own lines ("readyd: level=..."), each as logfmt: [(line, key)] for every key
+    a line has twice (one line, one meaning per key: `level=info ... level=bound` is a bug)."""
+    out = []
+    for line in log.splitlines():
+        if not line.startswith("readyd: level="):
+            continue
+        keys = [m.group(1) for m in LOGFMT_PAIR_RE.finditer(line[len("readyd: "):])]
+        out += [(line, k) for k in sorted({k for k in keys if keys.count(k) > 1})]
+    return out
+
+
+TRANSITION_RE = re.compile(r'service=(\S+) transition=(\w+)->(\w+)(?: pid=\d+)? cause="((?:[^"\\]|\\.)*)"')
 
 
 def parse_delay_ms(text):
@@ -307,6 +322,7 @@ class ReadydCase(unittest.TestCase):
         log = self.log()
         shutil.rmtree(self.tmp, ignore_errors=True)
         self.assertEqual(named, [], "processes left behind by readyd")
+        self.assertEqual(repeated_log_keys(log), [], "log lines with a key twice")
         # Every run of the sanitized readyd must end clean: ASan/LSan/UBSan make it non-zero.
         if self.proc and self.expect_clean_exit:
             self.assertEqual(rc, 0, "readyd exit status after SIGTERM\n" + log[-4000:])
@@ -347,15 +363,17 @@ class ReadydCase(unittest.TestCase):
         """The test's environment plus its tag: processes started outside readyd carry it too."""
         return dict(os.environ, READYD_TEST_TAG=self.tag)
 
-    def start_readyd(self, *sections, args=(), expect_up=True, readyd_extra=""):
+    def start_readyd(self, *sections, args=(), expect_up=True, readyd_extra="", env=None, wrap=()):
+        """env: readyd's environment (default the test's); wrap: a command readyd runs under
+        (["/bin/sh", "-c", 'X=$$ exec "$0" "$@"'] gives it a variable naming its own pid)."""
         conf = os.path.join(self.tmp, "readyd.conf")
         with open(conf, "w") as f:
             f.write("[readyd]\ntextfile = %s\ncontrol = %s\n%s\n" % (self.textfile, self.control,
                                                                   readyd_extra))
             f.write("\n".join(sections))
         self.log_file = open(self.log_path, "w")
-        self.proc = subprocess.Popen([READYD, "--config", conf, "--mode", self.MODE, "-v", *args],
-                                     stdout=self.log_file, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen([*wrap, READYD, "--config", conf, "--mode", self.MODE, "-v",
+                                      *args], stdout=self.log_file, stderr=subprocess.STDOUT, env=env)
         if expect_up:
             self.expect_clean_exit = True
             self.wait_for(lambda: os.path.exists(self.control) or self.proc.poll() is not None,

@@ -22,6 +22,7 @@ import test_health  # noqa: E402
 import test_install  # noqa: E402
 import test_hostile  # noqa: E402
 import test_kernels  # noqa: E402
+import test_manager  # noqa: E402
 import test_reports  # noqa: E402
 import test_scrape  # noqa: E402
 import test_served  # noqa: E402
@@ -38,7 +39,7 @@ ONCE = [test_core.ControlTests, test_artifacts.ArtifactTests, test_health.ProbeT
         test_sockets.PollModeAsUserTests, test_served.ServedTests,
         test_hostile.HostilePathTests, test_hostile.HostileNotifyTests,
         test_kernels.AutoModeTests, test_scrape.ScrapeTests, test_cli.CliTests,
-        test_install.InstallTests]
+        test_install.InstallTests, test_manager.ManagerNotifyTests]
 PER_MODE = [test_core.CoreTests, test_sockets.RestartTests, test_durable.DurableTests,
             test_kernels.KernelReachTests, test_sockets.WrongPortTests]
 

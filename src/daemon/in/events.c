@@ -82,7 +82,8 @@ static void on_socket(struct unit *u, const struct rd_event *e, enum level level
 	if (!act.listener && k.may_observe) {
 		char label[SOCK_ADDR_TEXT_MAX], esc[2 * SOCK_ADDR_TEXT_MAX];
 		sock_addr_format(label, sizeof(label), &a);
-		log_debug("service=%s msg=\"undeclared listener ignored\" listener=\"%s\" level=%s",
+		log_debug("service=%s msg=\"undeclared listener ignored\" listener=\"%s\" "
+			  "sock_level=%s",
 			  u->cfg->name, log_escape(esc, sizeof(esc), label), level_name(level));
 	}
 }
