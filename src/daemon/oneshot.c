@@ -132,8 +132,8 @@ static int parse_option(struct oneshot_args *a, int opt)
 		errno = 0;
 		pid = strtol(optarg, &end, 10);
 		if (errno || *end || pid < 1 || pid > INT_MAX || fcntl((int)pid, F_GETFD) < 0)
-			return usage_error(a->verb, "--ready-fd: not an open file descriptor:",
-					   optarg);
+			return usage_error(a->verb,
+					   "--ready-fd: not an open file descriptor:", optarg);
 		a->o.ready_fd = (int)pid;
 		/* CMD must not hold it: a reader waiting for EOF would wait for CMD. */
 		fcntl(a->o.ready_fd, F_SETFD, FD_CLOEXEC);

@@ -154,7 +154,7 @@ MUTATIONS = [
              ["it:test_ready_fd_is_the_line_on_the_notification_fd"],
              "ready = fd:N never becomes running"),
     # services outlive readyd (issue 10)
-    Mutation("services-die-with-readyd", "src/daemon/procs.c",
+    Mutation("services-die-with-readyd", "src/daemon/spawn.c",
              ".die_with_readyd = !handover_keeps_services(u->d) };", ".die_with_readyd = true };",
              ["it:test_sigkill_takes_back_every_service"],
              "a SIGKILLed readyd takes its services with it (PDEATHSIG as before)"),
