@@ -170,15 +170,39 @@ static void CHILD_CODE pass_fd(struct child_setup *c)
 static struct rlimit nofile_given;
 static bool nofile_raised;
 
+/* The kernel's ceiling for any process's fd limit (fs.nr_open); 0 if unreadable. */
+static rlim_t nr_open(void)
+{
+	char buf[32] = "";
+	int fd = open("/proc/sys/fs/nr_open", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	return n > 0 ? (rlim_t)strtoull(buf, NULL, 10) : 0;
+}
+
+/* A node of 10,000 services holds ~3 fds each: 1 Mi, where root may have it. */
+#define NOFILE_WANTED ((rlim_t)1 << 20)
+
 int supervisor_raise_nofile(void)
 {
-	struct rlimit r;
+	struct rlimit r, wider;
+	rlim_t ceiling = nr_open();
 
 	if (getrlimit(RLIMIT_NOFILE, &r) < 0)
 		return -errno;
+	nofile_given = r;
+	/* Root (CAP_SYS_RESOURCE) may lift the hard limit too; otherwise the hard one it is. */
+	if (ceiling > r.rlim_max) {
+		wider.rlim_cur = wider.rlim_max = ceiling < NOFILE_WANTED ? ceiling : NOFILE_WANTED;
+		if (wider.rlim_max > r.rlim_max && setrlimit(RLIMIT_NOFILE, &wider) == 0) {
+			nofile_raised = true;
+			return 0;
+		}
+	}
 	if (r.rlim_cur >= r.rlim_max)
 		return 0;
-	nofile_given = r;
 	r.rlim_cur = r.rlim_max;
 	if (setrlimit(RLIMIT_NOFILE, &r) < 0)
 		return -errno;
