@@ -320,6 +320,24 @@ class ControlTests(ReadydCase):
         self.assertIn("nothing was started", self.log())
         self.assertFalse(os.path.exists(self.control))
 
+    def test_more_services_than_fds_start_nothing(self):
+        # 3,309 of 10,000 services ran before the fds (20,000) ran out, and every later
+        # step failed with EMFILE; now the config is refused before anything runs.
+        import resource
+        conf = os.path.join(self.tmp, "many.conf")
+        with open(conf, "w") as f:
+            f.write("[readyd]\ncontrol = %s\n" % self.control)
+            for i in range(200):
+                f.write('[service "s%d"]\ncommand = /bin/sleep 60\n' % i)
+        p = subprocess.run([READYD, "--config", conf, "--mode", "poll"], capture_output=True, text=True,
+                           timeout=30,
+                           preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024)))
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("%s: 200 service processes need about 3248 file descriptors, the limit is 1024: "
+                      "raise it (systemd: LimitNOFILE=; a shell: ulimit -n)" % conf, p.stderr)
+        self.assertIn("nothing was started", p.stderr)
+        self.assertFalse(os.path.exists(self.control))
+
     def test_check_config_flag(self):
         conf = os.path.join(self.tmp, "c.conf")
         with open(conf, "w") as f:
