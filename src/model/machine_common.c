@@ -179,8 +179,7 @@ void go_unhealthy(struct svc *s, uint64_t now, struct svc_actions *out, const ch
 {
 	bool restart = s->cfg->on_unhealthy == ON_UNHEALTHY_RESTART && s->pid;
 
-	set_state(s, SVC_UNHEALTHY, now, out, "%s%s", why,
-		  restart ? "; restarting it (on_unhealthy = restart)" : "");
+	set_state(s, SVC_UNHEALTHY, now, out, "%s%s", why, restart ? RESTARTING_CLAUSE : "");
 	if (restart) {
 		s->liveness_restart = true;
 		terminate(s, now, out);

@@ -306,6 +306,15 @@ void on_exit_running(struct svc *s, const struct svc_input *in, uint64_t now,
 	exit_up(s, in, now, out, false);
 }
 
+static void drop_clause(char *text, const char *clause)
+{
+	char *at = strstr(text, clause);
+	size_t len = strlen(clause);
+
+	if (at)
+		memmove(at, at + len, strlen(at + len) + 1);
+}
+
 /*
  * Unhealthy and stopped for on_unhealthy = restart: back after the backoff
  * delay. A process that ended otherwise than by the signals readyd sent
@@ -327,8 +336,9 @@ void on_exit_unhealthy(struct svc *s, const struct svc_input *in, uint64_t now,
 	out->dirty = true;
 	if (schedule_restart(s, in, now)) /* a failure: it counts for backoff and start limit */
 		return;
-	/* The start limit refuses the restart it was stopped for: it has failed. */
+	/* The start limit refuses the restart it was stopped for: it has failed, not restarting. */
 	str_copy(text, s->cause, sizeof(text));
+	drop_clause(text, RESTARTING_CLAUSE);
 	set_state(s, SVC_FAILED, now, out, "%s", text);
 }
 

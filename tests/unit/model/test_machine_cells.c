@@ -361,6 +361,8 @@ static void unhealthy_liveness_restart(void **state)
 	exit_with(f, -1, SIGTERM); /* a third start within the window: refused now */
 	expect(f, SVC_FAILED);
 	assert_true(f->svc.start_limit_hit);
+	assert_non_null(strstr(f->svc.cause, "; start limit hit: 2 starts within"));
+	assert_null(strstr(f->svc.cause, "restarting it"));
 	assert_int_equal(f->svc.deadline_kind, DEADLINE_NONE);
 	ev(f, SVC_EV_START, NULL);
 	svc_spawned(&f->svc, 4244, f->now);
