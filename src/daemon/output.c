@@ -33,11 +33,13 @@ struct unit_output {
 
 int output_open(struct daemon *d)
 {
+	bool journal = log_stderr_is_journal();
+
 	d->outputs = calloc(1, sizeof(*d->outputs));
 	if (!d->outputs)
 		return -ENOMEM;
-	d->outputs->journal_fd = getenv("JOURNAL_STREAM") ? journal_open() : -1;
-	if (getenv("JOURNAL_STREAM") && d->outputs->journal_fd < 0)
+	d->outputs->journal_fd = journal ? journal_open() : -1;
+	if (journal && d->outputs->journal_fd < 0)
 		log_warn("msg=\"no journal socket: services' output goes to readyd's stderr\" "
 			 "err=\"%s\"",
 			 strerror(-d->outputs->journal_fd));

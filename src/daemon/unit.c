@@ -53,9 +53,14 @@ static void log_transition(struct unit *u, const struct svc_actions *a)
 
 	if (u->svc.pid) /* no pid=0: a service with no process says so by leaving it out */
 		snprintf(pid, sizeof(pid), " pid=%d", (int)u->svc.pid);
-	log_msg(level, "service=%s transition=%s->%s%s cause=\"%s\"", u->cfg->name,
-		svc_state_name(a->from), svc_state_name(a->to), pid,
-		log_escape(cause, sizeof(cause), u->svc.cause));
+	log_escape(cause, sizeof(cause), u->svc.cause);
+	/* failed->failed is no transition: the same state with a new cause */
+	if (a->from == a->to)
+		log_msg(level, "service=%s state=%s%s msg=\"updated\" cause=\"%s\"", u->cfg->name,
+			svc_state_name(a->to), pid, cause);
+	else
+		log_msg(level, "service=%s transition=%s->%s%s cause=\"%s\"", u->cfg->name,
+			svc_state_name(a->from), svc_state_name(a->to), pid, cause);
 }
 
 /* A socket event changed a listener's level: said before the transition it may cause. */

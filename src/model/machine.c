@@ -137,14 +137,25 @@ static void on_reset(struct svc *s, const struct svc_input *in, uint64_t now,
 	out->dirty = true;
 }
 
-/* Held back only by the start limit: the restart policy resumes now. */
+/*
+ * Held back only by the start limit: the restart policy resumes now, and the
+ * cause says it was reset (the old one's advice to reset is done with).
+ */
 static void on_reset_failed(struct svc *s, const struct svc_input *in, uint64_t now,
 			    struct svc_actions *out)
 {
 	bool was_limited = s->start_limit_hit;
+	char was[SVC_CAUSE_MAX], *advice;
 
 	on_reset(s, in, now, out);
-	if (was_limited && !s->pid && s->want_up)
+	if (!was_limited)
+		return;
+	str_copy(was, s->cause, sizeof(was));
+	advice = strstr(was, "; not restarting until");
+	if (advice)
+		*advice = '\0';
+	snprintf(s->cause, sizeof(s->cause), "%s; was: %s", why_or(in, "reset"), was);
+	if (!s->pid && s->want_up)
 		set_deadline(s, DEADLINE_RESTART, now);
 }
 

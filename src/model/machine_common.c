@@ -93,20 +93,6 @@ static bool wants_restart(const struct svc *s, bool clean)
 	return false;
 }
 
-void schedule_restart(struct svc *s, const struct svc_input *in, uint64_t now)
-{
-	const struct backoff_params *b = &s->cfg->backoff;
-	uint64_t delay;
-	char text[32];
-
-	if (s->ready_at && now - s->ready_at >= b->reset_after_ns)
-		s->attempt = 0; /* it ran long enough: earlier failures are history */
-	delay = backoff_delay(b, s->attempt++, in->random);
-	set_deadline(s, DEADLINE_RESTART, now + delay);
-	fmt_duration(text, sizeof(text), delay);
-	str_append(s->cause, sizeof(s->cause), "; restart in %s", text);
-}
-
 void maybe_schedule_restart(struct svc *s, bool clean, const struct svc_input *in, uint64_t now)
 {
 	if (wants_restart(s, clean))
@@ -125,18 +111,57 @@ static size_t recent_starts(const struct svc *s, uint64_t now)
 	return n;
 }
 
-void restart_or_limit(struct svc *s, uint64_t now, struct svc_actions *out)
+static bool limit_refuses(const struct svc *s, uint64_t at)
 {
-	const struct service_config *c = s->cfg;
+	return s->cfg->start_limit_burst && recent_starts(s, at) >= s->cfg->start_limit_burst;
+}
+
+static void describe_limit(const struct svc *s, char *buf, size_t size)
+{
 	char window[32];
 
-	if (c->start_limit_burst && recent_starts(s, now) >= c->start_limit_burst) {
+	fmt_duration(window, sizeof(window), s->cfg->start_limit_interval_ns);
+	snprintf(buf, size,
+		 "start limit hit: %u starts within %s; not restarting until "
+		 "`readyctl reset %s` or a start",
+		 s->cfg->start_limit_burst, window, s->cfg->name);
+}
+
+/*
+ * After the backoff delay, or, when the start limit would refuse that start,
+ * not at all: the cause says so now rather than announce a restart that
+ * will not come. False then.
+ */
+bool schedule_restart(struct svc *s, const struct svc_input *in, uint64_t now)
+{
+	const struct backoff_params *b = &s->cfg->backoff;
+	uint64_t delay;
+	char text[SVC_CAUSE_MAX];
+
+	if (s->ready_at && now - s->ready_at >= b->reset_after_ns)
+		s->attempt = 0; /* it ran long enough: earlier failures are history */
+	delay = backoff_delay(b, s->attempt++, in->random);
+	if (limit_refuses(s, now + delay)) {
 		s->start_limit_hit = true;
-		fmt_duration(window, sizeof(window), c->start_limit_interval_ns);
-		set_state(s, SVC_FAILED, now, out,
-			  "start limit hit: %u starts within %s; not restarting until "
-			  "`readyctl reset %s` or a start",
-			  c->start_limit_burst, window, c->name);
+		set_deadline(s, DEADLINE_NONE, 0);
+		describe_limit(s, text, sizeof(text));
+		str_append(s->cause, sizeof(s->cause), "; %s", text);
+		return false;
+	}
+	set_deadline(s, DEADLINE_RESTART, now + delay);
+	fmt_duration(text, sizeof(text), delay);
+	str_append(s->cause, sizeof(s->cause), "; restart in %s", text);
+	return true;
+}
+
+void restart_or_limit(struct svc *s, uint64_t now, struct svc_actions *out)
+{
+	char text[SVC_CAUSE_MAX];
+
+	if (limit_refuses(s, now)) {
+		s->start_limit_hit = true;
+		describe_limit(s, text, sizeof(text));
+		set_state(s, SVC_FAILED, now, out, "%s", text);
 		return;
 	}
 	spawn(s, true, "restart", now, out);
@@ -154,8 +179,7 @@ void go_unhealthy(struct svc *s, uint64_t now, struct svc_actions *out, const ch
 {
 	bool restart = s->cfg->on_unhealthy == ON_UNHEALTHY_RESTART && s->pid;
 
-	set_state(s, SVC_UNHEALTHY, now, out, "%s%s", why,
-		  restart ? "; restarting it (on_unhealthy = restart)" : "");
+	set_state(s, SVC_UNHEALTHY, now, out, "%s%s", why, restart ? RESTARTING_CLAUSE : "");
 	if (restart) {
 		s->liveness_restart = true;
 		terminate(s, now, out);

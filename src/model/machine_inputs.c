@@ -258,11 +258,14 @@ static bool exit_clean(const struct svc_input *in)
 	return !in->exit.spawn_error[0] && !in->exit.signal && in->exit.code == 0;
 }
 
-/* A failed bind on a declared address explains an early exit: say who holds it. */
+/*
+ * A failed bind on a declared address explains an early exit: say who holds
+ * it, once (a start refused before the fork names it in its error already).
+ */
 static void append_conflicts(struct svc *s)
 {
 	for (size_t i = 0; i < s->n_listeners; i++)
-		if (s->listeners[i].conflict[0])
+		if (s->listeners[i].conflict[0] && !strstr(s->cause, s->listeners[i].conflict))
 			str_append(s->cause, sizeof(s->cause), "; %s", s->listeners[i].conflict);
 }
 
@@ -270,7 +273,7 @@ static void exit_up(struct svc *s, const struct svc_input *in, uint64_t now,
 		    struct svc_actions *out, bool before_ready)
 {
 	bool clean = exit_clean(in);
-	char text[160];
+	char text[SVC_CAUSE_MAX];
 
 	record_exit(s, in, now);
 	svc_exit_describe(&in->exit, text, sizeof(text));
@@ -281,6 +284,14 @@ static void exit_up(struct svc *s, const struct svc_input *in, uint64_t now,
 		str_append(s->cause, sizeof(s->cause), ": %s", in->exit.last_words);
 	append_conflicts(s);
 	maybe_schedule_restart(s, clean, in, now);
+	/* restart = always, and the start limit refuses: held back, it is failed */
+	if (s->start_limit_hit && s->state == SVC_STOPPED) {
+		enum svc_state from = out->from; /* one transition: from where it was */
+
+		str_copy(text, s->cause, sizeof(text));
+		set_state(s, SVC_FAILED, now, out, "%s", text);
+		out->from = from;
+	}
 }
 
 void on_exit_starting(struct svc *s, const struct svc_input *in, uint64_t now,
@@ -293,6 +304,15 @@ void on_exit_running(struct svc *s, const struct svc_input *in, uint64_t now,
 		     struct svc_actions *out)
 {
 	exit_up(s, in, now, out, false);
+}
+
+static void drop_clause(char *text, const char *clause)
+{
+	char *at = strstr(text, clause);
+	size_t len = strlen(clause);
+
+	if (at)
+		memmove(at, at + len, strlen(at + len) + 1);
 }
 
 /*
@@ -310,9 +330,16 @@ void on_exit_unhealthy(struct svc *s, const struct svc_input *in, uint64_t now,
 		exit_up(s, in, now, out, false);
 		return;
 	}
+	char text[SVC_CAUSE_MAX];
+
 	record_exit(s, in, now);
 	out->dirty = true;
-	schedule_restart(s, in, now); /* a failure: it counts for backoff and start limit */
+	if (schedule_restart(s, in, now)) /* a failure: it counts for backoff and start limit */
+		return;
+	/* The start limit refuses the restart it was stopped for: it has failed, not restarting. */
+	str_copy(text, s->cause, sizeof(text));
+	drop_clause(text, RESTARTING_CLAUSE);
+	set_state(s, SVC_FAILED, now, out, "%s", text);
 }
 
 /* The process we were killing after a failure is gone: now the policy applies. */
@@ -341,5 +368,6 @@ void on_exit_stopping(struct svc *s, const struct svc_input *in, uint64_t now,
 	}
 	svc_exit_describe(&in->exit, text, sizeof(text));
 	set_deadline(s, DEADLINE_NONE, 0);
-	set_state(s, SVC_STOPPED, now, out, "stopped (%s)", text);
+	/* The state says "stopped" already: the cause is how it ended, one level. */
+	set_state(s, SVC_STOPPED, now, out, "%s", text);
 }

@@ -16,7 +16,10 @@ void forget_failures(struct svc *s);
 /* SIGTERM now, SIGKILL at stop_timeout. */
 void terminate(struct svc *s, uint64_t now, struct svc_actions *out);
 /* Restart after the backoff delay (the cause says so), if the policy wants one. */
-void schedule_restart(struct svc *s, const struct svc_input *in, uint64_t now);
+/* What an unhealthy cause ends with while on_unhealthy = restart restarts it. */
+#define RESTARTING_CLAUSE "; restarting it (on_unhealthy = restart)"
+
+bool schedule_restart(struct svc *s, const struct svc_input *in, uint64_t now);
 void maybe_schedule_restart(struct svc *s, bool clean, const struct svc_input *in, uint64_t now);
 /* A restart is due: unless more than start_limit_burst starts fell in the window. */
 void restart_or_limit(struct svc *s, uint64_t now, struct svc_actions *out);

@@ -130,14 +130,19 @@ def why_mode_unavailable(mode):
 LOGFMT_PAIR_RE = re.compile(r'([A-Za-z_][A-Za-z0-9_.]*)=("(?:[^"\\]|\\.)*"|\S*)')
 
 
+# readyd's own line off the journal: "ts=2026-12-02T09:40:01.123Z readyd: level=info ..."
+LOG_LINE_RE = re.compile(r'^ts=(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) readyd: (level=.*)$')
+
+
 def repeated_log_keys(log):
-    """readyd's own lines ("readyd: level=..."), each as logfmt: [(line, key)] for every key
-    a line has twice (one line, one meaning per key: `level=info ... level=bound` is a bug)."""
+    """readyd's own lines ("ts=... readyd: level=..."), each as logfmt: [(line, key)] for every
+    key a line has twice (one line, one meaning per key: `level=info ... level=bound` is a bug)."""
     out = []
     for line in log.splitlines():
-        if not line.startswith("readyd: level="):
+        m = LOG_LINE_RE.match(line)
+        if not m:
             continue
-        keys = [m.group(1) for m in LOGFMT_PAIR_RE.finditer(line[len("readyd: "):])]
+        keys = ["ts"] + [m.group(1) for m in LOGFMT_PAIR_RE.finditer(m.group(2))]
         out += [(line, k) for k in sorted({k for k in keys if keys.count(k) > 1})]
     return out
 

@@ -192,6 +192,7 @@ class CoreTests(ReadydCase):
         s = self.wait_state("web", "failed")
         self.assertIn("port conflict: tcp:127.0.0.1:%d is held by pid %d (python3)" % (port, os.getpid()),
                       s["cause"])
+        self.assertEqual(s["cause"].count("port conflict"), 1, "said once: " + s["cause"])
         self.assertIn("port conflict", self.listener("web", "tcp:127.0.0.1:%d" % port)["conflict"])
 
     def test_sigterm_stops_everything_and_exits_clean(self):

@@ -209,8 +209,18 @@ class RestartPolicyTests(ReadydCase):
         time.sleep(0.5)  # and it stays there: no fork loop
         self.assertEqual(self.status("loop")["restarts"], 2)
         self.assertEqual(self.metric("readyd_service_start_limit_hit", service="loop"), 1)
+        # The last failure says the limit holds it, not a restart that will not come; and a
+        # failed service that stays failed is no transition.
+        last = self.transitions("loop")[-1]
+        self.assertEqual(last[:2], ("starting", "failed"), last)
+        self.assertIn("start limit hit: 3 starts within 1m00s", last[2])
+        self.assertNotIn("restart in", last[2])
+        self.assertNotIn("transition=failed->failed", self.log())
         rc, out, err = self.ctl("reset", "loop")
         self.assertEqual(rc, 0, out + err)  # answered at once
+        # Reset: the cause says so, and no longer tells to run reset.
+        self.assertIn("reset by operator (uid 0); was: exited with status 1", out)
+        self.assertNotIn("readyctl reset", out)
         self.wait_for(lambda: self.status("loop")["restarts"] >= 4, 10, "restarts after the reset")
         self.wait_for(lambda: self.status("loop")["start_limit_hit"], 10, "the limit again")
 
@@ -243,6 +253,10 @@ class OperatorTests(ReadydCase):
         self.assertIn("slow: running -> stopping (stopped by operator (uid 0))", out)
         self.assertTrue(out.rstrip().endswith(")"))
         self.assertEqual(self.status("slow")["state"], "stopped")
+        # How it ended, said once: not "stopped (stopped (killed by ...))".
+        self.assertIn("slow: stopping -> stopped (killed by signal 15 (SIGTERM))", out)
+        self.assertRegex(self.log(), r'service=slow transition=stopping->stopped '
+                                     r'cause="killed by signal 15 \(SIGTERM\)"')
         t0 = time.monotonic()
         rc, out, _ = self.ctl("start", "slow", "--timeout", "20s")
         self.assertEqual(rc, 0, out)

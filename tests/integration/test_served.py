@@ -3,6 +3,7 @@
 readyd says running; daemons that accept before they serve (postgres starting or recovering,
 redis loading a snapshot) get a serving check by default; READY=1 is judged by time; a
 failed start says why in the service's own words."""
+import datetime
 import os
 import re
 import signal
@@ -221,7 +222,12 @@ class ServedTests(ReadydCase):
         journal.bind(path)
         journal.settimeout(10)
         self.extra_cleanup.append(journal.close)
-        os.environ["JOURNAL_STREAM"], os.environ["READYD_JOURNAL_SOCKET"] = "8:1", path
+        # systemd names the stream it gave as stderr: here, readyd's log file (start_readyd
+        # truncates it in place, the inode stays).
+        open(self.log_path, "w").close()
+        st = os.stat(self.log_path)
+        os.environ["JOURNAL_STREAM"] = "%d:%d" % (st.st_dev, st.st_ino)
+        os.environ["READYD_JOURNAL_SOCKET"] = path
         try:
             self.start_readyd(self.service("talker", "/bin/sh -c 'echo hello from talker; "
                                            "exec sleep 60'", ready="notify"))
@@ -231,6 +237,36 @@ class ServedTests(ReadydCase):
         self.assertIn("SYSLOG_IDENTIFIER=talker\n", entry)
         self.assertIn("MESSAGE=hello from talker\n", entry)
         self.assertIn("PRIORITY=6\n", entry)
+        # readyd's own lines: a syslog priority first, no ts= (journald stamps each entry).
+        lines = self.log().splitlines()
+        self.assertTrue(lines)
+        for line in lines:
+            self.assertRegex(line, r"^<[0-7]>level=\w+ ")
+
+    def test_a_journal_stream_that_is_not_stderr_is_not_the_journal(self):
+        # Inherited by a readyd whose stderr was redirected: lines stay on stderr, stamped.
+        path = os.path.join(self.tmp, "journal.sock")
+        journal = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        journal.bind(path)
+        journal.settimeout(0.5)
+        self.extra_cleanup.append(journal.close)
+        os.environ["JOURNAL_STREAM"], os.environ["READYD_JOURNAL_SOCKET"] = "8:1", path
+        try:
+            self.start_readyd(self.service("talker", "/bin/sh -c 'echo hello from talker; "
+                                           "exec sleep 60'", ready="notify"))
+        finally:
+            del os.environ["JOURNAL_STREAM"], os.environ["READYD_JOURNAL_SOCKET"]
+        self.wait_for(lambda: 'service=talker output="hello from talker"' in self.log(), 10,
+                      "the output on stderr")
+        self.assertRaises(socket.timeout, journal.recv, 8192)
+        lines = self.log().splitlines()
+        for line in lines:
+            self.assertRegex(line, r"^ts=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z readyd: level=")
+        stamped = [l for l in lines if "output=\"hello from talker\"" in l][0]
+        ts = datetime.datetime.strptime(stamped[3:27], "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+            tzinfo=datetime.timezone.utc)
+        self.assertLess(abs((datetime.datetime.now(datetime.timezone.utc) - ts).total_seconds()),
+                        60, "ts= is now, in UTC: " + stamped)
 
     def test_a_flood_of_output_does_not_slow_readyd(self):
         path = os.path.join(self.tmp, "flood.py")

@@ -188,6 +188,7 @@ class SocketTests(ReadydCase):
         self.assertIn("port conflict: %s is held by pid %d (python3), running for" % (listen, old.pid),
                       s["cause"])
         self.assertIn("not started while it is", s["cause"])
+        self.assertEqual(s["cause"].count("port conflict"), 1, "said once: " + s["cause"])
         self.assertIn("pid %d (python3)" % old.pid, self.findings(self.sockets("web"), listen)["foreign_owner"])
         # Nothing was spawned: no crash loop of processes dying on EADDRINUSE.
         self.assertNotIn("msg=spawned", self.log())

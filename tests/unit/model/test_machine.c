@@ -336,6 +336,42 @@ static void port_conflict_is_named_in_the_cause(void **state)
 			    "tcp:127.0.0.1:8080 is held by pid 7 (nc); restart in 1.00s");
 }
 
+/* Refused before the fork: the error names the conflict, the cause says it once. */
+static void a_refused_start_names_the_conflict_once(void **state)
+{
+	struct fixture *f = *state;
+	struct sock_addr a = { .family = AF_INET, .sock_type = SOCK_STREAM, .port = 8080 };
+	struct svc_sock k = { .addr = &a,
+			      .bind_errno = EADDRINUSE,
+			      .holder = "tcp:127.0.0.1:8080 is held by pid 7 (nc)" };
+	struct svc_input in = { .exit = { .code = 127 } };
+
+	inet_pton(AF_INET, "127.0.0.1", a.addr);
+	init(f);
+	start(f);
+	ev(f, SVC_EV_SOCKET, &(struct svc_input){ .sock = &k });
+	str_copy(in.exit.spawn_error,
+		 "port conflict: tcp:127.0.0.1:8080 is held by pid 7 (nc); not started while it is",
+		 sizeof(in.exit.spawn_error));
+	ev(f, SVC_EV_EXIT, &in);
+	assert_string_equal(f->svc.cause,
+			    "could not be started: port conflict: tcp:127.0.0.1:8080 is held by "
+			    "pid 7 (nc); not started while it is; restart in 1.00s");
+}
+
+/* The state says stopped: the cause is how it ended, not "stopped (...)" again. */
+static void a_stop_says_how_it_ended_once(void **state)
+{
+	struct fixture *f = *state;
+
+	init(f);
+	running(f);
+	ev(f, SVC_EV_STOP, &(struct svc_input){ .why = "stopped by operator (uid 0)" });
+	exit_with(f, -1, SIGTERM);
+	assert_int_equal(f->svc.state, SVC_STOPPED);
+	assert_string_equal(f->svc.cause, "killed by signal 15 (SIGTERM)");
+}
+
 static void stop_before_the_fork_needs_no_signal(void **state)
 {
 	struct fixture *f = *state;
@@ -387,6 +423,8 @@ int main(void)
 		T(stop_while_failed_cancels_restart),
 		T(spawn_failure_is_explained),
 		T(port_conflict_is_named_in_the_cause),
+		T(a_refused_start_names_the_conflict_once),
+		T(a_stop_says_how_it_ended_once),
 		T(stop_before_the_fork_needs_no_signal),
 		T(late_events_for_stopped_service_change_nothing),
 	};

@@ -74,7 +74,6 @@ static void stopped_restart_due(void **state)
 	struct fixture *f = *state;
 
 	f->cfg.restart = RESTART_ALWAYS;
-	f->cfg.start_limit_burst = 2;
 	init(f);
 	running(f);
 	exit_with(f, 0, 0);
@@ -84,9 +83,20 @@ static void stopped_restart_due(void **state)
 	svc_spawned(&f->svc, 4243, f->now);
 	level(f, 0xb, "127.0.0.1", LEVEL_ACCEPTING);
 	exit_with(f, 0, 0);
-	deadline(f); /* the third start within the window: the limit holds it */
+	f->cfg.start_limit_burst = 2; /* a reload lowered the limit while it waited */
+	deadline(f);
 	expect(f, SVC_FAILED);
 	assert_true(f->svc.start_limit_hit);
+	/* Known at the exit: failed then, no restart announced. */
+	ev(f, SVC_EV_START, NULL);
+	svc_spawned(&f->svc, 4244, f->now);
+	level(f, 0xb, "127.0.0.1", LEVEL_ACCEPTING);
+	ev(f, SVC_EV_START, NULL);
+	f->cfg.start_limit_burst = 1;
+	exit_with(f, 0, 0);
+	expect(f, SVC_FAILED);
+	assert_true(f->svc.start_limit_hit);
+	assert_null(strstr(f->svc.cause, "restart in"));
 }
 
 /* ---- starting ---- */
@@ -348,8 +358,20 @@ static void unhealthy_liveness_restart(void **state)
 	svc_spawned(&f->svc, 4243, f->now);
 	level(f, 0xb, "127.0.0.1", LEVEL_ACCEPTING);
 	level(f, 0xb, "127.0.0.1", LEVEL_CLOSED);
+	exit_with(f, -1, SIGTERM); /* a third start within the window: refused now */
+	expect(f, SVC_FAILED);
+	assert_true(f->svc.start_limit_hit);
+	assert_non_null(strstr(f->svc.cause, "; start limit hit: 2 starts within"));
+	assert_null(strstr(f->svc.cause, "restarting it"));
+	assert_int_equal(f->svc.deadline_kind, DEADLINE_NONE);
+	ev(f, SVC_EV_START, NULL);
+	svc_spawned(&f->svc, 4244, f->now);
+	level(f, 0xb, "127.0.0.1", LEVEL_ACCEPTING);
+	level(f, 0xb, "127.0.0.1", LEVEL_CLOSED);
+	f->cfg.start_limit_burst = 0;
 	exit_with(f, -1, SIGTERM);
-	deadline(f); /* a third start within the window */
+	f->cfg.start_limit_burst = 1; /* a reload lowered the limit while it waited */
+	deadline(f);
 	expect(f, SVC_FAILED);
 }
 
@@ -465,11 +487,11 @@ static void failed_restart_due(void **state)
 {
 	struct fixture *f = *state;
 
-	f->cfg.start_limit_burst = 1;
 	init(f);
 	failed_killing(f);
 	exit_with(f, -1, SIGTERM);
-	deadline(f); /* one start in the window already */
+	f->cfg.start_limit_burst = 1; /* a reload lowered the limit while it waited */
+	deadline(f);		      /* one start in the window already */
 	expect(f, SVC_FAILED);
 	ev(f, SVC_EV_RESET, NULL); /* the policy resumes now */
 	deadline(f);

@@ -162,17 +162,22 @@ static void start_limit_stops_a_crash_loop(void **state)
 		assert_true(f->act.spawn);
 		svc_spawned(&f->svc, 100 + i, f->now);
 	}
+	/* A 4th start within 60 s would be refused: said at the exit, no restart announced. */
 	exit_with(f, 1, 0);
-	deadline(f); /* a 4th start within 60 s: refused */
 	assert_false(f->act.spawn);
 	assert_int_equal(f->svc.state, SVC_FAILED);
 	assert_true(f->svc.start_limit_hit);
-	assert_string_equal(f->svc.cause, "start limit hit: 3 starts within 1m00s; not restarting "
-					  "until `readyctl reset web` or a start");
+	assert_string_equal(f->svc.cause,
+			    "exited with status 1 before it was ready; start limit hit: 3 starts "
+			    "within 1m00s; not restarting until `readyctl reset web` or a start");
 	assert_int_equal(f->svc.deadline_kind, DEADLINE_NONE);
-	/* An operator reset lets the policy resume at once. */
-	ev(f, SVC_EV_RESET, &(struct svc_input){ .why = "operator" });
+	/* An operator reset lets the policy resume at once; the cause no longer says to reset. */
+	ev(f, SVC_EV_RESET, &(struct svc_input){ .why = "reset by operator (uid 0)" });
 	assert_false(f->svc.start_limit_hit);
+	assert_false(f->act.changed);
+	assert_string_equal(f->svc.cause,
+			    "reset by operator (uid 0); was: exited with status 1 before it was "
+			    "ready; start limit hit: 3 starts within 1m00s");
 	assert_int_equal(f->svc.deadline_kind, DEADLINE_RESTART);
 	deadline(f);
 	assert_true(f->act.spawn);
@@ -219,9 +224,9 @@ static void operator_start_clears_the_start_limit(void **state)
 	f->cfg.start_limit_burst = 1;
 	init(f);
 	start(f);
-	exit_with(f, 1, 0);
-	deadline(f);
+	exit_with(f, 1, 0); /* the limit refuses the restart: no deadline */
 	assert_true(f->svc.start_limit_hit);
+	assert_int_equal(f->svc.deadline_kind, DEADLINE_NONE);
 	ev(f, SVC_EV_START, &(struct svc_input){ .why = "started by operator" });
 	assert_true(f->act.spawn);
 	assert_false(f->svc.start_limit_hit);
