@@ -2,7 +2,8 @@
 /*
  * readyd.conf: an INI file read with libinih.
  *
- *   [readyd]               textfile, control, control_group, socket_dirs
+ *   [readyd]               textfile, control, control_group, socket_dirs,
+ *                          agent_listen
  *   [service "NAME"]       ready, ready_timeout, restart, restart_delay,
  *                          restart_max_delay, restart_reset_after,
  *                          start_limit_burst, start_limit_interval,
@@ -152,9 +153,12 @@ struct config {
 	char *socket_dirs[CONFIG_MAX_SOCKET_DIRS]; /* readyctl sockets --all: socket files here */
 	size_t n_socket_dirs;
 	gid_t control_gid;
+	/* agent_listen: HAProxy agent-check answers here (daemon/out/agent.c); has_agent: set. */
+	struct listen_spec agent;
+	bool has_agent;
 	struct service_config *services;
 	size_t n_services;
-	unsigned int seen[4];
+	unsigned int seen[5];
 	unsigned int refs; /* units pointing into services (reload keeps old ones alive) */
 };
 

@@ -28,6 +28,7 @@
 #include "daemon/in/scan.h"
 #include "daemon/in/unix_close.h"
 #include "daemon/in/watch.h"
+#include "daemon/out/agent.h"
 #include "daemon/out/export.h"
 #include "daemon/out/manager.h"
 #include "daemon/out/oneshot_exit.h"
@@ -435,6 +436,8 @@ int daemon_init(struct daemon *d, const struct daemon_opts *o)
 	if (!err)
 		err = open_control(d);
 	if (!err)
+		err = agent_open(d);
+	if (!err)
 		err = scan_open(d);
 	if (!err)
 		err = oneshot_exit_open(d);
@@ -476,6 +479,7 @@ void daemon_free(struct daemon *d)
 	oneshot_exit_close(d);
 	scan_close(d);
 	control_close(d->control);
+	agent_close(d);
 	tracer_close(d->tracer);
 	export_close(d);
 	if (d->signal_src.fd >= 0)
