@@ -75,7 +75,7 @@ static int set_agent_listen(struct parse_ctx *ctx, const char *value)
 		bool any = value[0] == '*';
 		spec->family = AF_INET;
 		memcpy(spec->addr, (const uint8_t[4]){ any ? 0 : 127, 0, 0, any ? 0 : 1 }, 4);
-		snprintf(spec->text, sizeof(spec->text), "%s:%u", any ? "0.0.0.0" : "127.0.0.1",
+		snprintf(spec->text, sizeof(spec->text), "tcp:%s:%u", any ? "0.0.0.0" : "127.0.0.1",
 			 spec->port);
 	}
 	ctx->cfg->has_agent = true;

@@ -59,7 +59,8 @@ static void client_answer(struct agent_client *c, const char *reply, size_t len)
 	char drain[512];
 
 	if (send(c->src.fd, reply, len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-		log_debug("msg=\"agent client gone before its answer\" err=\"%s\"", strerror(errno));
+		log_debug("msg=\"agent client gone before its answer\" err=\"%s\"",
+			  strerror(errno));
 	for (int i = 0; i < 16 && recv(c->src.fd, drain, sizeof(drain), MSG_DONTWAIT) > 0; i++)
 		;
 	shutdown(c->src.fd, SHUT_WR);
@@ -134,7 +135,8 @@ static void client_start(struct agent *a, int fd)
 
 	if (!c) { /* the 65th: closed at once, the listener keeps going */
 		if (a->refused++ == 0)
-			log_warn("msg=\"agent_listen: more than %d clients at once, closing the rest\"",
+			log_warn("msg=\"agent_listen: more than %d clients at once, closing the "
+				 "rest\"",
 				 AGENT_CLIENTS_MAX);
 		close(fd);
 		return;
@@ -203,7 +205,8 @@ int agent_open(struct daemon *d)
 	d->agent = a;
 	err = loop_add(d->loop, &a->listen, EPOLLIN);
 	if (err)
-		log_err("msg=\"agent_listen: cannot watch the listener\" err=\"%s\"", strerror(-err));
+		log_err("msg=\"agent_listen: cannot watch the listener\" err=\"%s\"",
+			strerror(-err));
 	else
 		log_info("msg=\"agent-check listening\" addr=%s", cfg->agent.text);
 	return err;
