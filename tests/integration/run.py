@@ -14,6 +14,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import test_agent  # noqa: E402
 import test_artifacts  # noqa: E402
 import test_cli  # noqa: E402
 import test_core  # noqa: E402
@@ -39,7 +40,7 @@ ONCE = [test_core.ControlTests, test_artifacts.ArtifactTests, test_health.ProbeT
         test_sockets.PollModeAsUserTests, test_served.ServedTests,
         test_hostile.HostilePathTests, test_hostile.HostileNotifyTests,
         test_kernels.AutoModeTests, test_scrape.ScrapeTests, test_cli.CliTests,
-        test_install.InstallTests, test_manager.ManagerNotifyTests]
+        test_install.InstallTests, test_manager.ManagerNotifyTests, test_agent.AgentTests]
 PER_MODE = [test_core.CoreTests, test_sockets.RestartTests, test_durable.DurableTests,
             test_kernels.KernelReachTests, test_sockets.WrongPortTests]
 
