@@ -113,7 +113,7 @@ static int keep_string(char **field, const char *old)
 
 /*
  * [readyd] keys: the textfile follows at once; the control socket's path and
- * group need a restart of readyd, so the new config keeps what is in force
+ * group, and agent_listen, need a restart of readyd, so the new config keeps what is in force
  * (who may act is decided by what the socket really is). A textfile readyd
  * may not write to is an error of the new config: nothing changes.
  */
@@ -132,6 +132,13 @@ static int apply_globals(struct daemon *d, struct config *next, struct config_di
 	    keep_string(&next->control_group, d->cfg->control_group))
 		return -ENOMEM;
 	next->control_gid = d->cfg->control_gid;
+	if (next->has_agent != d->cfg->has_agent ||
+	    (next->has_agent && strcmp(next->agent.text, d->cfg->agent.text) != 0))
+		log_warn("msg=\"agent_listen changes at the next restart of readyd\" "
+			 "agent_listen=%s",
+			 d->cfg->has_agent ? d->cfg->agent.text : "none");
+	next->agent = d->cfg->agent;
+	next->has_agent = d->cfg->has_agent;
 	if (strcmp(d->cfg->textfile, next->textfile) == 0)
 		return 0;
 	err = export_move(d, next->textfile, why, sizeof(why));

@@ -38,7 +38,7 @@ static size_t put_cause(char *out, size_t size, const char *text)
 {
 	size_t n = 0;
 
-	for (; text[n] && n < AGENT_CAUSE_MAX && n + 1 < size; n++)
+	for (; n < AGENT_CAUSE_MAX && n + 1 < size && text[n]; n++)
 		out[n] = (text[n] >= 0x20 && text[n] < 0x7f) ? text[n] : '?';
 	out[n] = '\0';
 	return n;
