@@ -52,6 +52,10 @@ struct config_key {
 #define SEEN_RESTART_MAX_DELAY 9
 #define SEEN_PROBE_TIMEOUT     14
 
+/* Setters of config_keys_readyd.c, in config_keys.c's table. */
+int config_set_agent_listen(struct parse_ctx *ctx, const char *value);
+int config_set_socket_dirs(struct parse_ctx *ctx, const char *value);
+
 const struct config_key *config_key_find(enum config_section section, const char *name);
 /* The known key of `section` closest to `name`, or NULL if none is close. */
 const char *config_key_suggest(enum config_section section, const char *name);

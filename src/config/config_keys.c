@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "config/config_internal.h"
 #include "base/duration.h"
@@ -53,33 +52,6 @@ static int set_state(struct parse_ctx *ctx, const char *value)
 {
 	ctx->cfg->state_off = strcmp(value, "none") == 0;
 	return ctx->cfg->state_off ? 0 : set_abs_path(ctx, &ctx->cfg->state, "state", value, 4096);
-}
-
-/*
- * agent_listen = [ADDR:]PORT, tcp: implied; no address is 127.0.0.1, not
- * every interface: an agent answer tells who is up, so it stays local unless asked.
- */
-static int set_agent_listen(struct parse_ctx *ctx, const char *value)
-{
-	struct listen_spec *spec = &ctx->cfg->agent;
-	char buf[128];
-	const char *why;
-
-	snprintf(buf, sizeof(buf), "tcp:%s", value[0] == ':' ? value + 1 : value);
-	if (strlen(value) > 100 || listen_spec_parse(buf, spec, &why)) {
-		config_error(ctx, ctx->line, "agent_listen = %s: want ADDR:PORT or PORT (%s)",
-			     value, strlen(value) > 100 ? "too long" : why);
-		return -EINVAL;
-	}
-	if (spec->family == AF_UNSPEC) { /* "*:PORT" is 0.0.0.0, a bare port loopback */
-		bool any = value[0] == '*';
-		spec->family = AF_INET;
-		memcpy(spec->addr, (const uint8_t[4]){ any ? 0 : 127, 0, 0, any ? 0 : 1 }, 4);
-		snprintf(spec->text, sizeof(spec->text), "tcp:%s:%u", any ? "0.0.0.0" : "127.0.0.1",
-			 spec->port);
-	}
-	ctx->cfg->has_agent = true;
-	return 0;
 }
 
 static int set_control_group(struct parse_ctx *ctx, const char *value)
@@ -358,22 +330,6 @@ static int set_remove_stale(struct parse_ctx *ctx, const char *value)
 	return -EINVAL;
 }
 
-static int set_socket_dirs(struct parse_ctx *ctx, const char *value)
-{
-	struct config *c = ctx->cfg;
-
-	if (value[0] != '/') {
-		config_error(ctx, ctx->line, "socket_dirs = %s: must be an absolute directory",
-			     value);
-		return -EINVAL;
-	}
-	if (c->n_socket_dirs == CONFIG_MAX_SOCKET_DIRS) {
-		config_error(ctx, ctx->line, "socket_dirs: at most %d", CONFIG_MAX_SOCKET_DIRS);
-		return -EINVAL;
-	}
-	return set_string(ctx, &c->socket_dirs[c->n_socket_dirs++], value);
-}
-
 static int set_watchdog(struct parse_ctx *ctx, const char *value)
 {
 	return set_duration(ctx, &ctx->svc->watchdog_ns, "watchdog", value);
@@ -533,8 +489,8 @@ static const struct config_key keys[] = {
 	{ "control", IN_READYD, 1, false, set_control },
 	{ "control_group", IN_READYD, 2, false, set_control_group },
 	{ "state", IN_READYD, 3, false, set_state },
-	{ "agent_listen", IN_READYD, 4, false, set_agent_listen },
-	{ "socket_dirs", IN_READYD, -1, false, set_socket_dirs },
+	{ "agent_listen", IN_READYD, 4, false, config_set_agent_listen },
+	{ "socket_dirs", IN_READYD, -1, false, config_set_socket_dirs },
 	/* A process's keys: in [process "S/P"], or in [service "S"] for its one process. */
 	{ "command", PROC, 0, true, set_command },
 	{ "listen", PROC | IN_WATCH, -1, true, set_listen },

@@ -175,3 +175,27 @@ bool listen_spec_connectionless(const struct listen_spec *spec, int sock_type)
 {
 	return spec->proto == LISTEN_UDP || (spec->proto == LISTEN_UNIX && sock_type == SOCK_DGRAM);
 }
+
+/*
+ * A bare port is loopback, not every interface: an agent answer tells who
+ * is up, so it stays local unless asked ("*:PORT" is 0.0.0.0).
+ */
+int listen_spec_parse_agent(const char *value, struct listen_spec *spec, const char **error)
+{
+	char buf[128];
+	bool any = value[0] == '*';
+
+	if (strlen(value) > 100) {
+		*error = "too long";
+		return -EINVAL;
+	}
+	snprintf(buf, sizeof(buf), "tcp:%s", value[0] == ':' ? value + 1 : value);
+	if (listen_spec_parse(buf, spec, error))
+		return -EINVAL;
+	if (spec->family == AF_UNSPEC) {
+		spec->family = AF_INET;
+		memcpy(spec->addr, (const uint8_t[4]){ any ? 0 : 127, 0, 0, any ? 0 : 1 }, 4);
+		spec_canonical(spec);
+	}
+	return 0;
+}

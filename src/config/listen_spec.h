@@ -30,6 +30,12 @@ struct listen_spec {
 int listen_spec_parse(const char *s, struct listen_spec *spec, const char **error);
 
 /*
+ * agent_listen's value: [ADDR:]PORT or [V6ADDR]:PORT, tcp: implied, no
+ * address 127.0.0.1. 0, or -EINVAL with *error set.
+ */
+int listen_spec_parse_agent(const char *value, struct listen_spec *spec, const char **error);
+
+/*
  * Does the kernel-reported address satisfy the declared one? The port and
  * protocol must match; a declared address is also satisfied by a wildcard
  * bind (0.0.0.0, or :: which also serves IPv4 unless IPV6_V6ONLY).

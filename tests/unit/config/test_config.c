@@ -369,40 +369,6 @@ static void self_report_keys(void **state)
 	config_free(&cfg);
 }
 
-static void agent_listen_values(void **state)
-{
-	static const struct {
-		const char *value, *text;
-	} ok[] = {
-		{ "9999", "tcp:127.0.0.1:9999" },     { ":9999", "tcp:127.0.0.1:9999" },
-		{ "10.1.2.3:80", "tcp:10.1.2.3:80" }, { "*:80", "tcp:0.0.0.0:80" },
-		{ "[::1]:8080", "tcp:[::1]:8080" },
-	};
-	struct config_diag diag;
-	struct config cfg;
-	char text[128];
-
-	(void)state;
-	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-		snprintf(text, sizeof(text),
-			 "[readyd]\nagent_listen = %s\n[service \"a\"]\ncommand = /bin/true\n",
-			 ok[i].value);
-		assert_int_equal(config_parse_text("a.conf", text, NULL, &cfg, &diag), 0);
-		assert_true(cfg.has_agent);
-		assert_string_equal(cfg.agent.text, ok[i].text);
-		config_free(&cfg);
-	}
-	assert_int_equal(config_parse_text("a.conf", "[service \"a\"]\ncommand = /bin/true\n", NULL,
-					   &cfg, &diag),
-			 0);
-	assert_false(cfg.has_agent); /* off unless set */
-	config_free(&cfg);
-	expect_error("[readyd]\nagent_listen = localhost:80\n",
-		     "t.conf:2:", "agent_listen = localhost:80: want ADDR:PORT or PORT");
-	expect_error("[readyd]\nagent_listen = 70000\n", "t.conf:2:", "port must be a number");
-	expect_error("[readyd]\nagent_listen = 1\nagent_listen = 2\n", "t.conf:3:", "set twice");
-}
-
 static void reload_sees_what_changed(void **state)
 {
 	static const char base[] = "[service \"a\"]\ncommand = /bin/sleep 60\nlisten = tcp:80\n";
@@ -600,7 +566,6 @@ int main(void)
 		cmocka_unit_test(every_error_is_reported_at_once),
 		cmocka_unit_test(errors_past_100_are_counted_not_listed),
 		cmocka_unit_test(watch_sections),
-		cmocka_unit_test(agent_listen_values),
 		cmocka_unit_test(watch_errors),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

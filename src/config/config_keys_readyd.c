@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* [readyd] keys that are more than a path: the agent listener, the socket directories. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config_internal.h"
+
+int config_set_agent_listen(struct parse_ctx *ctx, const char *value)
+{
+	const char *why;
+
+	if (listen_spec_parse_agent(value, &ctx->cfg->agent, &why)) {
+		config_error(ctx, ctx->line, "agent_listen = %s: want ADDR:PORT or PORT (%s)",
+			     value, why);
+		return -EINVAL;
+	}
+	ctx->cfg->has_agent = true;
+	return 0;
+}
+
+int config_set_socket_dirs(struct parse_ctx *ctx, const char *value)
+{
+	struct config *c = ctx->cfg;
+
+	if (value[0] != '/') {
+		config_error(ctx, ctx->line, "socket_dirs = %s: must be an absolute directory",
+			     value);
+		return -EINVAL;
+	}
+	if (c->n_socket_dirs == CONFIG_MAX_SOCKET_DIRS) {
+		config_error(ctx, ctx->line, "socket_dirs: at most %d", CONFIG_MAX_SOCKET_DIRS);
+		return -EINVAL;
+	}
+	c->socket_dirs[c->n_socket_dirs] = strdup(value);
+	if (!c->socket_dirs[c->n_socket_dirs]) {
+		config_error(ctx, ctx->line, "out of memory");
+		return -ENOMEM;
+	}
+	c->n_socket_dirs++;
+	return 0;
+}
