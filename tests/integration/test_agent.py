@@ -100,6 +100,20 @@ class AgentTests(ReadydCase):
         self.assertIn("more than 64 clients at once", self.log())
         self.assertEqual(self.ask(b"a\n")[0], b"up\n")  # slots came back
 
+    def test_reload_keeps_the_listener(self):
+        self.start_agent("a")
+        conf = os.path.join(self.tmp, "readyd.conf")
+        with open(conf) as f:
+            text = f.read()
+        with open(conf, "w") as f:
+            f.write(text.replace("agent_listen = %d" % self.agent_port,
+                                 "agent_listen = %d" % free_port()))
+        rc, out, err = self.ctl("reload")
+        self.assertEqual(rc, 0, err)
+        self.wait_for(lambda: "agent_listen changes at the next restart" in self.log(), 5,
+                      "the reload to say agent_listen waits for a restart")
+        self.assertEqual(self.ask(b"a\n")[0], b"up\n")
+
     def test_port_in_use_is_an_error_naming_the_key(self):
         with socket.socket() as busy:
             busy.bind(("127.0.0.1", 0))
