@@ -152,3 +152,14 @@ class TextfileWatcher:
 
     def close(self):
         os.close(self.fd)
+
+
+def wait_port(port, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.01)
+    raise RuntimeError("server on %d did not come up" % port)

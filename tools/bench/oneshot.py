@@ -9,24 +9,12 @@ entrypoints): wall time from exec to exit, medians of --reps runs each, interlea
 """
 import os
 import signal
-import socket
 import subprocess
 import time
 
-from common import free_port, median, pct
+from common import free_port, median, pct, wait_port
 
 READYD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "build", "readyd")
-
-
-def wait_accepting(port, timeout=10):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("the server never accepted")
 
 
 def run(args):
@@ -38,7 +26,7 @@ def run(args):
             ("poll mode", ["--mode", "poll"], {})]
     took = {name: [] for name, _, _ in ways}
     try:
-        wait_accepting(port)
+        wait_port(port)
         for _ in range(reps):
             for name, extra, env in ways:
                 t0 = time.monotonic()

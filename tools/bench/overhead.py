@@ -18,7 +18,7 @@ import signal
 import subprocess
 import time
 
-from common import BENCH_BIN, Readyd, free_port, median, pct
+from common import BENCH_BIN, Readyd, free_port, median, pct, wait_port
 
 STUCK = "/usr/bin/python3 -c 'import socket,time; s=socket.socket(); s.bind((\"127.0.0.1\",0)); time.sleep(86400)'"
 
@@ -34,18 +34,6 @@ def measure(port, args):
     conn = float(subprocess.check_output(pin + [os.path.join(BENCH_BIN, "conn_loop"), "client",
                                                 str(port), str(args.conns)]))
     return getppid, conn
-
-
-def wait_port(port, timeout=10):
-    import socket
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.01)
-    raise RuntimeError("server on %d did not come up" % port)
 
 
 def syscall_tracepoints_attached(pid):

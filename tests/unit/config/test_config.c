@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "config/config_test_errors.h"
 #include "base/clock.h"
 #include "base/util.h"
 
@@ -35,35 +36,6 @@ static const char good[] = "# readyd test config\n"
 			   "  --appendonly no\n";
 
 /* Parse text that must fail; return the joined messages for inspection. */
-static char *errors_of(const char *text)
-{
-	struct config_diag diag;
-	struct config cfg;
-	size_t len = 1;
-	char *all;
-
-	assert_int_equal(config_parse_text("t.conf", text, NULL, &cfg, &diag), -EINVAL);
-	assert_true(diag.n > 0);
-	for (size_t i = 0; i < diag.n; i++)
-		len += strlen(diag.lines[i]) + 1;
-	all = calloc(1, len);
-	for (size_t i = 0; i < diag.n; i++) {
-		strcat(all, diag.lines[i]);
-		strcat(all, "\n");
-	}
-	config_diag_free(&diag);
-	return all;
-}
-
-static void expect_error(const char *text, const char *where, const char *what)
-{
-	char *all = errors_of(text);
-
-	if (!strstr(all, where) || !strstr(all, what))
-		fail_msg("expected \"%s\" and \"%s\" in:\n%s", where, what, all);
-	free(all);
-}
-
 static void good_config_parses(void **state)
 {
 	struct config_diag diag;

@@ -8,36 +8,7 @@
 #include <string.h>
 
 #include "config/config.h"
-
-static char *errors_of(const char *text)
-{
-	struct config_diag diag;
-	struct config cfg;
-	size_t len = 1;
-	char *all;
-
-	assert_int_equal(config_parse_text("t.conf", text, NULL, &cfg, &diag), -EINVAL);
-	assert_true(diag.n > 0);
-	for (size_t i = 0; i < diag.n; i++)
-		len += strlen(diag.lines[i]) + 1;
-	all = calloc(1, len);
-	assert_non_null(all);
-	for (size_t i = 0; i < diag.n; i++) {
-		strcat(all, diag.lines[i]);
-		strcat(all, "\n");
-	}
-	config_diag_free(&diag);
-	return all;
-}
-
-static void expect_error(const char *text, const char *where, const char *what)
-{
-	char *all = errors_of(text);
-
-	if (!strstr(all, where) || !strstr(all, what))
-		fail_msg("expected \"%s\" and \"%s\" in:\n%s", where, what, all);
-	free(all);
-}
+#include "config/config_test_errors.h"
 
 /* Someone who knows systemd writes its unit keys: each gets readyd's name, or why there is none. */
 static void systemd_keys_get_readyds_names(void **state)
