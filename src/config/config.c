@@ -110,6 +110,8 @@ static struct service_config *add_service(struct parse_ctx *ctx, const char *nam
 	s->ready = READY_ACCEPT;
 	s->start_limit_burst = DEFAULT_START_LIMIT_BURST;
 	s->start_limit_interval_ns = DEFAULT_START_LIMIT_INTERVAL;
+	s->start_limit_cooldown_ns = DEFAULT_START_LIMIT_COOLDOWN;
+	s->autostart = true;
 	s->probe_interval_ns = ctx->defaults->probe_interval_ns;
 	s->probe_timeout_ns = ctx->defaults->probe_timeout_ns;
 	s->failure_threshold = DEFAULT_FAILURE_THRESHOLD;
@@ -504,6 +506,7 @@ int config_parse_text(const char *name, const char *text, const struct config_de
 		config_error(&ctx, 0, "out of memory while parsing");
 	for (size_t i = 0; i < cfg->n_services; i++)
 		config_finish_service(&ctx, &cfg->services[i]);
+	config_check_deps(&ctx);
 	set_default(&ctx, &cfg->textfile, CONFIG_DEFAULT_TEXTFILE);
 	set_default(&ctx, &cfg->control, CONFIG_DEFAULT_CONTROL);
 	if (ctx.errors_not_shown)

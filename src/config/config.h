@@ -10,7 +10,9 @@
  *                          stop_timeout, probe (repeatable), probe_interval,
  *                          probe_timeout, failure_threshold,
  *                          success_threshold, on_unhealthy, watchdog,
- *                          accept_stall, remove_stale, serve (repeatable)
+ *                          accept_stall, remove_stale, serve (repeatable),
+ *                          after, requires (repeatable), autostart,
+ *                          start_limit_cooldown
  *                          and, for a service of one process, its keys:
  *   [process "NAME/PART"]  command, listen (repeatable), user, group,
  *                          working_directory, environment (repeatable)
@@ -43,9 +45,12 @@
 #define CONFIG_MAX_PROBES	8
 #define CONFIG_MAX_PROCS	8
 #define CONFIG_MAX_SOCKET_DIRS	16
+#define CONFIG_MAX_DEPS		32 /* after + requires of one service */
 #define CONFIG_COMMAND_MAX	(128 * 1024) /* bytes, continuation lines joined */
 #define DEFAULT_ACCEPT_STALL_NS (5ULL * 1000000000ULL)
 #define START_LIMIT_BURST_MAX	100
+/* After the start limit, one more try this long after (start_limit_cooldown; 0: off). */
+#define DEFAULT_START_LIMIT_COOLDOWN (5ULL * 60ULL * 1000000000ULL)
 #define SERVICE_NAME_MAX	64
 #define CONFIG_DEFAULT_PATH	"/etc/readyd/readyd.conf"
 #define CONFIG_DEFAULT_TEXTFILE "/var/lib/prometheus/node-exporter/readyd.prom"
@@ -95,6 +100,14 @@ struct process_config {
 	unsigned int seen[8]; /* line of each single-valued key */
 };
 
+/* after = NAME / requires = NAME: a service this one's spawns wait for (config_deps.c). */
+struct service_dep {
+	char name[SERVICE_NAME_MAX + 1];
+	unsigned int line; /* of its after/requires line */
+	bool requires;	   /* and this one is stopped when it leaves running (systemd BindsTo=) */
+	size_t idx;	   /* its index in config.services (resolved by the graph check) */
+};
+
 struct service_config {
 	char name[SERVICE_NAME_MAX + 1];
 	unsigned int line; /* of the [service "NAME"] header */
@@ -119,6 +132,10 @@ struct service_config {
 	struct backoff_params backoff;
 	unsigned int start_limit_burst; /* 0: no start limit */
 	uint64_t start_limit_interval_ns;
+	uint64_t start_limit_cooldown_ns; /* the limit's one more try after this; 0: off */
+	struct service_dep *deps;	  /* after and requires, in file order: n_deps */
+	size_t n_deps;
+	bool autostart; /* started at boot (autostart = no: by readyctl start, or as a dependency) */
 	struct probe_spec *probes;
 	size_t n_probes;
 	uint64_t probe_interval_ns;
@@ -183,7 +200,21 @@ int config_parse_text(const char *name, const char *text, const struct config_de
  * not a duration: a typo in the environment must not pass silently.
  */
 int config_defaults_from_env(struct config_defaults *d, char *err, size_t size);
-/* Same behaviour? (everything but line numbers); reload restarts what differs. */
+/*
+ * The dependency graph (config_deps.c). A config that parsed has none of
+ * cycles, unknown names or self-references, and each dep's idx resolved.
+ * The order to stop in: every service after all that depend on it (n indices
+ * into services written to order).
+ */
+void config_stop_order(const struct config *cfg, size_t *order);
+/* Does s's spawn wait for the service named `name`? *requires: with requires =. */
+bool config_depends_on(const struct service_config *s, const char *name, bool *requires);
+/*
+ * Same behaviour? (everything but line numbers, and the start order: after,
+ * requires, autostart and start_limit_cooldown are read from the config in
+ * force, so a reload that changes only them re-points the unit and restarts
+ * nothing); reload restarts what differs.
+ */
 bool config_service_equal(const struct service_config *a, const struct service_config *b);
 void config_free(struct config *cfg);
 /*

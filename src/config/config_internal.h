@@ -55,6 +55,13 @@ struct config_key {
 /* Setters of config_keys_readyd.c, in config_keys.c's table. */
 int config_set_agent_listen(struct parse_ctx *ctx, const char *value);
 int config_set_socket_dirs(struct parse_ctx *ctx, const char *value);
+/* Setters of config_deps.c: after, requires, autostart, start_limit_cooldown. */
+int config_set_after(struct parse_ctx *ctx, const char *value);
+int config_set_requires(struct parse_ctx *ctx, const char *value);
+int config_set_autostart(struct parse_ctx *ctx, const char *value);
+int config_set_start_limit_cooldown(struct parse_ctx *ctx, const char *value);
+/* The whole config is read: every dep names another service, and none makes a cycle. */
+void config_check_deps(struct parse_ctx *ctx);
 
 const struct config_key *config_key_find(enum config_section section, const char *name);
 /* The known key of `section` closest to `name`, or NULL if none is close. */

@@ -518,6 +518,10 @@ static const struct config_key keys[] = {
 	{ "watchdog", IN_SERVICE, 18, false, set_watchdog },
 	{ "accept_stall", SVC_OR_WATCH, 22, false, set_accept_stall },
 	{ "remove_stale", IN_SERVICE, 23, false, set_remove_stale },
+	{ "after", IN_SERVICE, -1, false, config_set_after },
+	{ "requires", IN_SERVICE, -1, false, config_set_requires },
+	{ "autostart", IN_SERVICE, 24, false, config_set_autostart },
+	{ "start_limit_cooldown", IN_SERVICE, 25, false, config_set_start_limit_cooldown },
 	/* What a [watch] observes. */
 	{ "pid", IN_WATCH, 19, false, set_pid },
 	{ "pid_file", IN_WATCH, 20, false, set_pid_file },

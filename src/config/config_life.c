@@ -57,6 +57,7 @@ void config_free(struct config *cfg)
 		free(s->listen);
 		free(s->listen_proc);
 		free(s->probes);
+		free(s->deps);
 	}
 	free(cfg->services);
 	free(cfg->path);
