@@ -9,7 +9,7 @@
 
 #include "config/config.h"
 
-#include "config_test_errors.h"
+#include "config/config_test_errors.h"
 
 #define SVC(name, extra) "[service \"" name "\"]\ncommand = /bin/true\n" extra
 
