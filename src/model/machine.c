@@ -152,6 +152,8 @@ static void on_reset_failed(struct svc *s, const struct svc_input *in, uint64_t 
 		return;
 	str_copy(was, s->cause, sizeof(was));
 	advice = strstr(was, "; not restarting until");
+	if (!advice)
+		advice = strstr(was, "; next try in");
 	if (advice)
 		*advice = '\0';
 	snprintf(s->cause, sizeof(s->cause), "%s; was: %s", why_or(in, "reset"), was);

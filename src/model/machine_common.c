@@ -70,6 +70,8 @@ void forget_failures(struct svc *s)
 	s->start_limit_hit = false;
 	s->n_starts = 0;
 	s->attempt = 0;
+	s->cooldown_at = 0;
+	s->trial = false;
 }
 
 void terminate(struct svc *s, uint64_t now, struct svc_actions *out)
@@ -116,15 +118,39 @@ static bool limit_refuses(const struct svc *s, uint64_t at)
 	return s->cfg->start_limit_burst && recent_starts(s, at) >= s->cfg->start_limit_burst;
 }
 
-static void describe_limit(const struct svc *s, char *buf, size_t size)
+/*
+ * The start limit refuses a start: failed until `readyctl reset` or a start;
+ * with start_limit_cooldown, one more try then (a transient outage heals
+ * without an operator). The cause says which, in buf.
+ */
+static void limit_hit(struct svc *s, uint64_t now, char *buf, size_t size)
 {
-	char window[32];
+	char window[32], wait[32], what[96];
+	bool was_trial = s->trial;
 
+	s->start_limit_hit = true;
+	s->trial = false;
 	fmt_duration(window, sizeof(window), s->cfg->start_limit_interval_ns);
+	if (was_trial)
+		snprintf(what, sizeof(what), "its one more try after the cool-down failed");
+	else
+		snprintf(what, sizeof(what), "%u starts within %s", s->cfg->start_limit_burst,
+			 window);
+	if (!s->cfg->start_limit_cooldown_ns) {
+		s->cooldown_at = 0;
+		set_deadline(s, DEADLINE_NONE, 0);
+		snprintf(buf, size,
+			 "start limit hit: %s; not restarting until `readyctl reset %s` or a start",
+			 what, s->cfg->name);
+		return;
+	}
+	s->cooldown_at = now + s->cfg->start_limit_cooldown_ns;
+	set_deadline(s, DEADLINE_RESTART, s->cooldown_at);
+	fmt_duration(wait, sizeof(wait), s->cfg->start_limit_cooldown_ns);
 	snprintf(buf, size,
-		 "start limit hit: %u starts within %s; not restarting until "
-		 "`readyctl reset %s` or a start",
-		 s->cfg->start_limit_burst, window, s->cfg->name);
+		 "start limit hit: %s; next try in %s (start_limit_cooldown), or `readyctl reset "
+		 "%s`",
+		 what, wait, s->cfg->name);
 }
 
 /*
@@ -141,10 +167,8 @@ bool schedule_restart(struct svc *s, const struct svc_input *in, uint64_t now)
 	if (s->ready_at && now - s->ready_at >= b->reset_after_ns)
 		s->attempt = 0; /* it ran long enough: earlier failures are history */
 	delay = backoff_delay(b, s->attempt++, in->random);
-	if (limit_refuses(s, now + delay)) {
-		s->start_limit_hit = true;
-		set_deadline(s, DEADLINE_NONE, 0);
-		describe_limit(s, text, sizeof(text));
+	if (s->trial || limit_refuses(s, now + delay)) { /* a failed try re-arms the cool-down */
+		limit_hit(s, now, text, sizeof(text));
 		str_append(s->cause, sizeof(s->cause), "; %s", text);
 		return false;
 	}
@@ -158,9 +182,18 @@ void restart_or_limit(struct svc *s, uint64_t now, struct svc_actions *out)
 {
 	char text[SVC_CAUSE_MAX];
 
+	if (s->cooldown_at && now >= s->cooldown_at) { /* half-open: one start, whatever the limit */
+		s->cooldown_at = 0;
+		s->n_starts = 0;
+		s->trial = true;
+		spawn(s, true,
+		      "the start limit's cool-down is over: one more try (running clears the "
+		      "limit, a failure waits again)",
+		      now, out);
+		return;
+	}
 	if (limit_refuses(s, now)) {
-		s->start_limit_hit = true;
-		describe_limit(s, text, sizeof(text));
+		limit_hit(s, now, text, sizeof(text));
 		set_state(s, SVC_FAILED, now, out, "%s", text);
 		return;
 	}
@@ -254,6 +287,8 @@ void ready_from_starting(struct svc *s, uint64_t now, struct svc_actions *out)
 		return;
 	arm_watchdog(s, now); /* while running, the watchdog (if any) is the one deadline */
 	s->ready_at = now;
+	if (s->trial) /* the one more try after the cool-down worked: the limit starts afresh */
+		forget_failures(s);
 	describe_ready(s, text, sizeof(text));
 	set_state(s, SVC_RUNNING, now, out, "%s", text);
 }

@@ -166,6 +166,13 @@ struct svc {
 	uint64_t starts[START_LIMIT_BURST_MAX + 1];
 	size_t n_starts;
 	bool start_limit_hit;
+	/*
+	 * start_limit_cooldown, like a circuit breaker's: the limit armed one more
+	 * try at cooldown_at (0: none armed); trial: this instance is it (half-open),
+	 * running clears the limit, a failure arms the cool-down again.
+	 */
+	uint64_t cooldown_at;
+	bool trial;
 	bool ready_timed_out; /* this instance failed at ready_timeout (readyd exec: 124) */
 	bool has_exit;
 	struct svc_exit last_exit;
@@ -266,6 +273,14 @@ bool svc_probing(const struct svc *s);
 bool svc_probe_for_readiness(const struct svc *s, size_t i);
 /* Its accept queues are worth watching: alive, running or unhealthy, declared listeners. */
 bool svc_queues_watched(const struct svc *s);
+/* The start limit's next try is armed: how long from now until it (0 if due). */
+bool svc_next_try(const struct svc *s, uint64_t now, uint64_t *in_ns);
+/*
+ * Say why a start is held before its spawn (waiting for a dependency), or why
+ * a service is not started (autostart = no): the cause only, no transition.
+ * True if it changed.
+ */
+bool svc_set_held(struct svc *s, const char *why);
 /* When the service reached `level` on all declared listeners (0: not yet). */
 uint64_t svc_phase_at(const struct svc *s, enum level level);
 

@@ -214,3 +214,19 @@ uint64_t svc_notify_rejected(struct svc *s, enum notify_reject why)
 		total += s->notify_rejected[r];
 	return total;
 }
+
+bool svc_next_try(const struct svc *s, uint64_t now, uint64_t *in_ns)
+{
+	if (!s->cooldown_at || s->deadline_kind != DEADLINE_RESTART)
+		return false;
+	*in_ns = s->cooldown_at > now ? s->cooldown_at - now : 0;
+	return true;
+}
+
+bool svc_set_held(struct svc *s, const char *why)
+{
+	if (strcmp(s->cause, why) == 0)
+		return false;
+	str_copy(s->cause, why, sizeof(s->cause));
+	return true;
+}
