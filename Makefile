@@ -83,12 +83,12 @@ OS_SRCS     := tracer tracer_event closer bpf_holder sockets sock_diag sock_scan
 	       vm_clone \
 	       supervisor probe probe_wire journal textfile control_socket \
 	       notify_socket state_dir sd_notify tcp_listen
-DAEMON_SRCS := daemon unit procs spawn membership reaper output sock_table syscalls json reload commands \
+DAEMON_SRCS := daemon unit deps procs spawn membership reaper output sock_table syscalls json reload commands \
 	       ctl_request oneshot snapshot resume handover handover_save handover_exec \
 	       readyd
 IN_SRCS     := events scan scan_queue unix_close notify markers fdready probes watch prespawn
 OUT_SRCS    := export waiters sockets oneshot_exit manager agent
-CLI_SRCS    := readyctl ctl_client ctl_format ctl_exit ctl_help
+CLI_SRCS    := readyctl ctl_client ctl_format ctl_deps ctl_exit ctl_help
 
 READYD_SRCS := $(BASE_SRCS:%=base/%) $(CONFIG_SRCS:%=config/%) $(MODEL_SRCS:%=model/%) \
 	       $(OS_SRCS:%=os/%) $(DAEMON_SRCS:%=daemon/%) $(IN_SRCS:%=daemon/in/%) \

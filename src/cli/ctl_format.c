@@ -31,18 +31,37 @@ static const char *dur(char *buf, size_t size, const cJSON *o, const char *key)
 	return buf;
 }
 
+/* "db,cache" after prefix, or none. */
+static void print_names(FILE *out, const char *prefix, const cJSON *names, const char *none)
+{
+	const cJSON *v;
+	int n = 0;
+
+	fputs(prefix, out);
+	cJSON_ArrayForEach(v, names)
+	{
+		if (cJSON_IsString(v))
+			fprintf(out, "%s%s", n++ ? "," : "", v->valuestring);
+	}
+	if (!n)
+		fputs(none, out);
+}
+
 void ctl_print_list(FILE *out, const cJSON *reply)
 {
 	const cJSON *services = cJSON_GetObjectItemCaseSensitive(reply, "services"), *s;
 	int wname = 4;
 
+	bool deps = false; /* the AFTER column, when some service has one */
+
 	cJSON_ArrayForEach(s, services)
 	{
 		int n = (int)strlen(str(s, "name", ""));
 		wname = n > wname ? n : wname;
+		deps |= cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(s, "after")) > 0;
 	}
-	fprintf(out, "%-*s  %-9s  %7s  %8s  %8s  %s\n", wname, "NAME", "STATE", "PID", "SINCE",
-		"READY_IN", "LISTENERS");
+	fprintf(out, "%-*s  %-9s  %7s  %8s  %8s  %-*s%s\n", wname, "NAME", "STATE", "PID", "SINCE",
+		"READY_IN", deps ? 12 : 0, "LISTENERS", deps ? "  AFTER" : "");
 	cJSON_ArrayForEach(s, services)
 	{
 		char since[32], ready[32], pid[16] = "-", ls[32];
@@ -56,11 +75,36 @@ void ctl_print_list(FILE *out, const cJSON *reply)
 				 cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "declared"))
 					 ? ""
 					 : " (seen)");
-		fprintf(out, "%-*s  %-9s  %7s  %8s  %8s  %s\n", wname, str(s, "name", "?"),
+		fprintf(out, "%-*s  %-9s  %7s  %8s  %8s  %-*s", wname, str(s, "name", "?"),
 			str(s, "state", "?"), pid, dur(since, sizeof(since), s, "since_ms"),
-			dur(ready, sizeof(ready), s, "ready_ms"), ls);
+			dur(ready, sizeof(ready), s, "ready_ms"), deps ? 12 : 0, ls);
+		if (deps)
+			print_names(out, "  ", cJSON_GetObjectItemCaseSensitive(s, "after"), "-");
+		fputc('\n', out);
 	}
 	fprintf(out, "(mode: %s)\n", str(reply, "mode", "?"));
+}
+
+/* "  after:     db, cache (requires: db)" and the start limit's next try. */
+static void print_start_order(FILE *out, const cJSON *s)
+{
+	const cJSON *after = cJSON_GetObjectItemCaseSensitive(s, "after");
+	char a[32];
+
+	if (cJSON_GetArraySize(after)) {
+		print_names(out, "  after:     ", after, "");
+		if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(s, "requires")))
+			print_names(out, " (requires: ",
+				    cJSON_GetObjectItemCaseSensitive(s, "requires"), "");
+		fputs(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(s, "requires")) ? ")\n"
+											 : "\n",
+		      out);
+	}
+	if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(s, "autostart")))
+		fprintf(out, "  autostart: no\n");
+	if (num(s, "next_try_in_ms", -1) >= 0)
+		fprintf(out, "  start limit hit; next try in %s\n",
+			dur(a, sizeof(a), s, "next_try_in_ms"));
 }
 
 static void print_listener(FILE *out, const cJSON *l)
@@ -205,6 +249,7 @@ void ctl_print_status(FILE *out, const cJSON *reply)
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "removed")))
 		fprintf(out, " [removed by a reload; goes once stopped]");
 	fprintf(out, "\n  cause:     %s\n", str(s, "cause", ""));
+	print_start_order(out, s);
 	print_processes(out, cJSON_GetObjectItemCaseSensitive(s, "processes"),
 			str(s, "command", ""));
 	fprintf(out, "  ready in:  %s\n", dur(a, sizeof(a), s, "ready_ms"));

@@ -89,6 +89,8 @@ static void print_reply(const struct ctl_opts *o, const struct ctl_command *c, c
 		ctl_print_status(stdout, reply);
 	} else if (strcmp(c->name, "sockets") == 0) {
 		ctl_print_sockets(stdout, reply);
+	} else if (strcmp(c->name, "deps") == 0) {
+		ctl_print_deps(stdout, reply);
 	} else if (strcmp(c->name, "exit") == 0) {
 		puts(o->keep_services ? "readyd exits; every service keeps running"
 				      : "readyd stops every service, then exits");

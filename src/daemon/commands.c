@@ -10,6 +10,7 @@
 
 #include "daemon/commands.h"
 #include "daemon/ctl_request.h"
+#include "daemon/deps.h"
 
 #include "readyd_control.h"
 #include "daemon/handover.h"
@@ -219,11 +220,57 @@ static void do_sockets(struct request *r)
 }
 
 /* The handler of each command of include/readyd_control.h. */
+/*
+ * The part of the graph NAME is in: what it waits for, recursively, and what
+ * waits for it, recursively; each service's summary carries its "after" and
+ * "requires" (readyctl draws the tree).
+ */
+static void do_deps(struct request *r)
+{
+	struct daemon *d = r->d;
+	cJSON *obj = json_reply_new(d), *arr = cJSON_CreateArray();
+	uint64_t now = now_mono_ns();
+	bool *in = calloc(d->n_units ? d->n_units : 1, sizeof(*in));
+	size_t *queue = calloc(d->n_units ? d->n_units : 1, sizeof(*queue)), head = 0, tail = 0;
+
+	if (!in || !queue) {
+		free(in);
+		free(queue);
+		cJSON_Delete(obj);
+		cJSON_Delete(arr);
+		json_reply_error(r->c, "out of memory", false);
+		return;
+	}
+	for (int down = 1; down >= 0; down--) { /* what it waits for, then what waits for it */
+		head = tail = 0;
+		for (size_t i = 0; i < d->n_units; i++)
+			if (d->units[i] == r->u)
+				queue[tail++] = i, in[i] = true;
+		while (head < tail) {
+			struct unit *x = d->units[queue[head++]];
+			for (size_t i = 0; i < d->n_units; i++) {
+				struct unit *y = d->units[i];
+				bool edge = down ? deps_waits_for(x, y, NULL) : deps_waits_for(y, x, NULL);
+				if (edge && !in[i] && !y->removed)
+					queue[tail++] = i, in[i] = true;
+			}
+		}
+	}
+	for (size_t i = 0; i < d->n_units; i++)
+		if (in[i])
+			cJSON_AddItemToArray(arr, json_service_summary(d->units[i], now));
+	free(in);
+	free(queue);
+	cJSON_AddStringToObject(obj, "name", r->u->cfg->name);
+	cJSON_AddItemToObject(obj, "services", arr);
+	json_reply(r->c, obj);
+}
+
 static void (*const handlers[CTL_COMMAND_COUNT])(struct request *r) = {
 	[CTL_list] = do_list,	  [CTL_status] = do_status, [CTL_wait] = do_wait,
 	[CTL_start] = do_start,	  [CTL_stop] = do_stop,	    [CTL_restart] = do_restart,
 	[CTL_reset] = do_reset,	  [CTL_reload] = do_reload, [CTL_sockets] = do_sockets,
-	[CTL_reexec] = do_reexec, [CTL_exit] = do_exit,
+	[CTL_reexec] = do_reexec, [CTL_exit] = do_exit,	    [CTL_deps] = do_deps,
 };
 
 /* ---- authorization ---- */

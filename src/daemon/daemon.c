@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "daemon/commands.h"
+#include "daemon/deps.h"
 #include "daemon/handover.h"
 #include "daemon/output.h"
 #include "daemon/in/events.h"
@@ -86,6 +87,7 @@ static const struct unit_module *const modules[] = {
 	&watch_module,	      /* in: a [watch] waiting to attach again */
 	&syscalls_module,     /* the syscall tracepoints: attached before a spawn */
 	&prespawn_module,     /* in: declared addresses checked right before a spawn */
+	&deps_module,	      /* start order: held spawns go when what they wait for runs */
 	&waiters_module,      /* out: control clients waiting on it */
 	&export_module,	      /* out: the textfile */
 	&oneshot_exit_module, /* out: readyd exec / wait */
@@ -117,8 +119,6 @@ int daemon_leave_running(struct daemon *d)
 
 void daemon_shutdown(struct daemon *d, const char *by)
 {
-	struct svc_input in = { .why = "readyd is shutting down" };
-
 	if (d->shutting_down) { /* asked twice: don't wait for stop_timeout */
 		log_warn("msg=\"second %s: killing every service now\"", by);
 		for (size_t i = 0; i < d->n_units; i++)
@@ -128,8 +128,7 @@ void daemon_shutdown(struct daemon *d, const char *by)
 	log_info("msg=\"stopping every service\" by=\"%s\"", by);
 	d->shutting_down = true;
 	manager_stopping(d);
-	for (size_t i = 0; i < d->n_units; i++)
-		unit_handle(d->units[i], SVC_EV_STOP, &in);
+	deps_stop_all(d); /* each service after what depends on it */
 	check_shutdown(d);
 }
 

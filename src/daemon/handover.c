@@ -17,6 +17,7 @@
 #include <sys/pidfd.h>
 #include <unistd.h>
 
+#include "daemon/deps.h"
 #include "daemon/handover_internal.h"
 #include "daemon/reload.h"
 #include "daemon/snapshot.h"
@@ -403,7 +404,7 @@ void handover_start(struct daemon *d)
 		struct unit *u = d->units[i];
 		const cJSON *o = h ? saved_named(h, u->cfg->name) : NULL;
 		if (!o || !take_back(h, u, o))
-			unit_handle(u, SVC_EV_START, &boot);
+			deps_boot_start(u, &boot); /* unless autostart = no */
 	}
 	if (!h)
 		return;

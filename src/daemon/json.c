@@ -71,6 +71,30 @@ static size_t listeners_ready(const struct svc *s, size_t *total)
 	return ready;
 }
 
+/*
+ * The start order (`readyctl deps`, critical-chain): "after" names every
+ * service its spawn waits for (after = and requires =), "requires" those it
+ * is also bound to; the start limit's next try, while one is armed.
+ */
+static void add_deps(cJSON *o, const struct unit *u, uint64_t now)
+{
+	const struct service_config *c = u->next_cfg ? u->next_cfg : u->cfg;
+	cJSON *after = cJSON_AddArrayToObject(o, "after");
+	cJSON *requires = cJSON_AddArrayToObject(o, "requires");
+	uint64_t left;
+
+	for (size_t k = 0; k < c->n_deps; k++) {
+		cJSON_AddItemToArray(after, cJSON_CreateString(c->deps[k].name));
+		if (c->deps[k].requires)
+			cJSON_AddItemToArray(requires, cJSON_CreateString(c->deps[k].name));
+	}
+	cJSON_AddBoolToObject(o, "autostart", c->autostart);
+	if (u->deps_held)
+		cJSON_AddTrueToObject(o, "waiting");
+	if (svc_next_try(&u->svc, now, &left))
+		cJSON_AddNumberToObject(o, "next_try_in_ms", ms(left));
+}
+
 cJSON *json_service_summary(const struct unit *u, uint64_t now)
 {
 	const struct svc *s = &u->svc;
@@ -90,6 +114,7 @@ cJSON *json_service_summary(const struct unit *u, uint64_t now)
 	cJSON_AddBoolToObject(o, "declared", s->n_listeners > 0);
 	cJSON_AddStringToObject(o, "cause", s->cause);
 	cJSON_AddBoolToObject(o, "start_limit_hit", s->start_limit_hit);
+	add_deps(o, u, now);
 	if (u->removed) /* only `status` shows these: a reload removed it, it is stopping */
 		cJSON_AddBoolToObject(o, "removed", true);
 	return o;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "daemon/reload.h"
+#include "daemon/deps.h"
 #include "daemon/in/scan.h"
 #include "daemon/out/export.h"
 #include "daemon/out/manager.h"
@@ -71,7 +72,7 @@ void daemon_start_missing(struct daemon *d, struct strbuf *added)
 		}
 		if (added)
 			note(added, u->cfg->name);
-		unit_handle(u, SVC_EV_START, &in);
+		deps_boot_start(u, &in); /* unless autostart = no */
 	}
 }
 

@@ -318,6 +318,9 @@ static void on_spawn_job(struct loop *loop, struct loop_job *job)
 		unit_release_if_gone(u); /* stopped while queued: a removed one may go now */
 		return;
 	}
+	for (size_t i = 0; i < u->d->n_modules; i++) /* waiting for a dependency */
+		if (u->d->modules[i]->hold && u->d->modules[i]->hold(u))
+			return;
 	if (!unit_all_down(u)) { /* one instance at a time: after the last one is gone */
 		u->procs.spawn_waiting = true;
 		log_info("service=%s msg=\"starts once what is left of the last instance is gone\"",

@@ -44,6 +44,8 @@ struct unit {
 	bool blind_start;
 	bool needs_syscalls; /* as daemon/syscalls.c last counted it */
 	bool in_kernel;	     /* its id was handed to the tracer: the maps may hold its entries */
+	bool deps_held;	     /* its spawn waits for a dependency to run (daemon/deps.c) */
+	bool stop_deferred;  /* shutdown: it stops once what depends on it has (daemon/deps.c) */
 	struct svc svc;
 	struct loop_timer timer;	    /* mirrors svc.deadline */
 	struct loop_timer crosscheck_timer; /* mirrors svc.crosscheck_at */
@@ -84,6 +86,11 @@ struct unit_module {
 	void (*remove)(struct unit *u);
 	/* After every event (and spawn), in module order: follow what the unit is now. */
 	void (*observe)(struct unit *u, const struct unit_news *n);
+	/*
+	 * Before a spawn, in module order: true holds it (the unit stays starting,
+	 * and the module queues its spawn job again when it may go).
+	 */
+	bool (*hold)(struct unit *u);
 	/* Before a spawn, in module order: 0, or -errno with fail filled (the start fails). */
 	int (*before_spawn)(struct unit *u, struct svc_exit *fail);
 	/* A reload left its behaviour equal: only pointers into the config moved. */

@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Start order in the daemon (daemon/deps.h). A unit whose spawn job finds a
+ * dependency not running is held: it stays `starting`, its cause names the
+ * dependency in its own words, its ready_timeout has not begun (that starts
+ * at the fork), and any autostart = no dependency that is stopped is started
+ * for it. Every transition of a unit re-judges the units held on it, so a
+ * dependency becoming running queues their spawn jobs at once.
+ */
+#include "daemon/deps.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "daemon/procs.h"
+#include "model/deps.h"
+#include "base/log.h"
+#include "base/util.h"
+
+/* The config its next spawn runs: a reload's pending one, else its own. */
+static const struct service_config *next_cfg(const struct unit *u)
+{
+	return u->next_cfg ? u->next_cfg : u->cfg;
+}
+
+size_t deps_count(const struct unit *u)
+{
+	return next_cfg(u)->n_deps;
+}
+
+struct unit *deps_unit(struct unit *u, size_t k, bool *requires)
+{
+	const struct service_dep *dep = &next_cfg(u)->deps[k];
+
+	if (requires)
+		*requires = dep->requires;
+	return daemon_unit_named(u->d, dep->name, false);
+}
+
+bool deps_waits_for(const struct unit *w, const struct unit *u, bool *requires)
+{
+	return w != u && !w->removed && config_depends_on(next_cfg(w), u->cfg->name, requires);
+}
+
+/* May u spawn now? If not, why in buf. */
+static bool judge(struct unit *u, char *buf, size_t size)
+{
+	struct dep_view v[CONFIG_MAX_DEPS];
+	size_t n = deps_count(u);
+
+	for (size_t k = 0; k < n; k++) {
+		struct unit *t = deps_unit(u, k, NULL);
+		v[k] = (struct dep_view){ .name = next_cfg(u)->deps[k].name,
+					  .present = t != NULL,
+					  .state = t ? t->svc.state : SVC_STOPPED,
+					  .cause = t ? t->svc.cause : "" };
+	}
+	return deps_verdict(v, n, buf, size);
+}
+
+/* Starting a service starts what it waits for that is autostart = no and stopped. */
+static void pull_in(struct unit *u)
+{
+	char why[SERVICE_NAME_MAX + 40];
+	struct svc_input in = { .why = why };
+
+	snprintf(why, sizeof(why), "started as a dependency of %s", u->cfg->name);
+	for (size_t k = 0; k < deps_count(u); k++) {
+		struct unit *t = deps_unit(u, k, NULL);
+		if (t && !next_cfg(t)->autostart && t->svc.state == SVC_STOPPED && !t->svc.pid) {
+			log_info("service=%s msg=\"starting it: %s waits for it\"", t->cfg->name,
+				 u->cfg->name);
+			unit_handle(t, SVC_EV_START, &in);
+		}
+	}
+}
+
+/* Its spawn job runs: hold it while a dependency is not running. */
+static bool deps_hold(struct unit *u)
+{
+	char why[SVC_CAUSE_MAX];
+
+	if (!deps_count(u))
+		return false;
+	if (judge(u, why, sizeof(why))) {
+		if (u->deps_held)
+			log_info("service=%s msg=\"every dependency is running: spawning it\"",
+				 u->cfg->name);
+		u->deps_held = false;
+		return false;
+	}
+	if (!u->deps_held) {
+		char text[2 * SVC_CAUSE_MAX];
+		log_info("service=%s msg=\"its spawn waits\" cause=\"%s\"", u->cfg->name,
+			 log_escape(text, sizeof(text), why));
+	}
+	u->deps_held = true;
+	if (svc_set_held(&u->svc, why))
+		unit_observe(u, &(struct unit_news){ .dirty = true });
+	pull_in(u);
+	return true;
+}
+
+/* A transition of u: what waits for u is judged again; what requires it follows it. */
+static void on_transition(struct unit *u, const struct svc_actions *a)
+{
+	struct daemon *d = u->d;
+	char why[SVC_CAUSE_MAX];
+
+	for (size_t i = 0; i < d->n_units; i++) {
+		struct unit *w = d->units[i];
+		bool requires = false;
+		if (!deps_count(w) || !deps_waits_for(w, u, &requires))
+			continue;
+		if (w->deps_held) {
+			if (w->svc.state != SVC_STARTING || w->svc.pid)
+				w->deps_held = false;
+			else if (judge(w, why, sizeof(why))) /* the spawn goes in this iteration */
+				loop_job_queue(d->loop, &w->spawn_job);
+			else if (svc_set_held(&w->svc, why))
+				unit_observe(w, &(struct unit_news){ .dirty = true });
+		} else if (requires && deps_left_running(a->from, a->to) && w->svc.pid &&
+			   deps_alive(w->svc.state) && w->svc.want_up) {
+			struct svc_input in = { .why = why };
+			snprintf(why, sizeof(why),
+				 "restarted: %s, which it requires, left running (%s: %s)",
+				 u->cfg->name, svc_state_name(a->to), u->svc.cause);
+			log_info("service=%s msg=\"%s left running: restarting it, it starts "
+				 "again once %s is back\"",
+				 w->cfg->name, u->cfg->name, u->cfg->name);
+			unit_handle(w, SVC_EV_RESTART, &in);
+		}
+	}
+}
+
+/* ---- shutdown: each service after what depends on it ---- */
+
+static bool down(const struct unit *u)
+{
+	return !u->stop_deferred && !u->svc.pid && unit_all_down(u);
+}
+
+static bool dependents_down(const struct unit *u)
+{
+	for (size_t i = 0; i < u->d->n_units; i++) {
+		const struct unit *w = u->d->units[i];
+		if (deps_count(w) && deps_waits_for(w, u, NULL) && !down(w))
+			return false;
+	}
+	return true;
+}
+
+/* Stop every deferred unit nothing up depends on, until none is left to stop now. */
+static void stop_progress(struct daemon *d)
+{
+	static bool busy; /* a stop's own news comes back here: the outer loop goes on */
+	struct svc_input in = { .why = "readyd is shutting down" };
+	bool again = true;
+
+	if (busy)
+		return;
+	busy = true;
+	while (again) {
+		again = false;
+		for (size_t i = 0; i < d->n_units; i++) {
+			struct unit *u = d->units[i];
+			if (!u->stop_deferred || !dependents_down(u))
+				continue;
+			u->stop_deferred = false;
+			unit_handle(u, SVC_EV_STOP, &in);
+			again = true;
+		}
+	}
+	busy = false;
+}
+
+void deps_stop_all(struct daemon *d)
+{
+	for (size_t i = 0; i < d->n_units; i++)
+		d->units[i]->stop_deferred = true;
+	stop_progress(d);
+}
+
+/* Its remains may go after its transition: any news of a unit may let a stop go. */
+static void shutdown_news(struct daemon *d)
+{
+	for (size_t i = 0; i < d->n_units; i++)
+		if (d->units[i]->stop_deferred) {
+			stop_progress(d);
+			return;
+		}
+}
+
+static void deps_observe(struct unit *u, const struct unit_news *n)
+{
+	if (u->svc.state != SVC_STARTING || u->svc.pid)
+		u->deps_held = false;
+	if (u->d->shutting_down) {
+		shutdown_news(u->d);
+		return;
+	}
+	if (n->a && n->a->changed)
+		on_transition(u, n->a);
+}
+
+/* A reload may have changed what a held unit waits for: its spawn job judges again. */
+static void deps_daemon_news(struct daemon *d, const struct unit_news *n)
+{
+	(void)n;
+	for (size_t i = 0; i < d->n_units; i++)
+		if (d->units[i]->deps_held && !d->shutting_down)
+			loop_job_queue(d->loop, &d->units[i]->spawn_job);
+}
+
+void deps_boot_start(struct unit *u, const struct svc_input *in)
+{
+	if (next_cfg(u)->autostart) {
+		unit_handle(u, SVC_EV_START, in);
+		return;
+	}
+	svc_set_held(&u->svc, "autostart = no: started by `readyctl start` or as a dependency of "
+			      "a service being started");
+	log_info("service=%s msg=\"not started: autostart = no\"", u->cfg->name);
+	unit_observe(u, &(struct unit_news){ .dirty = true });
+}
+
+const struct unit_module deps_module = {
+	.name = "deps",
+	.hold = deps_hold,
+	.observe = deps_observe,
+	.daemon_news = deps_daemon_news,
+};
