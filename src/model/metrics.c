@@ -80,6 +80,22 @@ static void render_states(struct strbuf *b, const struct svc *const *svcs, size_
 	}
 }
 
+/* A countdown in a file written on changes: from its writing (its mtime says when). */
+static void render_next_start(struct strbuf *b, const struct svc *const *svcs, size_t n,
+			      uint64_t now)
+{
+	family(b, "readyd_service_next_start_seconds", "gauge",
+	       "Held by the start limit: seconds from this file's writing until the one more try "
+	       "start_limit_cooldown allows (add node_textfile_mtime_seconds for when).");
+	for (size_t i = 0; i < n; i++) {
+		uint64_t left;
+		if (!svc_next_try(svcs[i], now, &left))
+			continue;
+		with_service(b, "readyd_service_next_start_seconds", svcs[i]);
+		strbuf_printf(b, "} %.3f\n", (double)left / 1e9);
+	}
+}
+
 /* `name{service="x",probe="..."` — the caller closes the brace. */
 static void with_probe(struct strbuf *b, const char *name, const struct svc *s, size_t i)
 {
@@ -285,6 +301,7 @@ void metrics_render(struct strbuf *out, const struct metrics_global *g,
 	strbuf_reset(out);
 	render_global(out, g);
 	render_states(out, svcs, n);
+	render_next_start(out, svcs, n, g->now);
 	render_timings(out, svcs, n);
 	render_listeners(out, svcs, n);
 	render_queues(out, svcs, n);

@@ -18,6 +18,7 @@ struct metrics_global {
 	const char *mode; /* "fentry", "tracepoint" or "poll" */
 	uint64_t events_total;
 	uint64_t events_dropped;
+	uint64_t now; /* CLOCK_MONOTONIC at the render: what "in N seconds" counts from */
 };
 
 void metrics_render(struct strbuf *out, const struct metrics_global *g,

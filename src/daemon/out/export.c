@@ -47,6 +47,7 @@ void export_now(struct daemon *d)
 		.mode = tracer_mode_name(tracer_mode(d->tracer)),
 		.events_total = tracer_events(d->tracer),
 		.events_dropped = d->tracer ? tracer_dropped(d->tracer) : 0,
+		.now = now_mono_ns(),
 	};
 	size_t n = 0;
 	uint64_t t0 = now_mono_ns();
