@@ -21,6 +21,8 @@ static const char usage[] =
 	"  sockets [NAME] [--all]      declared sockets: owners, accept queue, findings\n"
 	"                              (stale files, foreign owners, stalls, wrong address\n"
 	"                              or port); --all adds every listening socket of the node\n"
+	"  deps NAME                   what it waits for (after, requires) and what waits\n"
+	"                              for it, recursively, with their states\n"
 	"  reexec [--binary PATH]      exec readyd anew (an upgraded binary: PATH, or the\n"
 	"                              one it runs); services keep running; waits until\n"
 	"                              the new one answers (0) or --timeout (124)\n"
@@ -82,6 +84,10 @@ static const struct {
 	  "  socket files, ports held outside the service, the service listening at another\n"
 	  "  address or port than declared, stalled or overflowing accept queues.\n"
 	  "  --all adds every listening socket of the node. Exit 0.\n" },
+	{ "deps",
+	  "readyctl deps NAME\n"
+	  "  The start order around NAME: what it waits for (after =, requires =),\n"
+	  "  recursively, each with its state and cause; then what waits for it. Exit 0.\n" },
 	{ "reexec",
 	  "readyctl reexec [--binary PATH] [--timeout DUR]\n"
 	  "  Exec readyd anew (an upgrade) with every service left running; returns once\n"
