@@ -34,16 +34,18 @@ static const char *dur(char *buf, size_t size, const cJSON *o, const char *key)
 /* "db,cache" after prefix, or none. */
 static void print_names(FILE *out, const char *prefix, const cJSON *names, const char *none)
 {
+	const char *sep = "";
 	const cJSON *v;
-	int n = 0;
 
 	fputs(prefix, out);
 	cJSON_ArrayForEach(v, names)
 	{
-		if (cJSON_IsString(v))
-			fprintf(out, "%s%s", n++ ? "," : "", v->valuestring);
+		if (!cJSON_IsString(v))
+			continue;
+		fprintf(out, "%s%s", sep, v->valuestring);
+		sep = ",";
 	}
-	if (!n)
+	if (!*sep)
 		fputs(none, out);
 }
 
@@ -85,20 +87,20 @@ void ctl_print_list(FILE *out, const cJSON *reply)
 	fprintf(out, "(mode: %s)\n", str(reply, "mode", "?"));
 }
 
-/* "  after:     db, cache (requires: db)" and the start limit's next try. */
+/* "  after:     app,db (requires: db)" and the start limit's next try. */
 static void print_start_order(FILE *out, const cJSON *s)
 {
 	const cJSON *after = cJSON_GetObjectItemCaseSensitive(s, "after");
+	const cJSON *requires = cJSON_GetObjectItemCaseSensitive(s, "requires");
 	char a[32];
 
 	if (cJSON_GetArraySize(after)) {
 		print_names(out, "  after:     ", after, "");
-		if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(s, "requires")))
-			print_names(out, " (requires: ",
-				    cJSON_GetObjectItemCaseSensitive(s, "requires"), "");
-		fputs(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(s, "requires")) ? ")\n"
-											 : "\n",
-		      out);
+		if (cJSON_GetArraySize(requires)) {
+			print_names(out, " (requires: ", requires, "");
+			fputc(')', out);
+		}
+		fputc('\n', out);
 	}
 	if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(s, "autostart")))
 		fprintf(out, "  autostart: no\n");

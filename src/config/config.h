@@ -45,16 +45,16 @@
 #define CONFIG_MAX_PROBES	8
 #define CONFIG_MAX_PROCS	8
 #define CONFIG_MAX_SOCKET_DIRS	16
-#define CONFIG_MAX_DEPS		32 /* after + requires of one service */
+#define CONFIG_MAX_DEPS		32	     /* after + requires of one service */
 #define CONFIG_COMMAND_MAX	(128 * 1024) /* bytes, continuation lines joined */
 #define DEFAULT_ACCEPT_STALL_NS (5ULL * 1000000000ULL)
 #define START_LIMIT_BURST_MAX	100
 /* After the start limit, one more try this long after (start_limit_cooldown; 0: off). */
 #define DEFAULT_START_LIMIT_COOLDOWN (5ULL * 60ULL * 1000000000ULL)
-#define SERVICE_NAME_MAX	64
-#define CONFIG_DEFAULT_PATH	"/etc/readyd/readyd.conf"
-#define CONFIG_DEFAULT_TEXTFILE "/var/lib/prometheus/node-exporter/readyd.prom"
-#define CONFIG_DEFAULT_CONTROL	READYD_CONTROL_DEFAULT
+#define SERVICE_NAME_MAX	     64
+#define CONFIG_DEFAULT_PATH	     "/etc/readyd/readyd.conf"
+#define CONFIG_DEFAULT_TEXTFILE	     "/var/lib/prometheus/node-exporter/readyd.prom"
+#define CONFIG_DEFAULT_CONTROL	     READYD_CONTROL_DEFAULT
 /* The PATH a service gets unless its environment sets one (os/supervisor.c). */
 #define CONFIG_SERVICE_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -135,7 +135,8 @@ struct service_config {
 	uint64_t start_limit_cooldown_ns; /* the limit's one more try after this; 0: off */
 	struct service_dep *deps;	  /* after and requires, in file order: n_deps */
 	size_t n_deps;
-	bool autostart; /* started at boot (autostart = no: by readyctl start, or as a dependency) */
+	bool autostart; /* started at boot (autostart = no: by readyctl start, or as a dependency)
+			 */
 	struct probe_spec *probes;
 	size_t n_probes;
 	uint64_t probe_interval_ns;

@@ -129,10 +129,11 @@ static bool resolve(struct parse_ctx *ctx)
 					     dep_key(d), d->name, d->name);
 				ok = false;
 			} else if (!t) {
-				config_error(ctx, d->line,
-					     "%s = %s: no service or watch \"%s\" in this file; fix "
-					     "the name or declare [service \"%s\"]",
-					     dep_key(d), d->name, d->name, d->name);
+				config_error(
+					ctx, d->line,
+					"%s = %s: no service or watch \"%s\" in this file; fix "
+					"the name or declare [service \"%s\"]",
+					dep_key(d), d->name, d->name, d->name);
 				ok = false;
 			} else {
 				d->idx = (size_t)(t - cfg->services);
@@ -252,7 +253,7 @@ bool config_depends_on(const struct service_config *s, const char *name, bool *r
 	for (size_t k = 0; k < s->n_deps; k++)
 		if (strcmp(s->deps[k].name, name) == 0) {
 			if (requires)
-				*requires = s->deps[k].requires;
+			*requires = s->deps[k].requires;
 			return true;
 		}
 	return false;

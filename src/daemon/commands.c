@@ -231,7 +231,8 @@ static void do_deps(struct request *r)
 	cJSON *obj = json_reply_new(d), *arr = cJSON_CreateArray();
 	uint64_t now = now_mono_ns();
 	bool *in = calloc(d->n_units ? d->n_units : 1, sizeof(*in));
-	size_t *queue = calloc(d->n_units ? d->n_units : 1, sizeof(*queue)), head = 0, tail = 0;
+	size_t *queue = calloc(d->n_units ? d->n_units : 1, sizeof(*queue));
+	size_t head, tail;
 
 	if (!in || !queue) {
 		free(in);
@@ -250,7 +251,8 @@ static void do_deps(struct request *r)
 			struct unit *x = d->units[queue[head++]];
 			for (size_t i = 0; i < d->n_units; i++) {
 				struct unit *y = d->units[i];
-				bool edge = down ? deps_waits_for(x, y, NULL) : deps_waits_for(y, x, NULL);
+				bool edge = down ? deps_waits_for(x, y, NULL)
+						 : deps_waits_for(y, x, NULL);
 				if (edge && !in[i] && !y->removed)
 					queue[tail++] = i, in[i] = true;
 			}

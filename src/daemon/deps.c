@@ -33,7 +33,7 @@ struct unit *deps_unit(struct unit *u, size_t k, bool *requires)
 	const struct service_dep *dep = &next_cfg(u)->deps[k];
 
 	if (requires)
-		*requires = dep->requires;
+	*requires = dep->requires;
 	return daemon_unit_named(u->d, dep->name, false);
 }
 

@@ -15,9 +15,9 @@
 /* One dependency as it is now. */
 struct dep_view {
 	const char *name;
-	bool present;	     /* false: a reload is still adding it (or removed it) */
+	bool present; /* false: a reload is still adding it (or removed it) */
 	enum svc_state state;
-	const char *cause;   /* its own cause */
+	const char *cause; /* its own cause */
 };
 
 /*

@@ -182,7 +182,8 @@ void restart_or_limit(struct svc *s, uint64_t now, struct svc_actions *out)
 {
 	char text[SVC_CAUSE_MAX];
 
-	if (s->cooldown_at && now >= s->cooldown_at) { /* half-open: one start, whatever the limit */
+	if (s->cooldown_at &&
+	    now >= s->cooldown_at) { /* half-open: one start, whatever the limit */
 		s->cooldown_at = 0;
 		s->n_starts = 0;
 		s->trial = true;

@@ -28,9 +28,10 @@ static void values(void **state)
 	bool req = false;
 
 	(void)state;
-	parse_ok(SVC("db", "autostart = no\nstart_limit_cooldown = 2s\n")
-		 SVC("cache", "") SVC("app", "after = db, cache\nrequires = db\n")
-		 SVC("web", "after = app web2\n") SVC("web2", "start_limit_cooldown = off\n"),
+	parse_ok(SVC("db", "autostart = no\nstart_limit_cooldown = 2s\n") SVC("cache", "")
+			 SVC("app", "after = db, cache\nrequires = db\n")
+				 SVC("web", "after = app web2\n")
+					 SVC("web2", "start_limit_cooldown = off\n"),
 		 &cfg);
 	const struct service_config *db = config_find(&cfg, "db"), *app = config_find(&cfg, "app"),
 				    *web = config_find(&cfg, "web"),
@@ -60,13 +61,13 @@ static void graph_errors(void **state)
 	expect_error(SVC("web", "after = web\n"), "t.conf:3:", "cannot wait for itself");
 	expect_error(SVC("web", "after = dbx\n") SVC("db", ""), "t.conf:3:",
 		     "no service or watch \"dbx\" in this file; fix the name or declare");
-	expect_error(SVC("web", "after = app\n") SVC("app", "requires = web\n"), "t.conf:6:",
-		     "a dependency cycle: web -> app -> web");
+	expect_error(SVC("web", "after = app\n") SVC("app", "requires = web\n"),
+		     "t.conf:6:", "a dependency cycle: web -> app -> web");
 	expect_error(SVC("a", "after = b\n") SVC("b", "after = c\n") SVC("c", "after = a\n"),
 		     "t.conf:9:", "a -> b -> c -> a");
 	expect_error(SVC("a", "autostart = maybe\n"), "t.conf:3:", "expected yes or no");
-	expect_error(SVC("a", "start_limit_cooldown = soon\n"), "t.conf:3:",
-		     "expected a duration (30s, 5m, 1h) or off");
+	expect_error(SVC("a", "start_limit_cooldown = soon\n"),
+		     "t.conf:3:", "expected a duration (30s, 5m, 1h) or off");
 	expect_error(SVC("a", "autostart = no\nautostart = yes\n"), "t.conf:4:", "set twice");
 }
 
@@ -86,8 +87,8 @@ static void stop_order(void **state)
 	size_t order[5];
 
 	(void)state;
-	parse_ok(SVC("db", "") SVC("app", "requires = db\nafter = cache\n") SVC("web", "after = app\n")
-			 SVC("cache", "") SVC("alone", ""),
+	parse_ok(SVC("db", "") SVC("app", "requires = db\nafter = cache\n")
+			 SVC("web", "after = app\n") SVC("cache", "") SVC("alone", ""),
 		 &cfg);
 	config_stop_order(&cfg, order);
 	for (size_t i = 0; i < cfg.n_services; i++) {
@@ -106,7 +107,8 @@ static void reload_equal(void **state)
 
 	(void)state;
 	parse_ok(SVC("db", "") SVC("app", ""), &a);
-	parse_ok(SVC("db", "autostart = no\nstart_limit_cooldown = 1s\n") SVC("app", "after = db\n"),
+	parse_ok(SVC("db", "autostart = no\nstart_limit_cooldown = 1s\n")
+			 SVC("app", "after = db\n"),
 		 &b);
 	for (size_t i = 0; i < 2; i++)
 		assert_true(config_service_equal(&a.services[i], &b.services[i]));
