@@ -12,6 +12,14 @@ from collections import namedtuple
 Mutation = namedtuple("Mutation", "name file find replace tests why")
 
 MUTATIONS = [
+    Mutation("held-spawn-not-woken", "src/daemon/deps.c",
+             "loop_job_queue(d->loop, &w->spawn_job);", "(void)0; /* waits for a poll */",
+             ["it:test_a_chain_spawns_each_tier_once_the_one_before_runs"],
+             "a spawn held for a dependency is not queued by its transition: the chain stalls"),
+    Mutation("cooldown-trial-keeps-backoff", "src/model/machine_common.c",
+             "if (s->trial || limit_refuses(s, now + delay)) {", "if (limit_refuses(s, now + delay)) {",
+             ["unit:model/test_deps"],
+             "the one more try after start_limit_cooldown fails into backoff restarts, not half-open"),
     Mutation("queue-check-clocked", "src/daemon/in/scan.c",
              "return u->scan->queue_busy ? SCAN_SLOW_NS : 0;", "return SCAN_SLOW_NS; /* clocked */",
              ["it:test_an_idle_service_costs_no_wakeup"],
