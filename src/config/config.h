@@ -176,6 +176,7 @@ struct config {
 	bool has_agent;
 	struct service_config *services;
 	size_t n_services;
+	bool has_deps; /* some service has after or requires: start order is followed at all */
 	unsigned int seen[5];
 	unsigned int refs; /* units pointing into services (reload keeps old ones alive) */
 };

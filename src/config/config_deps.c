@@ -177,7 +177,9 @@ void config_check_deps(struct parse_ctx *ctx)
 	size_t n = cfg->n_services, *stack, *next;
 	unsigned char *color;
 
-	if (!n || !resolve(ctx))
+	for (size_t i = 0; i < n; i++)
+		cfg->has_deps |= cfg->services[i].n_deps > 0;
+	if (!cfg->has_deps || !resolve(ctx))
 		return;
 	stack = calloc(n, sizeof(*stack));
 	next = calloc(n, sizeof(*next));
