@@ -209,7 +209,7 @@ $(OUT)/tests/$(1): tests/unit/$(1).c $$(UNIT_FAKES_$(call layer_of,$(1))) \
 		$$(foreach l,$$(UNIT_LIBS_$(call layer_of,$(1))),$(OUT)/asan/lib$$(l).a)
 	$$(call msg,TEST-CC,$$@)
 	$$(Q)mkdir -p $$(@D)
-	$$(Q)$$(CC) $$(ALL_CFLAGS) $$(SAN_FLAGS) -Itests/unit -Itests -o $$@ $$^ -lcmocka $$(LIBS)
+	$$(Q)$$(CC) $$(ALL_CFLAGS) $$(SAN_FLAGS) -Itests/unit -Itests -o $$@ $$(filter %.c %.o %.a,$$^) -lcmocka $$(LIBS)
 endef
 $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
 
