@@ -85,9 +85,11 @@ static bool deps_hold(struct unit *u)
 		return false;
 	}
 	if (judge(u, why, sizeof(why))) {
-		if (u->deps_held)
+		if (u->deps_held) { /* the cause said what it waited for: now that it is over */
 			log_info("service=%s msg=\"every dependency is running: spawning it\"",
 				 u->cfg->name);
+			svc_set_held(&u->svc, "every service it waits for is running: spawned");
+		}
 		u->deps_held = false;
 		return false;
 	}

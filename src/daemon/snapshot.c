@@ -273,6 +273,7 @@ static void put_flags(cJSON *o, const struct svc *s)
 	put_bool(o, "pending_restart", s->pending_restart);
 	put_bool(o, "liveness_restart", s->liveness_restart);
 	put_bool(o, "start_limit_hit", s->start_limit_hit);
+	put_bool(o, "trial", s->trial); /* start_limit_cooldown's try is this instance */
 	put_bool(o, "ready_timed_out", s->ready_timed_out);
 	put_bool(o, "notified_ready", s->notified_ready);
 	put_bool(o, "reloading", s->reloading);
@@ -290,6 +291,7 @@ static void restore_flags(struct svc *s, const cJSON *o)
 	s->pending_restart = get_bool(o, "pending_restart");
 	s->liveness_restart = get_bool(o, "liveness_restart");
 	s->start_limit_hit = get_bool(o, "start_limit_hit");
+	s->trial = get_bool(o, "trial");
 	s->ready_timed_out = get_bool(o, "ready_timed_out");
 	s->notified_ready = get_bool(o, "notified_ready");
 	s->reloading = get_bool(o, "reloading");
@@ -313,7 +315,7 @@ static const struct {
 	U64(since),	    U64(spawned_at),	  U64(ready_at),
 	U64(deadline),	    U64(last_exit_at),	  U64(report_at),
 	U64(crosscheck_at), U64(watchdog_ns),	  U64(ready_mismatches),
-	U64(restarts),	    U64(notify_accepted),
+	U64(restarts),	    U64(notify_accepted), U64(cooldown_at),
 };
 #undef U64
 
