@@ -202,3 +202,19 @@ class DepsTests(ReadydCase):
         s = self.wait_state("flaky", "running", timeout=10)
         self.assertFalse(s["start_limit_hit"])
         self.assertNotIn("next_try_in_ms", s)
+
+    def test_a_chain_held_by_a_failed_dependency_heals_after_the_cooldown(self):
+        dport, aport, flag = free_port(), free_port(), os.path.join(self.tmp, "db-fixed")
+        db = self.service("db", "/bin/sh -c 'test -e %s && exec %s -m http.server %d --bind "
+                          "127.0.0.1; exit 1'" % (flag, PYTHON, dport), "tcp:127.0.0.1:%d" % dport,
+                          start_limit_burst="2", restart_delay="100ms", start_limit_cooldown="2s")
+        self.start_readyd(db, self.http("app", aport, requires="db"))
+        self.wait_for(lambda: self.status("db")["start_limit_hit"], 10, "db's start limit")
+        s = self.status("app")
+        self.assertEqual((s["state"], s["pid"]), ("starting", 0))
+        self.assertTrue(s["cause"].startswith("waiting for db (failed: "), s["cause"])
+        self.assertIn("start limit hit", s["cause"])
+        open(flag, "w").close()  # the outage is over; nobody runs readyctl
+        self.wait_state("app", "running", timeout=10)
+        self.assertGreaterEqual(self.mono("app")["spawned_at"], self.mono("db")["ready_at"])
+        self.assertFalse(self.status("db")["start_limit_hit"])
