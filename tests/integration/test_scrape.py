@@ -82,7 +82,10 @@ class ScrapeTests(ReadydCase):
                            "tcp:127.0.0.1:%d" % port, working_directory=self.tmp,
                            probe="http://127.0.0.1:%d/" % port, probe_interval="1s")
         broken = self.service("broken", "/bin/false", restart="no")
-        self.start_readyd(web, broken)
+        # held by its start limit, its one more try armed: readyd_service_next_start_seconds
+        held = self.service("held", "/bin/false", restart_delay="50ms", start_limit_burst="2",
+                            start_limit_cooldown="1h")
+        self.start_readyd(web, broken, held)
         self.wait_state("web", "running", timeout=20)
         self.wait_state("broken", "failed", timeout=20)
         # The families that wait for a first sample: a probe run, an accept-queue sample.
