@@ -50,7 +50,7 @@ ALL_CFLAGS = $(CPPFLAGS) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP \
 	     -Iinclude -Isrc -I$(OUT) -DREADYD_VERSION='"$(READYD_VERSION)"'
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	     -fno-omit-frame-pointer
-LIBS     := -lbpf -lelf -lz -linih -lcjson -pthread
+LIBS     := -lbpf -lelf -lz -linih -lcjson -pthread $(shell pkg-config --libs libnghttp2)
 
 ifeq ($(V),1)
 Q :=
@@ -73,7 +73,8 @@ DEB_PKGS := make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
 	    postgresql postgresql-client mariadb-server mariadb-client openssh-server \
 	    php8.2-fpm gunicorn libfcgi-bin haproxy \
 	    qemu-system-x86 busybox-static liburing-dev kmod \
-	    scdoc man-db groff-base dpkg-dev debhelper fakeroot
+	    scdoc man-db groff-base dpkg-dev debhelper fakeroot \
+	    libnghttp2-dev python3-grpcio
 
 # Sources by layer (docs/architecture.md): each folder may use only the ones above it.
 BASE_SRCS   := log clock util sock_types strbuf duration argv loop safe_path
@@ -82,12 +83,12 @@ MODEL_SRCS  := machine machine_inputs machine_common service_sockets service_que
 OS_SRCS     := tracer tracer_event closer bpf_holder sockets sock_diag sock_scan proc_parse cgroup \
 	       vm_clone \
 	       supervisor probe probe_wire journal textfile control_socket \
-	       notify_socket state_dir sd_notify tcp_listen
+	       notify_socket state_dir sd_notify tcp_listen h2_grpc
 DAEMON_SRCS := daemon unit procs spawn membership reaper output sock_table syscalls json reload commands \
 	       ctl_request oneshot snapshot resume handover handover_save handover_exec \
 	       readyd
 IN_SRCS     := events scan scan_queue unix_close notify markers fdready probes watch prespawn
-OUT_SRCS    := export waiters sockets oneshot_exit manager agent
+OUT_SRCS    := export waiters sockets oneshot_exit manager agent grpc
 CLI_SRCS    := readyctl ctl_client ctl_format ctl_exit ctl_help
 
 READYD_SRCS := $(BASE_SRCS:%=base/%) $(CONFIG_SRCS:%=config/%) $(MODEL_SRCS:%=model/%) \
