@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -105,6 +107,7 @@ static void watch_tell(struct grpc_watch *w, enum grpc_serving st)
 	if (st == w->sent)
 		return;
 	w->sent = st;
+	log_debug("msg=\"grpc watch told\" service=\"%s\" status=%d", w->name, (int)st);
 	w->conn->unsent = true;
 	if (h2_grpc_send(w->stream, msg, grpc_health_response(st, msg)) == -ENOBUFS)
 		log_debug("msg=\"grpc Watch reset: its client reads none of its messages\" "
@@ -255,6 +258,9 @@ static void conn_start(struct grpc *g, int fd)
 		close(fd);
 		return;
 	}
+	/* A Watch message is a few bytes: Nagle's wait for an ACK would be its delay. */
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int)) < 0)
+		log_debug("msg=\"grpc connection: no TCP_NODELAY\" err=\"%s\"", strerror(errno));
 	c->h2 = h2_grpc_new(fd, &ops, c, GRPC_STREAMS_MAX, GRPC_PREFIX_LEN + GRPC_REQUEST_MAX);
 	if (!c->h2) {
 		log_err("msg=\"grpc connection: out of memory\"");
