@@ -107,7 +107,6 @@ static void watch_tell(struct grpc_watch *w, enum grpc_serving st)
 	if (st == w->sent)
 		return;
 	w->sent = st;
-	log_debug("msg=\"grpc watch told\" service=\"%s\" status=%d", w->name, (int)st);
 	w->conn->unsent = true;
 	if (h2_grpc_send(w->stream, msg, grpc_health_response(st, msg)) == -ENOBUFS)
 		log_debug("msg=\"grpc Watch reset: its client reads none of its messages\" "
