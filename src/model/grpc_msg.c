@@ -5,8 +5,7 @@
 
 #include "model/grpc_msg.h"
 
-long grpc_frame_parse(const uint8_t *buf, size_t len, size_t max, bool *compressed,
-		      size_t *msg_len)
+long grpc_frame_parse(const uint8_t *buf, size_t len, size_t max, bool *compressed, size_t *msg_len)
 {
 	uint32_t n;
 
@@ -112,7 +111,7 @@ size_t grpc_health_response(enum grpc_serving status, uint8_t *out)
 	out[1] = out[2] = out[3] = 0;
 	out[4] = (uint8_t)body;
 	if (body) {
-		out[5] = (1 << 3) | 0; /* field 1, varint */
+		out[5] = 1 << 3; /* field 1, wire type 0 (varint) */
 		out[6] = (uint8_t)status;
 	}
 	return GRPC_PREFIX_LEN + body;

@@ -17,8 +17,8 @@
 
 #include "model/service.h"
 
-#define GRPC_PREFIX_LEN	 5
-#define GRPC_REQUEST_MAX 512 /* a HealthCheckRequest's bytes; a longer one is refused */
+#define GRPC_PREFIX_LEN	  5
+#define GRPC_REQUEST_MAX  512 /* a HealthCheckRequest's bytes; a longer one is refused */
 #define GRPC_RESPONSE_MAX (GRPC_PREFIX_LEN + 2)
 
 enum grpc_serving {

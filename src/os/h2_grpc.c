@@ -79,14 +79,16 @@ static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame
 }
 
 static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const uint8_t *name,
-		     size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags, void *data)
+		     size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
+		     void *data)
 {
 	struct h2_grpc_stream *s = stream_of(data, frame->hd.stream_id);
 	size_t n = valuelen < H2_GRPC_PATH_MAX - 1 ? valuelen : H2_GRPC_PATH_MAX - 1;
 
 	(void)session;
 	(void)flags;
-	if (!s || frame->hd.type != NGHTTP2_HEADERS || namelen != 5 || memcmp(name, ":path", 5))
+	if (!s || frame->hd.type != NGHTTP2_HEADERS || namelen != 5 ||
+	    memcmp(name, ":path", 5) != 0)
 		return 0;
 	memcpy(s->path, value, n);
 	s->path[n] = '\0';
@@ -326,8 +328,8 @@ static int keep(struct h2_grpc *c, const uint8_t *data, size_t len)
 int h2_grpc_flush(struct h2_grpc *c)
 {
 	while (c->pending_len) {
-		ssize_t n = send(c->fd, c->pending + c->pending_off, c->pending_len - c->pending_off,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n = send(c->fd, c->pending + c->pending_off,
+				 c->pending_len - c->pending_off, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)

@@ -137,9 +137,9 @@ def check_latency(d, grpc, checks):
         c.append(time.monotonic_ns() - t0)
     ch.close()
     n = len(d.names) + 1
-    print("  Check, one service of %d     %s   (%d calls)" % (n, us(g), len(g)))
-    print("  Check \"\" (all %d)          %s   (%d calls)" % (n, us(g_all), len(g_all)))
-    print("  baseline: control status     %s   (%d requests)" % (us(c), len(c)))
+    print("  Check, one service of %-5d        %s   (%d calls)" % (n, us(g), len(g)))
+    print("  Check \"\" (all %-5d)             %s   (%d calls)" % (n, us(g_all), len(g_all)))
+    print("  baseline: control status         %s   (%d requests)" % (us(c), len(c)))
 
 
 def watch_delay(d, grpc, reps):

@@ -127,10 +127,13 @@ static void watch_start(struct grpc_conn *c, struct h2_grpc_stream *s, const cha
 	struct grpc_watch *w;
 
 	if (g->n_watches >= GRPC_WATCHES_MAX || !(w = calloc(1, sizeof(*w)))) {
-		h2_grpc_error(s, GRPC_RESOURCE_EXHAUSTED, "readyd serves at most 1024 Watch streams");
+		h2_grpc_error(s, GRPC_RESOURCE_EXHAUSTED,
+			      "readyd serves at most 1024 Watch streams");
 		return;
 	}
-	*w = (struct grpc_watch){ .conn = c, .stream = s, .sent = GRPC_UNKNOWN, .next = g->watches };
+	*w = (struct grpc_watch){
+		.conn = c, .stream = s, .sent = GRPC_UNKNOWN, .next = g->watches
+	};
 	snprintf(w->name, sizeof(w->name), "%s", name);
 	if (w->next)
 		w->next->prev = w;
@@ -173,8 +176,8 @@ static void check_answer(struct grpc_conn *c, struct h2_grpc_stream *s, const ch
 }
 
 /* A request stream ended (inside the session's read: reply only, never flush here). */
-static void on_request(void *owner, struct h2_grpc_stream *s, const char *path,
-		       const uint8_t *body, size_t len, bool too_long)
+static void on_request(void *owner, struct h2_grpc_stream *s, const char *path, const uint8_t *body,
+		       size_t len, bool too_long)
 {
 	struct grpc_conn *c = owner;
 	bool watch = strcmp(path, PATH_WATCH) == 0, compressed = false;
@@ -200,7 +203,8 @@ static void on_request(void *owner, struct h2_grpc_stream *s, const char *path,
 		return;
 	}
 	if (compressed) {
-		h2_grpc_error(s, GRPC_UNIMPLEMENTED, "compressed messages: readyd takes identity only");
+		h2_grpc_error(s, GRPC_UNIMPLEMENTED,
+			      "compressed messages: readyd takes identity only");
 		return;
 	}
 	err = grpc_health_request(body + GRPC_PREFIX_LEN, msg_len, name, sizeof(name));
@@ -391,7 +395,8 @@ int grpc_open(struct daemon *d)
 	d->grpc = g;
 	err = loop_add(d->loop, &g->listen, EPOLLIN);
 	if (err)
-		log_err("msg=\"grpc_listen: cannot watch the listener\" err=\"%s\"", strerror(-err));
+		log_err("msg=\"grpc_listen: cannot watch the listener\" err=\"%s\"",
+			strerror(-err));
 	else
 		log_info("msg=\"grpc health listening\" addr=%s", cfg->grpc.text);
 	return err;

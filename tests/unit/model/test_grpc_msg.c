@@ -42,21 +42,30 @@ static void requests(void **state)
 	assert_int_equal(request("\x0a\x03web", 5, name, sizeof(name)), 0);
 	assert_string_equal(name, "web");
 	/* unknown fields of every wire type are skipped; the last service wins */
-	static const char mixed[] = "\x10\x96\x01\x0a\x01x\x19" "12345678\x22\x02zz\x2d" "abcd"
-				    "\x0a\x02" "db";
+	static const char mixed[] = "\x10\x96\x01\x0a\x01x\x19"
+				    "12345678\x22\x02zz\x2d"
+				    "abcd"
+				    "\x0a\x02"
+				    "db";
 	assert_int_equal(request(mixed, sizeof(mixed) - 1, name, sizeof(name)), 0);
 	assert_string_equal(name, "db");
-	assert_int_equal(request("\x0a\x08" "12345678", 10, name, sizeof(name)), -ENAMETOOLONG);
-	assert_int_equal(request("\x0a\x07" "1234567", 9, name, sizeof(name)), 0);
+	assert_int_equal(request("\x0a\x08"
+				 "12345678",
+				 10, name, sizeof(name)),
+			 -ENAMETOOLONG);
+	assert_int_equal(request("\x0a\x07"
+				 "1234567",
+				 9, name, sizeof(name)),
+			 0);
 	assert_int_equal(request("\x0a\x05web", 5, name, sizeof(name)), -EBADMSG); /* too short */
 	assert_int_equal(request("\x0a", 1, name, sizeof(name)), -EBADMSG);
 	assert_int_equal(request("\x08\x01", 2, name, sizeof(name)), -EBADMSG); /* 1 as a varint */
 	assert_int_equal(request("\x0a\x02w\0", 4, name, sizeof(name)), -EBADMSG);
 	assert_int_equal(request("\x00\x01", 2, name, sizeof(name)), -EBADMSG); /* field 0 */
 	assert_int_equal(request("\x0b", 1, name, sizeof(name)), -EBADMSG);	/* a group */
-	assert_int_equal(request("\x10\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", 11, name,
-				 sizeof(name)),
-			 -EBADMSG); /* a varint of 11 bytes */
+	assert_int_equal(
+		request("\x10\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", 11, name, sizeof(name)),
+		-EBADMSG); /* a varint of 11 bytes */
 	assert_int_equal(request("\x12\xff\xff\xff\xff\x0f", 6, name, sizeof(name)), -EBADMSG);
 }
 
