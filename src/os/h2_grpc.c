@@ -35,6 +35,7 @@ struct h2_grpc {
 	void *owner;
 	size_t body_max;
 	struct h2_grpc_stream *streams;
+	size_t n_streams;
 	/* What mem_send gave that the socket had no room for: sent before anything newer. */
 	uint8_t *pending;
 	size_t pending_len, pending_off;
@@ -53,6 +54,7 @@ static void stream_free(struct h2_grpc *c, struct h2_grpc_stream *s)
 		c->streams = s->next;
 	if (s->next)
 		s->next->prev = s->prev;
+	c->n_streams--;
 	if (s->user)
 		c->ops->closed(c->owner, s, s->user);
 	free(s);
@@ -74,6 +76,7 @@ static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame
 	if (s->next)
 		s->next->prev = s;
 	c->streams = s;
+	c->n_streams++;
 	nghttp2_session_set_stream_user_data(session, s->id, s);
 	return 0;
 }
@@ -303,6 +306,26 @@ void h2_grpc_free(struct h2_grpc *c)
 	nghttp2_session_del(c->session);
 	free(c->pending);
 	free(c);
+}
+
+size_t h2_grpc_streams(const struct h2_grpc *c)
+{
+	return c->n_streams;
+}
+
+/*
+ * What the peer sent meanwhile is drained first: a close with unread bytes is
+ * a RST, which could discard the GOAWAY before the peer reads it.
+ */
+void h2_grpc_goaway(struct h2_grpc *c)
+{
+	uint8_t drain[512];
+
+	if (nghttp2_session_terminate_session(c->session, NGHTTP2_NO_ERROR) == 0)
+		h2_grpc_flush(c);
+	for (int i = 0; i < 16 && recv(c->fd, drain, sizeof(drain), MSG_DONTWAIT) > 0; i++)
+		;
+	shutdown(c->fd, SHUT_WR);
 }
 
 bool h2_grpc_blocked(const struct h2_grpc *c)

@@ -45,6 +45,10 @@ void h2_grpc_free(struct h2_grpc *c);
 int h2_grpc_read(struct h2_grpc *c);
 /* Write what the session has to send, until the socket would block. 0, or -errno: over. */
 int h2_grpc_flush(struct h2_grpc *c);
+/* Streams open now. */
+size_t h2_grpc_streams(const struct h2_grpc *c);
+/* GOAWAY (no error), sent as far as the socket takes it now: the caller then closes. */
+void h2_grpc_goaway(struct h2_grpc *c);
 /* Bytes wait for room in the socket: watch it for EPOLLOUT. */
 bool h2_grpc_blocked(const struct h2_grpc *c);
 

@@ -22,6 +22,8 @@
 
 /* Every gRPC client sends its first request at once: one that has not by then never will. */
 #define GRPC_FIRST_REQUEST_NS (5000 * NSEC_PER_MSEC)
+/* A connection with no stream open and no request for this long goes (GOAWAY): its slot is free. */
+#define GRPC_IDLE_NS (300 * NSEC_PER_SEC)
 
 #define PATH_CHECK "/grpc.health.v1.Health/Check"
 #define PATH_WATCH "/grpc.health.v1.Health/Watch"
@@ -31,9 +33,10 @@ struct grpc_conn {
 	struct loop_source src; /* fd -1: a free slot */
 	struct loop_timer timer;
 	struct h2_grpc *h2;
-	uint32_t events; /* what the loop watches src for */
-	bool asked;	 /* a whole request came: the connection is a client's */
-	bool unsent;	 /* a Watch message was queued: flush after the round */
+	uint32_t events;		  /* what the loop watches src for */
+	bool asked;			  /* a whole request came: the connection is a client's */
+	uint64_t requests, requests_then; /* so far; at the last idle check */
+	bool unsent;			  /* a Watch message was queued: flush after the round */
 };
 
 struct grpc_watch {
@@ -187,6 +190,7 @@ static void on_request(void *owner, struct h2_grpc_stream *s, const char *path, 
 	int err;
 
 	c->asked = true;
+	c->requests++;
 	if (!watch && strcmp(path, PATH_CHECK) != 0) {
 		h2_grpc_error(s, GRPC_UNIMPLEMENTED,
 			      "readyd serves grpc.health.v1.Health/Check and /Watch only");
@@ -239,11 +243,20 @@ static void on_conn_timer(struct loop *loop, struct loop_timer *t)
 {
 	struct grpc_conn *c = t->data;
 
-	(void)loop;
 	if (!c->asked) {
 		log_debug("msg=\"grpc connection closed: no request within 5 s\"");
 		conn_end(c);
+		return;
 	}
+	if (c->requests == c->requests_then && h2_grpc_streams(c->h2) == 0) {
+		log_debug("msg=\"grpc connection closed: idle 5 min\"");
+		h2_grpc_goaway(c->h2);
+		conn_end(c);
+		return;
+	}
+	c->requests_then = c->requests;
+	if (loop_timer_arm(loop, t, now_mono_ns() + GRPC_IDLE_NS) < 0)
+		conn_end(c); /* cannot watch it: it would hold its slot for good */
 }
 
 static void conn_start(struct grpc *g, int fd)
@@ -272,6 +285,7 @@ static void conn_start(struct grpc *g, int fd)
 	}
 	c->src.fd = fd;
 	c->asked = c->unsent = false;
+	c->requests = c->requests_then = 0;
 	c->events = EPOLLIN;
 	g->n_conns++;
 	if (loop_add(g->d->loop, &c->src, EPOLLIN) < 0) {

@@ -7,7 +7,8 @@
  * readyd service's; "" is all of them (SERVING only while every one runs).
  * At most GRPC_CONNS_MAX connections, GRPC_STREAMS_MAX streams each,
  * GRPC_WATCHES_MAX Watch streams in all; a connection whose first request has
- * not come within 5 s is closed; no read or write ever waits.
+ * not come within 5 s is closed, and one idle (no stream, no request) for 5
+ * minutes gets a GOAWAY; no read or write ever waits.
  */
 #ifndef READYD_OUT_GRPC_H
 #define READYD_OUT_GRPC_H

@@ -8,6 +8,7 @@
  */
 #include "cmocka_all.h"
 
+#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <nghttp2/nghttp2.h>
@@ -22,6 +23,8 @@
 
 #include "daemon/daemon.h"
 #include "daemon/unit.h"
+#include "base/clock.h"
+#include "base/log.h"
 #include "base/loop.h"
 #include "base/util.h"
 #include "fakes/fakes.h"
@@ -37,6 +40,8 @@ struct client {
 	uint8_t got[256];
 	size_t got_len;
 	int grpc_status; /* -1 until the trailers */
+	bool goaway, eof;
+	unsigned int refused; /* streams readyd reset with REFUSED_STREAM */
 };
 
 struct fixture {
@@ -76,6 +81,24 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *frame, const uint8
 	return 0;
 }
 
+static int on_frame(nghttp2_session *s, const nghttp2_frame *frame, void *user)
+{
+	struct client *c = user;
+
+	(void)s;
+	c->goaway |= frame->hd.type == NGHTTP2_GOAWAY;
+	return 0;
+}
+
+static int on_close(nghttp2_session *s, int32_t id, uint32_t code, void *user)
+{
+	struct client *c = user;
+
+	(void)s, (void)id;
+	c->refused += code == NGHTTP2_REFUSED_STREAM;
+	return 0;
+}
+
 static ssize_t read_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t length,
 			 uint32_t *flags, nghttp2_data_source *src, void *user)
 {
@@ -94,6 +117,7 @@ static void client_open(struct client *c, uint16_t port)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
 	nghttp2_session_callbacks *cb;
+	nghttp2_option *opt;
 
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -103,7 +127,13 @@ static void client_open(struct client *c, uint16_t port)
 	assert_int_equal(nghttp2_session_callbacks_new(&cb), 0);
 	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data);
 	nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
-	assert_int_equal(nghttp2_session_client_new(&c->session, cb, c), 0);
+	nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame);
+	nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_close);
+	/* Before readyd's SETTINGS arrive, this client opens as many streams as it likes. */
+	assert_int_equal(nghttp2_option_new(&opt), 0);
+	nghttp2_option_set_peer_max_concurrent_streams(opt, 1000);
+	assert_int_equal(nghttp2_session_client_new2(&c->session, cb, c, opt), 0);
+	nghttp2_option_del(opt);
 	nghttp2_session_callbacks_del(cb);
 	assert_int_equal(nghttp2_submit_settings(c->session, NGHTTP2_FLAG_NONE, NULL, 0), 0);
 }
@@ -158,6 +188,7 @@ static void client_io(struct client *c)
 	assert_int_equal(n, 0);
 	while ((n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
 		assert_int_equal(nghttp2_session_mem_recv(c->session, buf, (size_t)n), n);
+	c->eof |= n == 0 || (n < 0 && errno == ECONNRESET);
 }
 
 /* Turn readyd's loop and the client's until want bytes came (or the trailers did). */
@@ -321,11 +352,63 @@ static void watch_is_told_in_the_transition_call(void **state)
 	assert_int_equal(f->c.grpc_status, -1); /* the stream goes on */
 }
 
+static void streams_over_the_limit_are_refused(void **state)
+{
+	struct fixture *f = *state;
+
+	for (int i = 0; i < 101; i++) /* all sent before readyd's SETTINGS are read */
+		client_ask(&f->c, "Watch", "web");
+	for (int i = 0; i < 100 && f->c.refused == 0; i++) {
+		client_io(&f->c);
+		loop_run_once(f->d.loop, 5);
+		usleep(1000);
+		client_io(&f->c);
+	}
+	assert_int_equal(f->c.refused, 1);
+	assert_false(f->c.eof); /* the connection and its 100 Watches go on */
+}
+
+static void silent_and_idle_connections_are_closed(void **state)
+{
+	struct fixture *f = *state;
+	struct client quiet = { 0 };
+	uint8_t buf[64];
+
+	client_open(&quiet, f->port); /* connects, sends nothing (not even its preface) */
+	loop_run_once(f->d.loop, 5);
+	client_ask(&f->c, "Check", "web");
+	exchange(f, SIZE_MAX);
+	assert_int_equal(f->c.grpc_status, 0);
+	fake_clock_advance(5 * NSEC_PER_SEC);
+	loop_expire(f->d.loop);
+	usleep(1000);
+	/* readyd's SETTINGS (2 of them), then the end: no request within 5 s */
+	assert_int_equal(recv(quiet.fd, buf, sizeof(buf), MSG_DONTWAIT), 9 + 2 * 6);
+	assert_int_equal(recv(quiet.fd, buf, sizeof(buf), MSG_DONTWAIT), 0);
+	client_io(&f->c);
+	assert_false(f->c.eof); /* it asked: it stays */
+	fake_clock_advance(299 * NSEC_PER_SEC);
+	loop_expire(f->d.loop);
+	client_io(&f->c);
+	assert_false(f->c.eof);
+	fake_clock_advance(2 * NSEC_PER_SEC); /* 5 min with no stream and no request */
+	loop_expire(f->d.loop);
+	usleep(1000);
+	client_io(&f->c);
+	assert_true(f->c.goaway);
+	assert_true(f->c.eof);
+	client_close(&quiet);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(check_answers_from_the_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(watch_is_told_in_the_transition_call, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(streams_over_the_limit_are_refused, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(silent_and_idle_connections_are_closed, setup,
 						teardown),
 	};
 	return cmocka_run_group_tests_name("grpc", tests, NULL, NULL);
