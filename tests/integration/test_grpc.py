@@ -262,6 +262,36 @@ class GrpcTests(ReadydCase):
         watchers[0].close()  # one ends: the waiting one is served
         self.wait_for(lambda: all(w.got for w in watchers[1:]), 10, "the 101st Watch")
 
+    def test_watch_streams_in_all_are_bounded(self):
+        """1,024 Watch streams at once over 11 connections; the 1,025th is refused with
+        RESOURCE_EXHAUSTED, and a slot comes back when one ends."""
+        self.start_grpc("a")
+        channels = [self.channel(own=True) for _ in range(11)]
+        calls = [channels[i % 11].unary_stream(WATCH)(request("a"), timeout=60)
+                 for i in range(1025)]
+        self.extra_cleanup.append(lambda: [c.cancel() for c in calls])
+        served, refused = [], []
+        for c in calls:
+            try:
+                self.assertEqual(status(next(c)), SERVING)
+                served.append(c)
+            except grpc.RpcError as e:
+                refused.append(e)
+        self.assertEqual(len(served), 1024)
+        self.assertEqual([e.code() for e in refused], [grpc.StatusCode.RESOURCE_EXHAUSTED])
+        self.assertIn("at most 1024 Watch streams", refused[0].details())
+        served[0].cancel()
+        self.wait_for(lambda: self.try_watch(channels[0]), 10, "a Watch once one ended")
+
+    def try_watch(self, channel):
+        call = channel.unary_stream(WATCH)(request("a"), timeout=5)
+        try:
+            return status(next(call)) == SERVING
+        except grpc.RpcError:
+            return False
+        finally:
+            call.cancel()
+
     def test_reload_keeps_the_listener(self):
         conf = self.start_grpc("a")
         w = self.watch("a")

@@ -24,7 +24,6 @@
 #include "daemon/daemon.h"
 #include "daemon/unit.h"
 #include "base/clock.h"
-#include "base/log.h"
 #include "base/loop.h"
 #include "base/util.h"
 #include "fakes/fakes.h"
