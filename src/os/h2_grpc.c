@@ -19,7 +19,7 @@ struct h2_grpc_stream {
 	void *user;
 	bool opened, ending, deferred, answered;
 	int code;
-	char message[128];
+	char message[256]; /* percent-encoded: a 64-byte name may take 192 */
 	char path[H2_GRPC_PATH_MAX];
 	size_t out_len;
 	uint8_t out[H2_GRPC_OUT_MAX];
@@ -197,9 +197,30 @@ static ssize_t read_out(nghttp2_session *session, int32_t id, uint8_t *buf, size
 	return (ssize_t)n;
 }
 
+/*
+ * grpc-message is percent-encoded (gRPC's HTTP/2 protocol): any byte outside
+ * printable ASCII, and '%', is %XX; the text may hold a client's own bytes (a
+ * service name), which must not become a header value HTTP/2 forbids.
+ */
 static void set_text(char *dst, size_t size, const char *text)
 {
-	snprintf(dst, size, "%s", text ? text : "");
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = 0;
+
+	for (const unsigned char *p = (const unsigned char *)(text ? text : ""); *p; p++) {
+		bool plain = *p >= 0x20 && *p <= 0x7e && *p != '%';
+
+		if (n + (plain ? 1 : 3) >= size)
+			break;
+		if (plain) {
+			dst[n++] = (char)*p;
+			continue;
+		}
+		dst[n++] = '%';
+		dst[n++] = hex[*p >> 4];
+		dst[n++] = hex[*p & 15];
+	}
+	dst[n] = '\0';
 }
 
 void h2_grpc_set_user(struct h2_grpc_stream *s, void *user)

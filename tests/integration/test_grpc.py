@@ -128,6 +128,9 @@ class GrpcTests(ReadydCase):
         code, details = self.check_error("nope", ch)
         self.assertEqual(code, grpc.StatusCode.NOT_FOUND)
         self.assertIn('no service "nope"', details)
+        code, details = self.check_error("n\r\n%\u00e9", ch)  # a client's bytes, %-encoded
+        self.assertEqual(code, grpc.StatusCode.NOT_FOUND)
+        self.assertEqual(details, 'no service "n\r\n%\u00e9"')
         code, _ = self.check_error("a", ch, path="/grpc.health.v1.Health/List")
         self.assertEqual(code, grpc.StatusCode.UNIMPLEMENTED)
         code, _ = self.check_error("a", ch, path="/other.Service/Check")
