@@ -314,6 +314,28 @@ class GrpcTests(ReadydCase):
         self.wait_got(w, 2, "the Watch to go on across the reload")
         self.assertEqual(w.statuses(), [SERVING, NOT_SERVING])
 
+    def test_reexec_binds_again(self):
+        """readyctl reexec: the new image binds grpc_listen again; Watch streams of the old
+        one end (UNAVAILABLE: the client watches again), and the channel reconnects."""
+        self.start_grpc("a")
+        ch = self.channel()
+        w = self.watch("a", ch)
+        self.wait_got(w, 1, "the first Watch message")
+        rc, out, err = self.ctl("reexec", "--timeout", "20s", timeout=30)
+        self.assertEqual(rc, 0, out + err + self.log())
+        self.wait_for(lambda: w.error is not None, 10, "the old Watch stream to end")
+        self.assertEqual(w.error.code(), grpc.StatusCode.UNAVAILABLE)
+        self.assertEqual(self.wait_for(lambda: self.try_check("a", ch), 10, "a Check"), SERVING)
+        again = self.watch("a", ch)
+        self.wait_got(again, 1, "a new Watch's first message")
+        self.assertEqual(again.statuses(), [SERVING])
+
+    def try_check(self, name, channel):
+        try:
+            return self.check(name, channel)
+        except grpc.RpcError:
+            return None
+
     def test_port_in_use_is_an_error_naming_the_key(self):
         with socket.socket() as busy:
             busy.bind(("127.0.0.1", 0))
