@@ -239,7 +239,7 @@ FUZZ_CC            ?= clang
 FUZZ_SECONDS       ?= 300
 FUZZ_SMOKE_SECONDS ?= 5
 FUZZ_JOBS          ?= 2
-FUZZ_TARGETS := config notify control specs proc events wire sock_diag grpc
+FUZZ_TARGETS := config notify control specs proc events wire sock_diag grpc h2
 FUZZ_SAN     := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 		-fno-omit-frame-pointer
 # clang knows no -Wformat-truncation: gcc's own warning.
@@ -254,6 +254,9 @@ FUZZ_SRCS_events    := os/tracer_event
 FUZZ_SRCS_wire      := os/probe_wire
 FUZZ_SRCS_sock_diag := os/sock_diag
 FUZZ_SRCS_grpc      := model/grpc_msg
+FUZZ_SRCS_h2        := os/h2_grpc model/grpc_msg
+# ... and what it links besides inih and cJSON
+FUZZ_LIBS_h2        := $(shell pkg-config --libs libnghttp2)
 
 $(OUT)/fuzz/obj/%.o: src/%.c
 	$(call msg,CC-FUZZ,$@)
@@ -273,7 +276,7 @@ define fuzz_rule
 $(OUT)/fuzz/$(1): $(OUT)/fuzz/harness/$(1).o $$(FUZZ_SRCS_$(1):%=$(OUT)/fuzz/obj/%.o) \
 		$(OUT)/fuzz/libreadyd.a
 	$$(call msg,LINK-FUZZ,$$@)
-	$$(Q)$$(FUZZ_CC) $$(FUZZ_SAN) -o $$@ $$^ -linih -lcjson
+	$$(Q)$$(FUZZ_CC) $$(FUZZ_SAN) -o $$@ $$^ -linih -lcjson $$(FUZZ_LIBS_$(1))
 endef
 $(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_rule,$(t))))
 
