@@ -52,9 +52,11 @@ static void on_request(void *owner, struct h2_grpc_stream *s, const char *path, 
 
 static void on_closed(void *owner, struct h2_grpc_stream *s, void *user)
 {
+	int *open = user;
+
 	(void)owner, (void)s;
-	FUZZ_ASSERT(user == &open_streams && open_streams > 0);
-	open_streams--;
+	FUZZ_ASSERT(open == &open_streams && *open > 0);
+	(*open)--;
 }
 
 static const struct h2_grpc_ops ops = { .request = on_request, .closed = on_closed };
