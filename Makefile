@@ -50,7 +50,7 @@ ALL_CFLAGS = $(CPPFLAGS) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP \
 	     -Iinclude -Isrc -I$(OUT) -DREADYD_VERSION='"$(READYD_VERSION)"'
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	     -fno-omit-frame-pointer
-LIBS     := -lbpf -lelf -lz -linih -lcjson -pthread
+LIBS     := -lbpf -lelf -lz -linih -lcjson -pthread $(shell pkg-config --libs libnghttp2)
 
 ifeq ($(V),1)
 Q :=
@@ -73,21 +73,22 @@ DEB_PKGS := make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
 	    postgresql postgresql-client mariadb-server mariadb-client openssh-server \
 	    php8.2-fpm gunicorn libfcgi-bin haproxy \
 	    qemu-system-x86 busybox-static liburing-dev kmod \
-	    scdoc man-db groff-base dpkg-dev debhelper fakeroot
+	    scdoc man-db groff-base dpkg-dev debhelper fakeroot \
+	    libnghttp2-dev python3-grpcio
 
 # Sources by layer (docs/architecture.md): each folder may use only the ones above it.
 BASE_SRCS   := log clock util sock_types strbuf duration argv loop safe_path
 CONFIG_SRCS := config config_file config_check config_env_check config_life config_keys config_keys_readyd config_deps config_systemd listen_spec probe_spec backoff
-MODEL_SRCS  := deps machine machine_inputs machine_common service_sockets service_query service_describe findings listener health accept_queue metrics notify_msg manager_msg agent_reply
+MODEL_SRCS  := deps machine machine_inputs machine_common service_sockets service_query service_describe findings listener health accept_queue metrics notify_msg manager_msg agent_reply grpc_msg
 OS_SRCS     := tracer tracer_event closer bpf_holder sockets sock_diag sock_scan proc_parse cgroup \
 	       vm_clone \
 	       supervisor probe probe_wire journal textfile control_socket \
-	       notify_socket state_dir sd_notify tcp_listen
+	       notify_socket state_dir sd_notify tcp_listen h2_grpc
 DAEMON_SRCS := daemon unit deps procs spawn membership reaper output sock_table syscalls json reload commands \
 	       ctl_request oneshot snapshot resume handover handover_save handover_exec \
 	       readyd
 IN_SRCS     := events scan scan_queue unix_close notify markers fdready probes watch prespawn
-OUT_SRCS    := export waiters sockets oneshot_exit manager agent
+OUT_SRCS    := export waiters sockets oneshot_exit manager agent grpc
 CLI_SRCS    := readyctl ctl_client ctl_format ctl_deps ctl_exit ctl_help
 
 READYD_SRCS := $(BASE_SRCS:%=base/%) $(CONFIG_SRCS:%=config/%) $(MODEL_SRCS:%=model/%) \
@@ -238,7 +239,7 @@ FUZZ_CC            ?= clang
 FUZZ_SECONDS       ?= 300
 FUZZ_SMOKE_SECONDS ?= 5
 FUZZ_JOBS          ?= 2
-FUZZ_TARGETS := config notify control specs proc events wire sock_diag
+FUZZ_TARGETS := config notify control specs proc events wire sock_diag grpc h2
 FUZZ_SAN     := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 		-fno-omit-frame-pointer
 # clang knows no -Wformat-truncation: gcc's own warning.
@@ -252,6 +253,10 @@ FUZZ_SRCS_proc      := os/proc_parse os/cgroup
 FUZZ_SRCS_events    := os/tracer_event
 FUZZ_SRCS_wire      := os/probe_wire
 FUZZ_SRCS_sock_diag := os/sock_diag
+FUZZ_SRCS_grpc      := model/grpc_msg
+FUZZ_SRCS_h2        := os/h2_grpc model/grpc_msg
+# ... and what it links besides inih and cJSON
+FUZZ_LIBS_h2        := $(shell pkg-config --libs libnghttp2)
 
 $(OUT)/fuzz/obj/%.o: src/%.c
 	$(call msg,CC-FUZZ,$@)
@@ -271,7 +276,7 @@ define fuzz_rule
 $(OUT)/fuzz/$(1): $(OUT)/fuzz/harness/$(1).o $$(FUZZ_SRCS_$(1):%=$(OUT)/fuzz/obj/%.o) \
 		$(OUT)/fuzz/libreadyd.a
 	$$(call msg,LINK-FUZZ,$$@)
-	$$(Q)$$(FUZZ_CC) $$(FUZZ_SAN) -o $$@ $$^ -linih -lcjson
+	$$(Q)$$(FUZZ_CC) $$(FUZZ_SAN) -o $$@ $$^ -linih -lcjson $$(FUZZ_LIBS_$(1))
 endef
 $(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_rule,$(t))))
 

@@ -3,7 +3,7 @@
  * readyd.conf: an INI file read with libinih.
  *
  *   [readyd]               textfile, control, control_group, socket_dirs,
- *                          agent_listen
+ *                          agent_listen, grpc_listen
  *   [service "NAME"]       ready, ready_timeout, restart, restart_delay,
  *                          restart_max_delay, restart_reset_after,
  *                          start_limit_burst, start_limit_interval,
@@ -174,10 +174,13 @@ struct config {
 	/* agent_listen: HAProxy agent-check answers here (daemon/out/agent.c); has_agent: set. */
 	struct listen_spec agent;
 	bool has_agent;
+	/* grpc_listen: the gRPC health service (daemon/out/grpc.c); has_grpc: set. */
+	struct listen_spec grpc;
+	bool has_grpc;
 	struct service_config *services;
 	size_t n_services;
 	bool has_deps; /* some service has after or requires: start order is followed at all */
-	unsigned int seen[5];
+	unsigned int seen[6];
 	unsigned int refs; /* units pointing into services (reload keeps old ones alive) */
 };
 

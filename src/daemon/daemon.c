@@ -31,6 +31,7 @@
 #include "daemon/in/watch.h"
 #include "daemon/out/agent.h"
 #include "daemon/out/export.h"
+#include "daemon/out/grpc.h"
 #include "daemon/out/manager.h"
 #include "daemon/out/oneshot_exit.h"
 #include "daemon/out/waiters.h"
@@ -92,6 +93,7 @@ static const struct unit_module *const modules[] = {
 	&export_module,	      /* out: the textfile */
 	&oneshot_exit_module, /* out: readyd exec / wait */
 	&manager_module,      /* out: STATUS= to readyd's own service manager */
+	&grpc_module,	      /* out: gRPC Watch streams, told in the transition's iteration */
 	&handover_module,     /* out: what a next readyd needs to take them back */
 	&shutdown_module,     /* last: exit once nothing runs */
 };
@@ -437,6 +439,8 @@ int daemon_init(struct daemon *d, const struct daemon_opts *o)
 	if (!err)
 		err = agent_open(d);
 	if (!err)
+		err = grpc_open(d);
+	if (!err)
 		err = scan_open(d);
 	if (!err)
 		err = oneshot_exit_open(d);
@@ -479,6 +483,7 @@ void daemon_free(struct daemon *d)
 	scan_close(d);
 	control_close(d->control);
 	agent_close(d);
+	grpc_close(d);
 	tracer_close(d->tracer);
 	export_close(d);
 	if (d->signal_src.fd >= 0)

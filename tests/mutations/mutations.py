@@ -242,4 +242,18 @@ MUTATIONS = [
              "#define MANAGER_STATUS_GAP_NS 0",
              ["it:test_status_is_coalesced_in_a_crash_loop"],
              "every transition of a crash loop is a STATUS= datagram to systemd"),
+    # gRPC health (grpc_listen)
+    Mutation("grpc-watch-not-told", "src/daemon/daemon.c",
+             "\t&grpc_module,", "\t/* &grpc_module, */",
+             ["unit:daemon/test_grpc", "it:test_watch_streams_each_change_as_it_happens"],
+             "a Watch stream hears nothing after its first message: it polls, or goes stale"),
+    Mutation("grpc-all-means-any", "src/daemon/out/grpc.c",
+             "grpc_serving_of(&d->units[i]->svc) != GRPC_SERVING)",
+             "grpc_serving_of(&d->units[i]->svc) != GRPC_SERVING && 0)",
+             ["it:test_check_follows_the_services"],
+             "Check \"\" says SERVING while a service is down"),
+    Mutation("grpc-watch-unbounded", "src/daemon/out/grpc.c",
+             "if (g->n_watches >= GRPC_WATCHES_MAX ||", "if (0 ||",
+             ["it:test_watch_streams_in_all_are_bounded"],
+             "Watch streams grow without limit: any client can take readyd's memory"),
 ]

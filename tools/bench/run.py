@@ -12,6 +12,7 @@
   run.py scale [--sizes 100,256] [--idle-seconds S]   (--sizes 100,1000,10000: the full run)
   run.py oneshot [--reps N]   readyd wait on a ready tree
   run.py chain [--reps N]     redis -> app -> nginx: after = vs alone vs compose's 1 s checks
+  run.py grpc [--grpc-services N] [--checks N] [--watch-reps N]   gRPC health Check and Watch
   run.py alerts [--fault-minutes M]   alert firing times in a real Prometheus (~11 min)
 """
 import argparse
@@ -22,6 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import alerts  # noqa: E402
 import chain  # noqa: E402
+import grpc_health  # noqa: E402
 import latency  # noqa: E402
 import oneshot  # noqa: E402
 import overhead  # noqa: E402
@@ -34,7 +36,7 @@ import serving  # noqa: E402
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", nargs="?", choices=["all", "latency", "overhead", "probes", "scans", "serving", "handover", "scale", "oneshot", "chain", "alerts"], default="all")
+    ap.add_argument("what", nargs="?", choices=["all", "latency", "overhead", "probes", "scans", "serving", "handover", "scale", "oneshot", "chain", "grpc", "alerts"], default="all")
     ap.add_argument("--mode", default="tracepoint", help="readyd --mode (default tracepoint)")
     ap.add_argument("--starts", type=int, default=200, help="latency: service starts to sample")
     ap.add_argument("--burst", type=int, default=20, help="latency: services started at once")
@@ -59,6 +61,9 @@ def main():
                     help="scale: seconds to wait for all running (0: 60 + 0.03 s per service)")
     ap.add_argument("--no-poll-idle", action="store_true", help="scale: skip the poll-mode idle run")
     ap.add_argument("--no-bpf-count", action="store_true", help="scale: do not run readyd under perf stat")
+    ap.add_argument("--grpc-services", type=int, default=1000, help="grpc: services running")
+    ap.add_argument("--checks", type=int, default=2000, help="grpc: Check calls (and as many status)")
+    ap.add_argument("--watch-reps", type=int, default=40, help="grpc: starts a Watch hears of")
     ap.add_argument("--fault-minutes", type=float, default=6.5,
                     help="alerts: minutes the failing services run before readyd is stopped")
     ap.add_argument("--stale-seconds", type=float, default=240,
@@ -90,6 +95,8 @@ def main():
         chain.run(args)
     if args.what in ("all", "oneshot"):
         oneshot.run(args)
+    if args.what in ("all", "grpc"):
+        grpc_health.run(args)
     if args.what in ("all", "alerts"):
         alerts.run(args)
     return 0
