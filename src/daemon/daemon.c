@@ -32,6 +32,8 @@
 #include "daemon/out/export.h"
 #include "daemon/out/manager.h"
 #include "daemon/out/oneshot_exit.h"
+#include "daemon/out/stream.h"
+#include "daemon/out/timeline.h"
 #include "daemon/out/waiters.h"
 #include "daemon/reload.h"
 #include "daemon/sock_table.h"
@@ -90,6 +92,8 @@ static const struct unit_module *const modules[] = {
 	&export_module,	      /* out: the textfile */
 	&oneshot_exit_module, /* out: readyd exec / wait */
 	&manager_module,      /* out: STATUS= to readyd's own service manager */
+	&timeline_module,     /* out: each service's timeline (readyctl plot, blame) */
+	&stream_module,	      /* out: the event stream (readyctl events) */
 	&handover_module,     /* out: what a next readyd needs to take them back */
 	&shutdown_module,     /* last: exit once nothing runs */
 };
