@@ -88,7 +88,7 @@ DAEMON_SRCS := daemon unit procs spawn membership reaper output sock_table sysca
 	       readyd
 IN_SRCS     := events scan scan_queue unix_close notify markers fdready probes watch prespawn
 OUT_SRCS    := export waiters sockets oneshot_exit manager agent timeline stream
-CLI_SRCS    := readyctl ctl_client ctl_format ctl_exit ctl_help
+CLI_SRCS    := readyctl ctl_client ctl_format ctl_exit ctl_help boot plot_svg ctl_boot
 
 READYD_SRCS := $(BASE_SRCS:%=base/%) $(CONFIG_SRCS:%=config/%) $(MODEL_SRCS:%=model/%) \
 	       $(OS_SRCS:%=os/%) $(DAEMON_SRCS:%=daemon/%) $(IN_SRCS:%=daemon/in/%) \

@@ -142,7 +142,7 @@ void control_reply(struct control_client *c, const char *data)
  * The backlog goes, but not the rest of a line half sent (the client would
  * read a broken line): it ends, then `last`, which closes the connection.
  * A client that never reads again is closed by the idle timer, so a dropped
- * stream holds its slot a second at most.
+ * stream holds its slot CONTROL_DROP_NS at most.
  */
 static void client_drop(struct control_client *c, const char *last)
 {

@@ -22,7 +22,7 @@
 #define CONTROL_WAITERS_MAX 48
 #define CONTROL_IDLE_NS	    (10ULL * 1000000000ULL) /* to send a request */
 #define CONTROL_OUTPUT_MAX  (4 << 20)		    /* queued for a client that does not read */
-#define CONTROL_DROP_NS	    (1000000000ULL)	    /* a dropped stream's last line, to be read */
+#define CONTROL_DROP_NS	    (5000000000ULL)	    /* a dropped stream's last line, to be read */
 #define CONTROL_STREAM_SNDBUF (32 << 10)	    /* a stream's kernel buffer (doubled by it) */
 
 struct control;

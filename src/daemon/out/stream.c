@@ -118,6 +118,8 @@ void stream_subscribe(struct daemon *d, struct control_client *c, const cJSON *n
 	f = filter_of(d, c, names);
 	if (!f)
 		return;
+	log_info("msg=\"event stream opened\" services=%zu streams=%zu", f->n,
+		 control_waiting_on(d->control, STREAM_TAG) + 1);
 	control_stream(c, STREAM_TAG, f, free);
 	hello = line_new("subscribed", NULL, now_mono_ns(), now_real_ns());
 	cJSON_AddItemToObject(hello, "services",
