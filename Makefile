@@ -73,7 +73,7 @@ DEB_PKGS := make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
 	    postgresql postgresql-client mariadb-server mariadb-client openssh-server \
 	    php8.2-fpm gunicorn libfcgi-bin haproxy \
 	    qemu-system-x86 busybox-static liburing-dev kmod \
-	    scdoc man-db groff-base dpkg-dev debhelper fakeroot
+	    scdoc man-db groff-base dpkg-dev debhelper fakeroot chromium
 
 # Sources by layer (docs/architecture.md): each folder may use only the ones above it.
 BASE_SRCS   := log clock util sock_types strbuf duration argv loop safe_path

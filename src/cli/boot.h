@@ -18,8 +18,8 @@
 #define BOOT_DETAIL_MAX 96
 
 struct boot_mark {
-	uint64_t at;	/* CLOCK_MONOTONIC ns */
-	char kind[16];	/* spawn, bound, listening, accepting, or a state */
+	uint64_t at;   /* CLOCK_MONOTONIC ns */
+	char kind[16]; /* spawn, bound, listening, accepting, or a state */
 	char detail[BOOT_DETAIL_MAX];
 };
 
@@ -28,7 +28,7 @@ struct boot_service {
 	char state[16]; /* now */
 	struct boot_mark *marks;
 	size_t n_marks;
-	double dropped; /* entries readyd no longer keeps */
+	double dropped;		     /* entries readyd no longer keeps */
 	char (*deps)[BOOT_NAME_MAX]; /* after and requires, once each */
 	size_t n_deps;
 	/* Its last start that reached running: spawn and running (ran false: none did). */

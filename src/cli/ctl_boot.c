@@ -131,8 +131,9 @@ void ctl_print_stream_event(FILE *out, const cJSON *ev)
 		fprintf(out, "spawned pid %.0f\n",
 			cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(ev, "pid")));
 	else if (strcmp(kind, "finding") == 0)
-		fprintf(out, "%s%s%s: %s\n", jstr(ev, "finding"), *jstr(ev, "listener") ? " on " : "",
-			jstr(ev, "listener"), jstr(ev, "detail"));
+		fprintf(out, "%s%s%s: %s\n", jstr(ev, "finding"),
+			*jstr(ev, "listener") ? " on " : "", jstr(ev, "listener"),
+			jstr(ev, "detail"));
 	else
 		fprintf(out, "%s\n", kind);
 }

@@ -44,9 +44,11 @@ static const struct phase *phase_of(const char *kind)
 /* UTF-8 length of the sequence at s, or 0 if it is not a valid one. */
 static size_t utf8_len(const unsigned char *s)
 {
-	size_t n = *s < 0x80 ? 1 : (*s & 0xe0) == 0xc0 ? 2 : (*s & 0xf0) == 0xe0 ? 3
-				: (*s & 0xf8) == 0xf0		  ? 4
-								  : 0;
+	size_t n = *s < 0x80		 ? 1
+		   : (*s & 0xe0) == 0xc0 ? 2
+		   : (*s & 0xf0) == 0xe0 ? 3
+		   : (*s & 0xf8) == 0xf0 ? 4
+					 : 0;
 
 	if (n == 2 && *s < 0xc2)
 		return 0; /* overlong */
@@ -152,12 +154,14 @@ static void marker(FILE *out, const struct scale *sc, const struct boot_mark *m,
 
 	if (failure)
 		fprintf(out,
-			"<path class=\"failure\" d=\"M%.1f %d l8 8 m0 -8 l-8 8\" stroke=\"#c62828\" "
+			"<path class=\"failure\" d=\"M%.1f %d l8 8 m0 -8 l-8 8\" "
+			"stroke=\"#c62828\" "
 			"stroke-width=\"2.5\" transform=\"translate(-4 -4)\"><title>failed: ",
 			x, cy);
 	else
 		fprintf(out,
-			"<circle class=\"restart\" cx=\"%.1f\" cy=\"%d\" r=\"4.5\" fill=\"#1e88e5\" "
+			"<circle class=\"restart\" cx=\"%.1f\" cy=\"%d\" r=\"4.5\" "
+			"fill=\"#1e88e5\" "
 			"stroke=\"#0d47a1\"><title>restart: ",
 			x, cy);
 	plot_xml_escape(out, m->detail);
@@ -196,7 +200,8 @@ static void row(FILE *out, const struct scale *sc, const struct boot *b, size_t 
 	fputs("<g class=\"row\" data-service=\"", out);
 	plot_xml_escape(out, s->name);
 	fputs("\">\n", out);
-	fprintf(out, "<text x=\"%d\" y=\"%d\" font-size=\"13\" text-anchor=\"end\" fill=\"#212121\">",
+	fprintf(out,
+		"<text x=\"%d\" y=\"%d\" font-size=\"13\" text-anchor=\"end\" fill=\"#212121\">",
 		NAME_W - 8, y + ROW_H / 2 + 4);
 	plot_xml_escape(out, s->name);
 	fputs("</text>\n", out);

@@ -40,7 +40,7 @@ struct ctl_opts {
 	bool stream;	    /* events: lines until readyd drops us or --timeout */
 	const char **names; /* events: the services to follow (none: all) */
 	int n_names;
-	uint64_t deadline;  /* CLOCK_MONOTONIC ns when --timeout passes for the whole command; 0 */
+	uint64_t deadline; /* CLOCK_MONOTONIC ns when --timeout passes for the whole command; 0 */
 };
 
 static const char *jstr(const cJSON *o, const char *key, const char *fallback)
@@ -273,7 +273,8 @@ static cJSON *build_request(const struct ctl_opts *o, const struct ctl_command *
 	if (c->waits && strcmp(c->name, "wait") != 0)
 		cJSON_AddBoolToObject(req, "wait", waiting);
 	if (o->stream && o->n_names)
-		cJSON_AddItemToObject(req, "services", cJSON_CreateStringArray(o->names, o->n_names));
+		cJSON_AddItemToObject(req, "services",
+				      cJSON_CreateStringArray(o->names, o->n_names));
 	return req;
 }
 
@@ -284,10 +285,13 @@ static cJSON *build_request(const struct ctl_opts *o, const struct ctl_command *
 static int ask(const struct ctl_opts *o, const struct ctl_command *c, const char *name,
 	       cJSON **reply, bool *stop)
 {
-	bool waiting = (c->waits && !o->no_wait) || o->stream;
-	cJSON *req = build_request(o, c, name, waiting);
+	bool waiting = c->waits && !o->no_wait;
 	char why[SAFE_PATH_WHY_MAX];
+	cJSON *req;
 	int err;
+
+	waiting = waiting || o->stream; /* a stream lasts until --timeout, not 30 s */
+	req = build_request(o, c, name, waiting);
 
 	*reply = NULL;
 	err = request(o, c, req, waiting, reply, why, sizeof(why));
@@ -509,8 +513,8 @@ int main(int argc, char **argv)
 	if (ctl_boot_command(pos[0])) {
 		bool chain = strcmp(pos[0], "critical-chain") == 0;
 		if (n - 1 != (chain ? 1 : 0)) {
-			fprintf(stderr, "readyctl: %s takes %s; readyctl help %s says more\n", pos[0],
-				chain ? "one service name" : "no service name", pos[0]);
+			fprintf(stderr, "readyctl: %s takes %s; readyctl help %s says more\n",
+				pos[0], chain ? "one service name" : "no service name", pos[0]);
 			return CTL_EXIT_USAGE;
 		}
 		return run_boot(&o, pos[0], chain ? pos[1] : NULL);

@@ -33,7 +33,7 @@ struct control_client {
 	bool dead;	  /* closed: every call is a no-op until free_job runs */
 	const void *wait; /* waiting on this tag */
 	int wait_kind;
-	void *stream;	  /* a stream's (control_stream): freed with the client */
+	void *stream; /* a stream's (control_stream): freed with the client */
 	void (*stream_free)(void *data);
 	struct loop_job free_job;
 };

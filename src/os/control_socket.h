@@ -19,11 +19,11 @@
 #define CONTROL_REQUEST_MAX 4096 /* bytes, newline included */
 #define CONTROL_CLIENTS_MAX 64
 /* Clients waiting at once (wait, start, stop, restart): the other 16 slots stay for the rest. */
-#define CONTROL_WAITERS_MAX 48
-#define CONTROL_IDLE_NS	    (10ULL * 1000000000ULL) /* to send a request */
-#define CONTROL_OUTPUT_MAX  (4 << 20)		    /* queued for a client that does not read */
-#define CONTROL_DROP_NS	    (5000000000ULL)	    /* a dropped stream's last line, to be read */
-#define CONTROL_STREAM_SNDBUF (32 << 10)	    /* a stream's kernel buffer (doubled by it) */
+#define CONTROL_WAITERS_MAX   48
+#define CONTROL_IDLE_NS	      (10ULL * 1000000000ULL) /* to send a request */
+#define CONTROL_OUTPUT_MAX    (4 << 20)		      /* queued for a client that does not read */
+#define CONTROL_DROP_NS	      (5000000000ULL)	      /* a dropped stream's last line, to be read */
+#define CONTROL_STREAM_SNDBUF (32 << 10)	      /* a stream's kernel buffer (doubled by it) */
 
 struct control;
 struct control_client;

@@ -63,8 +63,8 @@ static struct stream_filter *filter_of(struct daemon *d, struct control_client *
 	}
 	cJSON_ArrayForEach(v, names)
 	{
-		struct unit *u = cJSON_IsString(v) ? daemon_unit_named(d, v->valuestring, false)
-						   : NULL;
+		struct unit *u =
+			cJSON_IsString(v) ? daemon_unit_named(d, v->valuestring, false) : NULL;
 		if (!u) {
 			snprintf(msg, sizeof(msg), "no service named \"%.64s\"",
 				 cJSON_IsString(v) ? v->valuestring : "");
@@ -206,7 +206,8 @@ static void observe(struct unit *u, const struct unit_news *n)
 	if (a && a->queue_changed && a->listener)
 		finding(&b, mono, real, a->listener->stall[0] ? "accept_queue" : "accept_queue_ok",
 			a->listener->label,
-			a->listener->stall[0] ? a->listener->stall : "its accept queue moves again");
+			a->listener->stall[0] ? a->listener->stall
+					      : "its accept queue moves again");
 	if (a && a->mismatch)
 		finding(&b, mono, real, "ready_mismatch", NULL,
 			"it said READY=1 while a declared listener is not accepting");

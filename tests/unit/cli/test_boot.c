@@ -9,8 +9,8 @@
 
 #include "cli/boot.h"
 
-#define S(x) ((unsigned long long)(x) * 1000000000ULL)
-#define MS(x) ((unsigned long long)(x) * 1000000ULL)
+#define S(x)  ((unsigned long long)(x)*1000000000ULL)
+#define MS(x) ((unsigned long long)(x)*1000000ULL)
 
 /* A service spawned at `spawn` ms and running at `run` ms (0: never) after readyd's start (1 s). */
 static void service(char *buf, size_t size, const char *name, unsigned spawn, unsigned run)
@@ -21,12 +21,13 @@ static void service(char *buf, size_t size, const char *name, unsigned spawn, un
 		 "%s{\"name\":\"%s\",\"state\":\"%s\",\"dropped\":0,\"entries\":["
 		 "{\"mono_ns\":%llu,\"kind\":\"starting\",\"detail\":\"started at boot\"},"
 		 "{\"mono_ns\":%llu,\"kind\":\"spawn\",\"detail\":\"pid 1\"}",
-		 buf[len - 1] == '[' ? "" : ",", name, run ? "running" : "failed", S(1) + MS(spawn) - 1,
-		 S(1) + MS(spawn));
+		 buf[len - 1] == '[' ? "" : ",", name, run ? "running" : "failed",
+		 S(1) + MS(spawn) - 1, S(1) + MS(spawn));
 	len = strlen(buf);
 	if (run)
 		snprintf(buf + len, size - len,
-			 ",{\"mono_ns\":%llu,\"kind\":\"accepting\",\"detail\":\"tcp:127.0.0.1:80\"},"
+			 ",{\"mono_ns\":%llu,\"kind\":\"accepting\",\"detail\":\"tcp:127.0.0.1:"
+			 "80\"},"
 			 "{\"mono_ns\":%llu,\"kind\":\"running\",\"detail\":\"accepting\"}]}",
 			 S(1) + MS(run), S(1) + MS(run));
 	else

@@ -40,25 +40,33 @@ static char *escaped(const char *s)
 	return text;
 }
 
-#define MS(x) ((uint64_t)(x) * 1000000ULL)
+#define MS(x) ((uint64_t)(x)*1000000ULL)
 
 static void rows_phases_and_markers(void **state)
 {
 	struct boot_mark web[] = {
-		{ MS(100), "starting", "started at boot" }, { MS(110), "spawn", "pid 10" },
-		{ MS(150), "bound", "tcp:127.0.0.1:80" },   { MS(151), "listening", "tcp:127.0.0.1:80" },
-		{ MS(152), "accepting", "tcp:127.0.0.1:80" }, { MS(152), "running", "accepting" },
+		{ MS(100), "starting", "started at boot" },
+		{ MS(110), "spawn", "pid 10" },
+		{ MS(150), "bound", "tcp:127.0.0.1:80" },
+		{ MS(151), "listening", "tcp:127.0.0.1:80" },
+		{ MS(152), "accepting", "tcp:127.0.0.1:80" },
+		{ MS(152), "running", "accepting" },
 		{ MS(900), "closed", "tcp:127.0.0.1:80" }, /* a level while running: no new phase */
 	};
 	struct boot_mark flaky[] = {
-		{ MS(100), "starting", "" },	  { MS(105), "spawn", "pid 11" },
-		{ MS(300), "failed", "exit 3" },  { MS(450), "starting", "restart" },
-		{ MS(455), "spawn", "pid 12" },	  { MS(600), "failed", "exit <3> & \"gave up\"" },
+		{ MS(100), "starting", "" },	    { MS(105), "spawn", "pid 11" },
+		{ MS(300), "failed", "exit 3" },    { MS(450), "starting", "restart" },
+		{ MS(455), "spawn", "pid 12" },	    { MS(600), "failed", "exit <3> & \"gave up\"" },
 		{ MS(700), "stopped", "operator" },
 	};
 	struct boot_service svcs[] = {
-		{ .name = "web", .state = "running", .marks = web, .n_marks = 7, .ran = true,
-		  .spawn_at = MS(110), .running_at = MS(152) },
+		{ .name = "web",
+		  .state = "running",
+		  .marks = web,
+		  .n_marks = 7,
+		  .ran = true,
+		  .spawn_at = MS(110),
+		  .running_at = MS(152) },
 		{ .name = "a<b>&\"c'", .state = "stopped", .marks = flaky, .n_marks = 7 },
 	};
 	struct boot b = { .start = 0, .end = MS(1000), .svcs = svcs, .n = 2 };
@@ -107,7 +115,9 @@ static void xml_escape_replaces_what_xml_cannot_hold(void **state)
 	assert_string_equal(s, "caf\xc3\xa9 \xe2\x9c\x93 ok"); /* UTF-8 kept */
 	free(s);
 	s = escaped("bad\xff\xc3(\x01\x1b[0m\tend");
-	assert_string_equal(s, "bad??" "(??" "[0m\tend");
+	assert_string_equal(s, "bad??"
+			       "(??"
+			       "[0m\tend");
 	free(s);
 	s = escaped("\xc0\xaf"); /* overlong '/' */
 	assert_string_equal(s, "??");
