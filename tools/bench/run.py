@@ -11,6 +11,7 @@
   run.py handover [--services N] [--reps N]
   run.py scale [--sizes 100,256] [--idle-seconds S]   (--sizes 100,1000,10000: the full run)
   run.py oneshot [--reps N]   readyd wait on a ready tree
+  run.py events [--seconds S] [--reps N]   the event stream: delay to a reader, cost to the loop
   run.py alerts [--fault-minutes M]   alert firing times in a real Prometheus (~11 min)
 """
 import argparse
@@ -20,6 +21,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import alerts  # noqa: E402
+import events  # noqa: E402
 import latency  # noqa: E402
 import oneshot  # noqa: E402
 import overhead  # noqa: E402
@@ -32,7 +34,7 @@ import serving  # noqa: E402
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", nargs="?", choices=["all", "latency", "overhead", "probes", "scans", "serving", "handover", "scale", "oneshot", "alerts"], default="all")
+    ap.add_argument("what", nargs="?", choices=["all", "latency", "overhead", "probes", "scans", "serving", "handover", "scale", "oneshot", "events", "alerts"], default="all")
     ap.add_argument("--mode", default="tracepoint", help="readyd --mode (default tracepoint)")
     ap.add_argument("--starts", type=int, default=200, help="latency: service starts to sample")
     ap.add_argument("--burst", type=int, default=20, help="latency: services started at once")
@@ -86,6 +88,8 @@ def main():
         scale.run(args)
     if args.what in ("all", "oneshot"):
         oneshot.run(args)
+    if args.what in ("all", "events"):
+        events.run(args)
     if args.what in ("all", "alerts"):
         alerts.run(args)
     return 0
