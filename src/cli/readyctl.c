@@ -95,6 +95,8 @@ static void print_reply(const struct ctl_opts *o, const struct ctl_command *c, c
 		ctl_print_status(stdout, reply);
 	} else if (strcmp(c->name, "sockets") == 0) {
 		ctl_print_sockets(stdout, reply);
+	} else if (strcmp(c->name, "events") == 0) {
+		fprintf(stderr, "readyctl: the stream ended: %s\n", jstr(reply, "end", "?"));
 	} else if (strcmp(c->name, "timeline") == 0) {
 		ctl_boot_print(stdout, "timeline", NULL, reply, NULL);
 	} else if (strcmp(c->name, "exit") == 0) {

@@ -470,6 +470,7 @@ int daemon_run(struct daemon *d)
 
 	daemon_start(d);
 	rc = loop_run(d->loop);
+	stream_end(d, "readyd exits");
 	export_now(d); /* the final state, after every service stopped */
 	export_flush(d);
 	return rc;

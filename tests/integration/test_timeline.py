@@ -2,6 +2,7 @@
 """The event stream (`readyctl events`) and the boot seen afterwards (`readyctl plot`,
 `blame`, `critical-chain`): real services under readyd, real readers of the stream, and the
 SVG drawn by Debian's chromium, headless."""
+import grp
 import json
 import os
 import queue
@@ -178,6 +179,11 @@ class TimelineTests(ReadydCase):
         rc, _, err = self.ctl("events", "nope", timeout=10)
         self.assertEqual(rc, 4, err)
         self.assertIn('no service named "nope"', err)
+        # readyd exits: the stream's last line says so, and readyctl exits 0.
+        self.assertEqual(self.stop_readyd(), 0)
+        last = self.json_events(stream, lambda e: "end" in e, 10)[-1][0]
+        self.assertEqual(last["end"], "readyd exits")
+        self.assertEqual(stream.p.wait(timeout=10), 0)
 
     def test_a_reader_that_stops_is_dropped_and_the_loop_keeps_answering(self):
         self.start_readyd(self.service(
@@ -229,6 +235,21 @@ class TimelineTests(ReadydCase):
         self.assertIn("too many event streams (16)", err)
         rc, _, err = self.ctl("list", timeout=10)
         self.assertEqual(rc, 0, err)
+
+    def test_a_member_of_control_group_may_stream_and_plot(self):
+        group = grp.getgrnam("adm")
+        self.start_readyd(self.http("web", free_port()),
+                          readyd_extra="control_group = %s\n" % group.gr_name)
+        self.wait_state("web", "running", timeout=20)
+        member = dict(user="nobody", group="nogroup", extra_groups=[group.gr_gid],
+                      capture_output=True, text=True, timeout=30)
+        p = subprocess.run([READYCTL, "--control", self.control, "--json", "events",
+                            "--timeout", "1s"], **member)
+        self.assertEqual(p.returncode, 124, p.stderr)  # read-only: allowed, until --timeout
+        self.assertEqual(json.loads(p.stdout.splitlines()[0])["event"], "subscribed")
+        p = subprocess.run([READYCTL, "--control", self.control, "plot"], **member)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        ET.fromstring(p.stdout)
 
     # ---- the boot, afterwards ----
 

@@ -224,6 +224,28 @@ static void observe(struct unit *u, const struct unit_news *n)
 		free(b.lines[i]);
 }
 
+struct end {
+	struct daemon *d;
+	const char *why;
+};
+
+static void end_one(struct control_client *c, void *arg)
+{
+	const struct end *e = arg;
+	cJSON *obj = json_reply_new(e->d);
+
+	cJSON_AddStringToObject(obj, "end", e->why);
+	json_reply(c, obj);
+}
+
+void stream_end(struct daemon *d, const char *why)
+{
+	struct end e = { .d = d, .why = why };
+
+	if (d->control)
+		control_wake(d->control, STREAM_TAG, end_one, &e);
+}
+
 const struct unit_module stream_module = {
 	.name = "stream",
 	.observe = observe,

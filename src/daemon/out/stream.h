@@ -27,5 +27,7 @@ extern const struct unit_module stream_module;
  * or too many stream already; else a first {"event": "subscribed"} line.
  */
 void stream_subscribe(struct daemon *d, struct control_client *c, const cJSON *names);
+/* readyd exits: every stream's last line, {"ok": true, "end": why} (best effort). */
+void stream_end(struct daemon *d, const char *why);
 
 #endif
