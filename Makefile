@@ -74,12 +74,12 @@ DEB_PKGS := make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
 	    php8.2-fpm gunicorn libfcgi-bin haproxy \
 	    qemu-system-x86 busybox-static liburing-dev kmod \
 	    scdoc man-db groff-base dpkg-dev debhelper fakeroot \
-	    libnghttp2-dev python3-grpcio
+	    libnghttp2-dev python3-grpcio chromium
 
 # Sources by layer (docs/architecture.md): each folder may use only the ones above it.
 BASE_SRCS   := log clock util sock_types strbuf duration argv loop safe_path
 CONFIG_SRCS := config config_file config_check config_env_check config_life config_keys config_keys_readyd config_deps config_systemd listen_spec probe_spec backoff
-MODEL_SRCS  := deps machine machine_inputs machine_common service_sockets service_query service_describe findings listener health accept_queue metrics notify_msg manager_msg agent_reply grpc_msg
+MODEL_SRCS  := deps machine machine_inputs machine_common service_sockets service_query service_describe findings listener health accept_queue metrics notify_msg manager_msg agent_reply grpc_msg timeline
 OS_SRCS     := tracer tracer_event closer bpf_holder sockets sock_diag sock_scan proc_parse cgroup \
 	       vm_clone \
 	       supervisor probe probe_wire journal textfile control_socket \
@@ -88,8 +88,8 @@ DAEMON_SRCS := daemon unit deps procs spawn membership reaper output sock_table 
 	       ctl_request oneshot snapshot resume handover handover_save handover_exec \
 	       readyd
 IN_SRCS     := events scan scan_queue unix_close notify markers fdready probes watch prespawn
-OUT_SRCS    := export waiters sockets oneshot_exit manager agent grpc
-CLI_SRCS    := readyctl ctl_client ctl_format ctl_deps ctl_exit ctl_help
+OUT_SRCS    := export waiters sockets oneshot_exit manager agent grpc timeline stream
+CLI_SRCS    := readyctl ctl_client ctl_format ctl_deps ctl_exit ctl_help boot plot_svg ctl_boot
 
 READYD_SRCS := $(BASE_SRCS:%=base/%) $(CONFIG_SRCS:%=config/%) $(MODEL_SRCS:%=model/%) \
 	       $(OS_SRCS:%=os/%) $(DAEMON_SRCS:%=daemon/%) $(IN_SRCS:%=daemon/in/%) \

@@ -30,6 +30,8 @@ enum ctl_service_arg { CTL_NO_SERVICE, CTL_SERVICE, CTL_OPTIONAL_SERVICE };
 	X(reload, CTL_NO_SERVICE, true, false)                                                     \
 	X(sockets, CTL_OPTIONAL_SERVICE, false, false)                                             \
 	X(deps, CTL_SERVICE, false, false)                                                         \
+	X(events, CTL_NO_SERVICE, false, false)                                                    \
+	X(timeline, CTL_NO_SERVICE, false, false)                                                  \
 	X(reexec, CTL_NO_SERVICE, true, false)                                                     \
 	X(exit, CTL_NO_SERVICE, true, false)
 

@@ -23,6 +23,12 @@ static const char usage[] =
 	"                              or port); --all adds every listening socket of the node\n"
 	"  deps NAME                   what it waits for (after, requires) and what waits\n"
 	"                              for it, recursively, with their states\n"
+	"  events [NAME...]            every transition, listener level, spawn and finding,\n"
+	"                              one line each as it happens (--json: readyd's JSON)\n"
+	"  timeline                    each service's timeline since readyd started\n"
+	"  plot                        that timeline as an SVG (readyctl plot > boot.svg)\n"
+	"  blame                       services by spawn -> running time, slowest first\n"
+	"  critical-chain NAME         the dependencies that decided when NAME ran\n"
 	"  reexec [--binary PATH]      exec readyd anew (an upgraded binary: PATH, or the\n"
 	"                              one it runs); services keep running; waits until\n"
 	"                              the new one answers (0) or --timeout (124)\n"
@@ -88,6 +94,30 @@ static const struct {
 	  "readyctl deps NAME\n"
 	  "  The start order around NAME: what it waits for (after =, requires =),\n"
 	  "  recursively, each with its state and cause; then what waits for it. Exit 0.\n" },
+	{ "events",
+	  "readyctl events [NAME...] [--json] [--timeout DUR]\n"
+	  "  Follow what happens, as it happens: each transition (from, to, cause), listener\n"
+	  "  level (bound, listening, accepting, closed), spawn and finding (accept queue,\n"
+	  "  ready mismatch) of every service, or only the NAMEs. One line each, with the time;\n"
+	  "  --json prints readyd's objects, one a line. Runs until interrupted or --timeout\n"
+	  "  (124); a reader that falls 64 KiB behind is dropped with a line saying so (1).\n" },
+	{ "timeline",
+	  "readyctl timeline [--json]\n"
+	  "  Each service's timeline since readyd started: spawns, listener levels and\n"
+	  "  transitions, seconds after readyd's start (the first boot's entries are kept,\n"
+	  "  then the latest 48).\n" },
+	{ "plot",
+	  "readyctl plot > boot.svg\n"
+	  "  The timeline as an SVG (like systemd-analyze plot): a row per service, its bar\n"
+	  "  from spawn to running coloured by phase, restarts and failures marked.\n" },
+	{ "blame", "readyctl blame\n"
+		   "  Services by the time from their last spawn to running, slowest first; then\n"
+		   "  those never running.\n" },
+	{ "critical-chain",
+	  "readyctl critical-chain NAME\n"
+	  "  The chain of dependencies (after =, requires =) that decided when NAME became\n"
+	  "  running: each the one that ran last before the next spawned, with when it ran\n"
+	  "  (@, since readyd started) and how long its start took (+). Exit 4: no NAME.\n" },
 	{ "reexec",
 	  "readyctl reexec [--binary PATH] [--timeout DUR]\n"
 	  "  Exec readyd anew (an upgrade) with every service left running; returns once\n"

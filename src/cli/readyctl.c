@@ -15,6 +15,7 @@
 
 #include "readyd_control.h"
 
+#include "cli/ctl_boot.h"
 #include "cli/ctl_client.h"
 #include "cli/ctl_exit.h"
 #include "cli/ctl_format.h"
@@ -36,7 +37,10 @@ struct ctl_opts {
 	const char *binary; /* reexec --binary */
 	bool keep_services; /* exit --keep-services */
 	int timeout_ms;	    /* -1: forever */
-	uint64_t deadline;  /* CLOCK_MONOTONIC ns when --timeout passes for the whole command; 0 */
+	bool stream;	    /* events: lines until readyd drops us or --timeout */
+	const char **names; /* events: the services to follow (none: all) */
+	int n_names;
+	uint64_t deadline; /* CLOCK_MONOTONIC ns when --timeout passes for the whole command; 0 */
 };
 
 static const char *jstr(const cJSON *o, const char *key, const char *fallback)
@@ -55,6 +59,8 @@ static void print_event(const cJSON *ev, void *ctx)
 		text = cJSON_PrintUnformatted(ev);
 		puts(text ? text : "null");
 		free(text);
+	} else if (o->stream) {
+		ctl_print_stream_event(stdout, ev);
 	} else {
 		printf("%s: %s -> %s (%s)\n", jstr(ev, "service", "?"), jstr(ev, "from", "?"),
 		       jstr(ev, "to", "?"), jstr(ev, "cause", ""));
@@ -91,6 +97,10 @@ static void print_reply(const struct ctl_opts *o, const struct ctl_command *c, c
 		ctl_print_sockets(stdout, reply);
 	} else if (strcmp(c->name, "deps") == 0) {
 		ctl_print_deps(stdout, reply);
+	} else if (strcmp(c->name, "events") == 0) {
+		fprintf(stderr, "readyctl: the stream ended: %s\n", jstr(reply, "end", "?"));
+	} else if (strcmp(c->name, "timeline") == 0) {
+		ctl_boot_print(stdout, "timeline", NULL, reply, NULL);
 	} else if (strcmp(c->name, "exit") == 0) {
 		puts(o->keep_services ? "readyd exits; every service keeps running"
 				      : "readyd stops every service, then exits");
@@ -266,19 +276,29 @@ static cJSON *build_request(const struct ctl_opts *o, const struct ctl_command *
 		cJSON_AddTrueToObject(req, "keep_services");
 	if (c->waits && strcmp(c->name, "wait") != 0)
 		cJSON_AddBoolToObject(req, "wait", waiting);
+	if (o->stream && o->n_names)
+		cJSON_AddItemToObject(req, "services",
+				      cJSON_CreateStringArray(o->names, o->n_names));
 	return req;
 }
 
-/* One command for one name (or none). *stop: the next names would fare no better. */
-static int run_one(const struct ctl_opts *o, const struct ctl_command *c, const char *name,
-		   bool *stop)
+/*
+ * Ask readyd: 0 with *reply, or the exit code with why said (*reply NULL).
+ * *stop: the next names would fare no better.
+ */
+static int ask(const struct ctl_opts *o, const struct ctl_command *c, const char *name,
+	       cJSON **reply, bool *stop)
 {
 	bool waiting = c->waits && !o->no_wait;
-	cJSON *req = build_request(o, c, name, waiting), *reply = NULL;
 	char why[SAFE_PATH_WHY_MAX];
-	int err, rc;
+	cJSON *req;
+	int err;
 
-	err = request(o, c, req, waiting, &reply, why, sizeof(why));
+	waiting = waiting || o->stream; /* a stream lasts until --timeout, not 30 s */
+	req = build_request(o, c, name, waiting);
+
+	*reply = NULL;
+	err = request(o, c, req, waiting, reply, why, sizeof(why));
 	cJSON_Delete(req);
 	if (err == -ETIMEDOUT && waiting) {
 		fprintf(stderr, "readyctl: %s: timed out waiting\n", name ? name : c->name);
@@ -303,8 +323,20 @@ static int run_one(const struct ctl_opts *o, const struct ctl_command *c, const 
 	}
 	if (err)
 		return say_unreachable(o, err);
-	if (o->json) { /* the reply as it came, errors included */
-		char *text = cJSON_Print(reply);
+	return 0;
+}
+
+/* One command for one name (or none). *stop: the next names would fare no better. */
+static int run_one(const struct ctl_opts *o, const struct ctl_command *c, const char *name,
+		   bool *stop)
+{
+	cJSON *reply;
+	int rc = ask(o, c, name, &reply, stop);
+
+	if (rc)
+		return rc;
+	if (o->json) { /* the reply as it came, errors included; a stream's is one line too */
+		char *text = o->stream ? cJSON_PrintUnformatted(reply) : cJSON_Print(reply);
 		puts(text ? text : "null");
 		free(text);
 	}
@@ -316,6 +348,31 @@ static int run_one(const struct ctl_opts *o, const struct ctl_command *c, const 
 	else
 		print_reply(o, c, reply, name);
 	cJSON_Delete(reply);
+	fflush(stdout);
+	return rc;
+}
+
+/* plot, blame, critical-chain NAME: from the timeline and (for dependencies) list. */
+static int run_boot(const struct ctl_opts *o, const char *cmd, const char *name)
+{
+	cJSON *timeline = NULL, *list = NULL;
+	bool stop = false;
+	int rc = ask(o, ctl_command(CTL_timeline), NULL, &timeline, &stop);
+
+	if (!rc && !cJSON_GetObjectItemCaseSensitive(timeline, "error"))
+		rc = ask(o, ctl_command(CTL_list), NULL, &list, &stop);
+	if (!rc && cJSON_GetObjectItemCaseSensitive(timeline, "error")) {
+		print_error(timeline);
+		rc = ctl_exit_of_reply("timeline", timeline);
+	} else if (!rc && o->json) {
+		char *text = cJSON_Print(timeline);
+		puts(text ? text : "null");
+		free(text);
+	} else if (!rc) {
+		rc = ctl_boot_print(stdout, cmd, name, timeline, list);
+	}
+	cJSON_Delete(timeline);
+	cJSON_Delete(list);
 	fflush(stdout);
 	return rc;
 }
@@ -455,7 +512,25 @@ int main(int argc, char **argv)
 		ctl_usage(stderr);
 		return CTL_EXIT_USAGE;
 	}
+	if (o.timeout_ms >= 0)
+		o.deadline = now_mono_ns() + (uint64_t)o.timeout_ms * NSEC_PER_MSEC;
+	if (ctl_boot_command(pos[0])) {
+		bool chain = strcmp(pos[0], "critical-chain") == 0;
+		if (n - 1 != (chain ? 1 : 0)) {
+			fprintf(stderr, "readyctl: %s takes %s; readyctl help %s says more\n",
+				pos[0], chain ? "one service name" : "no service name", pos[0]);
+			return CTL_EXIT_USAGE;
+		}
+		return run_boot(&o, pos[0], chain ? pos[1] : NULL);
+	}
 	c = ctl_command(ctl_command_find(pos[0]));
+	if (c && strcmp(c->name, "events") == 0) {
+		bool stop = false;
+		o.stream = true;
+		o.names = pos + 1;
+		o.n_names = n - 1;
+		return run_one(&o, c, NULL, &stop);
+	}
 	if (!c) {
 		fprintf(stderr, "readyctl: unknown command \"%s\"; readyctl help lists them\n",
 			pos[0]);
@@ -469,7 +544,5 @@ int main(int argc, char **argv)
 			c->name);
 		return CTL_EXIT_USAGE;
 	}
-	if (o.timeout_ms >= 0)
-		o.deadline = now_mono_ns() + (uint64_t)o.timeout_ms * NSEC_PER_MSEC;
 	return run(&o, c, pos + 1, n - 1);
 }

@@ -16,6 +16,8 @@
 #include "daemon/handover.h"
 #include "daemon/json.h"
 #include "daemon/out/sockets.h"
+#include "daemon/out/stream.h"
+#include "daemon/out/timeline.h"
 #include "daemon/out/waiters.h"
 #include "daemon/reload.h"
 #include "daemon/unit.h"
@@ -219,6 +221,22 @@ static void do_sockets(struct request *r)
 	json_reply(r->c, obj);
 }
 
+/* events [NAME...]: a stream of what happens, until the client goes (out/stream.c). */
+static void do_events(struct request *r)
+{
+	stream_subscribe(r->d, r->c, r->req->services);
+}
+
+/* timeline: every service's since readyd started (out/timeline.c). */
+static void do_timeline(struct request *r)
+{
+	cJSON *obj = json_reply_new(r->d), *body = timeline_report(r->d);
+
+	cJSON_AddItemToObject(obj, "services", cJSON_DetachItemFromObject(body, "services"));
+	cJSON_Delete(body);
+	json_reply(r->c, obj);
+}
+
 /* The handler of each command of include/readyd_control.h. */
 /*
  * The part of the graph NAME is in: what it waits for, recursively, and what
@@ -269,10 +287,11 @@ static void do_deps(struct request *r)
 }
 
 static void (*const handlers[CTL_COMMAND_COUNT])(struct request *r) = {
-	[CTL_list] = do_list,	  [CTL_status] = do_status, [CTL_wait] = do_wait,
-	[CTL_start] = do_start,	  [CTL_stop] = do_stop,	    [CTL_restart] = do_restart,
-	[CTL_reset] = do_reset,	  [CTL_reload] = do_reload, [CTL_sockets] = do_sockets,
-	[CTL_reexec] = do_reexec, [CTL_exit] = do_exit,	    [CTL_deps] = do_deps,
+	[CTL_list] = do_list,	      [CTL_status] = do_status, [CTL_wait] = do_wait,
+	[CTL_start] = do_start,	      [CTL_stop] = do_stop,	[CTL_restart] = do_restart,
+	[CTL_reset] = do_reset,	      [CTL_reload] = do_reload, [CTL_sockets] = do_sockets,
+	[CTL_reexec] = do_reexec,     [CTL_exit] = do_exit,	[CTL_deps] = do_deps,
+	[CTL_events] = do_events,     [CTL_timeline] = do_timeline,
 };
 
 /* ---- authorization ---- */

@@ -26,6 +26,7 @@ void ctl_request_parse(const char *line, struct ctl_request *r)
 	r->binary = string_item(r->json, "binary");
 	r->keep_services = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r->json, "keep_services"));
 	r->all = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r->json, "all"));
+	r->services = cJSON_GetObjectItemCaseSensitive(r->json, "services");
 }
 
 void ctl_request_free(struct ctl_request *r)

@@ -22,6 +22,7 @@ struct ctl_request {
 	const char *binary;	/* reexec --binary PATH: "binary" when it is a string */
 	bool keep_services;	/* exit --keep-services: "keep_services" is true */
 	bool all;		/* sockets --all: "all" is true */
+	const struct cJSON *services; /* events NAME...: "services" as it came (any type) */
 };
 
 /*

@@ -34,6 +34,8 @@
 #include "daemon/out/grpc.h"
 #include "daemon/out/manager.h"
 #include "daemon/out/oneshot_exit.h"
+#include "daemon/out/stream.h"
+#include "daemon/out/timeline.h"
 #include "daemon/out/waiters.h"
 #include "daemon/reload.h"
 #include "daemon/sock_table.h"
@@ -94,6 +96,8 @@ static const struct unit_module *const modules[] = {
 	&oneshot_exit_module, /* out: readyd exec / wait */
 	&manager_module,      /* out: STATUS= to readyd's own service manager */
 	&grpc_module,	      /* out: gRPC Watch streams, told in the transition's iteration */
+	&timeline_module,     /* out: each service's timeline (readyctl plot, blame) */
+	&stream_module,	      /* out: the event stream (readyctl events) */
 	&handover_module,     /* out: what a next readyd needs to take them back */
 	&shutdown_module,     /* last: exit once nothing runs */
 };
@@ -469,6 +473,7 @@ int daemon_run(struct daemon *d)
 
 	daemon_start(d);
 	rc = loop_run(d->loop);
+	stream_end(d, "readyd exits");
 	export_now(d); /* the final state, after every service stopped */
 	export_flush(d);
 	return rc;

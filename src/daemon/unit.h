@@ -65,6 +65,7 @@ struct unit {
 	struct unit_marker *marker;   /* in/markers.c */
 	struct unit_fdready *fdready; /* in/fdready.c */
 	struct unit_output *output;   /* output.c: its last lines */
+	struct timeline *timeline;    /* out/timeline.c: since readyd started */
 };
 
 /* What happened to a unit, for the modules that follow it. */

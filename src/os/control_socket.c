@@ -33,6 +33,8 @@ struct control_client {
 	bool dead;	  /* closed: every call is a no-op until free_job runs */
 	const void *wait; /* waiting on this tag */
 	int wait_kind;
+	void *stream; /* a stream's (control_stream): freed with the client */
+	void (*stream_free)(void *data);
 	struct loop_job free_job;
 };
 
@@ -54,6 +56,8 @@ static void on_free_job(struct loop *loop, struct loop_job *job)
 	for (size_t i = 0; i < CONTROL_CLIENTS_MAX; i++)
 		if (ctl->clients[i] == c)
 			ctl->clients[i] = NULL;
+	if (c->stream_free)
+		c->stream_free(c->stream);
 	free(c->out);
 	free(c);
 }
@@ -132,6 +136,70 @@ void control_reply(struct control_client *c, const char *data)
 	c->wait = NULL;
 	if (client_queue(c, data))
 		client_flush(c);
+}
+
+/*
+ * The backlog goes, but not the rest of a line half sent (the client would
+ * read a broken line): it ends, then `last`, which closes the connection.
+ * A client that never reads again is closed by the idle timer, so a dropped
+ * stream holds its slot CONTROL_DROP_NS at most.
+ */
+static void client_drop(struct control_client *c, const char *last)
+{
+	char *nl = NULL;
+
+	if (c->out_done && c->out[c->out_done - 1] != '\n')
+		nl = memchr(c->out + c->out_done, '\n', c->out_len - c->out_done);
+	c->out_len = nl ? (size_t)(nl - c->out) + 1 : c->out_done;
+	control_reply(c, last);
+	if (!c->dead)
+		loop_timer_arm(c->ctl->loop, &c->idle, now_mono_ns() + CONTROL_DROP_NS);
+}
+
+bool control_send_bounded(struct control_client *c, const char *data, size_t limit,
+			  const char *last)
+{
+	if (c->dead || c->replied)
+		return false;
+	if (c->out_len - c->out_done + strlen(data) + 1 > limit) {
+		client_drop(c, last);
+		return false;
+	}
+	return control_send(c, data);
+}
+
+void control_stream(struct control_client *c, const void *tag, void *data,
+		    void (*free_fn)(void *data))
+{
+	int size = CONTROL_STREAM_SNDBUF;
+
+	if (c->dead) {
+		free_fn(data);
+		return;
+	}
+	c->stream = data;
+	c->stream_free = free_fn;
+	/*
+	 * A small kernel buffer: a reader that stops is noticed after
+	 * ~2 x CONTROL_STREAM_SNDBUF, not the node's default 200 KiB (best effort).
+	 */
+	if (setsockopt(c->src.fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size)) < 0)
+		log_debug("msg=\"SO_SNDBUF not set\" err=\"%s\"", strerror(errno));
+	control_wait(c, tag, 0);
+}
+
+void *control_stream_data(const struct control_client *c)
+{
+	return c->stream;
+}
+
+size_t control_waiting_on(const struct control *ctl, const void *tag)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < CONTROL_CLIENTS_MAX; i++)
+		n += ctl->clients[i] && !ctl->clients[i]->dead && ctl->clients[i]->wait == tag;
+	return n;
 }
 
 static size_t count_waiting(const struct control *ctl, const struct control_client *but)
@@ -224,8 +292,12 @@ static void on_idle(struct loop *loop, struct loop_timer *t)
 	struct control_client *c = t->data;
 
 	(void)loop;
-	log_warn("msg=\"control client dropped: no request within 10s\" peer_pid=%d",
-		 (int)c->peer.cred.pid);
+	if (c->replied)
+		log_warn("msg=\"control client closed: its last line unread\" peer_pid=%d",
+			 (int)c->peer.cred.pid);
+	else
+		log_warn("msg=\"control client dropped: no request within 10s\" peer_pid=%d",
+			 (int)c->peer.cred.pid);
 	client_free(c);
 }
 

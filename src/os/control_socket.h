@@ -19,9 +19,11 @@
 #define CONTROL_REQUEST_MAX 4096 /* bytes, newline included */
 #define CONTROL_CLIENTS_MAX 64
 /* Clients waiting at once (wait, start, stop, restart): the other 16 slots stay for the rest. */
-#define CONTROL_WAITERS_MAX 48
-#define CONTROL_IDLE_NS	    (10ULL * 1000000000ULL) /* to send a request */
-#define CONTROL_OUTPUT_MAX  (4 << 20)		    /* queued for a client that does not read */
+#define CONTROL_WAITERS_MAX   48
+#define CONTROL_IDLE_NS	      (10ULL * 1000000000ULL) /* to send a request */
+#define CONTROL_OUTPUT_MAX    (4 << 20)		      /* queued for a client that does not read */
+#define CONTROL_DROP_NS	      (5000000000ULL)	      /* a dropped stream's last line, to be read */
+#define CONTROL_STREAM_SNDBUF (32 << 10)	      /* a stream's kernel buffer (doubled by it) */
 
 struct control;
 struct control_client;
@@ -69,6 +71,21 @@ void control_wait(struct control_client *c, const void *tag, int kind);
  */
 bool control_may_wait(const struct control_client *c);
 int control_wait_kind(const struct control_client *c);
+/*
+ * A stream (readyctl events): c waits on `tag` for good, holding `data`,
+ * which free_fn frees with the client (at once if c is gone).
+ */
+void control_stream(struct control_client *c, const void *tag, void *data,
+		    void (*free_fn)(void *data));
+void *control_stream_data(const struct control_client *c);
+/* Clients waiting (or streaming) on tag. */
+size_t control_waiting_on(const struct control *ctl, const void *tag);
+/*
+ * control_send, unless more than `limit` bytes would wait for the client:
+ * then what waits is dropped, `last` is queued as its reply, and false.
+ */
+bool control_send_bounded(struct control_client *c, const char *data, size_t limit,
+			  const char *last);
 /* Call fn for every client waiting on `tag`; fn sends progress or replies. */
 void control_wake(struct control *ctl, const void *tag,
 		  void (*fn)(struct control_client *c, void *ctx), void *ctx);

@@ -17,6 +17,8 @@ struct control_client {
 	bool replied;
 	const void *wait;
 	int wait_kind;
+	void *stream;
+	void (*stream_free)(void *data);
 };
 
 struct control {
@@ -105,6 +107,41 @@ void control_wake(struct control *ctl, const void *tag,
 			fn(ctl->clients[i], ctx);
 }
 
+void control_stream(struct control_client *c, const void *tag, void *data,
+		    void (*free_fn)(void *data))
+{
+	c->stream = data;
+	c->stream_free = free_fn;
+	control_wait(c, tag, 0);
+}
+
+void *control_stream_data(const struct control_client *c)
+{
+	return c->stream;
+}
+
+size_t control_waiting_on(const struct control *ctl, const void *tag)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < CLIENTS_MAX; i++)
+		n += ctl->clients[i] && !ctl->clients[i]->replied && ctl->clients[i]->wait == tag;
+	return n;
+}
+
+/* The test is the reader that never reads: `limit` counts everything sent. */
+bool control_send_bounded(struct control_client *c, const char *data, size_t limit,
+			  const char *last)
+{
+	if (c->replied)
+		return false;
+	if (c->len + strlen(data) + 1 > limit) {
+		control_reply(c, last);
+		return false;
+	}
+	return control_send(c, data);
+}
+
 struct control_client *fake_control_request(const char *line, uid_t uid)
 {
 	struct control_client *c = calloc(1, sizeof(*c));
@@ -137,5 +174,7 @@ void fake_control_free(struct control_client *c)
 	for (size_t i = 0; the && i < CLIENTS_MAX; i++)
 		if (the->clients[i] == c)
 			the->clients[i] = NULL;
+	if (c->stream_free)
+		c->stream_free(c->stream);
 	free(c);
 }

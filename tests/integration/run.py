@@ -30,6 +30,7 @@ import test_reports  # noqa: E402
 import test_scrape  # noqa: E402
 import test_served  # noqa: E402
 import test_sockets  # noqa: E402
+import test_timeline  # noqa: E402
 import test_trees  # noqa: E402
 
 # Every attach mode readyd has; each one that loads here runs the core suite.
@@ -43,7 +44,8 @@ ONCE = [test_core.ControlTests, test_artifacts.ArtifactTests, test_health.ProbeT
         test_hostile.HostilePathTests, test_hostile.HostileNotifyTests,
         test_kernels.AutoModeTests, test_scrape.ScrapeTests, test_cli.CliTests,
         test_install.InstallTests, test_manager.ManagerNotifyTests, test_agent.AgentTests,
-        test_deps.DepsTests, test_grpc.GrpcTests]
+        test_deps.DepsTests, test_grpc.GrpcTests,
+        test_timeline.TimelineTests]
 PER_MODE = [test_core.CoreTests, test_sockets.RestartTests, test_durable.DurableTests,
             test_kernels.KernelReachTests, test_sockets.WrongPortTests]
 

@@ -13,6 +13,7 @@
   run.py oneshot [--reps N]   readyd wait on a ready tree
   run.py chain [--reps N]     redis -> app -> nginx: after = vs alone vs compose's 1 s checks
   run.py grpc [--grpc-services N] [--checks N] [--watch-reps N]   gRPC health Check and Watch
+  run.py events [--seconds S] [--reps N]   the event stream: delay to a reader, cost to the loop
   run.py alerts [--fault-minutes M]   alert firing times in a real Prometheus (~11 min)
 """
 import argparse
@@ -24,6 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import alerts  # noqa: E402
 import chain  # noqa: E402
 import grpc_health  # noqa: E402
+import events  # noqa: E402
 import latency  # noqa: E402
 import oneshot  # noqa: E402
 import overhead  # noqa: E402
@@ -36,7 +38,7 @@ import serving  # noqa: E402
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", nargs="?", choices=["all", "latency", "overhead", "probes", "scans", "serving", "handover", "scale", "oneshot", "chain", "grpc", "alerts"], default="all")
+    ap.add_argument("what", nargs="?", choices=["all", "latency", "overhead", "probes", "scans", "serving", "handover", "scale", "oneshot", "chain", "grpc", "events", "alerts"], default="all")
     ap.add_argument("--mode", default="tracepoint", help="readyd --mode (default tracepoint)")
     ap.add_argument("--starts", type=int, default=200, help="latency: service starts to sample")
     ap.add_argument("--burst", type=int, default=20, help="latency: services started at once")
@@ -97,6 +99,8 @@ def main():
         oneshot.run(args)
     if args.what in ("all", "grpc"):
         grpc_health.run(args)
+    if args.what in ("all", "events"):
+        events.run(args)
     if args.what in ("all", "alerts"):
         alerts.run(args)
     return 0

@@ -266,6 +266,55 @@ static void a_stranger_cannot_speak_for_the_service(void **state)
 	assert_int_equal(web(f)->svc.state, SVC_STARTING);
 }
 
+/* Each of needles in text, in that order. */
+static void in_order(const char *text, const char *const *needles, size_t n)
+{
+	const char *at = text;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *found = strstr(at, needles[i]);
+		if (!found)
+			fail_msg("\"%s\" not after what came before in:\n%s", needles[i], text);
+		at = found + strlen(needles[i]);
+	}
+}
+
+static void a_stream_and_the_timeline_see_the_boot_in_order(void **state)
+{
+	static const char *const stream[] = {
+		"{\"event\":\"subscribed\"",
+		"\"event\":\"transition\",\"service\":\"web\"",
+		"\"from\":\"stopped\",\"to\":\"starting\"",
+		"\"event\":\"spawn\"",
+		"\"level\":\"bound\"",
+		"\"level\":\"listening\"",
+		"\"level\":\"accepting\"",		    /* the level, then */
+		"\"from\":\"starting\",\"to\":\"running\"", /* the transition */
+	};
+	static const char *const timeline[] = { "\"kind\":\"starting\"",  "\"kind\":\"spawn\"",
+						"\"kind\":\"bound\"",	  "\"kind\":\"listening\"",
+						"\"kind\":\"accepting\"", "\"kind\":\"running\"" };
+	struct fixture *f = *state;
+	struct control_client *c, *bad, *t;
+
+	/* Read-only: any uid the socket lets in may stream. */
+	c = fake_control_request("{\"cmd\":\"events\"}", 1000);
+	assert_false(fake_control_answered(c));
+	bad = fake_control_request("{\"cmd\":\"events\",\"services\":[\"web\",\"nope\"]}", 0);
+	assert_true(fake_control_answered(bad));
+	assert_non_null(strstr(fake_control_output(bad), "no service named \\\"nope\\\""));
+	fake_control_free(bad);
+	running(f);
+	in_order(fake_control_output(c), stream, ARRAY_SIZE(stream));
+	assert_false(fake_control_answered(c)); /* a stream has no end of its own */
+	t = fake_control_request("{\"cmd\":\"timeline\"}", 1000);
+	assert_true(fake_control_answered(t));
+	in_order(fake_control_output(t), timeline, ARRAY_SIZE(timeline));
+	assert_non_null(strstr(fake_control_output(t), "\"started_mono_ns\""));
+	fake_control_free(t);
+	fake_control_free(c);
+}
+
 int main(void)
 {
 	log_init("readyd", getenv("READYD_TEST_VERBOSE") ? LOG_DEBUG : LOG_WARNING);
@@ -276,6 +325,7 @@ int main(void)
 		T(events_of_an_earlier_instance_do_not_count),
 		T(operators_are_root_and_see_every_transition),
 		T(a_stranger_cannot_speak_for_the_service),
+		T(a_stream_and_the_timeline_see_the_boot_in_order),
 	};
 	return cmocka_run_group_tests_name("daemon", tests, NULL, NULL);
 }
