@@ -361,9 +361,14 @@ void on_exit_stopping(struct svc *s, const struct svc_input *in, uint64_t now,
 
 	record_exit(s, in, now);
 	if (s->start_pending) { /* restart: straight from stopping to starting */
-		spawn(s, s->pending_restart,
-		      s->pending_restart ? "restarted by operator" : "started by operator", now,
-		      out);
+		/* A restart for a reason (a required service left running) keeps saying it. */
+		bool why = s->pending_restart && strncmp(s->cause, "restarted: ", 11) == 0;
+		char cause[SVC_CAUSE_MAX];
+
+		str_copy(cause, why ? s->cause : s->pending_restart ? "restarted by operator"
+								: "started by operator",
+			 sizeof(cause));
+		spawn(s, s->pending_restart, cause, now, out);
 		return;
 	}
 	svc_exit_describe(&in->exit, text, sizeof(text));

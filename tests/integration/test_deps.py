@@ -70,6 +70,10 @@ class DepsTests(ReadydCase):
         self.assertIn("waited for by:\n  web: running", out)
         rc, out, _ = self.ctl("list")
         self.assertRegex(out, r"\nweb .* app\n")
+        # critical-chain (readyctl, from list's after arrays): web, then app, then db
+        rc, out, _ = self.ctl("critical-chain", "web")
+        self.assertEqual(rc, 0, out)
+        self.assertRegex(out, r"web @[0-9.]+s \+[0-9.]+s\n\S*app @[0-9.]+s \+[0-9.]+s\n\s*\S*db @", out)
 
     def test_a_held_spawn_says_what_it_waits_for_and_its_timeout_starts_at_its_spawn(self):
         dport, aport = free_port(), free_port()
@@ -121,6 +125,8 @@ class DepsTests(ReadydCase):
         self.assertGreaterEqual(app["spawned_at"], db["ready_at"])  # after db was back
         self.assertTrue(any(t[1] == "stopping" and "which it requires, left running" in t[2]
                             for t in self.transitions("app")), self.transitions("app"))
+        self.assertTrue(any(t[0] == "stopping" and t[1] == "starting" and "which it requires" in t[2]
+                            for t in self.transitions("app")), "the start keeps the reason")
         self.assertEqual(self.status("web")["pid"], old_web)  # after = only: not bound
 
     def test_shutdown_stops_in_reverse_dependency_order(self):

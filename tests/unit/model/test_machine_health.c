@@ -217,6 +217,20 @@ static void operator_restart_goes_through_stopping(void **state)
 	assert_int_equal(f->svc.restarts, 1);
 }
 
+/* A restart for a required service's sake says so in the start too, not "by operator". */
+static void a_restart_for_a_dependency_keeps_its_reason(void **state)
+{
+	struct fixture *f = *state;
+	const char *why = "restarted: db, which it requires, left running (failed: exit 1)";
+
+	init(f);
+	running(f);
+	ev(f, SVC_EV_RESTART, &(struct svc_input){ .why = why });
+	exit_with(f, -1, SIGTERM);
+	assert_int_equal(f->act.to, SVC_STARTING);
+	assert_string_equal(f->svc.cause, why);
+}
+
 static void operator_start_clears_the_start_limit(void **state)
 {
 	struct fixture *f = *state;
@@ -543,6 +557,7 @@ int main(void)
 		T(start_limit_stops_a_crash_loop),
 		T(starts_outside_the_window_do_not_count),
 		T(operator_restart_goes_through_stopping),
+		T(a_restart_for_a_dependency_keeps_its_reason),
 		T(operator_start_clears_the_start_limit),
 		T(stop_during_an_operator_restart_stays_down),
 		T(a_crash_while_being_restarted_for_liveness_counts_as_a_crash),
