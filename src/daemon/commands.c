@@ -287,11 +287,11 @@ static void do_deps(struct request *r)
 }
 
 static void (*const handlers[CTL_COMMAND_COUNT])(struct request *r) = {
-	[CTL_list] = do_list,	      [CTL_status] = do_status, [CTL_wait] = do_wait,
-	[CTL_start] = do_start,	      [CTL_stop] = do_stop,	[CTL_restart] = do_restart,
-	[CTL_reset] = do_reset,	      [CTL_reload] = do_reload, [CTL_sockets] = do_sockets,
-	[CTL_reexec] = do_reexec,     [CTL_exit] = do_exit,	[CTL_deps] = do_deps,
-	[CTL_events] = do_events,     [CTL_timeline] = do_timeline,
+	[CTL_list] = do_list,	  [CTL_status] = do_status,	[CTL_wait] = do_wait,
+	[CTL_start] = do_start,	  [CTL_stop] = do_stop,		[CTL_restart] = do_restart,
+	[CTL_reset] = do_reset,	  [CTL_reload] = do_reload,	[CTL_sockets] = do_sockets,
+	[CTL_reexec] = do_reexec, [CTL_exit] = do_exit,		[CTL_deps] = do_deps,
+	[CTL_events] = do_events, [CTL_timeline] = do_timeline,
 };
 
 /* ---- authorization ---- */

@@ -365,8 +365,10 @@ void on_exit_stopping(struct svc *s, const struct svc_input *in, uint64_t now,
 		bool why = s->pending_restart && strncmp(s->cause, "restarted: ", 11) == 0;
 		char cause[SVC_CAUSE_MAX];
 
-		str_copy(cause, why ? s->cause : s->pending_restart ? "restarted by operator"
-								: "started by operator",
+		str_copy(cause,
+			 why		      ? s->cause
+			 : s->pending_restart ? "restarted by operator"
+					      : "started by operator",
 			 sizeof(cause));
 		spawn(s, s->pending_restart, cause, now, out);
 		return;
