@@ -78,7 +78,7 @@ DEB_PKGS := make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
 # Sources by layer (docs/architecture.md): each folder may use only the ones above it.
 BASE_SRCS   := log clock util sock_types strbuf duration argv loop safe_path
 CONFIG_SRCS := config config_file config_check config_env_check config_life config_keys config_keys_readyd config_systemd listen_spec probe_spec backoff
-MODEL_SRCS  := machine machine_inputs machine_common service_sockets service_query service_describe findings listener health accept_queue metrics notify_msg manager_msg agent_reply
+MODEL_SRCS  := machine machine_inputs machine_common service_sockets service_query service_describe findings listener health accept_queue metrics notify_msg manager_msg agent_reply http_request http_reply
 OS_SRCS     := tracer tracer_event closer bpf_holder sockets sock_diag sock_scan proc_parse cgroup \
 	       vm_clone \
 	       supervisor probe probe_wire journal textfile control_socket \
@@ -87,7 +87,7 @@ DAEMON_SRCS := daemon unit procs spawn membership reaper output sock_table sysca
 	       ctl_request oneshot snapshot resume handover handover_save handover_exec \
 	       readyd
 IN_SRCS     := events scan scan_queue unix_close notify markers fdready probes watch prespawn
-OUT_SRCS    := export waiters sockets oneshot_exit manager agent
+OUT_SRCS    := export waiters sockets oneshot_exit manager agent http
 CLI_SRCS    := readyctl ctl_client ctl_format ctl_exit ctl_help
 
 READYD_SRCS := $(BASE_SRCS:%=base/%) $(CONFIG_SRCS:%=config/%) $(MODEL_SRCS:%=model/%) \
@@ -238,7 +238,7 @@ FUZZ_CC            ?= clang
 FUZZ_SECONDS       ?= 300
 FUZZ_SMOKE_SECONDS ?= 5
 FUZZ_JOBS          ?= 2
-FUZZ_TARGETS := config notify control specs proc events wire sock_diag
+FUZZ_TARGETS := config notify control specs proc events wire sock_diag http
 FUZZ_SAN     := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 		-fno-omit-frame-pointer
 # clang knows no -Wformat-truncation: gcc's own warning.
@@ -252,6 +252,7 @@ FUZZ_SRCS_proc      := os/proc_parse os/cgroup
 FUZZ_SRCS_events    := os/tracer_event
 FUZZ_SRCS_wire      := os/probe_wire
 FUZZ_SRCS_sock_diag := os/sock_diag
+FUZZ_SRCS_http      := model/http_request
 
 $(OUT)/fuzz/obj/%.o: src/%.c
 	$(call msg,CC-FUZZ,$@)

@@ -3,7 +3,7 @@
  * readyd.conf: an INI file read with libinih.
  *
  *   [readyd]               textfile, control, control_group, socket_dirs,
- *                          agent_listen
+ *                          agent_listen, http_listen
  *   [service "NAME"]       ready, ready_timeout, restart, restart_delay,
  *                          restart_max_delay, restart_reset_after,
  *                          start_limit_burst, start_limit_interval,
@@ -156,9 +156,12 @@ struct config {
 	/* agent_listen: HAProxy agent-check answers here (daemon/out/agent.c); has_agent: set. */
 	struct listen_spec agent;
 	bool has_agent;
+	/* http_listen: readiness over HTTP (daemon/out/http.c); has_http: set. */
+	struct listen_spec http;
+	bool has_http;
 	struct service_config *services;
 	size_t n_services;
-	unsigned int seen[5];
+	unsigned int seen[7];
 	unsigned int refs; /* units pointing into services (reload keeps old ones alive) */
 };
 

@@ -54,6 +54,7 @@ struct config_key {
 
 /* Setters of config_keys_readyd.c, in config_keys.c's table. */
 int config_set_agent_listen(struct parse_ctx *ctx, const char *value);
+int config_set_http_listen(struct parse_ctx *ctx, const char *value);
 int config_set_socket_dirs(struct parse_ctx *ctx, const char *value);
 
 const struct config_key *config_key_find(enum config_section section, const char *name);

@@ -29,6 +29,7 @@
 #include "daemon/in/unix_close.h"
 #include "daemon/in/watch.h"
 #include "daemon/out/agent.h"
+#include "daemon/out/http.h"
 #include "daemon/out/export.h"
 #include "daemon/out/manager.h"
 #include "daemon/out/oneshot_exit.h"
@@ -87,6 +88,7 @@ static const struct unit_module *const modules[] = {
 	&syscalls_module,     /* the syscall tracepoints: attached before a spawn */
 	&prespawn_module,     /* in: declared addresses checked right before a spawn */
 	&waiters_module,      /* out: control clients waiting on it */
+	&http_module,	      /* out: HTTP long-polls waiting on it */
 	&export_module,	      /* out: the textfile */
 	&oneshot_exit_module, /* out: readyd exec / wait */
 	&manager_module,      /* out: STATUS= to readyd's own service manager */
@@ -438,6 +440,8 @@ int daemon_init(struct daemon *d, const struct daemon_opts *o)
 	if (!err)
 		err = agent_open(d);
 	if (!err)
+		err = http_open(d);
+	if (!err)
 		err = scan_open(d);
 	if (!err)
 		err = oneshot_exit_open(d);
@@ -480,6 +484,7 @@ void daemon_free(struct daemon *d)
 	scan_close(d);
 	control_close(d->control);
 	agent_close(d);
+	http_close(d);
 	tracer_close(d->tracer);
 	export_close(d);
 	if (d->signal_src.fd >= 0)
