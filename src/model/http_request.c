@@ -96,16 +96,18 @@ static int parse_query(const char *q, size_t n, struct http_request *req)
 		const char *amp = memchr(q, '&', (size_t)(end - q));
 		size_t len = (size_t)((amp ? amp : end) - q);
 		char value[32];
+		uint64_t wait;
 
 		if (len > 5 && memcmp(q, "wait=", 5) == 0) {
 			if (len - 5 >= sizeof(value))
 				return refuse(req, 400, "wait= wants a duration like 30s");
 			memcpy(value, q + 5, len - 5);
 			value[len - 5] = '\0';
-			if (duration_parse(value, &req->wait_ns))
+			if (duration_parse(value, &wait))
 				return refuse(req, 400, "wait= wants a duration like 30s");
-			if (req->wait_ns > HTTP_WAIT_MAX_NS)
+			if (wait > HTTP_WAIT_MAX_NS)
 				return refuse(req, 400, "wait= is at most 5m");
+			req->wait_ns = wait;
 		}
 		q += len + (amp ? 1 : 0);
 	}
