@@ -20,6 +20,7 @@ import test_cli  # noqa: E402
 import test_core  # noqa: E402
 import test_durable  # noqa: E402
 import test_health  # noqa: E402
+import test_http  # noqa: E402
 import test_install  # noqa: E402
 import test_hostile  # noqa: E402
 import test_kernels  # noqa: E402
@@ -40,7 +41,8 @@ ONCE = [test_core.ControlTests, test_artifacts.ArtifactTests, test_health.ProbeT
         test_sockets.PollModeAsUserTests, test_served.ServedTests,
         test_hostile.HostilePathTests, test_hostile.HostileNotifyTests,
         test_kernels.AutoModeTests, test_scrape.ScrapeTests, test_cli.CliTests,
-        test_install.InstallTests, test_manager.ManagerNotifyTests, test_agent.AgentTests]
+        test_install.InstallTests, test_manager.ManagerNotifyTests, test_agent.AgentTests,
+        test_http.HttpTests]
 PER_MODE = [test_core.CoreTests, test_sockets.RestartTests, test_durable.DurableTests,
             test_kernels.KernelReachTests, test_sockets.WrongPortTests]
 

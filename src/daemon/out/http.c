@@ -413,6 +413,13 @@ int http_open(struct daemon *d)
 			cfg->path, cfg->seen[6], cfg->http.text, why);
 		return fd;
 	}
+	/*
+	 * A backlog past HTTP_CLIENTS_MAX (os/tcp_listen.c's is 64): a burst of
+	 * probes waits in the queue in order rather than in SYN retries, and the
+	 * one over the limit is accepted to be told 503.
+	 */
+	if (listen(fd, 2 * HTTP_CLIENTS_MAX) < 0)
+		log_warn("msg=\"http_listen: backlog stays 64\" err=\"%s\"", strerror(errno));
 	h = calloc(1, sizeof(*h));
 	if (!h) {
 		close(fd);
