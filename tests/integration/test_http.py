@@ -161,6 +161,35 @@ class HttpTests(ReadydCase):
         print("\nhttp: /metrics %d bytes, %d series, promtool check metrics ok"
               % (len(body), len(scraped)))
 
+    def test_a_slow_reader_gets_the_whole_reply(self):
+        """A reply larger than the socket takes at once goes out as the client reads."""
+        self.start_http("a", stopped=["s%d" % i for i in range(30)])
+        whole = self.curl("/metrics")[2]
+        self.assertGreater(len(whole), 64 * 1024)
+        with socket.socket() as s:
+            # Before connect: a small window, and a small MSS, which keeps readyd's send
+            # buffer small too (loopback's 64 KiB segments would make it megabytes).
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 536)
+            s.settimeout(10)
+            s.connect(("127.0.0.1", self.http_port))
+            s.sendall(b"GET /metrics HTTP/1.1\r\n\r\n")
+            time.sleep(0.3)  # readyd's send filled what fits, and waits on EPOLLOUT
+            self.assertEqual(self.curl("/ready/a")[0], 200, "the loop goes on meanwhile")
+            out = b""
+            while True:
+                chunk = s.recv(512)
+                if not chunk:
+                    break
+                out += chunk
+                time.sleep(0.001)
+        code, h, body = split_reply(out)
+        self.assertEqual((code, int(h["content-length"])), (200, len(body)))
+        # the same families and series as a moment before (counters may have moved)
+        names = lambda text: [l.rsplit(" ", 1)[0] for l in text.decode().splitlines()]
+        self.assertEqual(names(body), names(whole))
+        self.assertIn("http reply waits for its client to read", self.log(), "not exercised")
+
     # ---- the long-poll ----
 
     def test_long_poll_returns_when_the_service_runs(self):
