@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static bool reserve(struct strbuf *b, size_t more)
 {
@@ -24,6 +25,15 @@ static bool reserve(struct strbuf *b, size_t more)
 	b->data = grown;
 	b->cap = cap;
 	return true;
+}
+
+void strbuf_append(struct strbuf *b, const char *data, size_t len)
+{
+	if (!reserve(b, len))
+		return;
+	memcpy(b->data + b->len, data, len);
+	b->len += len;
+	b->data[b->len] = '\0';
 }
 
 void strbuf_printf(struct strbuf *b, const char *fmt, ...)

@@ -11,6 +11,7 @@
   run.py handover [--services N] [--reps N]
   run.py scale [--sizes 100,256] [--idle-seconds S]   (--sizes 100,1000,10000: the full run)
   run.py oneshot [--reps N]   readyd wait on a ready tree
+  run.py endpoints [--http-services N] [--http-requests N] [--polls N]   http_listen
   run.py alerts [--fault-minutes M]   alert firing times in a real Prometheus (~11 min)
 """
 import argparse
@@ -20,6 +21,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import alerts  # noqa: E402
+import endpoints  # noqa: E402
 import latency  # noqa: E402
 import oneshot  # noqa: E402
 import overhead  # noqa: E402
@@ -32,7 +34,7 @@ import serving  # noqa: E402
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", nargs="?", choices=["all", "latency", "overhead", "probes", "scans", "serving", "handover", "scale", "oneshot", "alerts"], default="all")
+    ap.add_argument("what", nargs="?", choices=["all", "latency", "overhead", "probes", "scans", "serving", "handover", "scale", "oneshot", "alerts", "endpoints"], default="all")
     ap.add_argument("--mode", default="tracepoint", help="readyd --mode (default tracepoint)")
     ap.add_argument("--starts", type=int, default=200, help="latency: service starts to sample")
     ap.add_argument("--burst", type=int, default=20, help="latency: services started at once")
@@ -65,6 +67,10 @@ def main():
                     help="alerts: at most this long after the textfile is removed")
     ap.add_argument("--baseline", default=alerts.BASELINE_REV,
                     help="alerts: the git revision whose rules file is the baseline")
+    ap.add_argument("--http-services", type=int, default=1000, help="endpoints: services")
+    ap.add_argument("--http-requests", type=int, default=1000,
+                    help="endpoints: GET /ready/NAME requests (a fifth as many of the others)")
+    ap.add_argument("--polls", type=int, default=50, help="endpoints: long-polls answered")
     args = ap.parse_args()
     if os.geteuid() != 0:
         print("benchmarks need root (readyd loads BPF programs)")
@@ -86,6 +92,8 @@ def main():
         scale.run(args)
     if args.what in ("all", "oneshot"):
         oneshot.run(args)
+    if args.what in ("all", "endpoints"):
+        endpoints.run(args)
     if args.what in ("all", "alerts"):
         alerts.run(args)
     return 0

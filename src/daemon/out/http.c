@@ -130,7 +130,7 @@ static void client_reply(struct http_client *c, int status, const char *type, bo
 	strbuf_reset(&c->out);
 	http_reply_head(&c->out, status, type, body->len, extra);
 	if (!head && body->len)
-		strbuf_printf(&c->out, "%.*s", (int)body->len, body->data);
+		strbuf_append(&c->out, body->data, body->len);
 	strbuf_reset(body);
 	if (c->out.oom) {
 		log_err("msg=\"http reply not sent: out of memory\"");

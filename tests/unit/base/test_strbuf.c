@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The growable text buffer: appends of any size, as printf and as bytes. */
+#include "cmocka_all.h"
+
+#include <string.h>
+
+#include "base/strbuf.h"
+
+static void appends_grow_and_stay_terminated(void **state)
+{
+	static char big[100000];
+	struct strbuf b = { 0 };
+
+	(void)state;
+	strbuf_printf(&b, "%s=%d ", "a", 1);
+	memset(big, 'x', sizeof(big));
+	strbuf_append(&b, big, sizeof(big));
+	strbuf_append(&b, "end", 3);
+	assert_int_equal(b.len, 4 + sizeof(big) + 3);
+	assert_false(b.oom);
+	assert_memory_equal(b.data, "a=1 x", 5);
+	assert_string_equal(b.data + b.len - 3, "end");
+	strbuf_reset(&b);
+	strbuf_append(&b, "", 0);
+	assert_int_equal(b.len, 0);
+	assert_string_equal(b.data, "");
+	strbuf_free(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(appends_grow_and_stay_terminated),
+	};
+	return cmocka_run_group_tests_name("strbuf", tests, NULL, NULL);
+}
