@@ -12,6 +12,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 from harness import PYTHON, ReadydCase, free_port, parse_textfile
@@ -388,6 +389,78 @@ class HttpTests(ReadydCase):
         self.wait_state("a", "running")
         self.wait_for(lambda: status()["a"] == "UP", 5, "haproxy to mark a UP again")
         self.assertEqual(who(), ["a", "b"])
+
+    # ---- Debian's nginx ----
+
+    def test_nginx_auth_request_follows_readyd(self):
+        """nginx's auth_request asks /ready/a before each request: 503 while a is not running."""
+        if not os.access(NGINX, os.X_OK):
+            self.skipTest("%s is not installed (apt-get install nginx-light)" % NGINX)
+        ports = self.start_http("a")
+        front = free_port()
+        prefix = os.path.join(self.tmp, "nginx")
+        os.makedirs(prefix)
+        conf = os.path.join(prefix, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write(NGINX_CONF % {"p": prefix, "front": front, "app": ports["a"],
+                                  "ready": self.http_port})
+        nginx = subprocess.Popen([NGINX, "-p", prefix, "-c", conf], env=self.tagged_env(),
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        self.extra_cleanup.append(lambda: (nginx.send_signal(signal.SIGQUIT), nginx.wait(10)))
+
+        def get():
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:%d/who" % front, timeout=5) as r:
+                    return r.status, r.read()
+            except urllib.error.HTTPError as e:
+                return e.code, e.read()
+            except OSError:
+                return None, b""
+
+        self.wait_for(lambda: get()[0] == 200, 10, "nginx to serve through readyd's check")
+        self.assertEqual(get(), (200, b"a"))
+        rc, out, err = self.ctl("stop", "a")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(get(), (503, b"a is not ready\n"))  # the next request already
+        rc, out, err = self.ctl("start", "a")
+        self.assertEqual(rc, 0, err)
+        self.wait_state("a", "running")
+        self.assertEqual(get(), (200, b"a"))
+
+
+NGINX = "/usr/sbin/nginx"
+# docs/integrations.md's example, with the test's ports and paths.
+NGINX_CONF = """daemon off;
+worker_processes 1;
+pid %(p)s/nginx.pid;
+error_log %(p)s/error.log;
+events { worker_connections 64; }
+http {
+    access_log off;
+    client_body_temp_path %(p)s/body;
+    proxy_temp_path %(p)s/proxy;
+    fastcgi_temp_path %(p)s/fastcgi;
+    uwsgi_temp_path %(p)s/uwsgi;
+    scgi_temp_path %(p)s/scgi;
+    server {
+        listen 127.0.0.1:%(front)d;
+        location / {
+            auth_request /.ready;
+            error_page 500 = @down;
+            proxy_pass http://127.0.0.1:%(app)d;
+        }
+        location = /.ready {
+            internal;
+            proxy_pass http://127.0.0.1:%(ready)d/ready/a;
+            proxy_pass_request_body off;
+            proxy_set_header Content-Length "";
+        }
+        location @down {
+            return 503 "a is not ready\\n";
+        }
+    }
+}
+"""
 
 
 def server_rows(path):

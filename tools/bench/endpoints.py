@@ -45,10 +45,12 @@ def read_to_close(s):
         chunks.append(b)
 
 
-def http_get(port, path):
+def http_get(port, path, body=False):
     with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
         s.sendall(b"GET %s HTTP/1.1\r\nHost: bench\r\n\r\n" % path.encode())
         reply = read_to_close(s)
+    if body:
+        return reply.partition(b"\r\n\r\n")[2]
     return int(reply.split(b" ", 2)[1])
 
 
@@ -130,10 +132,14 @@ def run(args):
             status.append(dt)
         figures("GET /ready/NAME", one, "control status NAME", status)
         every = [timed(http_get, port, "/ready")[0] for _ in range(max(reqs // 5, 20))]
-        figures("GET /ready (%d)" % n, every)
+        text = http_get(port, "/ready", True)
+        figures("GET /ready (%d KiB)" % (len(text) // 1024), every)
         metrics = [timed(http_get, port, "/metrics")[0] for _ in range(max(reqs // 5, 20))]
         textfile = [timed(read_file, rd.textfile)[0] for _ in range(max(reqs // 5, 20))]
         size = read_file(rd.textfile)
+        text = http_get(port, "/metrics", True)
+        series = sum(1 for l in text.splitlines() if l and not l.startswith(b"#"))
+        print("  /metrics: %d KiB, %d series" % (len(text) // 1024, series))
         figures("GET /metrics", metrics, "read the textfile (%d KiB)" % (size // 1024), textfile)
         lags = long_polls(rd, port, names[0], args.polls)
         figures("long-poll: run -> 1st byte", [h for h, _ in lags], "control start: run -> reply",
