@@ -24,8 +24,8 @@ int config_set_http_listen(struct parse_ctx *ctx, const char *value)
 	const char *why;
 
 	if (listen_spec_parse_agent(value, &ctx->cfg->http, &why)) {
-		config_error(ctx, ctx->line, "http_listen = %s: want ADDR:PORT or PORT (%s)",
-			     value, why);
+		config_error(ctx, ctx->line, "http_listen = %s: want ADDR:PORT or PORT (%s)", value,
+			     why);
 		return -EINVAL;
 	}
 	ctx->cfg->has_http = true;

@@ -167,7 +167,8 @@ static int request_line(const char *s, size_t n, struct http_request *req)
 	/* absolute-form (a proxy's): the path after the authority */
 	if (tn > 7 &&
 	    (strncasecmp(target, "http://", 7) == 0 || strncasecmp(target, "https://", 8) == 0)) {
-		const char *auth = memchr(target, '/', tn) + 2;
+		const char *auth =
+			target + (target[4] == ':' ? 7 : 8); /* past "http://" or "https://" */
 		const char *slash = memchr(auth, '/', tn - (size_t)(auth - target));
 		path = slash ? slash : "/";
 		pn = slash ? tn - (size_t)(slash - target) : 1;

@@ -105,8 +105,8 @@ static void client_flush(struct http_client *c)
 		return;
 	}
 	if (c->phase != HTTP_SENDING) { /* the rest when the socket has room */
-		log_debug("msg=\"http reply waits for its client to read\" sent=%zu left=%zu", c->sent,
-			  c->out.len - c->sent);
+		log_debug("msg=\"http reply waits for its client to read\" sent=%zu left=%zu",
+			  c->sent, c->out.len - c->sent);
 		if (c->phase == HTTP_WAITING)
 			c->http->n_waiting--;
 		c->phase = HTTP_SENDING;

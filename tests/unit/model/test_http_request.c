@@ -34,6 +34,9 @@ static void routes(void **state)
 	/* a proxy's absolute-form */
 	assert_int_equal(parse("GET http://node:9102/ready/db HTTP/1.1\r\n\r\n"), 200);
 	assert_string_equal(req.name, "db");
+	assert_int_equal(parse("GET HTTPS://node/ready/db?wait=1s HTTP/1.1\r\n\r\n"), 200);
+	assert_string_equal(req.name, "db");
+	assert_int_equal(parse("GET http://node HTTP/1.1\r\n\r\n"), 404); /* the path is / */
 	assert_int_equal(parse("GET /ready/a%2db%20c HTTP/1.1\r\n\r\n"), 200);
 	assert_string_equal(req.name, "a-b c");
 }
