@@ -13,12 +13,14 @@ import subprocess
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from harness import PYTHON, ReadydCase, free_port, parse_textfile
 
 HAPROXY = "/usr/sbin/haproxy"
 PROMTOOL = "/usr/bin/promtool"
+PROMETHEUS = "/usr/bin/prometheus"
 CURL = "/usr/bin/curl"
 
 
@@ -190,6 +192,49 @@ class HttpTests(ReadydCase):
         names = lambda text: [l.rsplit(" ", 1)[0] for l in text.decode().splitlines()]
         self.assertEqual(names(body), names(whole))
         self.assertIn("http reply waits for its client to read", self.log(), "not exercised")
+
+    def test_prometheus_scrapes_readyd_directly(self):
+        """Debian's Prometheus, scraping http_listen's /metrics: its `up` and readyd's states."""
+        if not os.access(PROMETHEUS, os.X_OK):
+            self.skipTest("%s is not installed (apt-get install prometheus)" % PROMETHEUS)
+        self.start_http("a", stopped=("b",))
+        prom_dir = os.path.join(self.tmp, "prometheus")
+        os.makedirs(prom_dir)
+        conf = os.path.join(prom_dir, "prometheus.yml")
+        with open(conf, "w") as f:
+            f.write("global:\n  scrape_interval: 1s\n"
+                    "scrape_configs:\n  - job_name: readyd\n    static_configs:\n"
+                    "      - targets: ['127.0.0.1:%d']\n" % self.http_port)
+        port = free_port()
+        with open(os.path.join(prom_dir, "prometheus.log"), "w") as log:
+            prom = subprocess.Popen([PROMETHEUS, "--config.file=" + conf,
+                                     "--storage.tsdb.path=" + os.path.join(prom_dir, "data"),
+                                     "--web.listen-address=127.0.0.1:%d" % port],
+                                    stdout=log, stderr=subprocess.STDOUT, cwd=prom_dir,
+                                    env=self.tagged_env())
+        self.extra_cleanup.append(lambda: (prom.send_signal(signal.SIGTERM), prom.wait(20)))
+
+        def query(q):
+            url = "http://127.0.0.1:%d/api/v1/query?query=%s" % (port, urllib.parse.quote(q))
+            try:
+                with urllib.request.urlopen(url, timeout=5) as r:
+                    return {frozenset(x["metric"].items()): float(x["value"][1])
+                            for x in json.load(r)["data"]["result"]}
+            except OSError:
+                return None
+
+        up = self.wait_for(lambda: query('up{job="readyd"} == 1'), 30,
+                           "Prometheus to scrape readyd (up == 1)")
+        self.assertEqual(len(up), 1)
+        running = self.wait_for(lambda: query('readyd_service_state{state="running"} == 1'), 10,
+                                "readyd_service_state in Prometheus")
+        self.assertEqual(sorted(dict(k)["service"] for k in running), ["a"])
+        rc, out, err = self.ctl("stop", "a")
+        self.assertEqual(rc, 0, err)
+        self.wait_for(lambda: query('readyd_service_state{service="a",state="stopped"} == 1'), 10,
+                      "Prometheus to see a stopped")
+        with open(os.path.join(prom_dir, "prometheus.log")) as f:
+            self.assertNotIn("level=warn component=\"scrape manager\"", f.read())
 
     # ---- the long-poll ----
 
