@@ -236,6 +236,33 @@ class HttpTests(ReadydCase):
         with open(os.path.join(prom_dir, "prometheus.log")) as f:
             self.assertNotIn("level=warn component=\"scrape manager\"", f.read())
 
+    def test_metrics_in_flight_are_bounded(self):
+        """Each /metrics reply in flight is a copy of the textfile: at most 8 at once."""
+        self.start_http("a", stopped=["s%d" % i for i in range(30)])
+        slow = []
+        try:
+            for _ in range(8):
+                s = socket.socket()
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 536)
+                s.settimeout(10)
+                s.connect(("127.0.0.1", self.http_port))
+                s.sendall(b"GET /metrics HTTP/1.1\r\n\r\n")
+                slow.append(s)
+            self.wait_for(lambda: self.log().count("http reply waits for its client") >= 8, 5,
+                          "8 /metrics replies waiting on their readers")
+            code, _, body = self.curl("/metrics")
+            self.assertEqual((code, body), (503, b"more than 8 /metrics replies in flight: "
+                                                 b"scrape again later\n"))
+            self.assertEqual(self.curl("/ready/a")[0], 200)
+            for s in slow:
+                code, h, body = split_reply(read_all(s))
+                self.assertEqual((code, int(h["content-length"])), (200, len(body)))
+        finally:
+            for s in slow:
+                s.close()
+        self.assertEqual(self.curl("/metrics")[0], 200)  # their places came back
+
     # ---- the long-poll ----
 
     def test_long_poll_returns_when_the_service_runs(self):

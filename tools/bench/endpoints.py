@@ -9,7 +9,9 @@ until readyd closes, timed by the client (CLOCK_MONOTONIC, one Python process, s
                       baseline: {"cmd": "status"} of that service on the control socket
                       (what `readyctl status NAME` sends, without readyctl's exec)
   GET /ready          every service (text)
-  GET /metrics        the textfile's exposition, rendered at the request
+  GET /metrics        the textfile's exposition: 0.5 s apart, each rendered at the request;
+                      back to back, mostly the last rendering again (the loop spends at
+                      most a tenth of its time rendering it)
                       baseline: reading the textfile readyd keeps up to date
   long-poll           GET /ready/NAME?wait=60s on a stopped service, then `start`: from the
                       service's own transition to running (status mono_ns.since, readyd's
@@ -134,13 +136,18 @@ def run(args):
         every = [timed(http_get, port, "/ready")[0] for _ in range(max(reqs // 5, 20))]
         text = http_get(port, "/ready", True)
         figures("GET /ready (%d KiB)" % (len(text) // 1024), every)
+        fresh = []
+        for _ in range(args.fresh_scrapes):  # apart: each renders (not within 10x its cost)
+            time.sleep(0.5)
+            fresh.append(timed(http_get, port, "/metrics")[0])
         metrics = [timed(http_get, port, "/metrics")[0] for _ in range(max(reqs // 5, 20))]
         textfile = [timed(read_file, rd.textfile)[0] for _ in range(max(reqs // 5, 20))]
         size = read_file(rd.textfile)
         text = http_get(port, "/metrics", True)
         series = sum(1 for l in text.splitlines() if l and not l.startswith(b"#"))
         print("  /metrics: %d KiB, %d series" % (len(text) // 1024, series))
-        figures("GET /metrics", metrics, "read the textfile (%d KiB)" % (size // 1024), textfile)
+        figures("GET /metrics, 0.5 s apart", fresh)
+        figures("GET /metrics, back to back", metrics, "read the textfile (%d KiB)" % (size // 1024), textfile)
         lags = long_polls(rd, port, names[0], args.polls)
         figures("long-poll: run -> 1st byte", [h for h, _ in lags], "control start: run -> reply",
                 [c for _, c in lags])

@@ -71,6 +71,8 @@ def main():
     ap.add_argument("--http-requests", type=int, default=1000,
                     help="endpoints: GET /ready/NAME requests (a fifth as many of the others)")
     ap.add_argument("--polls", type=int, default=50, help="endpoints: long-polls answered")
+    ap.add_argument("--fresh-scrapes", type=int, default=40,
+                    help="endpoints: /metrics requests 0.5 s apart (each rendered)")
     args = ap.parse_args()
     if os.geteuid() != 0:
         print("benchmarks need root (readyd loads BPF programs)")

@@ -6,14 +6,17 @@
  * from observe in the loop iteration of the transition. Asked, not told:
  * each reply reads the state when its request arrives. At most
  * HTTP_CLIENTS_MAX clients (the next gets 503 and a close), HTTP_WAITERS_MAX
- * of them waiting; a head within HTTP_HEAD_NS, a reply sent within
- * HTTP_SEND_NS; every reply closes. No read or write ever waits.
+ * of them waiting, HTTP_METRICS_MAX receiving /metrics; a head within
+ * HTTP_HEAD_NS, a reply sent within HTTP_SEND_NS; every reply closes. No
+ * read or write ever waits. /metrics costs the loop at most a tenth of its
+ * time: asked again within ten renderings' time, the last one is resent.
  */
 #ifndef READYD_OUT_HTTP_H
 #define READYD_OUT_HTTP_H
 
 #define HTTP_CLIENTS_MAX 256
 #define HTTP_WAITERS_MAX 128
+#define HTTP_METRICS_MAX 8 /* /metrics replies in flight, each a copy of the textfile */
 
 struct daemon;
 struct unit_module;
