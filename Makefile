@@ -204,12 +204,13 @@ $(OUT)/asan/fakes/%.o: tests/fakes/%.c | $(OUT)/readyd.skel.h
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/*/test_*.c))
 layer_of = $(firstword $(subst /, ,$(1)))
 
+# The .d files make each header a prerequisite too: the compiler gets the sources alone.
 define unit_rule
 $(OUT)/tests/$(1): tests/unit/$(1).c $$(UNIT_FAKES_$(call layer_of,$(1))) \
 		$$(foreach l,$$(UNIT_LIBS_$(call layer_of,$(1))),$(OUT)/asan/lib$$(l).a)
 	$$(call msg,TEST-CC,$$@)
 	$$(Q)mkdir -p $$(@D)
-	$$(Q)$$(CC) $$(ALL_CFLAGS) $$(SAN_FLAGS) -Itests/unit -Itests -o $$@ $$^ -lcmocka $$(LIBS)
+	$$(Q)$$(CC) $$(ALL_CFLAGS) $$(SAN_FLAGS) -Itests/unit -Itests -o $$@ $$(filter-out %.h,$$^) -lcmocka $$(LIBS)
 endef
 $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
 
