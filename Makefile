@@ -79,7 +79,7 @@ DEB_PKGS := make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
 # Sources by layer (docs/architecture.md): each folder may use only the ones above it.
 BASE_SRCS   := log clock util sock_types strbuf duration argv loop safe_path
 CONFIG_SRCS := config config_file config_check config_env_check config_life config_keys config_keys_readyd config_deps config_systemd listen_spec probe_spec backoff
-MODEL_SRCS  := deps machine machine_inputs machine_common service_sockets service_query service_describe findings listener health accept_queue metrics notify_msg manager_msg agent_reply grpc_msg timeline
+MODEL_SRCS  := deps machine machine_inputs machine_common service_sockets service_query service_describe findings listener health accept_queue metrics notify_msg manager_msg agent_reply grpc_msg timeline http_request http_reply
 OS_SRCS     := tracer tracer_event closer bpf_holder sockets sock_diag sock_scan proc_parse cgroup \
 	       vm_clone \
 	       supervisor probe probe_wire journal textfile control_socket \
@@ -88,7 +88,7 @@ DAEMON_SRCS := daemon unit deps procs spawn membership reaper output sock_table 
 	       ctl_request oneshot snapshot resume handover handover_save handover_exec \
 	       readyd
 IN_SRCS     := events scan scan_queue unix_close notify markers fdready probes watch prespawn
-OUT_SRCS    := export waiters sockets oneshot_exit manager agent grpc timeline stream
+OUT_SRCS    := export waiters sockets oneshot_exit manager agent grpc timeline stream http
 CLI_SRCS    := readyctl ctl_client ctl_format ctl_deps ctl_exit ctl_help boot plot_svg ctl_boot
 
 READYD_SRCS := $(BASE_SRCS:%=base/%) $(CONFIG_SRCS:%=config/%) $(MODEL_SRCS:%=model/%) \
@@ -205,6 +205,7 @@ $(OUT)/asan/fakes/%.o: tests/fakes/%.c | $(OUT)/readyd.skel.h
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/*/test_*.c))
 layer_of = $(firstword $(subst /, ,$(1)))
 
+# The .d files make each header a prerequisite too: the compiler gets the sources alone.
 define unit_rule
 $(OUT)/tests/$(1): tests/unit/$(1).c $$(UNIT_FAKES_$(call layer_of,$(1))) \
 		$$(foreach l,$$(UNIT_LIBS_$(call layer_of,$(1))),$(OUT)/asan/lib$$(l).a)
@@ -239,7 +240,7 @@ FUZZ_CC            ?= clang
 FUZZ_SECONDS       ?= 300
 FUZZ_SMOKE_SECONDS ?= 5
 FUZZ_JOBS          ?= 2
-FUZZ_TARGETS := config notify control specs proc events wire sock_diag grpc h2
+FUZZ_TARGETS := config notify control specs proc events wire sock_diag grpc h2 http
 FUZZ_SAN     := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 		-fno-omit-frame-pointer
 # clang knows no -Wformat-truncation: gcc's own warning.
@@ -257,6 +258,7 @@ FUZZ_SRCS_grpc      := model/grpc_msg
 FUZZ_SRCS_h2        := os/h2_grpc model/grpc_msg
 # ... and what it links besides inih and cJSON
 FUZZ_LIBS_h2        := $(shell pkg-config --libs libnghttp2)
+FUZZ_SRCS_http      := model/http_request
 
 $(OUT)/fuzz/obj/%.o: src/%.c
 	$(call msg,CC-FUZZ,$@)

@@ -12,6 +12,8 @@ struct strbuf {
 	bool oom; /* an append failed: the content is incomplete */
 };
 
+/* Append len bytes of data (a copy; big bodies go faster than through printf). */
+void strbuf_append(struct strbuf *b, const char *data, size_t len);
 void strbuf_printf(struct strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Append s as a Prometheus label value: \ " and newline escaped. */
 void strbuf_label_value(struct strbuf *b, const char *s);

@@ -3,7 +3,7 @@
  * readyd.conf: an INI file read with libinih.
  *
  *   [readyd]               textfile, control, control_group, socket_dirs,
- *                          agent_listen, grpc_listen
+ *                          agent_listen, grpc_listen, http_listen
  *   [service "NAME"]       ready, ready_timeout, restart, restart_delay,
  *                          restart_max_delay, restart_reset_after,
  *                          start_limit_burst, start_limit_interval,
@@ -177,10 +177,13 @@ struct config {
 	/* grpc_listen: the gRPC health service (daemon/out/grpc.c); has_grpc: set. */
 	struct listen_spec grpc;
 	bool has_grpc;
+	/* http_listen: readiness over HTTP (daemon/out/http.c); has_http: set. */
+	struct listen_spec http;
+	bool has_http;
 	struct service_config *services;
 	size_t n_services;
 	bool has_deps; /* some service has after or requires: start order is followed at all */
-	unsigned int seen[6];
+	unsigned int seen[7];
 	unsigned int refs; /* units pointing into services (reload keeps old ones alive) */
 };
 

@@ -55,6 +55,7 @@ struct config_key {
 /* Setters of config_keys_readyd.c, in config_keys.c's table. */
 int config_set_agent_listen(struct parse_ctx *ctx, const char *value);
 int config_set_grpc_listen(struct parse_ctx *ctx, const char *value);
+int config_set_http_listen(struct parse_ctx *ctx, const char *value);
 int config_set_socket_dirs(struct parse_ctx *ctx, const char *value);
 /* Setters of config_deps.c: after, requires, autostart, start_limit_cooldown. */
 int config_set_after(struct parse_ctx *ctx, const char *value);

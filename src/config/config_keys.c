@@ -491,6 +491,7 @@ static const struct config_key keys[] = {
 	{ "state", IN_READYD, 3, false, set_state },
 	{ "agent_listen", IN_READYD, 4, false, config_set_agent_listen },
 	{ "grpc_listen", IN_READYD, 5, false, config_set_grpc_listen },
+	{ "http_listen", IN_READYD, 6, false, config_set_http_listen },
 	{ "socket_dirs", IN_READYD, -1, false, config_set_socket_dirs },
 	/* A process's keys: in [process "S/P"], or in [service "S"] for its one process. */
 	{ "command", PROC, 0, true, set_command },

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* [readyd] keys that are more than a path: the agent and gRPC listeners, the socket directories. */
+/* [readyd] keys that are more than a path: the agent, gRPC and HTTP listeners, the socket directories. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +30,20 @@ int config_set_grpc_listen(struct parse_ctx *ctx, const char *value)
 		return -EINVAL;
 	}
 	ctx->cfg->has_grpc = true;
+	return 0;
+}
+
+/* Like agent_listen: a bare port is loopback. */
+int config_set_http_listen(struct parse_ctx *ctx, const char *value)
+{
+	const char *why;
+
+	if (listen_spec_parse_agent(value, &ctx->cfg->http, &why)) {
+		config_error(ctx, ctx->line, "http_listen = %s: want ADDR:PORT or PORT (%s)", value,
+			     why);
+		return -EINVAL;
+	}
+	ctx->cfg->has_http = true;
 	return 0;
 }
 

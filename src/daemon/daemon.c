@@ -30,6 +30,7 @@
 #include "daemon/in/unix_close.h"
 #include "daemon/in/watch.h"
 #include "daemon/out/agent.h"
+#include "daemon/out/http.h"
 #include "daemon/out/export.h"
 #include "daemon/out/grpc.h"
 #include "daemon/out/manager.h"
@@ -92,6 +93,7 @@ static const struct unit_module *const modules[] = {
 	&prespawn_module,     /* in: declared addresses checked right before a spawn */
 	&deps_module,	      /* start order: held spawns go when what they wait for runs */
 	&waiters_module,      /* out: control clients waiting on it */
+	&http_module,	      /* out: HTTP long-polls waiting on it */
 	&export_module,	      /* out: the textfile */
 	&oneshot_exit_module, /* out: readyd exec / wait */
 	&manager_module,      /* out: STATUS= to readyd's own service manager */
@@ -445,6 +447,8 @@ int daemon_init(struct daemon *d, const struct daemon_opts *o)
 	if (!err)
 		err = grpc_open(d);
 	if (!err)
+		err = http_open(d);
+	if (!err)
 		err = scan_open(d);
 	if (!err)
 		err = oneshot_exit_open(d);
@@ -489,6 +493,7 @@ void daemon_free(struct daemon *d)
 	control_close(d->control);
 	agent_close(d);
 	grpc_close(d);
+	http_close(d);
 	tracer_close(d->tracer);
 	export_close(d);
 	if (d->signal_src.fd >= 0)

@@ -73,6 +73,7 @@ struct daemon {
 	struct export *export;		 /* daemon/out/export.c */
 	struct agent *agent;		 /* daemon/out/agent.c: NULL without agent_listen */
 	struct grpc *grpc;		 /* daemon/out/grpc.c: NULL without grpc_listen */
+	struct http *http;		 /* daemon/out/http.c: NULL without http_listen */
 	struct oneshot_exit *oneshot;	 /* daemon/out/oneshot_exit.c */
 	struct outputs *outputs;	 /* daemon/output.c */
 	struct manager *manager;	 /* daemon/out/manager.c: NULL without $NOTIFY_SOCKET */

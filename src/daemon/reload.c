@@ -114,7 +114,7 @@ static int keep_string(char **field, const char *old)
 
 /*
  * [readyd] keys: the textfile follows at once; the control socket's path and
- * group, agent_listen and grpc_listen, need a restart of readyd, so the new config keeps what is in
+ * group, agent_listen, grpc_listen and http_listen, need a restart of readyd, so the new config keeps what is in
  * force (who may act is decided by what the socket really is). A textfile readyd may not write to
  * is an error of the new config: nothing changes.
  */
@@ -146,6 +146,12 @@ static int apply_globals(struct daemon *d, struct config *next, struct config_di
 			 d->cfg->has_grpc ? d->cfg->grpc.text : "none");
 	next->grpc = d->cfg->grpc;
 	next->has_grpc = d->cfg->has_grpc;
+	if (next->has_http != d->cfg->has_http ||
+	    (next->has_http && strcmp(next->http.text, d->cfg->http.text) != 0))
+		log_warn("msg=\"http_listen changes at the next restart of readyd\" http_listen=%s",
+			 d->cfg->has_http ? d->cfg->http.text : "none");
+	next->http = d->cfg->http;
+	next->has_http = d->cfg->has_http;
 	if (strcmp(d->cfg->textfile, next->textfile) == 0)
 		return 0;
 	err = export_move(d, next->textfile, why, sizeof(why));

@@ -22,6 +22,7 @@ import test_deps  # noqa: E402
 import test_durable  # noqa: E402
 import test_grpc  # noqa: E402
 import test_health  # noqa: E402
+import test_http  # noqa: E402
 import test_install  # noqa: E402
 import test_hostile  # noqa: E402
 import test_kernels  # noqa: E402
@@ -45,7 +46,8 @@ ONCE = [test_core.ControlTests, test_artifacts.ArtifactTests, test_health.ProbeT
         test_kernels.AutoModeTests, test_scrape.ScrapeTests, test_cli.CliTests,
         test_install.InstallTests, test_manager.ManagerNotifyTests, test_agent.AgentTests,
         test_deps.DepsTests, test_grpc.GrpcTests,
-        test_timeline.TimelineTests]
+        test_timeline.TimelineTests,
+        test_http.HttpTests]
 PER_MODE = [test_core.CoreTests, test_sockets.RestartTests, test_durable.DurableTests,
             test_kernels.KernelReachTests, test_sockets.WrongPortTests]
 

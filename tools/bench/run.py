@@ -14,6 +14,7 @@
   run.py chain [--reps N]     redis -> app -> nginx: after = vs alone vs compose's 1 s checks
   run.py grpc [--grpc-services N] [--checks N] [--watch-reps N]   gRPC health Check and Watch
   run.py events [--seconds S] [--reps N]   the event stream: delay to a reader, cost to the loop
+  run.py endpoints [--http-services N] [--http-requests N] [--polls N]   http_listen
   run.py alerts [--fault-minutes M]   alert firing times in a real Prometheus (~11 min)
 """
 import argparse
@@ -26,6 +27,7 @@ import alerts  # noqa: E402
 import chain  # noqa: E402
 import grpc_health  # noqa: E402
 import events  # noqa: E402
+import endpoints  # noqa: E402
 import latency  # noqa: E402
 import oneshot  # noqa: E402
 import overhead  # noqa: E402
@@ -38,7 +40,7 @@ import serving  # noqa: E402
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", nargs="?", choices=["all", "latency", "overhead", "probes", "scans", "serving", "handover", "scale", "oneshot", "chain", "grpc", "events", "alerts"], default="all")
+    ap.add_argument("what", nargs="?", choices=["all", "latency", "overhead", "probes", "scans", "serving", "handover", "scale", "oneshot", "chain", "grpc", "events", "endpoints", "alerts"], default="all")
     ap.add_argument("--mode", default="tracepoint", help="readyd --mode (default tracepoint)")
     ap.add_argument("--starts", type=int, default=200, help="latency: service starts to sample")
     ap.add_argument("--burst", type=int, default=20, help="latency: services started at once")
@@ -74,6 +76,12 @@ def main():
                     help="alerts: at most this long after the textfile is removed")
     ap.add_argument("--baseline", default=alerts.BASELINE_REV,
                     help="alerts: the git revision whose rules file is the baseline")
+    ap.add_argument("--http-services", type=int, default=1000, help="endpoints: services")
+    ap.add_argument("--http-requests", type=int, default=1000,
+                    help="endpoints: GET /ready/NAME requests (a fifth as many of the others)")
+    ap.add_argument("--polls", type=int, default=50, help="endpoints: long-polls answered")
+    ap.add_argument("--fresh-scrapes", type=int, default=40,
+                    help="endpoints: /metrics requests 0.5 s apart (each rendered)")
     args = ap.parse_args()
     if os.geteuid() != 0:
         print("benchmarks need root (readyd loads BPF programs)")
@@ -101,6 +109,8 @@ def main():
         grpc_health.run(args)
     if args.what in ("all", "events"):
         events.run(args)
+    if args.what in ("all", "endpoints"):
+        endpoints.run(args)
     if args.what in ("all", "alerts"):
         alerts.run(args)
     return 0
