@@ -163,6 +163,11 @@ class HttpTests(ReadydCase):
                          state)
         print("\nhttp: /metrics %d bytes, %d series, promtool check metrics ok"
               % (len(body), len(scraped)))
+        # A change is in the next scrape, however soon: a resent rendering holds only counters.
+        self.curl("/metrics")
+        rc, out, err = self.ctl("stop", "a")
+        self.assertEqual(rc, 0, err)
+        self.assertIn(b'readyd_service_state{service="a",state="stopped"} 1', self.curl("/metrics")[2])
 
     def test_a_slow_reader_gets_the_whole_reply(self):
         """A reply larger than the socket takes at once goes out as the client reads."""

@@ -54,6 +54,7 @@ struct http {
 	/* The last /metrics rendering: when it was made, and what it cost the loop. */
 	struct strbuf metrics;
 	uint64_t metrics_at, metrics_cost;
+	bool metrics_stale; /* a state changed since: the next /metrics renders anew */
 	struct http_client clients[HTTP_CLIENTS_MAX];
 };
 
@@ -226,6 +227,7 @@ static void render_metrics(struct http *h)
 	free(svcs);
 	h->metrics_at = now_mono_ns();
 	h->metrics_cost = h->metrics_at - t0;
+	h->metrics_stale = false;
 }
 
 /*
@@ -245,7 +247,8 @@ static void reply_metrics(struct http_client *c, const struct http_request *req)
 			      false);
 		return;
 	}
-	if (!h->metrics.len || h->metrics.oom ||
+	/* Resent only while nothing but counters moved: a change is in the next reply. */
+	if (!h->metrics.len || h->metrics.oom || h->metrics_stale ||
 	    now_mono_ns() >= h->metrics_at + 10 * h->metrics_cost)
 		render_metrics(h);
 	c->metrics = true;
@@ -348,7 +351,8 @@ static void observe(struct unit *u, const struct unit_news *n)
 {
 	struct http *h = u->d->http;
 
-	(void)n;
+	if (h && (n->dirty || n->spawned || (n->a && (n->a->changed || n->a->dirty))))
+		h->metrics_stale = true;
 	if (!h || !h->n_waiting || u->svc.state != SVC_RUNNING)
 		return;
 	for (size_t i = 0; i < HTTP_CLIENTS_MAX && h->n_waiting; i++)
@@ -360,6 +364,8 @@ static void remove_unit(struct unit *u)
 {
 	struct http *h = u->d->http;
 
+	if (h)
+		h->metrics_stale = true;
 	for (size_t i = 0; h && h->n_waiting && i < HTTP_CLIENTS_MAX; i++)
 		if (h->clients[i].phase == HTTP_WAITING && h->clients[i].unit == u)
 			client_refuse(&h->clients[i], 404, "the service was removed by a reload",
