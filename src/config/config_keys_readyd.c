@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* [readyd] keys that are more than a path: the agent, gRPC and HTTP listeners, the socket directories. */
+/* [readyd] keys that are more than a path: the agent, gRPC and HTTP listeners, the socket
+ * directories. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

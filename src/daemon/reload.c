@@ -114,9 +114,9 @@ static int keep_string(char **field, const char *old)
 
 /*
  * [readyd] keys: the textfile follows at once; the control socket's path and
- * group, agent_listen, grpc_listen and http_listen, need a restart of readyd, so the new config keeps what is in
- * force (who may act is decided by what the socket really is). A textfile readyd may not write to
- * is an error of the new config: nothing changes.
+ * group, agent_listen, grpc_listen and http_listen, need a restart of readyd, so the new config
+ * keeps what is in force (who may act is decided by what the socket really is). A textfile readyd
+ * may not write to is an error of the new config: nothing changes.
  */
 static int apply_globals(struct daemon *d, struct config *next, struct config_diag *diag)
 {
