@@ -145,8 +145,10 @@ class CoreTests(ReadydCase):
         s = self.wait_state("closer", "unhealthy", timeout=10)
         self.assertEqual(s["cause"], "listener tcp:127.0.0.1:%d closed" % port)
         self.assertNotEqual(s["pid"], 0, "the process is alive; the service is not")
-        self.assertEqual(self.metric("readyd_listener_state", service="closer",
-                                     listen="tcp:127.0.0.1:%d" % port, state="closed"), 1)
+        # (The textfile follows the state within its debounce and fsync, not at once.)
+        self.wait_for(lambda: self.metric("readyd_listener_state", service="closer",
+                                          listen="tcp:127.0.0.1:%d" % port, state="closed") == 1,
+                      5, "the textfile to say closed")
 
     def test_closed_unix_listener_makes_unhealthy(self):
         path = os.path.join(self.tmp, "closer.sock")

@@ -251,7 +251,8 @@ class InstallTests(ReadydCase):
             self.service("db", "/bin/sleep 600"))
         self.assertEqual(self.complete("re")[0], ["reexec", "reload", "reset", "restart"])
         self.assertEqual(self.complete("")[0], sorted(
-            "list status wait start stop restart reset reload sockets reexec exit".split()))
+            ("list status wait start stop restart reset reload sockets deps events timeline plot "
+             "blame critical-chain reexec exit").split()))
         self.assertEqual(self.complete("status", "w", control=self.control)[0], ["web", "worker"])
         self.assertEqual(self.complete("restart", "", control=self.control)[0],
                          ["db", "web", "worker"])
