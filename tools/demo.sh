@@ -19,6 +19,9 @@ readyd demo
 In another shell:
   build/readyctl --control $demo/control.sock list
   build/readyctl --control $demo/control.sock status slow
+  build/readyctl --control $demo/control.sock events
+  build/readyctl --control $demo/control.sock plot > boot.svg
+  curl -i http://127.0.0.1:18090/ready/web
   cat $demo/readyd.prom
 Ctrl-C stops readyd and every service.
 

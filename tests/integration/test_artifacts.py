@@ -32,6 +32,6 @@ class ArtifactTests(unittest.TestCase):
                 f.write(text)
             p = subprocess.run([READYD, "--check-config", "--config", conf], capture_output=True, text=True)
             self.assertEqual(p.returncode, 0, p.stderr)
-            self.assertIn("valid, 7 services", p.stdout)
+            self.assertIn("valid, 8 services", p.stdout)
         finally:
             shutil.rmtree(tmp)
