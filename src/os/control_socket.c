@@ -105,12 +105,31 @@ static bool client_flush(struct control_client *c)
 	return true;
 }
 
+/*
+ * What was sent goes, but the start of a line half sent stays (client_drop
+ * finishes that line): a stream whose reader keeps up but never quite
+ * empties the buffer must not reach CONTROL_OUTPUT_MAX on bytes long gone.
+ */
+static void compact(struct control_client *c)
+{
+	size_t start = c->out_done;
+
+	while (start && c->out[start - 1] != '\n')
+		start--;
+	if (!start)
+		return;
+	memmove(c->out, c->out + start, c->out_len - start);
+	c->out_len -= start;
+	c->out_done -= start;
+}
+
 /* Append a line; a client that does not read is dropped past CONTROL_OUTPUT_MAX. */
 static bool client_queue(struct control_client *c, const char *data)
 {
 	size_t len = strlen(data);
 	char *grown;
 
+	compact(c);
 	if (c->out_len + len + 1 > CONTROL_OUTPUT_MAX ||
 	    !(grown = realloc(c->out, c->out_len + len + 1))) {
 		client_free(c);

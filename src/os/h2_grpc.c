@@ -407,6 +407,11 @@ int h2_grpc_read(struct h2_grpc *c)
 {
 	uint8_t buf[READ_CHUNK];
 
+	/* Nothing read while replies wait: a client that sends and never reads would
+	 * otherwise grow nghttp2's send queue without bound (reset streams escape the
+	 * stream limit). It is read again once it has taken what it was sent. */
+	if (c->pending_len)
+		return h2_grpc_flush(c);
 	for (int i = 0; i < READS_PER_CALL; i++) {
 		ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
 

@@ -98,7 +98,7 @@ static void conn_sync(struct grpc_conn *c, int err)
 		conn_end(c);
 		return;
 	}
-	want = EPOLLIN | (h2_grpc_blocked(c->h2) ? EPOLLOUT : 0);
+	want = h2_grpc_blocked(c->h2) ? EPOLLOUT : EPOLLIN; /* see h2_grpc_read */
 	if (want != c->events && loop_mod(c->g->d->loop, &c->src, want) == 0)
 		c->events = want;
 }

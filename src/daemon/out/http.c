@@ -39,7 +39,7 @@ struct http_client {
 	enum http_phase phase;
 	struct unit *unit; /* HTTP_WAITING: whom for */
 	bool head, json;   /* HTTP_WAITING: what the request asked */
-	bool metrics;	   /* its reply is /metrics: counted in n_metrics */
+	bool metrics;	   /* its reply is /metrics or /ready: counted in n_metrics */
 	struct strbuf out; /* the reply; sent: how much of it went */
 	size_t sent, len;
 	char buf[HTTP_HEAD_MAX];
@@ -193,6 +193,15 @@ static void reply_all(struct http_client *c, const struct http_request *req)
 	const struct svc **svcs = current_svcs(d, &n);
 	bool all;
 
+	/* Every service's line (1.5 MB of JSON at 10,000): bounded in flight like /metrics. */
+	if (c->http->n_metrics >= HTTP_METRICS_MAX) {
+		free(svcs);
+		client_refuse(c, 503, "more than 8 whole-node replies in flight: ask again later",
+			      req->json);
+		return;
+	}
+	c->metrics = true;
+	c->http->n_metrics++;
 	strbuf_reset(&c->http->body);
 	if (!svcs) {
 		c->http->body.oom = true;
@@ -305,6 +314,28 @@ static void client_request(struct http_client *c)
 		reply_one(c, &req);
 }
 
+/*
+ * Parse the head only when something can be decided: its first line just
+ * ended (a bad request line is refused at once), its blank line may have
+ * arrived, or the buffer is full (431). Parsing it whole on each segment was
+ * quadratic: 8 KiB trickled a line at a time cost 6 ms of the loop.
+ */
+static bool worth_parsing(const struct http_client *c, size_t was)
+{
+	size_t from = was > 3 ? was - 3 : 0;
+
+	if (c->len >= sizeof(c->buf))
+		return true;
+	if (!memchr(c->buf, '\n', was)) /* the first line, ended now? */
+		return memchr(c->buf + was, '\n', c->len - was) != NULL;
+	for (size_t i = from; i + 1 < c->len; i++)
+		if (c->buf[i] == '\n' &&
+		    (c->buf[i + 1] == '\n' ||
+		     (c->buf[i + 1] == '\r' && i + 2 < c->len && c->buf[i + 2] == '\n')))
+			return true;
+	return false;
+}
+
 static void on_client(struct loop *loop, struct loop_source *src, uint32_t events)
 {
 	struct http_client *c = src->data;
@@ -328,8 +359,11 @@ static void on_client(struct loop *loop, struct loop_source *src, uint32_t event
 		return;
 	}
 	if (c->phase == HTTP_READING) {
+		size_t was = c->len;
+
 		c->len += (size_t)n;
-		client_request(c);
+		if (worth_parsing(c, was))
+			client_request(c);
 	}
 }
 

@@ -16,7 +16,7 @@
 
 #define HTTP_CLIENTS_MAX 256
 #define HTTP_WAITERS_MAX 128
-#define HTTP_METRICS_MAX 8 /* /metrics replies in flight, each a copy of the textfile */
+#define HTTP_METRICS_MAX 8 /* /metrics and /ready replies in flight, each a copy of it all */
 
 struct daemon;
 struct unit_module;
