@@ -84,7 +84,7 @@ OS_SRCS     := tracer tracer_event closer bpf_holder sockets sock_diag sock_scan
 	       vm_clone \
 	       supervisor probe probe_wire journal textfile control_socket \
 	       notify_socket state_dir sd_notify tcp_listen h2_grpc
-DAEMON_SRCS := daemon unit deps procs spawn membership reaper output sock_table syscalls json reload commands \
+DAEMON_SRCS := daemon unit deps serve procs spawn membership reaper output sock_table syscalls json reload commands \
 	       ctl_request oneshot snapshot resume handover handover_save handover_exec \
 	       readyd
 IN_SRCS     := events scan scan_queue unix_close notify markers fdready probes watch prespawn

@@ -13,9 +13,9 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "daemon/daemon.h"
+#include "daemon/serve.h"
 #include "daemon/unit.h"
 #include "model/agent_reply.h"
-#include "os/tcp_listen.h"
 
 /* HAProxy sends agent-send as soon as it connects: one without it never will. */
 #define AGENT_FIRST_BYTE_NS (100 * NSEC_PER_MSEC)
@@ -129,8 +129,9 @@ static struct agent_client *free_slot(struct agent *a)
 	return NULL;
 }
 
-static void client_start(struct agent *a, int fd)
+static void client_start(void *data, int fd)
 {
+	struct agent *a = data;
 	struct agent_client *c = free_slot(a);
 
 	if (!c) { /* the 65th: closed at once, the listener keeps going */
@@ -158,37 +159,22 @@ static void client_start(struct agent *a, int fd)
 /* A bounded batch per wakeup: a connect storm cannot hold up the loop. */
 static void on_accept(struct loop *loop, struct loop_source *src, uint32_t events)
 {
-	struct agent *a = src->data;
-
 	(void)loop;
 	(void)events;
-	for (int i = 0; i < AGENT_CLIENTS_MAX; i++) {
-		int fd = accept4(src->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-				log_warn("msg=\"agent_listen: accept failed\" err=\"%s\"",
-					 strerror(errno));
-			return;
-		}
-		client_start(a, fd);
-	}
+	serve_accept(src, "agent_listen", AGENT_CLIENTS_MAX, client_start);
 }
 
 int agent_open(struct daemon *d)
 {
 	const struct config *cfg = d->cfg;
 	struct agent *a;
-	char why[256];
-	int fd, err;
+	int fd;
 
 	if (!cfg->has_agent)
 		return 0;
-	fd = tcp_listen_open(&cfg->agent, why, sizeof(why));
-	if (fd < 0) {
-		log_err("msg=\"%s:%u: agent_listen = %s: %s; free the port or pick another\"",
-			cfg->path, cfg->seen[4], cfg->agent.text, why);
+	fd = serve_bind(d, "agent_listen", &cfg->agent, cfg->seen[4], 0);
+	if (fd < 0)
 		return fd;
-	}
 	a = calloc(1, sizeof(*a));
 	if (!a) {
 		close(fd);
@@ -203,13 +189,7 @@ int agent_open(struct daemon *d)
 			.timer = { .fn = on_client_timer, .data = &a->clients[i] },
 		};
 	d->agent = a;
-	err = loop_add(d->loop, &a->listen, EPOLLIN);
-	if (err)
-		log_err("msg=\"agent_listen: cannot watch the listener\" err=\"%s\"",
-			strerror(-err));
-	else
-		log_info("msg=\"agent-check listening\" addr=%s", cfg->agent.text);
-	return err;
+	return serve_watch(d, &a->listen, "agent_listen", "agent-check", cfg->agent.text);
 }
 
 void agent_close(struct daemon *d)

@@ -15,10 +15,10 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "daemon/daemon.h"
+#include "daemon/serve.h"
 #include "daemon/unit.h"
 #include "model/grpc_msg.h"
 #include "os/h2_grpc.h"
-#include "os/tcp_listen.h"
 
 /* Every gRPC client sends its first request at once: one that has not by then never will. */
 #define GRPC_FIRST_REQUEST_NS (5000 * NSEC_PER_MSEC)
@@ -259,8 +259,9 @@ static void on_conn_timer(struct loop *loop, struct loop_timer *t)
 		conn_end(c); /* cannot watch it: it would hold its slot for good */
 }
 
-static void conn_start(struct grpc *g, int fd)
+static void conn_start(void *data, int fd)
 {
+	struct grpc *g = data;
 	struct grpc_conn *c = NULL;
 
 	for (size_t i = 0; i < GRPC_CONNS_MAX && !c; i++)
@@ -306,16 +307,7 @@ static void on_accept(struct loop *loop, struct loop_source *src, uint32_t event
 {
 	(void)loop;
 	(void)events;
-	for (int i = 0; i < 64; i++) {
-		int fd = accept4(src->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-				log_warn("msg=\"grpc_listen: accept failed\" err=\"%s\"",
-					 strerror(errno));
-			return;
-		}
-		conn_start(src->data, fd);
-	}
+	serve_accept(src, "grpc_listen", 64, conn_start);
 }
 
 /* Every Watch against the present: after a reload or a unit freed. */
@@ -381,17 +373,13 @@ int grpc_open(struct daemon *d)
 {
 	const struct config *cfg = d->cfg;
 	struct grpc *g;
-	char why[256];
-	int fd, err;
+	int fd;
 
 	if (!cfg->has_grpc)
 		return 0;
-	fd = tcp_listen_open(&cfg->grpc, why, sizeof(why));
-	if (fd < 0) {
-		log_err("msg=\"%s:%u: grpc_listen = %s: %s; free the port or pick another\"",
-			cfg->path, cfg->seen[5], cfg->grpc.text, why);
+	fd = serve_bind(d, "grpc_listen", &cfg->grpc, cfg->seen[5], 0);
+	if (fd < 0)
 		return fd;
-	}
 	g = calloc(1, sizeof(*g));
 	if (!g) {
 		close(fd);
@@ -407,13 +395,7 @@ int grpc_open(struct daemon *d)
 			.timer = { .fn = on_conn_timer, .data = &g->conns[i] },
 		};
 	d->grpc = g;
-	err = loop_add(d->loop, &g->listen, EPOLLIN);
-	if (err)
-		log_err("msg=\"grpc_listen: cannot watch the listener\" err=\"%s\"",
-			strerror(-err));
-	else
-		log_info("msg=\"grpc health listening\" addr=%s", cfg->grpc.text);
-	return err;
+	return serve_watch(d, &g->listen, "grpc_listen", "grpc health", cfg->grpc.text);
 }
 
 void grpc_close(struct daemon *d)

@@ -14,11 +14,11 @@
 #include "base/strbuf.h"
 #include "base/util.h"
 #include "daemon/daemon.h"
+#include "daemon/serve.h"
 #include "daemon/unit.h"
 #include "model/http_reply.h"
 #include "model/http_request.h"
 #include "model/metrics.h"
-#include "os/tcp_listen.h"
 
 /* A probe sends its request as it connects; a client slower than this holds a slot for nothing. */
 #define HTTP_HEAD_NS (3 * NSEC_PER_SEC)
@@ -438,8 +438,9 @@ static void refuse_extra(struct http *h, int fd)
 	close(fd);
 }
 
-static void client_start(struct http *h, int fd)
+static void client_start(void *data, int fd)
 {
+	struct http *h = data;
 	struct http_client *c = free_slot(h);
 
 	if (!c) {
@@ -464,44 +465,27 @@ static void client_start(struct http *h, int fd)
 /* A bounded batch per wakeup: a connect storm cannot hold up the loop. */
 static void on_accept(struct loop *loop, struct loop_source *src, uint32_t events)
 {
-	struct http *h = src->data;
-
 	(void)loop;
 	(void)events;
-	for (int i = 0; i < 64; i++) {
-		int fd = accept4(src->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-				log_warn("msg=\"http_listen: accept failed\" err=\"%s\"",
-					 strerror(errno));
-			return;
-		}
-		client_start(h, fd);
-	}
+	serve_accept(src, "http_listen", 64, client_start);
 }
 
 int http_open(struct daemon *d)
 {
 	const struct config *cfg = d->cfg;
 	struct http *h;
-	char why[256];
-	int fd, err;
+	int fd;
 
 	if (!cfg->has_http)
 		return 0;
-	fd = tcp_listen_open(&cfg->http, why, sizeof(why));
-	if (fd < 0) {
-		log_err("msg=\"%s:%u: http_listen = %s: %s; free the port or pick another\"",
-			cfg->path, cfg->seen[6], cfg->http.text, why);
-		return fd;
-	}
 	/*
 	 * A backlog past HTTP_CLIENTS_MAX (os/tcp_listen.c's is 64): a burst of
 	 * probes waits in the queue in order rather than in SYN retries, and the
 	 * one over the limit is accepted to be told 503.
 	 */
-	if (listen(fd, 2 * HTTP_CLIENTS_MAX) < 0)
-		log_warn("msg=\"http_listen: backlog stays 64\" err=\"%s\"", strerror(errno));
+	fd = serve_bind(d, "http_listen", &cfg->http, cfg->seen[6], 2 * HTTP_CLIENTS_MAX);
+	if (fd < 0)
+		return fd;
 	h = calloc(1, sizeof(*h));
 	if (!h) {
 		close(fd);
@@ -516,13 +500,7 @@ int http_open(struct daemon *d)
 			.timer = { .fn = on_client_timer, .data = &h->clients[i] },
 		};
 	d->http = h;
-	err = loop_add(d->loop, &h->listen, EPOLLIN);
-	if (err)
-		log_err("msg=\"http_listen: cannot watch the listener\" err=\"%s\"",
-			strerror(-err));
-	else
-		log_info("msg=\"http readiness listening\" addr=%s", cfg->http.text);
-	return err;
+	return serve_watch(d, &h->listen, "http_listen", "http readiness", cfg->http.text);
 }
 
 void http_close(struct daemon *d)
