@@ -7,45 +7,35 @@
 
 #include "config/config_internal.h"
 
+/* A listener readyd answers others on: a bare port is loopback (who is serving stays local unless
+ * asked). */
+static int set_listener(struct parse_ctx *ctx, const char *key, const char *value,
+			struct listen_spec *spec, bool *has)
+{
+	const char *why;
+
+	if (listen_spec_parse_agent(value, spec, &why)) {
+		config_error(ctx, ctx->line, "%s = %s: want ADDR:PORT or PORT (%s)", key, value,
+			     why);
+		return -EINVAL;
+	}
+	*has = true;
+	return 0;
+}
+
 int config_set_agent_listen(struct parse_ctx *ctx, const char *value)
 {
-	const char *why;
-
-	if (listen_spec_parse_agent(value, &ctx->cfg->agent, &why)) {
-		config_error(ctx, ctx->line, "agent_listen = %s: want ADDR:PORT or PORT (%s)",
-			     value, why);
-		return -EINVAL;
-	}
-	ctx->cfg->has_agent = true;
-	return 0;
+	return set_listener(ctx, "agent_listen", value, &ctx->cfg->agent, &ctx->cfg->has_agent);
 }
 
-/* Like agent_listen: a bare port is loopback (who is serving stays local unless asked). */
 int config_set_grpc_listen(struct parse_ctx *ctx, const char *value)
 {
-	const char *why;
-
-	if (listen_spec_parse_agent(value, &ctx->cfg->grpc, &why)) {
-		config_error(ctx, ctx->line, "grpc_listen = %s: want ADDR:PORT or PORT (%s)", value,
-			     why);
-		return -EINVAL;
-	}
-	ctx->cfg->has_grpc = true;
-	return 0;
+	return set_listener(ctx, "grpc_listen", value, &ctx->cfg->grpc, &ctx->cfg->has_grpc);
 }
 
-/* Like agent_listen: a bare port is loopback. */
 int config_set_http_listen(struct parse_ctx *ctx, const char *value)
 {
-	const char *why;
-
-	if (listen_spec_parse_agent(value, &ctx->cfg->http, &why)) {
-		config_error(ctx, ctx->line, "http_listen = %s: want ADDR:PORT or PORT (%s)", value,
-			     why);
-		return -EINVAL;
-	}
-	ctx->cfg->has_http = true;
-	return 0;
+	return set_listener(ctx, "http_listen", value, &ctx->cfg->http, &ctx->cfg->has_http);
 }
 
 int config_set_socket_dirs(struct parse_ctx *ctx, const char *value)
