@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 """The gRPC health checking protocol on `grpc_listen`, asked by Debian's real grpcio: Check
 answers from the state, Watch streams each change of the serving status as it happens, the
-limits hold, a reload keeps the listener. Debian 12 has no grpc_health_v1 stubs, so the two
+limits hold, a reload keeps the listener. Debian 12 packages no generated grpc_health_v1 modules, so the two
 one-field messages are written here as bytes."""
 import os
 import re
