@@ -3,15 +3,12 @@
 `agent_listen`, whether each backend server's service is running: Debian's real haproxy
 sends no traffic to a stopped service and takes it back once it runs again."""
 import os
-import signal
 import socket
-import subprocess
 import time
-import urllib.request
 
+import haproxy
 from harness import PYTHON, ReadydCase, free_port
 
-HAPROXY = "/usr/sbin/haproxy"
 
 
 class AgentTests(ReadydCase):
@@ -129,41 +126,18 @@ class AgentTests(ReadydCase):
     # ---- Debian's haproxy ----
 
     def test_haproxy_follows_readyd(self):
-        if not os.access(HAPROXY, os.X_OK):
-            self.skipTest("%s is not installed (apt-get install haproxy)" % HAPROXY)
         ports = self.start_agent("a", "b")
         front = free_port()
-        stats = os.path.join(self.tmp, "haproxy.sock")
         servers = "".join(
             '    server %s 127.0.0.1:%d check inter 2s fall 3 agent-check '
             'agent-port %d agent-inter 200ms agent-send "%s\\n"\n' % (n, ports[n], self.agent_port, n) for n in ("a", "b"))
-        conf = os.path.join(self.tmp, "haproxy.cfg")
-        with open(conf, "w") as f:
-            f.write("global\n    stats socket %s mode 600 level admin\n"
-                    "defaults\n    mode http\n    timeout connect 1s\n"
-                    "    timeout client 5s\n    timeout server 5s\n"
-                    "frontend fe\n    bind 127.0.0.1:%d\n    default_backend be\n"
-                    "backend be\n    balance roundrobin\n%s" % (stats, front, servers))
-        hap_log = os.path.join(self.tmp, "haproxy.log")
-        with open(hap_log, "w") as out:
-            hap = subprocess.Popen([HAPROXY, "-db", "-f", conf], env=self.tagged_env(),
-                                   stdout=out, stderr=subprocess.STDOUT)
-        self.extra_cleanup.append(lambda: (hap.send_signal(signal.SIGTERM), hap.wait(10)))
-        self.wait_for(lambda: os.path.exists(stats) or hap.poll() is not None, 10,
-                      "haproxy's stats socket")
-        if hap.poll() is not None:
-            with open(hap_log) as f:
-                self.fail("haproxy exited: %s" % f.read())
+        stats = haproxy.start(self, front, servers)
 
         def who(n=8):
-            seen = []
-            for _ in range(n):
-                with urllib.request.urlopen("http://127.0.0.1:%d/who" % front, timeout=5) as r:
-                    seen.append(r.read().decode())
-            return sorted(set(seen))
+            return haproxy.who(front, n)
 
         def status():
-            return {n: r["status"] for n, r in server_rows(stats).items()}
+            return haproxy.status(stats)
 
         self.wait_for(lambda: status() == {"a": "UP", "b": "UP"}, 10, "both servers UP")
         self.assertEqual(who(), ["a", "b"])
@@ -175,7 +149,7 @@ class AgentTests(ReadydCase):
         print("\nagent: haproxy marked a stopped service DOWN after %.0f ms" % (took * 1000))
         # Its own check (every 2 s, 3 failures) needs 4 s: this was the agent's answer.
         self.assertLess(took, 3.0)
-        row = server_rows(stats)["a"]
+        row = haproxy.server_rows(stats)["a"]
         self.assertTrue(row["last_agt"].startswith("via agent : down ("), row["last_agt"])
         self.assertIn(self.status("a")["cause"][:60], row["last_agt"])  # readyd's own words
         self.assertEqual(who(20), ["b"], "a stopped service still got requests")
@@ -196,17 +170,3 @@ def read_all(s):
         if not chunk:
             return out
         out += chunk
-
-
-def server_rows(path):
-    """{server: its row} of backend be, from haproxy's `show stat` CSV."""
-    with socket.socket(socket.AF_UNIX) as s:
-        s.settimeout(5)
-        s.connect(path)
-        s.sendall(b"show stat\n")
-        text = read_all(s).decode()
-    lines = text.lstrip("# ").splitlines()
-    head = lines[0].split(",")
-    rows = [dict(zip(head, l.split(","))) for l in lines[1:] if l]
-    return {r["svname"]: r for r in rows
-            if r["pxname"] == "be" and r["svname"] not in ("BACKEND", "FRONTEND")}

@@ -16,9 +16,9 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+import haproxy
 from harness import PYTHON, ReadydCase, free_port, parse_textfile
 
-HAPROXY = "/usr/sbin/haproxy"
 PROMTOOL = "/usr/bin/promtool"
 PROMETHEUS = "/usr/bin/prometheus"
 CURL = "/usr/bin/curl"
@@ -413,43 +413,20 @@ class HttpTests(ReadydCase):
     # ---- Debian's haproxy ----
 
     def test_haproxy_httpchk_follows_readyd(self):
-        if not os.access(HAPROXY, os.X_OK):
-            self.skipTest("%s is not installed (apt-get install haproxy)" % HAPROXY)
         ports = self.start_http("a", "b")
         front = free_port()
-        stats = os.path.join(self.tmp, "haproxy.sock")
         # One check URI for the backend, naming each server's service by the server's name.
         servers = "".join("    server %s 127.0.0.1:%d check port %d inter 200ms fall 1 rise 1\n"
                           % (n, ports[n], self.http_port) for n in ("a", "b"))
-        conf = os.path.join(self.tmp, "haproxy.cfg")
-        with open(conf, "w") as f:
-            f.write("global\n    stats socket %s mode 600 level admin\n"
-                    "defaults\n    mode http\n    timeout connect 1s\n"
-                    "    timeout client 5s\n    timeout server 5s\n"
-                    "frontend fe\n    bind 127.0.0.1:%d\n    default_backend be\n"
-                    "backend be\n    balance roundrobin\n    option httpchk\n"
-                    "    http-check send meth GET uri-lf /ready/%%[srv_name]\n"
-                    "    http-check expect status 200\n%s" % (stats, front, servers))
-        hap_log = os.path.join(self.tmp, "haproxy.log")
-        with open(hap_log, "w") as out:
-            hap = subprocess.Popen([HAPROXY, "-db", "-f", conf], env=self.tagged_env(),
-                                   stdout=out, stderr=subprocess.STDOUT)
-        self.extra_cleanup.append(lambda: (hap.send_signal(signal.SIGTERM), hap.wait(10)))
-        self.wait_for(lambda: os.path.exists(stats) or hap.poll() is not None, 10,
-                      "haproxy's stats socket")
-        if hap.poll() is not None:
-            with open(hap_log) as f:
-                self.fail("haproxy exited: %s" % f.read())
+        stats = haproxy.start(self, front, "    option httpchk\n"
+                              "    http-check send meth GET uri-lf /ready/%[srv_name]\n"
+                              "    http-check expect status 200\n" + servers)
 
         def who(n=8):
-            seen = []
-            for _ in range(n):
-                with urllib.request.urlopen("http://127.0.0.1:%d/who" % front, timeout=5) as r:
-                    seen.append(r.read().decode())
-            return sorted(set(seen))
+            return haproxy.who(front, n)
 
         def status():
-            return {n: r["status"] for n, r in server_rows(stats).items()}
+            return haproxy.status(stats)
 
         self.wait_for(lambda: status() == {"a": "UP", "b": "UP"}, 10, "both servers UP")
         self.assertEqual(who(), ["a", "b"])
@@ -459,7 +436,7 @@ class HttpTests(ReadydCase):
         self.wait_for(lambda: status()["a"].startswith("DOWN"), 5, "haproxy to mark a DOWN")
         print("\nhttp: haproxy httpchk marked a stopped service DOWN after %.0f ms"
               % ((time.monotonic() - t0) * 1000))
-        self.assertIn("503", server_rows(stats)["a"]["check_code"])
+        self.assertIn("503", haproxy.server_rows(stats)["a"]["check_code"])
         self.assertEqual(who(20), ["b"], "a stopped service still got requests")
         rc, out, err = self.ctl("start", "a")
         self.assertEqual(rc, 0, err)
@@ -538,17 +515,3 @@ http {
     }
 }
 """
-
-
-def server_rows(path):
-    """{server: its row} of backend be, from haproxy's `show stat` CSV."""
-    with socket.socket(socket.AF_UNIX) as s:
-        s.settimeout(5)
-        s.connect(path)
-        s.sendall(b"show stat\n")
-        text = read_all(s).decode()
-    lines = text.lstrip("# ").splitlines()
-    head = lines[0].split(",")
-    rows = [dict(zip(head, l.split(","))) for l in lines[1:] if l]
-    return {r["svname"]: r for r in rows
-            if r["pxname"] == "be" and r["svname"] not in ("BACKEND", "FRONTEND")}
