@@ -83,7 +83,7 @@ MODEL_SRCS  := deps machine machine_inputs machine_common service_sockets servic
 OS_SRCS     := tracer tracer_event closer bpf_holder sockets sock_diag sock_scan proc_parse cgroup \
 	       vm_clone \
 	       supervisor probe probe_wire journal textfile control_socket \
-	       notify_socket state_dir sd_notify tcp_listen h2_grpc
+	       notify_socket state_dir sd_notify tcp_listen accept_spare h2_grpc
 DAEMON_SRCS := daemon unit deps serve procs spawn membership reaper output sock_table syscalls json reload commands \
 	       ctl_request oneshot snapshot resume handover handover_save handover_exec \
 	       readyd

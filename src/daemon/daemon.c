@@ -42,6 +42,7 @@
 #include "daemon/sock_table.h"
 #include "daemon/syscalls.h"
 #include "daemon/unit.h"
+#include "os/accept_spare.h"
 #include "os/control_socket.h"
 #include "os/supervisor.h"
 #include "base/clock.h"
@@ -413,6 +414,11 @@ int daemon_init(struct daemon *d, const struct daemon_opts *o)
 	err = supervisor_raise_nofile();
 	if (err)
 		log_warn("msg=\"cannot raise the fd limit\" err=\"%s\"", strerror(-err));
+	err = accept_spare_open(); /* the control, http, grpc and agent listeners, out of fds */
+	if (err)
+		log_warn("msg=\"no spare fd: out of fds, a connection would wait unanswered\" "
+			 "err=\"%s\"",
+			 strerror(-err));
 	err = load_config(d, o);
 	if (!err)
 		err = loop_new(&d->loop);
@@ -493,6 +499,7 @@ void daemon_free(struct daemon *d)
 	control_close(d->control);
 	agent_close(d);
 	grpc_close(d);
+	accept_spare_close();
 	http_close(d);
 	tracer_close(d->tracer);
 	export_close(d);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "os/accept_spare.h"
 #include "os/tcp_listen.h"
 
 int serve_bind(const struct daemon *d, const char *key, const struct listen_spec *spec,
@@ -42,11 +43,14 @@ void serve_accept(const struct loop_source *src, const char *key, int max,
 		  void (*take)(void *data, int fd))
 {
 	for (int i = 0; i < max; i++) {
-		int fd = accept4(src->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd = accept_or_shed(src->fd, key);
+		if (fd == -ECONNABORTED)
+			continue;
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			/* (out of fds: os/accept_spare.c shed the connection and logged it) */
+			if (fd != -EAGAIN && fd != -EINTR && fd != -EMFILE && fd != -ENFILE)
 				log_warn("msg=\"%s: accept failed\" err=\"%s\"", key,
-					 strerror(errno));
+					 strerror(-fd));
 			return;
 		}
 		take(src->data, fd);

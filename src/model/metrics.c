@@ -46,6 +46,11 @@ static void render_global(struct strbuf *b, const struct metrics_global *g)
 	       "Kernel events lost because the ring buffer was full.");
 	strbuf_printf(b, "readyd_events_dropped_total %llu\n",
 		      (unsigned long long)g->events_dropped);
+	family(b, "readyd_connections_shed_total", "counter",
+	       "Connections to readyd's own listeners closed unanswered: readyd was out of file "
+	       "descriptors.");
+	strbuf_printf(b, "readyd_connections_shed_total %llu\n",
+		      (unsigned long long)g->connections_shed);
 }
 
 static void render_states(struct strbuf *b, const struct svc *const *svcs, size_t n)

@@ -18,6 +18,7 @@ struct metrics_global {
 	const char *mode; /* "fentry", "tracepoint" or "poll" */
 	uint64_t events_total;
 	uint64_t events_dropped;
+	uint64_t connections_shed; /* os/accept_spare.c: closed unanswered, out of fds */
 	uint64_t now; /* CLOCK_MONOTONIC at the render: what "in N seconds" counts from */
 };
 

@@ -16,6 +16,7 @@
 #include "base/clock.h"
 #include "base/safe_path.h"
 #include "base/util.h"
+#include "os/accept_spare.h"
 
 #define STR_(x) #x
 #define STR(x)	STR_(x)
@@ -348,9 +349,9 @@ static void on_accept(struct loop *loop, struct loop_source *src, uint32_t event
 	int fd;
 
 	(void)events;
-	fd = accept4(src->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	fd = accept_or_shed(src->fd, "control");
 	if (fd < 0)
-		return;
+		return; /* none waits, or out of fds: shed and logged there */
 	for (slot = 0; slot < CONTROL_CLIENTS_MAX && ctl->clients[slot]; slot++)
 		;
 	c = slot < CONTROL_CLIENTS_MAX ? calloc(1, sizeof(*c)) : NULL;

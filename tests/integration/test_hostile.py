@@ -4,6 +4,7 @@ nobody against the real readyd and readyctl."""
 import json
 import os
 import pwd
+import resource
 import select
 import signal
 import socket
@@ -342,6 +343,66 @@ class HostilePathTests(ReadydCase):
         self.assertEqual(self.wait_state("slow", "stopped")["state"], "stopped")
         p.stdin.close()
         p.wait(timeout=10)
+
+    def test_out_of_fds_a_connection_is_closed_not_left_hanging(self):
+        """The node's (or readyd's) fd limit reached: a client of the control socket or of
+        http_listen sees its connection end at once, readyd does not spin on the listener that
+        cannot accept, and with fds back it answers as before (os/accept_spare.c)."""
+        http_port = free_port()
+        self.start_readyd(readyd_extra="http_listen = 127.0.0.1:%d" % http_port)
+        self.assertEqual(self.ctl("list")[0], 0)
+        pid = self.proc.pid
+        fds = {int(n) for n in os.listdir("/proc/%d/fd" % pid)}
+        lowest_free = min(set(range(len(fds) + 1)) - fds)
+        old = resource.prlimit(pid, resource.RLIMIT_NOFILE)
+        ticks = os.sysconf("SC_CLK_TCK")
+
+        def cpu_s():
+            with open("/proc/%d/stat" % pid) as f:
+                utime, stime = f.read().rpartition(")")[2].split()[11:13]
+            return (int(utime) + int(stime)) / ticks
+
+        def ends_within(sock, request, limit):
+            sock.settimeout(limit)
+            t0 = time.monotonic()
+            try:
+                sock.sendall(request)
+                got = sock.recv(4096)
+            except ConnectionResetError:
+                got = b""
+            except socket.timeout:
+                self.fail("no answer and no end in %.1fs:\n%s" % (limit, self.log()))
+            finally:
+                sock.close()
+            self.assertEqual(got, b"", "answered with no fd to answer on?")
+            return time.monotonic() - t0
+
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (lowest_free, old[1]))
+        try:
+            cpu0 = cpu_s()
+            unix = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            unix.connect(self.control)
+            control_s = ends_within(unix, b'{"cmd":"list"}\n', 5)
+            http_s = ends_within(socket.create_connection(("127.0.0.1", http_port), timeout=5),
+                                 b"GET /ready HTTP/1.0\r\n\r\n", 5)
+            time.sleep(1)
+            busy = cpu_s() - cpu0
+        finally:
+            resource.prlimit(pid, resource.RLIMIT_NOFILE, old)
+        print("\n  out of fds: control client ended after %.1f ms, http client after %.1f ms; "
+              "readyd used %.2f s of CPU in the %.1f s out of fds"
+              % (control_s * 1000, http_s * 1000, busy, control_s + http_s + 1))
+        self.assertLess(busy, 0.5, "readyd spun while out of fds")
+        self.assertIn("control: out of file descriptors: a waiting connection closed unanswered",
+                      self.log())
+        rc, out, err = self.ctl("list")  # fds back: served as before
+        self.assertEqual(rc, 0, out + err + self.log())
+        with socket.create_connection(("127.0.0.1", http_port), timeout=5) as c:
+            c.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+            body = b""
+            while chunk := c.recv(65536):
+                body += chunk
+        self.assertIn(b"\nreadyd_connections_shed_total 2\n", body)
 
     # ---- signalling a cgroup ----
 

@@ -12,6 +12,10 @@ from collections import namedtuple
 Mutation = namedtuple("Mutation", "name file find replace tests why")
 
 MUTATIONS = [
+    Mutation("accept-never-sheds", "src/os/accept_spare.c",
+             "if (spare >= 0) {\n\t\tclosed = shed_one(listen_fd);", "if (0) {\n\t\tclosed = shed_one(listen_fd);",
+             ["unit:os/test_accept_spare", "it:test_out_of_fds_a_connection_is_closed_not_left_hanging@poll"],
+             "out of fds, a waiting connection stays queued: readyd spins on the listener, its client hangs"),
     Mutation("held-spawn-not-woken", "src/daemon/deps.c",
              "loop_job_queue(d->loop, &w->spawn_job);", "(void)0; /* waits for a poll */",
              ["it:test_a_chain_spawns_each_tier_once_the_one_before_runs"],

@@ -8,6 +8,7 @@
 
 #include "daemon/unit.h"
 #include "model/metrics.h"
+#include "os/accept_spare.h"
 #include "os/textfile.h"
 #include "base/clock.h"
 #include "base/log.h"
@@ -47,6 +48,7 @@ void export_now(struct daemon *d)
 		.mode = tracer_mode_name(tracer_mode(d->tracer)),
 		.events_total = tracer_events(d->tracer),
 		.events_dropped = d->tracer ? tracer_dropped(d->tracer) : 0,
+		.connections_shed = accept_shed_total(),
 		.now = now_mono_ns(),
 	};
 	size_t n = 0;

@@ -19,6 +19,7 @@
 #include "model/http_reply.h"
 #include "model/http_request.h"
 #include "model/metrics.h"
+#include "os/accept_spare.h"
 
 /* A probe sends its request as it connects; a client slower than this holds a slot for nothing. */
 #define HTTP_HEAD_NS (3 * NSEC_PER_SEC)
@@ -223,6 +224,7 @@ static void render_metrics(struct http *h)
 		.mode = tracer_mode_name(tracer_mode(d->tracer)),
 		.events_total = tracer_events(d->tracer),
 		.events_dropped = d->tracer ? tracer_dropped(d->tracer) : 0,
+		.connections_shed = accept_shed_total(),
 	};
 	uint64_t t0 = now_mono_ns();
 	size_t n;

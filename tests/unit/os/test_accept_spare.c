@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Out of file descriptors, a waiting connection is closed unanswered (its
+ * client sees the end at once) instead of staying queued and waking the loop
+ * forever; with fds back, accepting goes on as before.
+ */
+#include "cmocka_all.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "os/accept_spare.h"
+
+#define LIMIT 256
+
+static int fillers[LIMIT];
+static int n_fillers;
+static struct rlimit saved;
+
+static int listener(struct sockaddr_in *addr)
+{
+	socklen_t len = sizeof(*addr);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	*addr = (struct sockaddr_in){ .sin_family = AF_INET,
+				      .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)addr, sizeof(*addr)), 0);
+	assert_int_equal(listen(fd, 8), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)addr, &len), 0);
+	return fd;
+}
+
+static int client(const struct sockaddr_in *addr)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (const struct sockaddr *)addr, sizeof(*addr)), 0);
+	return fd;
+}
+
+/* Every fd below the soft limit in use: the next open fails with EMFILE. */
+static void exhaust(void)
+{
+	struct rlimit rl;
+
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
+	rl = (struct rlimit){ .rlim_cur = LIMIT, .rlim_max = saved.rlim_max };
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	for (int fd; (fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;)
+		fillers[n_fillers++] = fd;
+	assert_int_equal(errno, EMFILE);
+}
+
+static void give_back(void)
+{
+	while (n_fillers)
+		close(fillers[--n_fillers]);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
+}
+
+/* (a failed assertion leaves the fds taken: LeakSanitizer needs some at exit) */
+static int teardown(void **state)
+{
+	(void)state;
+	if (n_fillers)
+		give_back();
+	return 0;
+}
+
+static void out_of_fds_a_waiting_connection_is_closed(void **state)
+{
+	struct sockaddr_in addr;
+	int lfd = listener(&addr), cl, fd;
+	uint64_t before = accept_shed_total();
+	char b;
+
+	(void)state;
+	assert_int_equal(accept_spare_open(), 0);
+	cl = client(&addr);
+	exhaust();
+	assert_int_equal(accept_or_shed(lfd, "test"), -EMFILE);
+	assert_int_equal(accept_shed_total(), before + 1);
+	/* None waits now: the listener does not wake the loop again, and this is no shed. */
+	assert_int_equal(accept_or_shed(lfd, "test"), -EAGAIN);
+	give_back();
+	assert_int_equal(recv(cl, &b, 1, 0), 0); /* the client saw the end, not a hang */
+	close(cl);
+
+	/* fds back: a connection is accepted as before, and the spare is there again. */
+	cl = client(&addr);
+	fd = accept_or_shed(lfd, "test");
+	assert_true(fd >= 0);
+	close(fd);
+	close(cl);
+	cl = client(&addr);
+	exhaust();
+	assert_int_equal(accept_or_shed(lfd, "test"), -EMFILE);
+	assert_int_equal(accept_shed_total(), before + 2);
+	give_back();
+	close(cl);
+	close(lfd);
+	accept_spare_close();
+}
+
+static void without_a_spare_the_connection_waits(void **state)
+{
+	struct sockaddr_in addr;
+	int lfd = listener(&addr), cl, fd;
+	uint64_t before = accept_shed_total();
+
+	(void)state;
+	accept_spare_close();
+	cl = client(&addr);
+	exhaust();
+	assert_int_equal(accept_or_shed(lfd, "test"), -EMFILE);
+	assert_int_equal(accept_shed_total(), before);
+	give_back();
+	fd = accept_or_shed(lfd, "test"); /* still queued; and the spare is taken again */
+	assert_true(fd >= 0);
+	close(fd);
+	close(cl);
+	cl = client(&addr);
+	exhaust();
+	assert_int_equal(accept_or_shed(lfd, "test"), -EMFILE);
+	assert_int_equal(accept_shed_total(), before + 1);
+	give_back();
+	close(cl);
+	close(lfd);
+	accept_spare_close();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(out_of_fds_a_waiting_connection_is_closed, teardown),
+		cmocka_unit_test_teardown(without_a_spare_the_connection_waits, teardown),
+	};
+	return cmocka_run_group_tests_name("accept_spare", tests, NULL, NULL);
+}
