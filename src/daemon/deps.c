@@ -58,7 +58,11 @@ static bool judge(struct unit *u, char *buf, size_t size)
 	return deps_verdict(v, n, buf, size);
 }
 
-/* Starting a service starts what it waits for that is autostart = no and stopped. */
+/*
+ * Starting a service starts what it waits for that is stopped and either
+ * autostart = no or required (as systemd's Requires= pulls its unit in: an
+ * operator who stopped db, and so web, starts both with `readyctl start web`).
+ */
 static void pull_in(struct unit *u)
 {
 	char why[SERVICE_NAME_MAX + 40];
@@ -66,8 +70,10 @@ static void pull_in(struct unit *u)
 
 	snprintf(why, sizeof(why), "started as a dependency of %s", u->cfg->name);
 	for (size_t k = 0; k < deps_count(u); k++) {
-		struct unit *t = deps_unit(u, k, NULL);
-		if (t && !next_cfg(t)->autostart && t->svc.state == SVC_STOPPED && !t->svc.pid) {
+		bool requires;
+		struct unit *t = deps_unit(u, k, &requires);
+		if (t && (!next_cfg(t)->autostart || requires) && t->svc.state == SVC_STOPPED &&
+		    !t->svc.pid) {
 			log_info("service=%s msg=\"starting it: %s waits for it\"", t->cfg->name,
 				 u->cfg->name);
 			unit_handle(t, SVC_EV_START, &in);
@@ -105,10 +111,41 @@ static bool deps_hold(struct unit *u)
 	return true;
 }
 
+/*
+ * u, which w requires, was stopped by the operator (not failed: then w restarts
+ * and waits): w stops too, as under systemd's BindsTo=, instead of waiting in
+ * `starting` for a service nobody will start.
+ */
+static void stop_bound(struct unit *w, const struct unit *u)
+{
+	char why[SVC_CAUSE_MAX];
+
+	snprintf(why, sizeof(why), "stopped: %s, which it requires, was stopped (%s)",
+		 u->cfg->name, u->svc.cause);
+	log_info("service=%s msg=\"%s was stopped: stopping it too; `readyctl start %s` starts "
+		 "both\"",
+		 w->cfg->name, u->cfg->name, w->cfg->name);
+	unit_handle(w, SVC_EV_STOP, &(struct svc_input){ .why = why });
+}
+
+/* w requires u and u left running: w restarts, and starts again once u is back. */
+static void restart_bound(struct unit *w, const struct unit *u, const struct svc_actions *a)
+{
+	char why[SVC_CAUSE_MAX];
+
+	snprintf(why, sizeof(why), "restarted: %s, which it requires, left running (%s: %s)",
+		 u->cfg->name, svc_state_name(a->to), u->svc.cause);
+	log_info("service=%s msg=\"%s left running: restarting it, it starts again once %s is "
+		 "back\"",
+		 w->cfg->name, u->cfg->name, u->cfg->name);
+	unit_handle(w, SVC_EV_RESTART, &(struct svc_input){ .why = why });
+}
+
 /* A transition of u: what waits for u is judged again; what requires it follows it. */
 static void on_transition(struct unit *u, const struct svc_actions *a)
 {
 	struct daemon *d = u->d;
+	bool stopped = !u->svc.want_up && (a->to == SVC_STOPPING || a->to == SVC_STOPPED);
 	char why[SVC_CAUSE_MAX];
 
 	for (size_t i = 0; i < d->n_units; i++) {
@@ -119,20 +156,18 @@ static void on_transition(struct unit *u, const struct svc_actions *a)
 		if (w->deps_held) {
 			if (w->svc.state != SVC_STARTING || w->svc.pid)
 				w->deps_held = false;
+			else if (requires && stopped && w->svc.want_up)
+				stop_bound(w, u);
 			else if (judge(w, why, sizeof(why))) /* the spawn goes in this iteration */
 				loop_job_queue(d->loop, &w->spawn_job);
 			else if (svc_set_held(&w->svc, why))
 				unit_observe(w, &(struct unit_news){ .dirty = true });
 		} else if (requires && deps_left_running(a->from, a->to) && w->svc.pid &&
 			   deps_alive(w->svc.state) && w->svc.want_up) {
-			struct svc_input in = { .why = why };
-			snprintf(why, sizeof(why),
-				 "restarted: %s, which it requires, left running (%s: %s)",
-				 u->cfg->name, svc_state_name(a->to), u->svc.cause);
-			log_info("service=%s msg=\"%s left running: restarting it, it starts "
-				 "again once %s is back\"",
-				 w->cfg->name, u->cfg->name, u->cfg->name);
-			unit_handle(w, SVC_EV_RESTART, &in);
+			if (stopped)
+				stop_bound(w, u);
+			else
+				restart_bound(w, u, a);
 		}
 	}
 }

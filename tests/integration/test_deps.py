@@ -129,6 +129,41 @@ class DepsTests(ReadydCase):
                             for t in self.transitions("app")), "the start keeps the reason")
         self.assertEqual(self.status("web")["pid"], old_web)  # after = only: not bound
 
+    def test_requires_follows_an_operator_stop_and_a_start_brings_both_back(self):
+        """systemd's BindsTo=: the operator stops db, app (requires db) stops too instead of
+        waiting in `starting` for it; `readyctl start app` starts db first, then app."""
+        self.chain(requires="db")
+        web = self.status("web")["pid"]
+        rc, out, err = self.ctl("stop", "db")
+        self.assertEqual(rc, 0, out + err)
+        self.wait_state("app", "stopped", timeout=15)
+        self.assertTrue(any(t[1] == "stopping" and "stopped: db, which it requires, was stopped"
+                            in t[2] for t in self.transitions("app")), self.transitions("app"))
+        self.assertIn('app msg="db was stopped: stopping it too; `readyctl start app` starts both"',
+                      self.log().replace("service=", ""))
+        self.assertEqual(self.status("web")["pid"], web)  # after = only: not bound
+        rc, out, err = self.ctl("start", "app")
+        self.assertEqual(rc, 0, out + err + self.log())
+        self.assertEqual(self.wait_state("db", "running", timeout=20)["state"], "running")
+        self.assertEqual(self.wait_state("app", "running", timeout=20)["state"], "running")
+        db, app = self.mono("db"), self.mono("app")
+        self.assertGreaterEqual(app["spawned_at"], db["ready_at"])
+        self.assertIn("started as a dependency of app", [t[2] for t in self.transitions("db")])
+
+    def test_a_spawn_held_for_a_required_service_the_operator_stops_is_stopped(self):
+        db_port, app_port = free_port(), free_port()
+        # db never listens: app is held for it, then the operator stops db.
+        self.start_readyd(self.service("db", "/bin/sleep 600", "tcp:127.0.0.1:%d" % db_port,
+                                       ready_timeout="60s"),
+                          self.http("app", app_port, requires="db"))
+        self.wait_for(lambda: "waiting for db" in self.status("app")["cause"], 10,
+                      "app to wait for db")
+        rc, out, err = self.ctl("stop", "db")
+        self.assertEqual(rc, 0, out + err)
+        s = self.wait_state("app", "stopped", timeout=10)
+        self.assertIn("stopped: db, which it requires, was stopped", s["cause"])
+        self.assertFalse(s["pid"])
+
     def test_shutdown_stops_in_reverse_dependency_order(self):
         self.chain()
         self.assertEqual(self.stop_readyd(), 0)

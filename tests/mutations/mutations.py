@@ -12,6 +12,10 @@ from collections import namedtuple
 Mutation = namedtuple("Mutation", "name file find replace tests why")
 
 MUTATIONS = [
+    Mutation("bound-stop-restarts", "src/daemon/deps.c",
+             "if (stopped)\n\t\t\t\tstop_bound(w, u);", "if (0)\n\t\t\t\tstop_bound(w, u);",
+             ["it:test_requires_follows_an_operator_stop_and_a_start_brings_both_back"],
+             "the operator stops db and app, which requires it, restarts and waits for it forever"),
     Mutation("accept-never-sheds", "src/os/accept_spare.c",
              "if (spare >= 0) {\n\t\tclosed = shed_one(listen_fd);", "if (0) {\n\t\tclosed = shed_one(listen_fd);",
              ["unit:os/test_accept_spare", "it:test_out_of_fds_a_connection_is_closed_not_left_hanging@poll"],
