@@ -120,8 +120,8 @@ static void stop_bound(struct unit *w, const struct unit *u)
 {
 	char why[SVC_CAUSE_MAX];
 
-	snprintf(why, sizeof(why), "stopped: %s, which it requires, was stopped (%s)",
-		 u->cfg->name, u->svc.cause);
+	snprintf(why, sizeof(why), "stopped: %s, which it requires, was stopped (%s)", u->cfg->name,
+		 u->svc.cause);
 	log_info("service=%s msg=\"%s was stopped: stopping it too; `readyctl start %s` starts "
 		 "both\"",
 		 w->cfg->name, u->cfg->name, w->cfg->name);
