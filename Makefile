@@ -82,7 +82,7 @@ CONFIG_SRCS := config config_file config_check config_env_check config_life conf
 MODEL_SRCS  := deps machine machine_inputs machine_common service_sockets service_query service_describe findings listener health accept_queue metrics notify_msg manager_msg agent_reply grpc_msg timeline http_request http_reply
 OS_SRCS     := tracer tracer_event closer bpf_holder sockets sock_diag sock_scan proc_parse cgroup \
 	       vm_clone \
-	       supervisor probe probe_wire journal textfile control_socket \
+	       supervisor nofile probe probe_wire journal textfile control_socket \
 	       notify_socket state_dir sd_notify tcp_listen accept_spare h2_grpc
 DAEMON_SRCS := daemon unit deps serve procs spawn membership reaper output sock_table syscalls json reload commands \
 	       ctl_request oneshot snapshot resume handover handover_save handover_exec \

@@ -44,6 +44,7 @@
 #include "daemon/unit.h"
 #include "os/accept_spare.h"
 #include "os/control_socket.h"
+#include "os/nofile.h"
 #include "os/supervisor.h"
 #include "base/clock.h"
 #include "base/log.h"
@@ -411,7 +412,7 @@ int daemon_init(struct daemon *d, const struct daemon_opts *o)
 	d->adopt = watch_attach;
 	d->unit_freed = on_unit_freed;
 	d->started_at = now_mono_ns();
-	err = supervisor_raise_nofile();
+	err = nofile_raise();
 	if (err)
 		log_warn("msg=\"cannot raise the fd limit\" err=\"%s\"", strerror(-err));
 	err = accept_spare_open(); /* the control, http, grpc and agent listeners, out of fds */

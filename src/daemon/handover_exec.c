@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 #include "daemon/handover_internal.h"
 #include "daemon/unit.h"
 #include "os/bpf_holder.h"
+#include "os/nofile.h"
 #include "os/tracer.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -40,10 +42,34 @@ static void keep_fds(struct daemon *d, bool keep)
 	}
 }
 
+/*
+ * readyd's environment for the new image, with the fd limit its services get
+ * (os/nofile.h): environ itself if there is nothing to add or no memory.
+ */
+static char **exec_env(char *entry, size_t size)
+{
+	size_t n = 0, k = 0;
+	char **env;
+
+	if (!nofile_env(entry, size))
+		return environ;
+	while (environ[n])
+		n++;
+	env = calloc(n + 2, sizeof(*env));
+	if (!env)
+		return environ;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], NOFILE_ENV "=", strlen(NOFILE_ENV) + 1))
+			env[k++] = environ[i];
+	env[k] = entry;
+	return env;
+}
+
 void handover_on_exec(struct loop *loop, struct loop_job *job)
 {
 	struct daemon *d = job->data;
 	struct handover *h = d->handover;
+	char nofile[96], **env;
 	int err, holder;
 
 	(void)loop;
@@ -53,8 +79,11 @@ void handover_on_exec(struct loop *loop, struct loop_job *job)
 	handover_save_all(d);
 	/* The kernel's release of the tracepoints (~1 s) is the holder's wait, not the exec's. */
 	holder = d->tracer && tracer_mode(d->tracer) != TRACER_POLL ? bpf_holder_for_exec() : -1;
-	execve(h->exec_path, d->opts->argv, environ);
+	env = exec_env(nofile, sizeof(nofile));
+	execve(h->exec_path, d->opts->argv, env);
 	err = -errno;
+	if (env != environ)
+		free(env);
 	if (holder >= 0)
 		close(holder);
 	h->exec_fds = false;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "base/util.h"
+#include "os/nofile.h"
 #include "os/vm_clone.h"
 
 /*
@@ -115,6 +116,7 @@ struct child_setup {
 	int watch_map;		 /* enter the tracer's map under watch_kid (-1: no) */
 	uint32_t watch_kid;
 	pid_t parent;
+	const struct rlimit *nofile; /* the fd limit it gets back; NULL: readyd's */
 };
 
 /*
@@ -167,49 +169,6 @@ static void CHILD_CODE pass_fd(struct child_setup *c)
 }
 
 /* The fd limit readyd was started with: its services get it back (select() wants < 1024). */
-static struct rlimit nofile_given;
-static bool nofile_raised;
-
-/* The kernel's ceiling for any process's fd limit (fs.nr_open); 0 if unreadable. */
-static rlim_t nr_open(void)
-{
-	char buf[32] = "";
-	int fd = open("/proc/sys/fs/nr_open", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-
-	if (fd >= 0)
-		close(fd);
-	return n > 0 ? (rlim_t)strtoull(buf, NULL, 10) : 0;
-}
-
-/* A node of 10,000 services holds ~3 fds each: 1 Mi, where root may have it. */
-#define NOFILE_WANTED ((rlim_t)1 << 20)
-
-int supervisor_raise_nofile(void)
-{
-	struct rlimit r, wider;
-	rlim_t ceiling = nr_open();
-
-	if (getrlimit(RLIMIT_NOFILE, &r) < 0)
-		return -errno;
-	nofile_given = r;
-	/* Root (CAP_SYS_RESOURCE) may lift the hard limit too; otherwise the hard one it is. */
-	if (ceiling > r.rlim_max) {
-		wider.rlim_cur = wider.rlim_max = ceiling < NOFILE_WANTED ? ceiling : NOFILE_WANTED;
-		if (wider.rlim_max > r.rlim_max && setrlimit(RLIMIT_NOFILE, &wider) == 0) {
-			nofile_raised = true;
-			return 0;
-		}
-	}
-	if (r.rlim_cur >= r.rlim_max)
-		return 0;
-	r.rlim_cur = r.rlim_max;
-	if (setrlimit(RLIMIT_NOFILE, &r) < 0)
-		return -errno;
-	nofile_raised = true;
-	return 0;
-}
-
 /*
  * The child enters itself in the tracer's map of watched processes (a
  * map fd is all bpf() asks for), so that what it does after exec is seen
@@ -241,8 +200,8 @@ child_run(const struct process_config *cfg, struct child_setup *c)
 	enter_watch(c); /* before anything it could fork */
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL); /* readyd blocks signals for its signalfd */
-	if (nofile_raised)
-		setrlimit(RLIMIT_NOFILE, &nofile_given);
+	if (c->nofile)
+		setrlimit(RLIMIT_NOFILE, c->nofile);
 	signal(SIGPIPE, c->die_with_readyd ? SIG_DFL : SIG_IGN);
 	setpgid(0, 0);
 	if (c->go_fd >= 0 && read(c->go_fd, &go, 1) != 1) /* readyd gave up on this child */
@@ -426,7 +385,8 @@ int supervisor_spawn(const struct process_config *cfg, char *const *extra_env,
 				      .die_with_readyd = fds && fds->die_with_readyd,
 				      .watch_map = fds ? fds->watch_map : -1,
 				      .watch_kid = fds ? fds->watch_kid : 0,
-				      .parent = getpid() };
+				      .parent = getpid(),
+				      .nofile = nofile_given() };
 	if (fds) {
 		pid = spawn_vm(cfg, &setup, fds->cgroup_fd, &out->pidfd);
 		if (pid > 0) {
@@ -503,7 +463,8 @@ int supervisor_spawn_probe(const struct process_config *cfg, char *const *argv, 
 					      true, /* a probe is readyd's, not the service's */
 				      .pass_fd = -1,
 				      .pass_as = -1,
-				      .parent = getpid() };
+				      .parent = getpid(),
+				      .nofile = nofile_given() };
 	pid = fork();
 	if (pid < 0) {
 		err = -errno;

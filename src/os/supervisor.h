@@ -56,13 +56,6 @@ struct spawn_fds {
 };
 
 /*
- * Raise readyd's own soft fd limit to the hard one (received fds wait for
- * the closer thread in slots of it); every child gets the one readyd was
- * started with back. 0 or -errno.
- */
-int supervisor_raise_nofile(void);
-
-/*
  * Start a child for `cfg` in a new process group and call hook(pid) in the
  * parent. Where the child can enter the tracer's map itself and be born in
  * its cgroup (fds->watch_map, clone3 with CLONE_INTO_CGROUP, x86_64), it

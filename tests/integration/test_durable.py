@@ -224,6 +224,27 @@ class DurableTests(ReadydCase):
         self.assertIn("how=exec", self.log())
         self.assertEqual(self.proc.poll(), None, "the same process, exec'd")
 
+    def test_a_service_started_after_a_reexec_gets_the_fd_limit_readyd_was_given(self):
+        """readyd raises its own soft fd limit; its services get the one it was started with
+        back, and so do those a reexec'd readyd starts (which was exec'd with the raised one)."""
+        def nofile(pid):
+            with open("/proc/%d/limits" % pid) as f:
+                return [l.split()[3:5] for l in f if l.startswith("Max open files")][0]
+
+        web = free_port()
+        self.start_readyd(self.web(web), wrap=["/usr/bin/prlimit", "--nofile=1000:8000", "--"])
+        pid = self.wait_state("web", "running")["pid"]
+        self.assertEqual(nofile(pid), ["1000", "8000"])
+        self.assertGreater(int(nofile(self.proc.pid)[0]), 1000)  # readyd's own: raised
+        rc, out, err = self.ctl("reexec", "--timeout", "20s", timeout=30)
+        self.assertEqual(rc, 0, out + err + self.log())
+        rc, out, err = self.ctl("restart", "web")
+        self.assertEqual(rc, 0, out + err + self.log())
+        s = self.wait_state("web", "running")
+        self.assertNotEqual(s["pid"], pid)
+        self.assertEqual(nofile(s["pid"]), ["1000", "8000"], "the raised limit leaked")
+        self.assertNotIn("READYD_NOFILE_GIVEN", open("/proc/%d/environ" % s["pid"]).read())
+
     def ticker(self):
         """A service that prints a numbered line every 20 ms."""
         script = os.path.join(self.tmp, "ticker.py")

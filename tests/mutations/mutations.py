@@ -12,6 +12,10 @@ from collections import namedtuple
 Mutation = namedtuple("Mutation", "name file find replace tests why")
 
 MUTATIONS = [
+    Mutation("reexec-forgets-nofile", "src/daemon/handover_exec.c",
+             "if (!nofile_env(entry, size))", "if (1 || !nofile_env(entry, size))",
+             ["it:test_a_service_started_after_a_reexec_gets_the_fd_limit_readyd_was_given"],
+             "a reexec'd readyd gives the services it starts its own raised fd limit"),
     Mutation("bound-stop-restarts", "src/daemon/deps.c",
              "if (stopped)\n\t\t\t\tstop_bound(w, u);", "if (0)\n\t\t\t\tstop_bound(w, u);",
              ["it:test_requires_follows_an_operator_stop_and_a_start_brings_both_back"],
