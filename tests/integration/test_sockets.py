@@ -9,7 +9,8 @@ import socket
 import subprocess
 import time
 
-from harness import PYTHON, READYCTL, READYD, SERVERS, ReadydCase, free_port, freeze, python_server
+from harness import (PYTHON, READYCTL, READYD, SERVERS, TIME_SCALE, ReadydCase, free_port, freeze,
+                     python_server)
 
 
 def stale_socket_file(path):
@@ -375,18 +376,20 @@ class WrongPortTests(ReadydCase):
     def test_a_service_listening_on_another_port_is_named_in_its_cause_and_sockets(self):
         declared, actual = free_port(), free_port()
         listen = "tcp:127.0.0.1:%d" % declared
+        window = 3 * min(TIME_SCALE, 5)  # (python's start takes ~4 s under TCG)
         self.start_readyd(self.service(
             "web", "%s -m http.server %d --bind 127.0.0.1" % (PYTHON, actual), listen,
-            ready_timeout="3s", restart="no"))
+            ready_timeout="%gs" % window, restart="no"))
         said = "declared %s absent; the service listens on tcp:127.0.0.1:%d" % (listen, actual)
 
         def finding():
             f = [x["text"] for l in self.ctl_json("sockets", "web")["listeners"]
                  for x in l["findings"] if x["kind"] == "different_address"]
             return f or None
-        self.assertEqual(self.wait_for(finding, 3, "the wrong-port finding while starting"), [said])
+        self.assertEqual(self.wait_for(finding, window, "the wrong-port finding while starting"),
+                         [said])
         rc, out, _ = self.ctl("sockets", "web")
         self.assertEqual(rc, 0)
         self.assertIn("! different_address: " + said, out)
-        s = self.wait_state("web", "failed", timeout=10)
-        self.assertIn("not ready after 3.00s (%s)" % said, s["cause"])
+        s = self.wait_state("web", "failed", timeout=window + 10)
+        self.assertIn("not ready after %.2fs (%s)" % (window, said), s["cause"])
