@@ -81,6 +81,7 @@ static void operator_event(struct request *r, enum svc_event ev, const char *ver
 
 static void do_start(struct request *r)
 {
+	deps_operator_start(r->u, false); /* a stopped service it requires starts too */
 	operator_event(r, SVC_EV_START, "started");
 	waiters_wait_or_answer(r->c, r->u, WAIT_RUNNING, r->wait);
 }
@@ -93,6 +94,7 @@ static void do_stop(struct request *r)
 
 static void do_restart(struct request *r)
 {
+	deps_operator_start(r->u, true);
 	operator_event(r, SVC_EV_RESTART, "restarted");
 	waiters_wait_or_answer(r->c, r->u, WAIT_RUNNING, r->wait);
 }

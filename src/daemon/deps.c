@@ -59,9 +59,12 @@ static bool judge(struct unit *u, char *buf, size_t size)
 }
 
 /*
- * Starting a service starts what it waits for that is stopped and either
- * autostart = no or required (as systemd's Requires= pulls its unit in: an
- * operator who stopped db, and so web, starts both with `readyctl start web`).
+ * Starting a service starts what it waits for that is stopped and autostart =
+ * no; an operator's start (or restart) of it also what it requires, as
+ * systemd's Requires= pulls its unit in: an operator who stopped db, and so
+ * web, starts both with `readyctl start web`. A restart by policy does not:
+ * a db the operator stopped, or that ended by itself with restart = no,
+ * stays as it is.
  */
 static void pull_in(struct unit *u)
 {
@@ -72,8 +75,8 @@ static void pull_in(struct unit *u)
 	for (size_t k = 0; k < deps_count(u); k++) {
 		bool requires;
 		struct unit *t = deps_unit(u, k, &requires);
-		if (t && (!next_cfg(t)->autostart || requires) && t->svc.state == SVC_STOPPED &&
-		    !t->svc.pid) {
+		if (t && (!next_cfg(t)->autostart || (requires && u->deps_pull)) &&
+		    t->svc.state == SVC_STOPPED && !t->svc.pid) {
 			log_info("service=%s msg=\"starting it: %s waits for it\"", t->cfg->name,
 				 u->cfg->name);
 			unit_handle(t, SVC_EV_START, &in);
@@ -87,7 +90,7 @@ static bool deps_hold(struct unit *u)
 	char why[SVC_CAUSE_MAX];
 
 	if (!deps_count(u)) { /* a reload may have taken its last one away */
-		u->deps_held = false;
+		u->deps_held = u->deps_pull = false;
 		return false;
 	}
 	if (judge(u, why, sizeof(why))) {
@@ -96,7 +99,7 @@ static bool deps_hold(struct unit *u)
 				 u->cfg->name);
 			svc_set_held(&u->svc, "every service it waits for is running: spawned");
 		}
-		u->deps_held = false;
+		u->deps_held = u->deps_pull = false;
 		return false;
 	}
 	if (!u->deps_held) {
@@ -108,6 +111,7 @@ static bool deps_hold(struct unit *u)
 	if (svc_set_held(&u->svc, why))
 		unit_observe(u, &(struct unit_news){ .dirty = true });
 	pull_in(u);
+	u->deps_pull = false; /* what it required is starting: the next judgement waits for it */
 	return true;
 }
 
@@ -141,11 +145,25 @@ static void restart_bound(struct unit *w, const struct unit *u, const struct svc
 	unit_handle(w, SVC_EV_RESTART, &(struct svc_input){ .why = why });
 }
 
+/*
+ * Up, or on its way (held, starting, stopping to restart, failed with a
+ * restart armed): what an operator's stop of a service it requires takes
+ * down with it. Not one that ended by itself, nor one failed for good.
+ */
+static bool on_its_way_up(const struct svc *s)
+{
+	if (!s->want_up || s->state == SVC_STOPPED)
+		return false;
+	return s->state != SVC_FAILED || s->deadline_kind == DEADLINE_RESTART;
+}
+
 /* A transition of u: what waits for u is judged again; what requires it follows it. */
 static void on_transition(struct unit *u, const struct svc_actions *a)
 {
 	struct daemon *d = u->d;
-	bool stopped = !u->svc.want_up && (a->to == SVC_STOPPING || a->to == SVC_STOPPED);
+	/* By the operator (or a stop that followed one): not a failure, not a reload's removal. */
+	bool stopped =
+		!u->svc.want_up && !u->removed && (a->to == SVC_STOPPING || a->to == SVC_STOPPED);
 	char why[SVC_CAUSE_MAX];
 
 	for (size_t i = 0; i < d->n_units; i++) {
@@ -153,21 +171,18 @@ static void on_transition(struct unit *u, const struct svc_actions *a)
 		bool requires = false;
 		if (!deps_count(w) || !deps_waits_for(w, u, &requires))
 			continue;
-		if (w->deps_held) {
+		if (requires && stopped && on_its_way_up(&w->svc)) {
+			stop_bound(w, u);
+		} else if (w->deps_held) {
 			if (w->svc.state != SVC_STARTING || w->svc.pid)
 				w->deps_held = false;
-			else if (requires && stopped && w->svc.want_up)
-				stop_bound(w, u);
 			else if (judge(w, why, sizeof(why))) /* the spawn goes in this iteration */
 				loop_job_queue(d->loop, &w->spawn_job);
 			else if (svc_set_held(&w->svc, why))
 				unit_observe(w, &(struct unit_news){ .dirty = true });
 		} else if (requires && deps_left_running(a->from, a->to) && w->svc.pid &&
 			   deps_alive(w->svc.state) && w->svc.want_up) {
-			if (stopped)
-				stop_bound(w, u);
-			else
-				restart_bound(w, u, a);
+			restart_bound(w, u, a);
 		}
 	}
 }
@@ -247,6 +262,8 @@ static void deps_observe(struct unit *u, const struct unit_news *n)
 		shutdown_news(u->d);
 		return;
 	}
+	if (n->a && n->a->changed && n->a->to != SVC_STARTING && n->a->to != SVC_STOPPING)
+		u->deps_pull = false; /* that start is over, spawned or not */
 	if (n->a && n->a->changed)
 		on_transition(u, n->a);
 }
@@ -270,6 +287,16 @@ void deps_boot_start(struct unit *u, const struct svc_input *in)
 			      "a service being started");
 	log_info("service=%s msg=\"not started: autostart = no\"", u->cfg->name);
 	unit_observe(u, &(struct unit_news){ .dirty = true });
+}
+
+void deps_operator_start(struct unit *u, bool restart)
+{
+	const struct svc *s = &u->svc;
+
+	u->deps_pull = restart || u->deps_held || s->state == SVC_STOPPED ||
+		       s->state == SVC_FAILED || s->state == SVC_STOPPING;
+	if (u->deps_held)
+		loop_job_queue(u->d->loop, &u->spawn_job);
 }
 
 const struct unit_module deps_module = {

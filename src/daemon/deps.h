@@ -18,6 +18,12 @@ extern const struct unit_module deps_module;
 
 /* Start u as boot or a reload does: unless autostart = no, which it says in its cause. */
 void deps_boot_start(struct unit *u, const struct svc_input *in);
+/*
+ * Before an operator's start (or restart) of u: its spawn starts what it
+ * requires that is stopped (a policy restart does not). A spawn already held
+ * is judged again at once.
+ */
+void deps_operator_start(struct unit *u, bool restart);
 /* readyd's shutdown: stop every service, each after what depends on it. */
 void deps_stop_all(struct daemon *d);
 /* The units u waits for (deps: every one; requires: those it is bound to), as named now. */

@@ -45,6 +45,7 @@ struct unit {
 	bool needs_syscalls; /* as daemon/syscalls.c last counted it */
 	bool in_kernel;	     /* its id was handed to the tracer: the maps may hold its entries */
 	bool deps_held;	     /* its spawn waits for a dependency to run (daemon/deps.c) */
+	bool deps_pull;	     /* an operator's start: it starts what it requires (deps.c) */
 	bool stop_deferred;  /* shutdown: it stops once what depends on it has (daemon/deps.c) */
 	struct svc svc;
 	struct loop_timer timer;	    /* mirrors svc.deadline */

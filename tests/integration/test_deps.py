@@ -164,6 +164,46 @@ class DepsTests(ReadydCase):
         self.assertIn("stopped: db, which it requires, was stopped", s["cause"])
         self.assertFalse(s["pid"])
 
+    def test_a_required_service_that_ends_by_itself_is_not_started_again_by_its_dependent(self):
+        """db (restart = no) exits 0: app, which requires it, restarts and waits; its spawn
+        does not start db again (only an operator's start of app would)."""
+        db_port, app_port = free_port(), free_port()
+        db = ("/bin/sh -c '%s -m http.server %d --bind 127.0.0.1 & p=$!; sleep 2; kill $p; wait; "
+              "exit 0'" % (PYTHON, db_port))
+        self.start_readyd(self.service("db", db, "tcp:127.0.0.1:%d" % db_port, restart="no"),
+                          self.http("app", app_port, requires="db"))
+        self.wait_state("app", "running", timeout=20)
+        self.wait_state("db", "stopped", timeout=10)
+        self.wait_for(lambda: "waiting for db" in self.status("app")["cause"], 10,
+                      "app to wait for db again")
+        time.sleep(1)
+        self.assertEqual([t for t in self.transitions("db") if t[1] == "starting"],
+                         [t for t in self.transitions("db") if t[1] == "starting"][:1],
+                         "db was started again: %s" % self.transitions("db"))
+        self.assertEqual(self.status("db")["state"], "stopped")
+        rc, out, err = self.ctl("start", "app")  # the operator's start pulls it in
+        self.assertEqual(rc, 0, out + err + self.log())
+        self.assertEqual(self.wait_state("app", "running", timeout=20)["state"], "running")
+
+    def test_a_reload_that_removes_a_required_service_and_the_requirement_keeps_the_dependent(self):
+        db_port, app_port = free_port(), free_port()
+        conf = self.start_readyd(self.redis("db", db_port),
+                                 self.http("app", app_port, requires="db"))
+        self.wait_state("app", "running", timeout=20)
+        with open(conf) as f:
+            text = f.read()
+        start = text.index('[service "db"]')
+        end = text.index("[service", start + 1)
+        with open(conf, "w") as f:
+            f.write((text[:start] + text[end:]).replace("requires = db\n", ""))
+        rc, out, err = self.ctl("reload")
+        self.assertEqual(rc, 0, out + err + self.log())
+        time.sleep(0.5)
+        s = self.wait_state("app", "running", timeout=20)
+        self.assertEqual(s["requires"], [])
+        self.assertFalse(any("which it requires, was stopped" in t[2]
+                             for t in self.transitions("app")), self.transitions("app"))
+
     def test_shutdown_stops_in_reverse_dependency_order(self):
         self.chain()
         self.assertEqual(self.stop_readyd(), 0)
