@@ -27,10 +27,12 @@ int serve_bind(const struct daemon *d, const char *key, const struct listen_spec
 	return fd;
 }
 
-int serve_watch(struct daemon *d, struct loop_source *src, const char *key, const char *what,
-		const char *addr)
+int serve_watch(struct daemon *d, struct loop_source *src, struct accept_pause *pause,
+		const char *key, const char *what, const char *addr)
 {
 	int err = loop_add(d->loop, src, EPOLLIN);
+
+	accept_pause_init(pause, d->loop, src);
 
 	if (err)
 		log_err("msg=\"%s: cannot watch the listener\" err=\"%s\"", key, strerror(-err));
@@ -39,11 +41,11 @@ int serve_watch(struct daemon *d, struct loop_source *src, const char *key, cons
 	return err;
 }
 
-void serve_accept(const struct loop_source *src, const char *key, int max,
+void serve_accept(struct accept_pause *p, const char *key, int max,
 		  void (*take)(void *data, int fd))
 {
 	for (int i = 0; i < max; i++) {
-		int fd = accept_or_shed(src->fd, key);
+		int fd = accept_or_shed(p, key);
 		if (fd == -ECONNABORTED)
 			continue;
 		if (fd < 0) {
@@ -53,6 +55,6 @@ void serve_accept(const struct loop_source *src, const char *key, int max,
 					 strerror(-fd));
 			return;
 		}
-		take(src->data, fd);
+		take(p->src->data, fd);
 	}
 }

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdbool.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -12,6 +13,8 @@
 #include "base/log.h"
 
 #define SHED_LOG_NS (10 * NSEC_PER_SEC)
+#define STR_(x)	    #x
+#define STR(x)	    STR_(x)
 
 static int spare = -1;
 static uint64_t shed, last_log;
@@ -47,7 +50,7 @@ static void log_shed(const char *what, int err, bool closed)
 		 "them (ls /proc/%d/fd)\" err=\"%s\" shed_so_far=%llu",
 		 what,
 		 closed ? "a waiting connection closed unanswered"
-			: "a connection left waiting (no spare fd)",
+			: "no spare fd: the listener rests " STR(ACCEPT_PAUSE_MS) " ms",
 		 (int)getpid(), strerror(err), (unsigned long long)shed);
 }
 
@@ -71,9 +74,43 @@ static int shed_one(int listen_fd)
 	return fd >= 0;
 }
 
-int accept_or_shed(int listen_fd, const char *what)
+static void on_pause_over(struct loop *loop, struct loop_timer *t)
 {
-	int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), err;
+	struct accept_pause *p = t->data;
+	int err;
+
+	accept_spare_open();
+	err = loop_mod(loop, p->src, EPOLLIN);
+	if (err)
+		log_err("msg=\"a paused listener cannot be watched again\" err=\"%s\"",
+			strerror(-err));
+}
+
+void accept_pause_init(struct accept_pause *p, struct loop *loop, struct loop_source *src)
+{
+	*p = (struct accept_pause){ .loop = loop,
+				    .src = src,
+				    .timer = { .fn = on_pause_over, .data = p } };
+}
+
+void accept_pause_cancel(struct accept_pause *p)
+{
+	if (p->loop)
+		loop_timer_cancel(p->loop, &p->timer);
+}
+
+/* No spare to shed with: the connection waits, the loop does not wake for it meanwhile. */
+static void pause_listener(struct accept_pause *p)
+{
+	if (loop_timer_armed(&p->timer) || loop_mod(p->loop, p->src, 0) < 0)
+		return;
+	loop_timer_arm(p->loop, &p->timer, now_mono_ns() + ACCEPT_PAUSE_MS * NSEC_PER_MSEC);
+}
+
+int accept_or_shed(struct accept_pause *p, const char *what)
+{
+	int listen_fd = p->src->fd, err;
+	int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	bool closed = false;
 
 	if (fd >= 0) {
@@ -88,6 +125,8 @@ int accept_or_shed(int listen_fd, const char *what)
 		closed = shed_one(listen_fd);
 		if (!closed)
 			return -EAGAIN;
+	} else {
+		pause_listener(p);
 	}
 	log_shed(what, err, closed);
 	return -err;

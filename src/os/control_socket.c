@@ -42,6 +42,7 @@ struct control_client {
 struct control {
 	struct loop *loop;
 	struct loop_source src;
+	struct accept_pause pause; /* out of fds with no spare: src rests */
 	char path[108];
 	control_request_fn fn;
 	void *ctx;
@@ -349,7 +350,7 @@ static void on_accept(struct loop *loop, struct loop_source *src, uint32_t event
 	int fd;
 
 	(void)events;
-	fd = accept_or_shed(src->fd, "control");
+	fd = accept_or_shed(&ctl->pause, "control");
 	if (fd < 0)
 		return; /* none waits, or out of fds: shed and logged there */
 	for (slot = 0; slot < CONTROL_CLIENTS_MAX && ctl->clients[slot]; slot++)
@@ -478,6 +479,7 @@ int control_open(struct loop *loop, const char *path, gid_t gid, control_request
 	ctl->fn = fn;
 	ctl->ctx = ctx;
 	ctl->src = (struct loop_source){ .fd = -1, .fn = on_accept, .data = ctl };
+	accept_pause_init(&ctl->pause, loop, &ctl->src);
 	if (str_copy(ctl->path, path, sizeof(ctl->path)) >= sizeof(ctl->path)) {
 		snprintf(why, sizeof(why), "longer than %zu bytes", sizeof(ctl->path) - 1);
 		err = -ENAMETOOLONG;
@@ -514,6 +516,7 @@ void control_close(struct control *ctl)
 		loop_job_cancel(ctl->loop, &c->free_job);
 		on_free_job(ctl->loop, &c->free_job);
 	}
+	accept_pause_cancel(&ctl->pause);
 	loop_del(ctl->loop, &ctl->src);
 	close(ctl->src.fd);
 	unlink(ctl->path);

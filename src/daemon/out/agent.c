@@ -33,6 +33,7 @@ struct agent_client {
 struct agent {
 	struct daemon *d;
 	struct loop_source listen;
+	struct accept_pause pause; /* out of fds with no spare: listen rests */
 	size_t n_clients;
 	uint64_t refused; /* over AGENT_CLIENTS_MAX: logged the first time only */
 	struct agent_client clients[AGENT_CLIENTS_MAX];
@@ -159,9 +160,11 @@ static void client_start(void *data, int fd)
 /* A bounded batch per wakeup: a connect storm cannot hold up the loop. */
 static void on_accept(struct loop *loop, struct loop_source *src, uint32_t events)
 {
+	struct agent *a = src->data;
+
 	(void)loop;
 	(void)events;
-	serve_accept(src, "agent_listen", AGENT_CLIENTS_MAX, client_start);
+	serve_accept(&a->pause, "agent_listen", AGENT_CLIENTS_MAX, client_start);
 }
 
 int agent_open(struct daemon *d)
@@ -189,7 +192,8 @@ int agent_open(struct daemon *d)
 			.timer = { .fn = on_client_timer, .data = &a->clients[i] },
 		};
 	d->agent = a;
-	return serve_watch(d, &a->listen, "agent_listen", "agent-check", cfg->agent.text);
+	return serve_watch(d, &a->listen, &a->pause, "agent_listen", "agent-check",
+			   cfg->agent.text);
 }
 
 void agent_close(struct daemon *d)
@@ -201,6 +205,7 @@ void agent_close(struct daemon *d)
 	for (size_t i = 0; i < AGENT_CLIENTS_MAX; i++)
 		if (a->clients[i].src.fd >= 0)
 			client_end(&a->clients[i]);
+	accept_pause_cancel(&a->pause);
 	loop_del(d->loop, &a->listen);
 	close(a->listen.fd);
 	free(a);

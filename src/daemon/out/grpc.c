@@ -50,7 +50,8 @@ struct grpc_watch {
 struct grpc {
 	struct daemon *d;
 	struct loop_source listen;
-	struct loop_job recheck; /* a unit was freed: every Watch looks again */
+	struct accept_pause pause; /* out of fds with no spare: listen rests */
+	struct loop_job recheck;   /* a unit was freed: every Watch looks again */
 	size_t n_conns, n_watches;
 	uint64_t refused; /* over GRPC_CONNS_MAX: logged the first time only */
 	struct grpc_watch *watches;
@@ -305,9 +306,11 @@ static void conn_start(void *data, int fd)
 /* A bounded batch per wakeup: a connect storm cannot hold up the loop. */
 static void on_accept(struct loop *loop, struct loop_source *src, uint32_t events)
 {
+	struct grpc *g = src->data;
+
 	(void)loop;
 	(void)events;
-	serve_accept(src, "grpc_listen", 64, conn_start);
+	serve_accept(&g->pause, "grpc_listen", 64, conn_start);
 }
 
 /* Every Watch against the present: after a reload or a unit freed. */
@@ -395,7 +398,7 @@ int grpc_open(struct daemon *d)
 			.timer = { .fn = on_conn_timer, .data = &g->conns[i] },
 		};
 	d->grpc = g;
-	return serve_watch(d, &g->listen, "grpc_listen", "grpc health", cfg->grpc.text);
+	return serve_watch(d, &g->listen, &g->pause, "grpc_listen", "grpc health", cfg->grpc.text);
 }
 
 void grpc_close(struct daemon *d)
@@ -408,6 +411,7 @@ void grpc_close(struct daemon *d)
 		if (g->conns[i].src.fd >= 0)
 			conn_end(&g->conns[i]);
 	loop_job_cancel(d->loop, &g->recheck);
+	accept_pause_cancel(&g->pause);
 	loop_del(d->loop, &g->listen);
 	close(g->listen.fd);
 	free(g);

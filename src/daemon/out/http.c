@@ -49,6 +49,7 @@ struct http_client {
 struct http {
 	struct daemon *d;
 	struct loop_source listen;
+	struct accept_pause pause; /* out of fds with no spare: listen rests */
 	size_t n_clients, n_waiting, n_metrics;
 	uint64_t refused;   /* over HTTP_CLIENTS_MAX: logged the first time only */
 	struct strbuf body; /* a reply's body, rendered before its head (Content-Length) */
@@ -467,9 +468,11 @@ static void client_start(void *data, int fd)
 /* A bounded batch per wakeup: a connect storm cannot hold up the loop. */
 static void on_accept(struct loop *loop, struct loop_source *src, uint32_t events)
 {
+	struct http *h = src->data;
+
 	(void)loop;
 	(void)events;
-	serve_accept(src, "http_listen", 64, client_start);
+	serve_accept(&h->pause, "http_listen", 64, client_start);
 }
 
 int http_open(struct daemon *d)
@@ -502,7 +505,8 @@ int http_open(struct daemon *d)
 			.timer = { .fn = on_client_timer, .data = &h->clients[i] },
 		};
 	d->http = h;
-	return serve_watch(d, &h->listen, "http_listen", "http readiness", cfg->http.text);
+	return serve_watch(d, &h->listen, &h->pause, "http_listen", "http readiness",
+			   cfg->http.text);
 }
 
 void http_close(struct daemon *d)
@@ -514,6 +518,7 @@ void http_close(struct daemon *d)
 	for (size_t i = 0; i < HTTP_CLIENTS_MAX; i++)
 		if (h->clients[i].phase != HTTP_FREE)
 			client_end(&h->clients[i]);
+	accept_pause_cancel(&h->pause);
 	loop_del(d->loop, &h->listen);
 	close(h->listen.fd);
 	strbuf_free(&h->body);

@@ -11,14 +11,21 @@
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "base/clock.h"
+#include "base/loop.h"
 #include "os/accept_spare.h"
 
 #define LIMIT 256
 
 static int fillers[LIMIT];
+static struct loop *loop;
+static struct loop_source src;
+static struct accept_pause the_pause;
+static int woken;
 static int n_fillers;
 static struct rlimit saved;
 
@@ -34,6 +41,29 @@ static int listener(struct sockaddr_in *addr)
 	assert_int_equal(listen(fd, 8), 0);
 	assert_int_equal(getsockname(fd, (struct sockaddr *)addr, &len), 0);
 	return fd;
+}
+
+static void on_listener(struct loop *l, struct loop_source *s, uint32_t events)
+{
+	(void)l, (void)s, (void)events;
+	woken++;
+}
+
+/* The listener watched by a loop, as readyd's are. */
+static struct accept_pause *watched(int lfd)
+{
+	assert_int_equal(loop_new(&loop), 0);
+	src = (struct loop_source){ .fd = lfd, .fn = on_listener };
+	assert_int_equal(loop_add(loop, &src, EPOLLIN), 0);
+	accept_pause_init(&the_pause, loop, &src);
+	return &the_pause;
+}
+
+static void unwatched(void)
+{
+	accept_pause_cancel(&the_pause);
+	loop_free(loop);
+	loop = NULL;
 }
 
 static int client(const struct sockaddr_in *addr)
@@ -78,6 +108,7 @@ static void out_of_fds_a_waiting_connection_is_closed(void **state)
 {
 	struct sockaddr_in addr;
 	int lfd = listener(&addr), cl, fd;
+	struct accept_pause *p = watched(lfd);
 	uint64_t before = accept_shed_total();
 	char b;
 
@@ -85,55 +116,70 @@ static void out_of_fds_a_waiting_connection_is_closed(void **state)
 	assert_int_equal(accept_spare_open(), 0);
 	cl = client(&addr);
 	exhaust();
-	assert_int_equal(accept_or_shed(lfd, "test"), -EMFILE);
+	assert_int_equal(accept_or_shed(p, "test"), -EMFILE);
 	assert_int_equal(accept_shed_total(), before + 1);
 	/* None waits now: the listener does not wake the loop again, and this is no shed. */
-	assert_int_equal(accept_or_shed(lfd, "test"), -EAGAIN);
+	assert_int_equal(accept_or_shed(p, "test"), -EAGAIN);
 	give_back();
 	assert_int_equal(recv(cl, &b, 1, 0), 0); /* the client saw the end, not a hang */
 	close(cl);
 
 	/* fds back: a connection is accepted as before, and the spare is there again. */
 	cl = client(&addr);
-	fd = accept_or_shed(lfd, "test");
+	fd = accept_or_shed(p, "test");
 	assert_true(fd >= 0);
 	close(fd);
 	close(cl);
 	cl = client(&addr);
 	exhaust();
-	assert_int_equal(accept_or_shed(lfd, "test"), -EMFILE);
+	assert_int_equal(accept_or_shed(p, "test"), -EMFILE);
 	assert_int_equal(accept_shed_total(), before + 2);
 	give_back();
 	close(cl);
 	close(lfd);
 	accept_spare_close();
+	unwatched();
 }
 
 static void without_a_spare_the_connection_waits(void **state)
 {
 	struct sockaddr_in addr;
 	int lfd = listener(&addr), cl, fd;
+	struct accept_pause *p = watched(lfd);
 	uint64_t before = accept_shed_total();
+	uint64_t t0;
 
 	(void)state;
 	accept_spare_close();
 	cl = client(&addr);
 	exhaust();
-	assert_int_equal(accept_or_shed(lfd, "test"), -EMFILE);
+	assert_int_equal(accept_or_shed(p, "test"), -EMFILE);
 	assert_int_equal(accept_shed_total(), before);
+	/* The listener rests: its waiting connection does not wake the loop. */
+	assert_true(loop_timer_armed(&p->timer));
+	woken = 0;
+	t0 = now_mono_ns();
+	assert_true(loop_run_once(loop, 100) >= 0);
+	assert_int_equal(woken, 0);
 	give_back();
-	fd = accept_or_shed(lfd, "test"); /* still queued; and the spare is taken again */
+	/* Then it is watched again, the spare taken back, the connection still queued. */
+	while (!woken && now_mono_ns() - t0 < 2 * NSEC_PER_SEC)
+		loop_run_once(loop, 50);
+	assert_int_equal(woken, 1);
+	assert_true(now_mono_ns() - t0 >= ACCEPT_PAUSE_MS * NSEC_PER_MSEC);
+	fd = accept_or_shed(p, "test");
 	assert_true(fd >= 0);
 	close(fd);
 	close(cl);
 	cl = client(&addr);
 	exhaust();
-	assert_int_equal(accept_or_shed(lfd, "test"), -EMFILE);
+	assert_int_equal(accept_or_shed(p, "test"), -EMFILE);
 	assert_int_equal(accept_shed_total(), before + 1);
 	give_back();
 	close(cl);
 	close(lfd);
 	accept_spare_close();
+	unwatched();
 }
 
 int main(void)
