@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 static struct rlimit given;
@@ -29,15 +30,17 @@ static rlim_t nr_open(void)
 /*
  * A readyd exec'd by a reexec was started with the raised limit: the one its
  * services get back is the first readyd's, passed in NOFILE_ENV
- * ("CUR MAX"). false if absent or not two numbers, CUR <= MAX.
+ * ("CUR MAX"). false if absent or not two numbers 0 < CUR <= MAX <= the
+ * hard limit readyd has (it can lower a child's, never raise it).
  */
-static bool nofile_from_env(struct rlimit *out)
+static bool nofile_from_env(const struct rlimit *now, struct rlimit *out)
 {
 	const char *v = getenv(NOFILE_ENV);
 	unsigned long long cur, max;
 	char end;
 
-	if (!v || sscanf(v, "%llu %llu%c", &cur, &max, &end) != 2 || cur > max)
+	if (!v || sscanf(v, "%llu %llu%c", &cur, &max, &end) != 2 || !cur || cur > max ||
+	    max > (unsigned long long)now->rlim_max || strchr(v, '-'))
 		return false;
 	out->rlim_cur = (rlim_t)cur;
 	out->rlim_max = (rlim_t)max;
@@ -61,7 +64,7 @@ int nofile_raise(void)
 	if (getrlimit(RLIMIT_NOFILE, &r) < 0)
 		return -errno;
 	given = r;
-	if (nofile_from_env(&given))
+	if (nofile_from_env(&r, &given))
 		raised = true; /* (raised already: what follows finds nothing to do) */
 	unsetenv(NOFILE_ENV);  /* not for `readyd exec`'s command, nor the next exec */
 	/* Root (CAP_SYS_RESOURCE) may lift the hard limit too; otherwise the hard one it is. */
