@@ -59,7 +59,7 @@ static char **exec_env(char *entry, size_t size)
 	if (!env)
 		return environ;
 	for (size_t i = 0; i < n; i++)
-		if (strncmp(environ[i], NOFILE_ENV "=", strlen(NOFILE_ENV) + 1))
+		if (strncmp(environ[i], NOFILE_ENV "=", strlen(NOFILE_ENV) + 1) != 0)
 			env[k++] = environ[i];
 	env[k] = entry;
 	return env;
