@@ -104,10 +104,39 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* A connection waiting while no fd is left: shed, the count now `total`. */
+static void one_is_shed(struct accept_pause *p, const struct sockaddr_in *addr, uint64_t total)
+{
+	int cl = client(addr);
+
+	exhaust();
+	assert_int_equal(accept_or_shed(p, "test"), -EMFILE);
+	assert_int_equal(accept_shed_total(), total);
+	give_back();
+	close(cl);
+}
+
+/* With fds, the connection that waits (cl) is accepted as before. */
+static void accepted(struct accept_pause *p, int cl)
+{
+	int fd = accept_or_shed(p, "test");
+
+	assert_true(fd >= 0);
+	close(fd);
+	close(cl);
+}
+
+static void done(int lfd)
+{
+	close(lfd);
+	accept_spare_close();
+	unwatched();
+}
+
 static void out_of_fds_a_waiting_connection_is_closed(void **state)
 {
 	struct sockaddr_in addr;
-	int lfd = listener(&addr), cl, fd;
+	int lfd = listener(&addr), cl;
 	struct accept_pause *p = watched(lfd);
 	uint64_t before = accept_shed_total();
 	char b;
@@ -125,26 +154,15 @@ static void out_of_fds_a_waiting_connection_is_closed(void **state)
 	close(cl);
 
 	/* fds back: a connection is accepted as before, and the spare is there again. */
-	cl = client(&addr);
-	fd = accept_or_shed(p, "test");
-	assert_true(fd >= 0);
-	close(fd);
-	close(cl);
-	cl = client(&addr);
-	exhaust();
-	assert_int_equal(accept_or_shed(p, "test"), -EMFILE);
-	assert_int_equal(accept_shed_total(), before + 2);
-	give_back();
-	close(cl);
-	close(lfd);
-	accept_spare_close();
-	unwatched();
+	accepted(p, client(&addr));
+	one_is_shed(p, &addr, before + 2);
+	done(lfd);
 }
 
 static void without_a_spare_the_connection_waits(void **state)
 {
 	struct sockaddr_in addr;
-	int lfd = listener(&addr), cl, fd;
+	int lfd = listener(&addr), cl;
 	struct accept_pause *p = watched(lfd);
 	uint64_t before = accept_shed_total();
 	uint64_t t0;
@@ -167,19 +185,9 @@ static void without_a_spare_the_connection_waits(void **state)
 		loop_run_once(loop, 50);
 	assert_int_equal(woken, 1);
 	assert_true(now_mono_ns() - t0 >= ACCEPT_PAUSE_MS * NSEC_PER_MSEC);
-	fd = accept_or_shed(p, "test");
-	assert_true(fd >= 0);
-	close(fd);
-	close(cl);
-	cl = client(&addr);
-	exhaust();
-	assert_int_equal(accept_or_shed(p, "test"), -EMFILE);
-	assert_int_equal(accept_shed_total(), before + 1);
-	give_back();
-	close(cl);
-	close(lfd);
-	accept_spare_close();
-	unwatched();
+	accepted(p, cl);
+	one_is_shed(p, &addr, before + 1);
+	done(lfd);
 }
 
 int main(void)
