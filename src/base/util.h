@@ -9,6 +9,9 @@
 #include <sys/types.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+/* A macro's value as a string literal: STR(ACCEPT_PAUSE_MS) is "250". */
+#define STR_(x) #x
+#define STR(x)	STR_(x)
 
 /* Copy with truncation, always NUL-terminated; returns strlen(src). */
 size_t str_copy(char *dst, const char *src, size_t size);

@@ -11,11 +11,9 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/util.h"
 
 #define SHED_LOG_NS (10 * NSEC_PER_SEC)
-#define STR_(x)	    #x
-#define STR(x)	    STR_(x)
-
 static int spare = -1;
 static uint64_t shed, last_log;
 

@@ -18,9 +18,6 @@
 #include "base/util.h"
 #include "os/accept_spare.h"
 
-#define STR_(x) #x
-#define STR(x)	STR_(x)
-
 struct control_client {
 	struct control *ctl;
 	struct loop_source src;

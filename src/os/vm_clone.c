@@ -6,10 +6,9 @@
 #include <stddef.h>
 #include <sys/syscall.h>
 
-#if defined(__x86_64__)
+#include "base/util.h"
 
-#define STR_(x) #x
-#define STR(x)	STR_(x)
+#if defined(__x86_64__)
 
 /*
  * rdi = args, rsi = size, rdx = fn, rcx = arg. The kernel starts the child
